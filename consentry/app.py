@@ -1,0 +1,54 @@
+"""``create_app(settings)``: mounts routers, middleware and error handlers. No logic lives here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from consentry.clock import Clock
+from consentry.management.routers import ROUTERS as MANAGEMENT_ROUTERS
+from consentry.oauth import routes as oauth_routes
+from consentry.runtime import Runtime
+from consentry.settings import Settings, load_settings
+from consentry.ui.render import STATIC
+from consentry.web import BodyLimitMiddleware, SecurityHeadersMiddleware, install_error_handlers
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, clock: Clock | None = None) -> FastAPI:
+    rt = runtime or Runtime.create(settings or load_settings(), clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await rt.keys.reload()
+        yield
+        if runtime is None:
+            await rt.db.dispose()
+
+    app = FastAPI(
+        title="Consentry",
+        version="0.1.0",
+        description="Auth0-compatible OAuth 2.0 / OpenID Connect server for third-party applications and consent.",
+        lifespan=lifespan,
+        openapi_url="/api/v2/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodyLimitMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(oauth_routes.router)
+    for router in MANAGEMENT_ROUTERS:
+        app.include_router(router)
+    logging.getLogger("consentry").setLevel(rt.settings.log_level.upper())
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` in each worker process."""
+    return create_app()

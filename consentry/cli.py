@@ -1,0 +1,229 @@
+"""The ``consentry`` command: serve, migrate, bootstrap data, rotate keys.
+
+Every command reads the same ``CONSENTRY_*`` settings. Results go to stdout (JSON where it is data);
+errors go to stderr with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import typer
+
+from consentry.management.errors import ManagementError
+from consentry.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(help="Consentry: OAuth 2.0 / OpenID Connect for third-party applications and consent.",
+                  no_args_is_help=True, add_completion=False)  # fmt: skip
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administrative bootstrap.", no_args_is_help=True)
+users_app = typer.Typer(help="End users.", no_args_is_help=True)
+apis_app = typer.Typer(help="APIs (resource servers).", no_args_is_help=True)
+keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
+dcr_app = typer.Typer(help="Dynamically registered clients.", no_args_is_help=True)
+for sub, name in ((db_app, "db"), (admin_app, "admin"), (users_app, "users"), (apis_app, "apis"),
+                  (keys_app, "keys"), (dcr_app, "dcr")):  # fmt: skip
+    app.add_typer(sub, name=name)
+
+T = TypeVar("T")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        fail(str(exc), 2)
+        raise  # unreachable
+
+
+def prepare(cfg: Settings) -> None:
+    """Migrate the schema and run the idempotent bootstrap."""
+    from consentry.bootstrap import bootstrap
+    from consentry.runtime import Runtime
+    from consentry.storage.migrate import upgrade
+
+    try:
+        upgrade(cfg.database_url)
+    except Exception as exc:  # noqa: BLE001 - turn any driver error into one line
+        fail(f"cannot migrate the database at {_safe_url(cfg.database_url)}: {type(exc).__name__}: {exc}".split("\n")[0])
+
+    async def run() -> None:
+        rt = Runtime.create(cfg)
+        try:
+            await bootstrap(rt)
+        finally:
+            await rt.db.dispose()
+
+    asyncio.run(run())
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def with_runtime(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Prepare the database, then run ``work(runtime)``; Management errors become one stderr line."""
+    cfg = settings()
+    prepare(cfg)
+    from consentry.runtime import Runtime
+
+    async def run() -> T:
+        rt = Runtime.create(cfg)
+        try:
+            return await work(rt)
+        finally:
+            await rt.db.dispose()
+
+    try:
+        return asyncio.run(run())
+    except ManagementError as exc:
+        fail(exc.message)
+        raise
+
+
+def emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2) + "\n")
+
+
+@app.command()
+def serve() -> None:
+    """Migrate, bootstrap and run the HTTP server in the foreground (what ``make run`` calls)."""
+    import uvicorn
+
+    cfg = settings()
+    prepare(cfg)
+    typer.echo(f"Consentry listening on http://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
+    uvicorn.run(
+        "consentry.app:app_factory",
+        factory=True,
+        host=cfg.host,
+        port=cfg.port,
+        workers=cfg.worker_count(),
+        log_level=cfg.log_level,
+        proxy_headers=False,
+        server_header=False,
+        access_log=cfg.log_level == "debug",
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (also bootstraps the tenant)."""
+    prepare(settings())
+    typer.echo("database is up to date", err=True)
+
+
+@admin_app.command("create-client")
+def create_client(
+    name: str = typer.Option(..., "--name", help="Application name."),
+    scope: list[str] = typer.Option([], "--scope", help="Management API scope to grant (default: all)."),
+) -> None:
+    """A first-party machine-to-machine client with a Management API client grant; prints its credentials."""
+    from consentry.management.schemas.client_grants import ClientGrantCreate
+    from consentry.management.schemas.clients import ClientCreate
+    from consentry.services.client_grants import create_client_grant
+    from consentry.services.clients import create_client as create
+    from consentry.tenant import MANAGEMENT_SCOPES
+
+    unknown = [s for s in scope if s not in MANAGEMENT_SCOPES]
+    if unknown:
+        fail(f"unknown Management API scope: {unknown[0]}")
+
+    async def work(rt: Any) -> dict[str, str]:
+        async with rt.db.transaction() as s:
+            row, secret = await create(rt, s, ClientCreate(name=name, app_type="non_interactive",
+                                                           grant_types=["client_credentials"]), actor="cli")  # fmt: skip
+            await create_client_grant(rt, s, ClientGrantCreate(
+                client_id=row.client_id, audience=rt.settings.management_audience,
+                scope=list(scope or MANAGEMENT_SCOPES), subject_type="client"))  # fmt: skip
+        return {"client_id": row.client_id, "client_secret": secret}
+
+    result = with_runtime(work)
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+def _create_user(email: str, password: str, username: str | None, name: str | None, is_admin: bool) -> None:
+    from consentry.services.users import create_user, user_json
+
+    async def work(rt: Any) -> dict[str, Any]:
+        tenant = await rt.catalog.tenant()
+        async with rt.db.transaction() as s:
+            row, conn = await create_user(rt, s, connection=tenant["default_directory"], email=email,
+                                          password=password, username=username,
+                                          profile={"name": name} if name else None, is_admin=is_admin)  # fmt: skip
+        return user_json(row, conn.name)
+
+    emit(with_runtime(work))
+
+
+@admin_app.command("create-user")
+def admin_create_user(
+    email: str = typer.Option(..., "--email"), password: str = typer.Option(..., "--password")
+) -> None:
+    """A user with the admin-dashboard role."""
+    _create_user(email, password, None, None, True)
+
+
+@users_app.command("create")
+def users_create(
+    email: str = typer.Option(..., "--email"),
+    password: str = typer.Option(..., "--password"),
+    username: str | None = typer.Option(None, "--username"),
+    name: str | None = typer.Option(None, "--name"),
+) -> None:
+    """An end user in the default database connection."""
+    _create_user(email, password, username, name, False)
+
+
+@apis_app.command("create")
+def apis_create(
+    identifier: str = typer.Option(..., "--identifier", help="The API identifier (audience / resource URL)."),
+    name: str = typer.Option(..., "--name"),
+    scope: list[str] = typer.Option([], "--scope", help="A scope the API defines (repeatable)."),
+    offline_access: bool = typer.Option(False, "--allow-offline-access", help="Allow refresh tokens."),
+) -> None:
+    """Register an API (resource server) with its scopes."""
+    from consentry.management.schemas.resource_servers import ResourceServerCreate, ScopeIn
+    from consentry.services.resource_servers import create_resource_server, resource_server_json
+
+    async def work(rt: Any) -> dict[str, Any]:
+        body = ResourceServerCreate(identifier=identifier, name=name, allow_offline_access=offline_access,
+                                    scopes=[ScopeIn(value=v) for v in scope])  # fmt: skip
+        async with rt.db.transaction() as s:
+            row = await create_resource_server(rt, s, body)
+        return resource_server_json(row)
+
+    try:
+        emit(with_runtime(work))
+    except ValueError as exc:
+        fail(str(exc).split("\n")[0])
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Make a new signing key current; the previous one stays in the JWKS until revoked."""
+
+    async def work(rt: Any) -> dict[str, str]:
+        row = await rt.keys.rotate()
+        return {"kid": row.kid, "cert": row.cert}
+
+    emit(with_runtime(work))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Frozen views of stored objects that the policy functions and the flows work with.
+
+Policy code never sees ORM rows: it gets these immutable values, so it stays pure and cacheable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from consentry.storage import models
+
+THIRD_PARTY_DEFAULT = "third_party_clients"
+
+
+@dataclass(frozen=True)
+class ScopeDef:
+    value: str
+    description: str = ""
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    client_id: str
+    name: str
+    app_type: str | None
+    is_first_party: bool
+    third_party_security_mode: str | None
+    redirection_policy: str
+    token_endpoint_auth_method: str
+    secret_hash: str | None
+    callbacks: tuple[str, ...]
+    allowed_logout_urls: tuple[str, ...]
+    web_origins: tuple[str, ...]
+    allowed_origins: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    logo_uri: str | None
+    registration_type: str
+    status: str
+    skip_non_verifiable_callback_uri_confirmation_prompt: bool | None
+    id_token_lifetime: int | None
+    refresh_rotation: str
+    metadata_url_host: str | None = None
+
+    @property
+    def is_public(self) -> bool:
+        return self.token_endpoint_auth_method == "none"
+
+    @property
+    def is_third_party(self) -> bool:
+        return not self.is_first_party
+
+    @staticmethod
+    def from_row(row: models.Client) -> ClientInfo:
+        attrs = row.attributes or {}
+        rt = attrs.get("refresh_token") or {}
+        jwt_cfg = attrs.get("jwt_configuration") or {}
+        return ClientInfo(
+            client_id=row.client_id,
+            name=row.name,
+            app_type=row.app_type,
+            is_first_party=row.is_first_party,
+            third_party_security_mode=row.third_party_security_mode,
+            redirection_policy=row.redirection_policy or "allow_always",
+            token_endpoint_auth_method=row.token_endpoint_auth_method,
+            secret_hash=row.secret_hash,
+            callbacks=tuple(row.callbacks or ()),
+            allowed_logout_urls=tuple(row.allowed_logout_urls or ()),
+            web_origins=tuple(row.web_origins or ()),
+            allowed_origins=tuple(row.allowed_origins or ()),
+            grant_types=tuple(row.grant_types or ()),
+            logo_uri=row.logo_uri,
+            registration_type=row.registration_type,
+            status=row.status,
+            skip_non_verifiable_callback_uri_confirmation_prompt=attrs.get(
+                "skip_non_verifiable_callback_uri_confirmation_prompt"
+            ),
+            id_token_lifetime=jwt_cfg.get("lifetime_in_seconds"),
+            refresh_rotation=rt.get("rotation_type", "rotating"),
+            metadata_url_host=attrs.get("metadata_url_host"),
+        )
+
+
+@dataclass(frozen=True)
+class ApiInfo:
+    id: str
+    identifier: str
+    name: str
+    scopes: tuple[ScopeDef, ...]
+    allow_offline_access: bool
+    skip_consent_for_verifiable_first_party_clients: bool
+    token_dialect: str
+    token_lifetime: int
+    user_policy: str
+    client_policy: str
+    is_system: bool
+
+    @property
+    def scope_values(self) -> frozenset[str]:
+        return frozenset(s.value for s in self.scopes)
+
+    @staticmethod
+    def from_row(row: models.ResourceServer) -> ApiInfo:
+        sta = row.subject_type_authorization or {}
+        return ApiInfo(
+            id=row.id,
+            identifier=row.identifier,
+            name=row.name,
+            scopes=tuple(
+                ScopeDef(s["value"], s.get("description") or "", bool(s.get("optional", False)))
+                for s in (row.scopes or [])
+            ),
+            allow_offline_access=row.allow_offline_access,
+            skip_consent_for_verifiable_first_party_clients=row.skip_consent_for_verifiable_first_party_clients,
+            token_dialect=row.token_dialect,
+            token_lifetime=row.token_lifetime,
+            user_policy=(sta.get("user") or {}).get("policy", "allow_all"),
+            client_policy=(sta.get("client") or {}).get("policy", "require_client_grant"),
+            is_system=row.is_system,
+        )
+
+
+@dataclass(frozen=True)
+class ClientGrantInfo:
+    id: str
+    client_id: str | None
+    default_for: str | None
+    audience: str
+    scope: tuple[str, ...]
+    allow_all_scopes: bool
+    subject_type: str
+
+    @staticmethod
+    def from_row(row: models.ClientGrant) -> ClientGrantInfo:
+        return ClientGrantInfo(
+            id=row.id,
+            client_id=row.client_id,
+            default_for=row.default_for,
+            audience=row.audience,
+            scope=tuple(row.scope or ()),
+            allow_all_scopes=row.allow_all_scopes,
+            subject_type=row.subject_type,
+        )
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    id: str
+    name: str
+    strategy: str
+    is_domain_connection: bool
+    enabled_clients: frozenset[str] = field(default_factory=frozenset)
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)

@@ -1,0 +1,38 @@
+"""Bearer-token authorization for the Management API: audience ``{issuer}api/v2/`` and a scope per operation."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Request
+
+from consentry.management.errors import ManagementError
+from consentry.runtime import Runtime
+from consentry.tokens.jwt import TokenInvalid, verify
+
+Principal = dict[str, Any]
+
+
+def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
+    """A dependency that admits a token holding any one of ``scopes`` and returns its claims."""
+
+    async def dependency(request: Request) -> Principal:
+        rt: Runtime = request.app.state.runtime
+        header = request.headers.get("authorization", "")
+        if not header:
+            raise ManagementError(401, "Missing authentication", "missing_authorization")
+        if header[:7].lower() != "bearer " or not header[7:].strip():
+            raise ManagementError(401, "Bad HTTP authentication header format", "invalid_token")
+        try:
+            claims = await verify(
+                rt.keys, header[7:].strip(), issuer=rt.settings.issuer_url, audience=rt.settings.management_audience
+            )
+        except TokenInvalid:
+            raise ManagementError(401, "Invalid token", "invalid_token") from None
+        granted = set(str(claims.get("scope", "")).split())
+        if scopes and not granted.intersection(scopes):
+            raise ManagementError(403, f"Insufficient scope, expected any of: {','.join(scopes)}", "insufficient_scope")
+        return claims
+
+    return dependency

@@ -1,0 +1,29 @@
+"""Request bodies for ``/api/v2/client-grants``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ClientGrantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    client_id: str | None = Field(None, min_length=1, max_length=255)
+    default_for: Literal["third_party_clients"] | None = None
+    audience: str = Field(..., min_length=1, max_length=600)
+    scope: list[str] | None = Field(None, max_length=500)
+    allow_all_scopes: bool | None = None
+    subject_type: Literal["client", "user"] | None = None
+    organization_usage: Literal["deny", "allow", "require"] | None = None
+    allow_any_organization: bool | None = None
+    authorization_details_types: list[Any] | None = None
+
+
+class ClientGrantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    scope: list[str] | None = Field(None, max_length=500)
+    allow_all_scopes: bool | None = None
+    organization_usage: Literal["deny", "allow", "require"] | None = None
+    allow_any_organization: bool | None = None
+    authorization_details_types: list[Any] | None = None

@@ -1,0 +1,73 @@
+"""Request bodies for ``/api/v2/clients`` (Auth0 field names; unknown properties are refused)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+AppType = Literal["native", "spa", "regular_web", "non_interactive"]
+AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
+
+
+class RefreshTokenConfig(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    rotation_type: Literal["rotating", "non-rotating"] = "rotating"
+    expiration_type: Literal["expiring", "non-expiring"] = "expiring"
+
+
+class ClientFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=255)
+    description: str | None = Field(None, max_length=140)
+    app_type: AppType | None = None
+    is_first_party: bool | None = None
+    third_party_security_mode: Literal["strict", "permissive"] | None = None
+    redirection_policy: Literal["allow_always", "open_redirect_protection"] | None = None
+    token_endpoint_auth_method: AuthMethod | None = None
+    callbacks: list[str] | None = Field(None, max_length=100)
+    allowed_logout_urls: list[str] | None = Field(None, max_length=100)
+    web_origins: list[str] | None = Field(None, max_length=100)
+    allowed_origins: list[str] | None = Field(None, max_length=100)
+    grant_types: list[str] | None = Field(None, max_length=20)
+    logo_uri: str | None = Field(None, max_length=2000)
+    client_metadata: dict[str, str] | None = Field(None, max_length=10)
+    jwt_configuration: dict[str, Any] | None = None
+    refresh_token: RefreshTokenConfig | None = None
+    oidc_conformant: bool | None = None
+    sso: bool | None = None
+    sso_disabled: bool | None = None
+    cross_origin_authentication: bool | None = None
+    cross_origin_auth: bool | None = None
+    custom_login_page_on: bool | None = None
+    initiate_login_uri: str | None = Field(None, max_length=2000)
+    skip_non_verifiable_callback_uri_confirmation_prompt: bool | None = None
+    is_token_endpoint_ip_header_trusted: bool | None = None
+    require_pushed_authorization_requests: bool | None = None
+    require_proof_of_possession: bool | None = None
+    organization_usage: str | None = None
+    organization_require_behavior: str | None = None
+    client_aliases: list[str] | None = None
+    allowed_clients: list[str] | None = None
+    native_social_login: dict[str, Any] | None = None
+    mobile: dict[str, Any] | None = None
+    addons: dict[str, Any] | None = None
+    encryption_key: dict[str, Any] | None = None
+    compliance_level: str | None = None
+
+
+class ClientCreate(ClientFields):
+    name: str = Field(..., min_length=1, max_length=255)
+
+
+class ClientUpdate(ClientFields):
+    client_secret: str | None = Field(None, min_length=32, max_length=256)
+
+
+# Fields kept as columns; every other set field is stored in ``attributes`` and echoed back.
+COLUMN_FIELDS = {
+    "name", "app_type", "is_first_party", "third_party_security_mode", "redirection_policy",
+    "token_endpoint_auth_method", "callbacks", "allowed_logout_urls", "web_origins", "allowed_origins",
+    "grant_types", "logo_uri", "client_secret",
+}  # fmt: skip

@@ -1,0 +1,59 @@
+"""Request bodies for ``/api/v2/resource-servers``."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Policy = Literal["allow_all", "require_client_grant", "deny_all"]
+
+
+class ScopeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    value: str = Field(..., min_length=1, max_length=280, pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$")
+    description: str | None = Field(None, max_length=500)
+    optional: bool | None = None  # Consentry: the user may untick it on the consent screen
+
+
+class UserPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: Policy = "allow_all"
+
+
+class ClientPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    policy: Literal["require_client_grant", "deny_all"] = "require_client_grant"
+
+
+class SubjectTypeAuthorization(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user: UserPolicy | None = None
+    client: ClientPolicy | None = None
+
+
+class ResourceServerFields(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str | None = Field(None, min_length=1, max_length=255)
+    scopes: list[ScopeIn] | None = Field(None, max_length=500)
+    signing_alg: Literal["RS256"] | None = None
+    signing_secret: str | None = None
+    allow_offline_access: bool | None = None
+    skip_consent_for_verifiable_first_party_clients: bool | None = None
+    token_lifetime: int | None = Field(None, ge=60, le=2592000)
+    token_lifetime_for_web: int | None = Field(None, ge=60, le=2592000)
+    token_dialect: Literal["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"] | None = None
+    enforce_policies: bool | None = None
+    subject_type_authorization: SubjectTypeAuthorization | None = None
+    consent_policy: str | None = None
+    authorization_details: list[Any] | None = None
+    proof_of_possession: dict[str, Any] | None = None
+    token_encryption: dict[str, Any] | None = None
+
+
+class ResourceServerCreate(ResourceServerFields):
+    identifier: str = Field(..., min_length=1, max_length=600)
+
+
+class ResourceServerUpdate(ResourceServerFields):
+    pass

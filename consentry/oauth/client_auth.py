@@ -1,0 +1,68 @@
+"""Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
+
+``client_secret_basic`` (HTTP Basic, form-encoded id and secret), ``client_secret_post`` and
+``none`` for public clients. Secrets are compared in constant time against their stored digest.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import unquote
+
+from starlette.requests import Request
+
+from consentry.catalog import Catalog
+from consentry.domain import ClientInfo
+from consentry.oauth.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
+from consentry.tokens.ids import matches
+
+BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="consentry", charset="UTF-8"'}
+
+
+def _basic_credentials(request: Request) -> tuple[str, str] | None:
+    header = request.headers.get("authorization", "")
+    if not header[:6].lower() == "basic ":
+        return None
+    try:
+        decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
+        raw_id, raw_secret = decoded.split(":", 1)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise INVALID_CLIENT.with_hint("Malformed Basic authorization header.").with_headers(BASIC_CHALLENGE) from None
+    return unquote(raw_id), unquote(raw_secret)
+
+
+async def authenticate_client(request: Request, params: dict[str, str], catalog: Catalog) -> ClientInfo:
+    """Return the authenticated client or raise ``invalid_client`` (401)."""
+    basic = _basic_credentials(request)
+    body_id, body_secret = params.get("client_id"), params.get("client_secret")
+    if basic and body_secret:
+        raise INVALID_REQUEST.with_hint("Use only one client authentication method.")
+    if basic:
+        client_id, secret = basic
+        if body_id and body_id != client_id:
+            raise INVALID_CLIENT.with_hint("client_id does not match the authorization header.").with_headers(
+                BASIC_CHALLENGE
+            )
+    else:
+        client_id, secret = body_id or "", body_secret
+    if not client_id:
+        raise INVALID_CLIENT.with_hint("Client authentication is required (client_id missing).")
+    failure = INVALID_CLIENT.with_hint("Client authentication failed.")
+    if basic:
+        failure = failure.with_headers(BASIC_CHALLENGE)
+    client = await catalog.client(client_id) if len(client_id) <= 512 else None
+    if client is None or client.status != "active":
+        raise failure
+    if client.is_public:
+        if secret:
+            raise failure.with_debug("public clients have no secret")
+        return client
+    if not matches(secret, client.secret_hash):
+        raise failure
+    return client
+
+
+def require_grant_type(client: ClientInfo, grant_type: str) -> None:
+    if grant_type not in client.grant_types:
+        raise OAuthError("unauthorized_client", f"Grant type '{grant_type}' not allowed for the client.", 403)

@@ -1,0 +1,42 @@
+"""Rules for client configuration (SPEC T2, T3, T4). Pure functions, table-tested.
+
+Third-party apps may use only ``authorization_code`` (always with S256 PKCE), ``refresh_token`` and,
+for confidential clients, ``client_credentials``. Public clients never use ``client_credentials``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
+THIRD_PARTY_GRANTS = frozenset({"authorization_code", "refresh_token", "client_credentials"})
+FIRST_PARTY_GRANTS = THIRD_PARTY_GRANTS | {"password", PASSWORD_REALM, "implicit"}
+PUBLIC_APP_TYPES = frozenset({"spa", "native"})
+
+
+def default_auth_method(app_type: str | None) -> str:
+    return "none" if app_type in PUBLIC_APP_TYPES else "client_secret_post"
+
+
+def default_grant_types(app_type: str | None, *, third_party: bool, public: bool) -> list[str]:
+    if third_party:
+        return ["authorization_code", "refresh_token"]
+    if app_type == "non_interactive":
+        return ["client_credentials"]
+    if public:
+        return ["authorization_code", "refresh_token"]
+    return ["authorization_code", "refresh_token", "client_credentials"]
+
+
+def grant_types_problem(grant_types: Sequence[str], *, third_party: bool, public: bool) -> str | None:
+    """Why this set of grant types is refused, or None."""
+    allowed = THIRD_PARTY_GRANTS if third_party else FIRST_PARTY_GRANTS
+    for g in grant_types:
+        if g not in allowed:
+            who = "third-party applications" if third_party else "applications"
+            return f"Grant type '{g}' is not allowed for {who}."
+    if public and "client_credentials" in grant_types:
+        return "Grant type 'client_credentials' requires a confidential client (token_endpoint_auth_method is none)."
+    if len(set(grant_types)) != len(grant_types):
+        return "grant_types contains duplicates."
+    return None

@@ -1,0 +1,62 @@
+"""Audit events, written in the same transaction as the change they describe (``GET /api/v2/logs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consentry.clock import iso
+from consentry.storage.models import AuditEvent
+from consentry.tokens import ids
+
+# Event types: Auth0's login codes where they exist, named Consentry events for the rest.
+LOGIN_SUCCESS = "s"
+LOGIN_FAILURE = "f"
+CONSENT_GIVEN = "consent.given"
+CONSENT_DECLINED = "consent.declined"
+GRANT_REVOKED = "grant.revoked"
+CLIENT_CREATED = "client.created"
+CLIENT_UPDATED = "client.updated"
+CLIENT_DELETED = "client.deleted"
+TOKEN_REUSE = "refresh_token.reused"
+DCR_PRUNED = "client.pruned"
+
+
+def record(
+    session: AsyncSession,
+    now: float,
+    type_: str,
+    description: str,
+    *,
+    client_id: str | None = None,
+    user_id: str | None = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            log_id=ids.hex_id(),
+            date=now,
+            type=type_,
+            description=description,
+            client_id=client_id,
+            user_id=user_id,
+            ip=ip,
+            details=details or {},
+        )
+    )
+
+
+def as_json(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "log_id": event.log_id,
+        "_id": event.log_id,
+        "date": iso(event.date),
+        "type": event.type,
+        "description": event.description,
+        "client_id": event.client_id,
+        "user_id": event.user_id,
+        "ip": event.ip,
+        "details": event.details or {},
+    }

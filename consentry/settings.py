@@ -1,0 +1,136 @@
+"""Typed settings, read from ``CONSENTRY_*`` environment variables and an optional ``.env`` file.
+
+Every endpoint URL is derived from the issuer, which is one exact string with a trailing slash
+(Auth0 style) used byte-for-byte in discovery, the ``iss`` response parameter and every token.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "CONSENTRY_"
+
+
+class SettingsError(Exception):
+    """Raised with a one-line, human readable reason when the configuration is unusable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", extra="forbid", frozen=True)
+
+    host: str = Field("127.0.0.1", description="Interface the HTTP server binds to.")
+    port: int = Field(8080, ge=1, le=65535, description="TCP port of the HTTP server.")
+    issuer: str = Field(
+        "",
+        description="Exact issuer URL with a trailing slash. Defaults to http://{host}:{port}/.",
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./data/consentry.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db.",
+    )
+    workers: int = Field(0, ge=0, le=64, description="Server processes; 0 means one per CPU core.")
+    data_dir: Path = Field(Path("./data"), description="Folder for the SQLite database and the key-encryption key.")
+    key_encryption_key: str = Field(
+        "",
+        description="Secret used to encrypt signing keys at rest. Empty: a random key is kept in {data_dir}/kek.",
+    )
+    env: Literal["development", "production"] = Field("development", description="production refuses unsafe setups.")
+    log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Server log level.")
+    tenant_name: str = Field("consentry", description="Tenant name shown in client objects and pages.")
+    access_token_lifetime: int = Field(86400, ge=60, description="Default API access token lifetime (seconds).")
+    id_token_lifetime: int = Field(36000, ge=60, description="Default ID token lifetime (seconds).")
+    authorization_code_lifetime: int = Field(60, ge=10, le=600, description="Authorization code lifetime (seconds).")
+    refresh_token_lifetime: int = Field(2592000, ge=300, description="Absolute refresh token lifetime (seconds).")
+    interaction_lifetime: int = Field(900, ge=60, description="How long a pending login/consent may take (seconds).")
+    session_lifetime: int = Field(7 * 24 * 3600, ge=300, description="SSO session absolute lifetime (seconds).")
+    login_max_failures: int = Field(10, ge=1, description="Failed logins per user and IP within the window before 429.")
+    login_failure_window: int = Field(900, ge=60, description="Window for counting failed logins (seconds).")
+    dcr_rate_limit_per_minute: int = Field(30, ge=1, description="Dynamic registrations per source IP per minute.")
+    cache_ttl: float = Field(2.0, ge=0, le=60, description="Seconds a process may cache clients, APIs and grants.")
+    expose_debug: bool = Field(False, description="Include debug detail in OAuth error descriptions (never in production).")
+    trusted_proxies: list[str] = Field(
+        default_factory=list, description="Proxy IPs whose X-Forwarded-For / X-Forwarded-Proto are trusted."
+    )
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_shape(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://auth.example.com/")
+        if parts.query or parts.fragment:
+            raise ValueError("must not contain a query or fragment")
+        if not value.endswith("/"):
+            raise ValueError(f"must end with a trailing slash, e.g. {value}/")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_shape(cls, value: str) -> str:
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @model_validator(mode="after")
+    def _production_checks(self) -> Settings:
+        if self.env == "production":
+            if not self.issuer.startswith("https://"):
+                raise ValueError("issuer must be https:// when env=production")
+            if self.expose_debug:
+                raise ValueError("expose_debug must be off when env=production")
+        return self
+
+    @cached_property
+    def issuer_url(self) -> str:
+        return self.issuer or f"http://{self.host}:{self.port}/"
+
+    @cached_property
+    def management_audience(self) -> str:
+        return f"{self.issuer_url}api/v2/"
+
+    @cached_property
+    def userinfo_audience(self) -> str:
+        return f"{self.issuer_url}userinfo"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.issuer_url.startswith("https://")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def url(self, path: str) -> str:
+        """An endpoint URL under the issuer (``path`` has no leading slash)."""
+        return f"{self.issuer_url}{path}"
+
+    def worker_count(self) -> int:
+        return self.workers or (os.cpu_count() or 1)
+
+
+def _unknown_variables() -> list[str]:
+    known = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
+    return sorted(k for k in os.environ if k.upper().startswith(ENV_PREFIX) and k.upper() not in known)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Load settings from the environment, turning any problem into one clear line."""
+    unknown = _unknown_variables()
+    if unknown:
+        raise SettingsError(f"unknown setting {unknown[0]} (see docs/configuration.md for the list)")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "settings"
+        name = f"{ENV_PREFIX}{field.upper()}" if field in Settings.model_fields else field
+        raise SettingsError(f"invalid setting {name}: {err['msg']}") from None

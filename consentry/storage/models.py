@@ -1,0 +1,249 @@
+"""Database tables (SQLAlchemy 2 typed declarative models).
+
+Times are stored as UTC epoch seconds (float) so SQLite and PostgreSQL compare them alike;
+the API layers format them as ISO 8601. Secrets, codes and refresh tokens are stored hashed.
+Fields that are only stored and echoed (Auth0 compatibility) live in the ``attributes`` JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, list[str]: JSON}
+
+
+class Tenant(Base):
+    __tablename__ = "tenant"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Client(Base):
+    __tablename__ = "clients"
+    client_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    app_type: Mapped[str | None] = mapped_column(String(32))
+    is_first_party: Mapped[bool] = mapped_column(Boolean, default=True)
+    third_party_security_mode: Mapped[str | None] = mapped_column(String(16))
+    redirection_policy: Mapped[str | None] = mapped_column(String(32))
+    token_endpoint_auth_method: Mapped[str] = mapped_column(String(32))
+    secret_hash: Mapped[str | None] = mapped_column(String(128))
+    callbacks: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allowed_logout_urls: Mapped[list[str]] = mapped_column(JSON, default=list)
+    web_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allowed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    logo_uri: Mapped[str | None] = mapped_column(Text)
+    registration_type: Mapped[str] = mapped_column(String(16), default="admin")  # admin | dcr | cimd
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | pending
+    registration_ip: Mapped[str | None] = mapped_column(String(64))
+    registration_token_hash: Mapped[str | None] = mapped_column(String(128))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+
+
+class ResourceServer(Base):
+    __tablename__ = "resource_servers"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(600), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    scopes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    allow_offline_access: Mapped[bool] = mapped_column(Boolean, default=False)
+    skip_consent_for_verifiable_first_party_clients: Mapped[bool] = mapped_column(Boolean, default=True)
+    token_dialect: Mapped[str] = mapped_column(String(32), default="rfc9068_profile")
+    token_lifetime: Mapped[int] = mapped_column(Integer, default=86400)
+    signing_alg: Mapped[str] = mapped_column(String(16), default="RS256")
+    subject_type_authorization: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_system: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class ClientGrant(Base):
+    __tablename__ = "client_grants"
+    __table_args__ = (
+        UniqueConstraint("client_id", "audience", "subject_type", name="uq_client_grant_client"),
+        UniqueConstraint("default_for", "audience", "subject_type", name="uq_client_grant_default"),
+    )
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str | None] = mapped_column(
+        String(255), ForeignKey("clients.client_id", ondelete="CASCADE"), index=True
+    )
+    default_for: Mapped[str | None] = mapped_column(String(32))
+    audience: Mapped[str] = mapped_column(
+        String(600), ForeignKey("resource_servers.identifier", ondelete="CASCADE"), index=True
+    )
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    allow_all_scopes: Mapped[bool] = mapped_column(Boolean, default=False)
+    subject_type: Mapped[str] = mapped_column(String(16), default="client")
+    is_system: Mapped[bool] = mapped_column(Boolean, default=False)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Connection(Base):
+    __tablename__ = "connections"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    strategy: Mapped[str] = mapped_column(String(32))
+    display_name: Mapped[str | None] = mapped_column(String(255))
+    is_domain_connection: Mapped[bool] = mapped_column(Boolean, default=False)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ConnectionClient(Base):
+    """Which clients a connection is enabled for (Auth0's ``enabled_clients``)."""
+
+    __tablename__ = "connection_clients"
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), primary_key=True)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("connection_id", "email", name="uq_user_email"),
+        UniqueConstraint("connection_id", "username", name="uq_user_username"),
+    )
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    connection_id: Mapped[str] = mapped_column(ForeignKey("connections.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    username: Mapped[str | None] = mapped_column(String(128))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    app_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    user_metadata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    logins_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_login: Mapped[float | None] = mapped_column(Float)
+    last_ip: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class UserGrant(Base):
+    """A user's consent: user x application x API, with the union of approved scopes."""
+
+    __tablename__ = "user_grants"
+    __table_args__ = (UniqueConstraint("user_id", "client_id", "audience", name="uq_user_grant"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str] = mapped_column(String(600))
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)
+
+
+class LoginSession(Base):
+    __tablename__ = "login_sessions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the public ``sid``
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    auth_time: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Interaction(Base):
+    """A pending /authorize request waiting for login or consent (the ``state`` of /u/* pages)."""
+
+    __tablename__ = "interactions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    csrf: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    login_done_at: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    consumed_at: Mapped[float | None] = mapped_column(Float)
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "authorization_codes"
+    code_hash: Mapped[str] = mapped_column(String(128), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    audience: Mapped[str | None] = mapped_column(String(600))
+    resource: Mapped[str | None] = mapped_column(String(600))
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    nonce: Mapped[str | None] = mapped_column(Text)
+    auth_time: Mapped[float] = mapped_column(Float)
+    grant_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    consumed_at: Mapped[float | None] = mapped_column(Float)
+
+
+class RefreshToken(Base):
+    __tablename__ = "refresh_tokens"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str | None] = mapped_column(String(600))
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    code_hash: Mapped[str | None] = mapped_column(String(128), index=True)
+    auth_time: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    rotated_at: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class SigningKey(Base):
+    __tablename__ = "signing_keys"
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    private_key: Mapped[str] = mapped_column(Text)  # PEM, encrypted with the key-encryption key
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cert: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))  # current | previous | revoked
+    created_at: Mapped[float] = mapped_column(Float)
+    current_since: Mapped[float | None] = mapped_column(Float)
+    current_until: Mapped[float | None] = mapped_column(Float)
+    revoked_at: Mapped[float | None] = mapped_column(Float)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_date", "date"),)
+    log_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    date: Mapped[float] = mapped_column(Float)
+    type: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    client_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    user_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RateCounter(Base):
+    """Fixed-window counters shared by every process (login failures, registrations)."""
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,63 @@
+"""Tenant settings: Auth0's defaults, the built-in Management API and the first connection."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+DEFAULT_DIRECTORY = "Username-Password-Authentication"
+
+MANAGEMENT_SCOPES: tuple[str, ...] = (
+    "read:clients", "create:clients", "update:clients", "delete:clients", "read:client_keys",
+    "read:users", "create:users", "update:users", "delete:users",
+    "read:grants", "delete:grants",
+    "read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
+    "read:resource_servers", "create:resource_servers", "update:resource_servers", "delete:resource_servers",
+    "read:connections", "create:connections", "update:connections", "delete:connections",
+    "read:tenant_settings", "update:tenant_settings",
+    "read:signing_keys", "create:signing_keys", "update:signing_keys",
+    "read:logs",
+)  # fmt: skip
+
+DEFAULT_FLAGS: dict[str, bool] = {
+    "enable_client_connections": True,
+    "enable_dynamic_client_registration": False,
+    "use_scope_descriptions_for_consent": False,
+    "third_party_oidc_identity": False,
+    "revoke_refresh_token_grant": False,
+    "enable_sso": True,
+}
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    "friendly_name": "Consentry",
+    "picture_url": "",
+    "support_email": "",
+    "support_url": "",
+    "default_audience": "",
+    "default_directory": DEFAULT_DIRECTORY,
+    "allowed_logout_urls": [],
+    "session_lifetime": 168,
+    "idle_session_lifetime": 72,
+    "enabled_locales": ["en"],
+    "default_redirection_uri": "",
+    "skip_non_verifiable_callback_uri_confirmation_prompt": False,
+    "dynamic_client_registration_security_mode": "strict",
+    "client_id_metadata_document_supported": True,
+    "authorization_response_iss_parameter_supported": True,
+    "flags": DEFAULT_FLAGS,
+}
+
+
+def merged_settings(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stored settings over the defaults; ``flags`` merged one level deep (as Auth0's PATCH does)."""
+    result = copy.deepcopy(DEFAULT_SETTINGS)
+    for key, value in stored.items():
+        if key == "flags" and isinstance(value, dict):
+            result["flags"].update(value)
+        else:
+            result[key] = value
+    return result
+
+
+def flag(settings: dict[str, Any], name: str) -> bool:
+    return bool(settings.get("flags", {}).get(name, DEFAULT_FLAGS.get(name, False)))

@@ -1,0 +1,99 @@
+"""Signing and verifying Consentry's JWTs (RS256 only; ``alg: none`` and HMAC are never accepted)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import jwt
+
+from consentry.tokens import ids
+from consentry.tokens.keys import KeyStore
+
+ALGORITHMS = ["RS256"]
+LEEWAY = 30  # seconds of clock skew tolerated when checking exp/iat/nbf
+
+
+class TokenInvalid(Exception):
+    """The token is malformed, forged, expired or meant for someone else."""
+
+
+async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT") -> str:
+    key = await keys.signing_key()
+    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
+
+
+def access_token_typ(dialect: str) -> str:
+    """RFC 9068 profile → ``at+jwt``; Auth0's own dialect → ``JWT``."""
+    return "at+jwt" if dialect.startswith("rfc9068") else "JWT"
+
+
+async def issue_access_token(
+    keys: KeyStore,
+    *,
+    issuer: str,
+    sub: str,
+    audience: str | list[str],
+    client_id: str,
+    scope: str,
+    now: float,
+    lifetime: int,
+    dialect: str = "rfc9068_profile",
+    extra: dict[str, Any] | None = None,
+) -> tuple[str, dict[str, Any]]:
+    iat = int(now)
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": sub,
+        "aud": audience,
+        "iat": iat,
+        "exp": iat + lifetime,
+        "jti": ids.secret(16),
+        "client_id": client_id,
+        "azp": client_id,
+        "scope": scope,
+    }
+    if extra:
+        claims.update(extra)
+    return await sign(keys, claims, access_token_typ(dialect)), claims
+
+
+def half_hash(value: str) -> str:
+    """``at_hash``/``c_hash``: left half of SHA-256, base64url (OIDC Core §3.1.3.6)."""
+    digest = hashlib.sha256(value.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+async def verify(
+    keys: KeyStore,
+    token: str,
+    *,
+    issuer: str,
+    audience: str | None = None,
+    require: tuple[str, ...] = ("exp", "iat", "sub"),
+) -> dict[str, Any]:
+    """Verify signature, ``iss``, ``exp`` and (when given) ``aud``; return the claims."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid("malformed token") from exc
+    kid = header.get("kid")
+    if header.get("alg") not in ALGORITHMS or not isinstance(kid, str) or len(kid) > 128:
+        raise TokenInvalid("unsupported token header")
+    public = await keys.public_key(kid)
+    if public is None:
+        raise TokenInvalid("unknown signing key")
+    options: dict[str, Any] = {"require": list(require), "verify_aud": audience is not None}
+    try:
+        return jwt.decode(
+            token,
+            public,
+            algorithms=ALGORITHMS,
+            audience=audience,
+            issuer=issuer,
+            leeway=LEEWAY,
+            options=options,
+        )
+    except jwt.PyJWTError as exc:
+        raise TokenInvalid(str(exc)) from exc

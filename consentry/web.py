@@ -1,0 +1,223 @@
+"""HTTP plumbing shared by every router: error rendering, body-size limit, security headers, client IP.
+
+Errors are rendered once, here: the Management API answers Auth0's shape, the OAuth endpoints
+RFC 6749 §5.2 JSON, and pages an HTML error page. Anything unexpected becomes a generic 500
+(or 503 when the database is unreachable) with no stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from consentry.management.errors import ManagementError
+from consentry.oauth.errors import SERVER_ERROR, TEMPORARILY_UNAVAILABLE, OAuthError
+from consentry.ui.render import render_error
+
+log = logging.getLogger("consentry")
+
+MAX_BODY = 1024 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+class ORJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return ORJSONResponse(content, status_code=status, headers=headers)
+
+
+def _kind(path: str) -> str:
+    if path.startswith("/api/v2"):
+        return "management"
+    if path.startswith(("/u/", "/admin", "/authorize", "/v2/logout", "/oidc/logout")) or path in ("/u", "/"):
+        return "page"
+    return "oauth"
+
+
+def client_ip(request: Request) -> str:
+    """The caller's address; ``X-Forwarded-For`` counts only from a configured trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    trusted = request.app.state.runtime.settings.trusted_proxies
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded and peer in trusted:
+        return forwarded.split(",")[0].strip()[:64]
+    return peer
+
+
+def error_response(request: Request, status: int, error: str, message: str, code: str | None = None) -> Response:
+    kind = _kind(request.url.path)
+    if kind == "management":
+        return json_response(ManagementError(status, message, code or error).body(), status)
+    if kind == "page":
+        return render_error(request, message, status=status, error=error)
+    return json_response({"error": error, "error_description": message}, status, NO_STORE)
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    expose = request.app.state.runtime.settings.expose_debug
+    if _kind(request.url.path) == "page":
+        return render_error(request, exc.body(expose)["error_description"], status=exc.status, error=exc.error)
+    return json_response(exc.body(expose), exc.status, {**NO_STORE, **exc.headers})
+
+
+async def _management_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ManagementError)
+    return json_response(exc.body(), exc.status, exc.headers)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:5]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
+        msg = err.get("msg", "invalid")
+        if err.get("type") == "extra_forbidden":
+            msg = "Additional properties not allowed"
+        parts.append(f"{msg}: {loc}" if loc else msg)
+    return "Payload validation error: " + "; ".join(parts) + "."
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    in_query = any(e.get("loc", ("",))[0] in ("query", "path") for e in exc.errors())
+    code = "invalid_query_string" if in_query else "invalid_body"
+    if _kind(request.url.path) == "management":
+        return error_response(request, 400, "Bad Request", _validation_message(exc), code)
+    return error_response(request, 400, "invalid_request", _validation_message(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        message = "Not Found"
+    elif exc.status_code == 405:
+        message = "Method Not Allowed"
+    else:
+        message = str(exc.detail)
+    err = "invalid_request" if _kind(request.url.path) == "oauth" else message
+    return error_response(request, exc.status_code, err, message, "not_found" if exc.status_code == 404 else None)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, OperationalError | DBAPIError) and _looks_unavailable(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        err = TEMPORARILY_UNAVAILABLE
+    else:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        err = SERVER_ERROR
+    return error_response(request, err.status, err.error, err.description, err.error)
+
+
+def _looks_unavailable(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(k in text for k in ("connection", "database is locked", "could not connect", "disk", "closed"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OAuthError, _oauth_error)
+    app.add_exception_handler(ManagementError, _management_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+class BodyLimitMiddleware:
+    """Refuse request bodies over 1 MiB with 413 in the error shape of the API they were sent to."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await self._reject(scope, send)
+            return
+        received = 0
+        too_big = False
+
+        async def limited_receive() -> Message:
+            nonlocal received, too_big
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    too_big = True
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await self._reject(scope, send)
+
+    async def _reject(self, scope: Scope, send: Send) -> None:
+        path = scope.get("path", "")
+        if _kind(path) == "management":
+            body = ManagementError(413, "Payload too large (limit 1 MiB).", "payload_too_large").body()
+        else:
+            body = {"error": "invalid_request", "error_description": "Request body too large (limit 1 MiB)."}
+        payload = orjson.dumps(body)
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+                                (b"connection", b"close")]})  # fmt: skip
+        await send({"type": "http.response.body", "body": payload})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+PAGE_HEADERS = [
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy",
+     b"default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' http: https:; "
+     b"frame-ancestors 'none'; base-uri 'none'"),
+]  # fmt: skip
+
+
+class SecurityHeadersMiddleware:
+    """``nosniff`` everywhere; clickjacking and CSP headers on HTML pages (unless the page set its own CSP)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [h for h in SECURITY_HEADERS if h[0] not in names]
+                content_type = dict(headers).get(b"content-type", b"")
+                if content_type.startswith(b"text/html") and b"content-security-policy" not in names:
+                    headers += [h for h in PAGE_HEADERS if h[0] not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def html(content: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
+    return HTMLResponse(content, status_code=status, headers={**NO_STORE, **(headers or {})})

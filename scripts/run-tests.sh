@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Run the whole suite. pytest's exit code 5 (no tests collected) is a failure, never a pass.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ -f tests/interop/node/package.json ] && [ ! -d tests/interop/node/node_modules ]; then
+  (cd tests/interop/node && npm ci --silent --no-audit --no-fund) || exit 1
+fi
+.venv/bin/python -m pytest -q "$@"
+code=$?
+if [ $code -eq 5 ]; then
+  echo "error: pytest collected no tests" >&2
+  exit 1
+fi
+exit $code
