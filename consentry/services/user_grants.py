@@ -1,0 +1,159 @@
+"""User grants (consents): user x application x API with the union of approved scopes (SPEC C2, C3, C8).
+
+Used by the consent flow (``find_grant``/``upsert_grant``), the Management API ``/api/v2/grants``, the
+dashboard and the connected-apps page (``revoke_grant``). Revoking a grant revokes every refresh token
+issued under it in the same transaction, so a revoked app loses access at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consentry.management.errors import bad_request, not_found
+from consentry.runtime import Runtime
+from consentry.services import audit
+from consentry.storage.models import RefreshToken, UserGrant
+from consentry.tokens import ids
+
+
+def grant_json(row: UserGrant) -> dict[str, Any]:
+    """Auth0's user grant shape; note the legacy camelCase ``clientID``."""
+    return {
+        "id": row.id,
+        "clientID": row.client_id,
+        "user_id": row.user_id,
+        "audience": row.audience,
+        "scope": list(row.scope or []),
+    }
+
+
+async def find_grant(s: AsyncSession, user_id: str, client_id: str, audience: str) -> UserGrant | None:
+    return await s.scalar(
+        select(UserGrant).where(
+            UserGrant.user_id == user_id, UserGrant.client_id == client_id, UserGrant.audience == audience
+        )
+    )
+
+
+def _union(current: Iterable[str], added: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys([*current, *added]))
+
+
+async def upsert_grant(
+    rt: Runtime, s: AsyncSession, *, user_id: str, client_id: str, audience: str, scopes: Iterable[str]
+) -> UserGrant:
+    """Create the (user, client, audience) grant or extend its scopes (union, first-approval order kept).
+
+    Race-safe across processes: ``INSERT … ON CONFLICT DO NOTHING`` then a locked read-modify-write.
+    """
+    now = rt.clock.now()
+    wanted = _union([], scopes)
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    inserted = await s.execute(
+        dialect.insert(UserGrant)
+        .values(
+            id=ids.prefixed("ugr"),
+            user_id=user_id,
+            client_id=client_id,
+            audience=audience,
+            scope=wanted,
+            created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["user_id", "client_id", "audience"])
+    )
+    row = await s.scalar(
+        select(UserGrant)
+        .where(UserGrant.user_id == user_id, UserGrant.client_id == client_id, UserGrant.audience == audience)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None
+    if not getattr(inserted, "rowcount", 0):
+        merged = _union(row.scope or [], wanted)
+        if merged != list(row.scope or []):
+            row.scope, row.updated_at = merged, now
+            await s.flush()
+    return row
+
+
+async def get_grant(s: AsyncSession, grant_id: str) -> UserGrant:
+    row = await s.get(UserGrant, grant_id) if len(grant_id) <= 64 else None
+    if row is None:
+        raise not_found("grant", "inexistent_grant")
+    return row
+
+
+async def list_grants(
+    s: AsyncSession,
+    *,
+    offset: int,
+    limit: int,
+    user_id: str | None = None,
+    client_id: str | None = None,
+    audience: str | None = None,
+) -> tuple[list[UserGrant], int]:
+    query = select(UserGrant)
+    if user_id is not None:
+        query = query.where(UserGrant.user_id == user_id)
+    if client_id is not None:
+        query = query.where(UserGrant.client_id == client_id)
+    if audience is not None:
+        query = query.where(UserGrant.audience == audience)
+    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await s.scalars(query.order_by(UserGrant.created_at, UserGrant.id).offset(offset).limit(limit))
+    return list(rows.all()), total
+
+
+async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | None, ip: str | None) -> int:
+    """Delete one grant, revoke its refresh tokens, record the event; returns how many tokens were revoked."""
+    now = rt.clock.now()
+    result = await s.execute(
+        update(RefreshToken)
+        .where(RefreshToken.grant_id == row.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    revoked = int(getattr(result, "rowcount", 0) or 0)
+    audit.record(s, now, audit.GRANT_REVOKED, f"Grant for '{row.audience}' revoked", client_id=row.client_id,
+                 user_id=row.user_id, ip=ip,
+                 details={"grant_id": row.id, "audience": row.audience, "scope": list(row.scope or []),
+                          "actor": actor, "refresh_tokens_revoked": revoked})  # fmt: skip
+    await s.delete(row)
+    return revoked
+
+
+async def revoke_grant(
+    rt: Runtime, s: AsyncSession, grant_id: str, *, actor: str | None, ip: str | None = None
+) -> UserGrant:
+    """Revoke one grant by id (404 ``inexistent_grant`` when unknown); returns the deleted row."""
+    row = await get_grant(s, grant_id)
+    await _revoke(rt, s, row, actor=actor, ip=ip)
+    await s.flush()
+    return row
+
+
+async def revoke_user_grants(
+    rt: Runtime,
+    s: AsyncSession,
+    user_id: str,
+    *,
+    actor: str | None,
+    ip: str | None = None,
+    client_id: str | None = None,
+) -> int:
+    """Revoke every grant of a user (optionally only for one client); returns how many were revoked."""
+    if not user_id:
+        raise bad_request("Query validation error: 'user_id' is required.", "invalid_query_string")
+    query = select(UserGrant).where(UserGrant.user_id == user_id)
+    if client_id is not None:
+        query = query.where(UserGrant.client_id == client_id)
+    rows = (await s.scalars(query.order_by(UserGrant.created_at))).all()
+    for row in rows:
+        await _revoke(rt, s, row, actor=actor, ip=ip)
+    await s.flush()
+    return len(rows)
