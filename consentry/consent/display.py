@@ -82,9 +82,7 @@ def permission_lines(api: ApiInfo, scopes: Iterable[str], *, use_descriptions: b
     optional = {d.value: d.optional for d in api.scopes}
     if use_descriptions:
         descriptions = {d.value: d.description.strip() for d in api.scopes}
-        return [
-            PermissionLine(descriptions.get(s) or s, "", (s,), _is_optional((s,), optional)) for s in requested
-        ]
+        return [PermissionLine(descriptions.get(s) or s, "", (s,), _is_optional((s,), optional)) for s in requested]
     # Each entry is either a resource group (key = resource) or a scope shown by name (key = None + scope).
     groups: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
     for s in requested:
@@ -110,9 +108,7 @@ def identity_lines(scopes: Iterable[str]) -> list[PermissionLine]:
     :func:`offline_access_note`. Lines follow the fixed order of ``IDENTITY_SCOPES`` (identity first).
     """
     wanted = set(scopes)
-    return [
-        PermissionLine(title, text, (scope,), False) for scope, (title, text) in IDENTITY_SCOPES.items() if scope in wanted
-    ]
+    return [PermissionLine(title, text, (s,), False) for s, (title, text) in IDENTITY_SCOPES.items() if s in wanted]
 
 
 def offline_access_note() -> str:

@@ -50,9 +50,7 @@ GROUPING = [
     pytest.param(
         "read:posts write:posts delete:posts", ["Posts: read, write and delete your posts"], id="C5_three_actions"
     ),
-    pytest.param(
-        "write:posts read:posts", ["Posts: write and read your posts"], id="C5_actions_keep_request_order"
-    ),
+    pytest.param("write:posts read:posts", ["Posts: write and read your posts"], id="C5_actions_keep_request_order"),
     pytest.param(
         "read:comments read:posts write:comments",
         ["Comments: read and write your comments", "Posts: read your posts"],
@@ -69,9 +67,7 @@ GROUPING = [
     pytest.param("read:", ["read:"], id="C5_empty_resource_by_name"),
     pytest.param(":posts", [":posts"], id="C5_empty_action_by_name"),
     pytest.param("read:__", ["read:__"], id="C5_separator_only_resource_by_name"),
-    pytest.param(
-        "https://api.example.com/read", ["https://api.example.com/read"], id="C5_url_scope_by_name"
-    ),
+    pytest.param("https://api.example.com/read", ["https://api.example.com/read"], id="C5_url_scope_by_name"),
     pytest.param("read:posts.all", ["read:posts.all"], id="C5_dotted_resource_by_name"),
     pytest.param(
         "read:posts stats write:posts read:comments",
