@@ -11,8 +11,13 @@ from fastapi.staticfiles import StaticFiles
 
 from consentry.clock import Clock
 from consentry.management.routers import ROUTERS as MANAGEMENT_ROUTERS
+from consentry.consent import routes as consent_routes
+from consentry.login import routes as login_routes
+from consentry.oauth import registration_routes
 from consentry.oauth import routes as oauth_routes
+from consentry.oauth.authorize import routes as authorize_routes
 from consentry.runtime import Runtime
+from consentry.services import dcr_prune
 from consentry.settings import Settings, load_settings
 from consentry.ui.render import STATIC
 from consentry.web import BodyLimitMiddleware, SecurityHeadersMiddleware, install_error_handlers
@@ -24,7 +29,9 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await rt.keys.reload()
+        pruner = dcr_prune.start_periodic(rt)
         yield
+        await dcr_prune.stop_periodic(pruner)
         if runtime is None:
             await rt.db.dispose()
 
@@ -43,6 +50,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.add_middleware(BodyLimitMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
+    app.include_router(registration_routes.router)
+    app.include_router(authorize_routes.router)
+    app.include_router(login_routes.router)
+    app.include_router(consent_routes.router)
     for router in MANAGEMENT_ROUTERS:
         app.include_router(router)
     logging.getLogger("consentry").setLevel(rt.settings.log_level.upper())

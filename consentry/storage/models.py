@@ -165,7 +165,7 @@ class Interaction(Base):
 
     __tablename__ = "interactions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     csrf: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(255))

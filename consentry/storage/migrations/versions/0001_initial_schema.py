@@ -144,7 +144,7 @@ def upgrade() -> None:
     )
     op.create_table('interactions',
     sa.Column('id', sa.String(length=64), nullable=False),
-    sa.Column('client_id', sa.String(length=255), nullable=False),
+    sa.Column('client_id', sa.String(length=255), nullable=True),
     sa.Column('params', sa.JSON(), nullable=False),
     sa.Column('csrf', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.String(length=255), nullable=True),

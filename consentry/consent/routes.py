@@ -1,0 +1,161 @@
+"""The consent screen, ``GET``/``POST /u/consent`` (also the login confirmation prompt of SPEC C7).
+
+Accepting records (or extends) the user grant in the same transaction as the audit event and the
+transaction's answer; declining grants nothing and answers ``access_denied`` under the app's
+redirection policy (C6). Every POST needs the transaction's CSRF token and the same logged-in user.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import RedirectResponse, Response
+
+from consentry.consent import display
+from consentry.consent.policy import ConsentDecision, Prompt
+from consentry.login import interaction
+from consentry.login.sessions import current_session
+from consentry.oauth.authorize import respond
+from consentry.oauth.authorize.flow import consent_scopes, decide_consent, grant_audience
+from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext, validate
+from consentry.oauth.errors import ACCESS_DENIED, OAuthError
+from consentry.oauth.redirect_uri import host_of
+from consentry.runtime import Runtime
+from consentry.services import audit
+from consentry.services.user_grants import upsert_grant
+from consentry.storage.models import Interaction
+from consentry.tenant import flag
+from consentry.ui.render import render, render_error
+from consentry.web import client_ip
+
+router = APIRouter(tags=["Universal Login"], include_in_schema=False)
+EXPIRED = "This authorization request has expired or was already answered. Start again from the application."
+
+
+@dataclass
+class Pending:
+    txn: Interaction
+    ctx: AuthorizeContext
+    decision: ConsentDecision
+    user_label: str
+    user_id: str
+
+
+async def _pending(rt: Runtime, request: Request, state: str | None) -> Pending | Response:
+    txn = await interaction.load(rt, state)
+    if txn is None or not txn.client_id:
+        return render_error(request, EXPIRED, error="invalid_request")
+    session = await current_session(rt, request)
+    if session is None or session.user_id != txn.user_id:
+        return render_error(request, "Your session has ended. Start again from the application.", status=403,
+                            error="login_required")  # fmt: skip
+    try:
+        ctx = await validate(rt, dict(txn.params))
+    except OAuthError as err:
+        return render_error(request, err.description, status=400, error=err.error)
+    decision = await decide_consent(rt, ctx, session.user_id, {})
+    label = session.user.email or session.user.username or session.user_id
+    return Pending(txn, ctx, decision, label, session.user_id)
+
+
+def _lines(ctx: AuthorizeContext, scopes: set[str], use_descriptions: bool) -> list[display.PermissionLine]:
+    lines = display.identity_lines([s for s in ctx.identity_scopes if s in scopes])
+    if ctx.api:
+        api_scopes = [s for s in ctx.api_scopes if s in scopes]
+        if api_scopes:
+            lines += display.permission_lines(ctx.api, api_scopes, use_descriptions=use_descriptions)
+    return lines
+
+
+def _resume(rt: Runtime, txn: Interaction) -> Response:
+    url = rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})
+    return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+
+
+@router.get("/u/consent")
+async def consent_page(request: Request, state: str | None = None) -> Response:
+    rt: Runtime = request.app.state.runtime
+    pending = await _pending(rt, request, state)
+    if isinstance(pending, Response):
+        return pending
+    ctx, decision = pending.ctx, pending.decision
+    if not decision.required:
+        return _resume(rt, pending.txn)
+    assert ctx.client is not None
+    asked = set(decision.missing) if decision.prompt is Prompt.CONSENT else set()
+    already = set(consent_scopes(ctx)) - asked if decision.prompt is Prompt.CONSENT else set()
+    use_descriptions = flag(ctx.tenant, "use_scope_descriptions_for_consent")
+    return render(
+        request,
+        "consent.html",
+        client=ctx.client,
+        registration=display.registration_label(ctx.client),
+        redirect_host=host_of(ctx.redirect_uri or ""),
+        api_name=ctx.api.name if ctx.api else "",
+        lines=_lines(ctx, asked, use_descriptions),
+        granted_lines=_lines(ctx, already, use_descriptions),
+        offline_note=display.offline_access_note() if ctx.offline else "",
+        confirm_only=decision.prompt is Prompt.CONFIRM,
+        user_label=pending.user_label,
+        state=pending.txn.id,
+        csrf=pending.txn.csrf,
+    )
+
+
+@router.post("/u/consent")
+async def consent_submit(
+    request: Request,
+    state: str = Form("", max_length=100),
+    csrf: str = Form("", max_length=100),
+    action: str = Form("", max_length=10),
+    optional: list[str] = Form(default_factory=list),
+) -> Response:
+    rt: Runtime = request.app.state.runtime
+    pending = await _pending(rt, request, state)
+    if isinstance(pending, Response):
+        return pending
+    txn, ctx, decision = pending.txn, pending.ctx, pending.decision
+    assert ctx.client is not None and ctx.redirect_uri is not None
+    if not interaction.csrf_ok(txn, csrf):
+        return render_error(request, "The form has expired or was tampered with (CSRF check failed).", status=403,
+                            error="invalid_request")  # fmt: skip
+    if action not in ("accept", "deny"):
+        return render_error(request, "Choose Accept or Deny.", status=400, error="invalid_request")
+    ip = client_ip(request)
+    if action == "deny":
+        return await _decline(rt, request, pending, ip)
+    if decision.prompt is Prompt.CONFIRM or not decision.required:
+        await interaction.update_state(rt, txn.id, params={**txn.params, "__confirmed": "1"})
+        return _resume(rt, txn)
+    optional_defs = {s.value for s in (ctx.api.scopes if ctx.api else ()) if s.optional}
+    ticked = {s for group in optional for s in group.split()}
+    approved = [s for s in consent_scopes(ctx) if s in decision.missing and (s not in optional_defs or s in ticked)]
+    async with rt.db.transaction() as s:
+        grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
+                                   audience=grant_audience(rt, ctx), scopes=approved)  # fmt: skip
+        covered = [sc for sc in consent_scopes(ctx) if sc in set(grant.scope)]
+        audit.record(s, rt.clock.now(), audit.CONSENT_GIVEN, f"Consent given to {ctx.client.name}",
+                     client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
+                     details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
+        row = await s.get(Interaction, txn.id)
+        assert row is not None
+        row.params = {**row.params, "__consent": " ".join(covered) or NOTHING_APPROVED}
+    return _resume(rt, txn)
+
+
+NOTHING_APPROVED = "-"  # an answer that approved nothing new still counts as answered
+
+
+async def _decline(rt: Runtime, request: Request, pending: Pending, ip: str) -> Response:
+    ctx, txn = pending.ctx, pending.txn
+    assert ctx.client is not None and ctx.redirect_uri is not None
+    if not await interaction.consume(rt, txn.id):
+        return render_error(request, EXPIRED, error="invalid_request")
+    async with rt.db.transaction() as s:
+        audit.record(s, rt.clock.now(), audit.CONSENT_DECLINED, f"Consent declined for {ctx.client.name}",
+                     client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip)  # fmt: skip
+    err = ACCESS_DENIED.with_hint("User did not authorize the request")
+    return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, err,
+                         ctx.state)  # fmt: skip

@@ -1,0 +1,136 @@
+"""Universal login: ``GET``/``POST /u/login`` (username or email + password, CSRF-protected).
+
+Failures show one generic message (no user enumeration); a missing user costs the same argon2
+verification as a wrong password. Failed attempts are limited per username and IP in the shared
+``rate_counters`` table. Every successful login starts a new session (no session fixation).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Form, Request
+from sqlalchemy import or_, select
+from starlette.responses import RedirectResponse, Response
+
+from consentry.domain import ClientInfo, ConnectionInfo
+from consentry.login import interaction
+from consentry.login.passwords import verify_password
+from consentry.login.sessions import create_session, end_session, set_cookie
+from consentry.oauth.authorize.flow import allowed_connections
+from consentry.runtime import Runtime
+from consentry.services import audit, rate_limit
+from consentry.storage.models import Interaction, User
+from consentry.ui.render import render, render_error
+from consentry.web import client_ip
+
+router = APIRouter(tags=["Universal Login"], include_in_schema=False)
+GENERIC_FAILURE = "Wrong email or password."
+LOCAL_NEXT = ("/admin", "/u/apps")
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only our own pages may be a post-login destination (no open redirect)."""
+    if value and value.split("?")[0].rstrip("/") in LOCAL_NEXT and "//" not in value and "\\" not in value:
+        return value
+    return None
+
+
+async def _context(rt: Runtime, txn: Interaction | None) -> tuple[ClientInfo | None, list[ConnectionInfo]]:
+    connections = await rt.catalog.connections()
+    if txn is None:
+        return None, [c for c in connections if c.strategy == "auth0"]
+    client = await rt.catalog.client(txn.client_id)
+    if client is None:
+        return None, []
+    allowed = [c for c in allowed_connections(client, connections) if c.strategy == "auth0"]
+    wanted = txn.params.get("connection")
+    if wanted:
+        allowed = [c for c in allowed if c.name == wanted]
+    return client, allowed
+
+
+def _page(request: Request, rt: Runtime, *, txn: Interaction | None, csrf: str, client: ClientInfo | None,
+          next_url: str | None, error: str | None = None, status: int = 200, username: str = "") -> Response:  # fmt: skip
+    return render(request, "login.html", status=status, client=client, state=txn.id if txn else "", csrf=csrf,
+                  next=next_url or "", error=error, username=username,
+                  tenant_name=rt.settings.tenant_name)  # fmt: skip
+
+
+@router.get("/u/login")
+async def login_form(request: Request, state: str | None = None, next: str | None = None) -> Response:
+    rt: Runtime = request.app.state.runtime
+    txn = await interaction.load(rt, state) if state else None
+    if state and txn is None:
+        return render_error(request, "This sign-in request has expired. Start again from the application.",
+                            error="invalid_request")  # fmt: skip
+    if txn is None:
+        txn = await interaction.start_direct(rt, _safe_next(next) or "/u/apps")
+    client, connections = await _context(rt, txn if txn.client_id else None)
+    if not connections:
+        return render_error(request, "No login method is available to this application."
+                            + (" Third-party applications can sign in users only through domain-level connections."
+                               if client and client.is_third_party else ""), status=403, error="access_denied")  # fmt: skip
+    return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None)
+
+
+@router.post("/u/login")
+async def login_submit(
+    request: Request,
+    state: str = Form("", max_length=100),
+    csrf: str = Form("", max_length=100),
+    username: str = Form("", max_length=320),
+    password: str = Form("", max_length=1024),
+) -> Response:
+    rt: Runtime = request.app.state.runtime
+    txn = await interaction.load(rt, state)
+    if txn is None:
+        return render_error(request, "This sign-in request has expired. Start again from the application.",
+                            error="invalid_request")  # fmt: skip
+    if not interaction.csrf_ok(txn, csrf):
+        return render_error(request, "The form has expired or was tampered with (CSRF check failed). Go back and "
+                            "try again.", status=403, error="invalid_request")  # fmt: skip
+    client, connections = await _context(rt, txn if txn.client_id else None)
+    ip = client_ip(request)
+    login = username.strip().lower()
+    limit_key = f"login-fail:{ip}:{login}"
+    if await rate_limit.count(rt, limit_key, rt.settings.login_failure_window) >= rt.settings.login_max_failures:
+        return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=429, username=username,
+                     error="Too many failed attempts. Wait a few minutes and try again.")  # fmt: skip
+    user = await _find_user(rt, login, [c.id for c in connections]) if login and connections else None
+    if not verify_password(user.password_hash if user else None, password) or user is None or user.blocked:
+        await rate_limit.hit(rt, limit_key, rt.settings.login_max_failures, rt.settings.login_failure_window)
+        async with rt.db.transaction() as s:
+            audit.record(s, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE, client_id=txn.client_id or None,
+                         user_id=user.user_id if user else None, ip=ip, details={"username": login[:100]})  # fmt: skip
+        return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=401,
+                     error=GENERIC_FAILURE, username=username)  # fmt: skip
+    await end_session(rt, request)
+    now = rt.clock.now()
+    async with rt.db.transaction() as s:
+        token, session = await create_session(rt, s, user.user_id)
+        db_user = await s.get(User, user.user_id)
+        assert db_user is not None
+        db_user.logins_count += 1
+        db_user.last_login, db_user.last_ip = now, ip
+        audit.record(s, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
+                     user_id=user.user_id, ip=ip)  # fmt: skip
+        row = await s.get(Interaction, txn.id)
+        assert row is not None
+        row.user_id, row.session_id, row.login_done_at = user.user_id, session.id, now
+        row.params = {**row.params, "__login": "1"}
+    await rate_limit.reset(rt, limit_key)
+    target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
+        rt.settings.url(txn.params.get("__next", "/u/apps").lstrip("/")))  # fmt: skip
+    response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
+    set_cookie(rt, response, token)
+    return response
+
+
+async def _find_user(rt: Runtime, login: str, connection_ids: list[str]) -> User | None:
+    async with rt.db.read() as s:
+        return await s.scalar(
+            select(User)
+            .where(User.connection_id.in_(connection_ids), or_(User.email == login, User.username == login))
+            .limit(1)
+        )

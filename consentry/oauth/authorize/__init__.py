@@ -1,0 +1,1 @@
+"""The authorization endpoint: ``/authorize`` and ``/authorize/resume``."""

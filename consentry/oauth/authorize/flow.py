@@ -1,0 +1,150 @@
+"""After validation: who is logged in, is consent needed, then the authorization code.
+
+``authorize()`` runs for a fresh ``/authorize`` request and again, with the stored transaction, at
+``/authorize/resume`` after the login or consent page. The transaction's reserved keys record what
+the user already did for this request (``__login`` after the form, ``__consent`` with the approved
+scopes, ``__confirmed`` after the login confirmation prompt).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from consentry.consent.policy import ConsentDecision, ConsentInput, evaluate
+from consentry.domain import ClientInfo, ConnectionInfo
+from consentry.login import interaction
+from consentry.login.sessions import CurrentSession, current_session
+from consentry.oauth.authorize import respond
+from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext
+from consentry.oauth.errors import CONSENT_REQUIRED, LOGIN_REQUIRED, OAuthError
+from consentry.oauth.redirect_uri import is_verifiable
+from consentry.runtime import Runtime
+from consentry.services.user_grants import find_grant
+from consentry.storage.models import AuthorizationCode, Interaction
+from consentry.tokens import ids
+
+RESERVED = ("__login", "__consent", "__confirmed")
+
+
+def grant_audience(rt: Runtime, ctx: AuthorizeContext) -> str:
+    return ctx.api.identifier if ctx.api else rt.settings.userinfo_audience
+
+
+def consent_scopes(ctx: AuthorizeContext) -> list[str]:
+    """What the consent screen asks for: API scopes, plus identity and offline access for third-party apps."""
+    assert ctx.client is not None
+    extra = (ctx.identity_scopes + ([OFFLINE] if ctx.offline else [])) if ctx.client.is_third_party else []
+    return extra + ctx.api_scopes
+
+
+def allowed_connections(client: ClientInfo, connections: tuple[ConnectionInfo, ...]) -> list[ConnectionInfo]:
+    """T6: third-party apps use domain-level connections only; first-party apps their enabled ones."""
+    if client.is_third_party:
+        return [c for c in connections if c.is_domain_connection]
+    return [c for c in connections if client.client_id in c.enabled_clients or c.is_domain_connection]
+
+
+def to_page(rt: Runtime, page: str, txn: Interaction) -> Response:
+    return RedirectResponse(f"{rt.settings.url(page)}?{urlencode({'state': txn.id})}", status_code=302,
+                            headers=respond.NO_STORE)  # fmt: skip
+
+
+async def decide_consent(rt: Runtime, ctx: AuthorizeContext, user_id: str, params: dict[str, str]) -> ConsentDecision:
+    assert ctx.client is not None
+    async with rt.db.read() as s:
+        grant = await find_grant(s, user_id, ctx.client.client_id, grant_audience(rt, ctx))
+    skip = ctx.client.skip_non_verifiable_callback_uri_confirmation_prompt
+    if skip is None:
+        skip = bool(ctx.tenant.get("skip_non_verifiable_callback_uri_confirmation_prompt", False))
+    return evaluate(
+        ConsentInput(
+            third_party=ctx.client.is_third_party,
+            has_api=ctx.api is not None,
+            api_allows_skip=bool(ctx.api and ctx.api.skip_consent_for_verifiable_first_party_clients),
+            requested=frozenset(consent_scopes(ctx)),
+            granted=frozenset(grant.scope if grant else ()),
+            prompt_consent="consent" in ctx.prompts,
+            callback_verifiable=is_verifiable(ctx.redirect_uri or ""),
+            skip_confirmation=skip,
+            already_answered="__consent" in params or "__confirmed" in params,
+        )
+    )
+
+
+async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: Interaction | None) -> Response:
+    client = ctx.client
+    assert client is not None and ctx.redirect_uri is not None
+    params = ctx.params
+    session = await current_session(rt, request)
+    if txn is not None and session is not None and txn.user_id and session.user_id != txn.user_id:
+        session = None  # another user logged in meanwhile: start over
+    if _needs_login(rt, ctx, session, params):
+        if "none" in ctx.prompts:
+            raise LOGIN_REQUIRED
+        txn = txn or await interaction.start(rt, client.client_id, params)
+        return to_page(rt, "u/login", txn)
+    assert session is not None
+    connections = allowed_connections(client, await rt.catalog.connections())
+    if session.user.connection_id not in {c.id for c in connections}:
+        if "none" in ctx.prompts:
+            raise LOGIN_REQUIRED.with_hint("The user's connection is not available to this application.")
+        raise OAuthError("access_denied", "Your account's connection is not available to this application."
+                         + (" Third-party applications can use only domain-level connections." if client.is_third_party
+                            else ""), 403, redirectable=False)  # fmt: skip
+    decision = await decide_consent(rt, ctx, session.user_id, params)
+    if decision.required:
+        if "none" in ctx.prompts:
+            raise CONSENT_REQUIRED
+        txn = txn or await interaction.start(rt, client.client_id, params, session.user_id, session.sid)
+        if not txn.user_id:
+            await interaction.update_state(rt, txn.id, user_id=session.user_id, session_id=session.sid)
+        return to_page(rt, "u/consent", txn)
+    scopes = ctx.scopes
+    if "__consent" in params:
+        approved, asked = set(params["__consent"].split()), set(consent_scopes(ctx))
+        scopes = [s for s in scopes if s in approved or s not in asked]
+    if txn is not None and not await interaction.consume(rt, txn.id):
+        raise OAuthError("invalid_request", "This authorization request was already completed.", 400,
+                         redirectable=False)  # fmt: skip
+    code = await _issue_code(rt, ctx, session, scopes)
+    return respond.success(client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, code, ctx.state)
+
+
+def _needs_login(rt: Runtime, ctx: AuthorizeContext, session: CurrentSession | None, params: dict[str, str]) -> bool:
+    if session is None:
+        return True
+    if "__login" in params:
+        return False  # the user has just logged in for this request
+    if "login" in ctx.prompts:
+        return True
+    return ctx.max_age is not None and rt.clock.now() - session.auth_time > ctx.max_age
+
+
+async def _issue_code(rt: Runtime, ctx: AuthorizeContext, session: CurrentSession, scopes: list[str]) -> str:
+    assert ctx.client is not None and ctx.redirect_uri is not None
+    code = ids.secret(32)
+    now = rt.clock.now()
+    async with rt.db.transaction() as s:
+        grant = await find_grant(s, session.user_id, ctx.client.client_id, grant_audience(rt, ctx))
+        s.add(
+            AuthorizationCode(
+                code_hash=ids.digest(code),
+                client_id=ctx.client.client_id,
+                user_id=session.user_id,
+                session_id=session.sid,
+                redirect_uri=ctx.redirect_uri,
+                scope=scopes,
+                audience=ctx.api.identifier if ctx.api else None,
+                resource=ctx.resource,
+                code_challenge=ctx.code_challenge,
+                nonce=ctx.nonce,
+                auth_time=session.auth_time,
+                grant_id=grant.id if grant else None,
+                created_at=now,
+                expires_at=now + rt.settings.authorization_code_lifetime,
+            )
+        )
+    return code

@@ -1,0 +1,53 @@
+"""``GET /authorize`` and ``GET /authorize/resume``: validate, then hand over to the flow."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from consentry.login import interaction
+from consentry.oauth.authorize import respond
+from consentry.oauth.authorize.flow import authorize
+from consentry.oauth.authorize.request import AuthorizeContext, validate
+from consentry.oauth.errors import OAuthError
+from consentry.oauth.params import query_params
+from consentry.runtime import Runtime
+from consentry.storage.models import Interaction
+from consentry.ui.render import render_error
+
+router = APIRouter(tags=["Authentication API"])
+
+
+async def run(rt: Runtime, request: Request, params: dict[str, str], txn: Interaction | None) -> Response:
+    ctx: AuthorizeContext | None = None
+    try:
+        ctx = await validate(rt, params)
+        return await authorize(rt, request, ctx, txn)
+    except OAuthError as err:
+        if ctx is None or ctx.client is None or ctx.redirect_uri is None or not err.redirectable:
+            expose = rt.settings.expose_debug
+            return render_error(request, err.body(expose)["error_description"], status=err.status, error=err.error)
+        return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, err,
+                             ctx.state, rt.settings.expose_debug)  # fmt: skip
+
+
+@router.get("/authorize", summary="Authorization endpoint (code flow with PKCE)")
+async def authorize_endpoint(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    try:
+        params = query_params(request)
+    except OAuthError as err:
+        return render_error(request, err.description, status=400, error=err.error)
+    if any(k.startswith("__") for k in params):
+        return render_error(request, "Unsupported parameter.", status=400, error="invalid_request")
+    return await run(rt, request, params, None)
+
+
+@router.get("/authorize/resume", summary="Continue an authorization request after login or consent")
+async def resume_endpoint(request: Request) -> Response:
+    rt: Runtime = request.app.state.runtime
+    txn = await interaction.load(rt, request.query_params.get("state"))
+    if txn is None:
+        return render_error(request, "This sign-in request has expired or was already used. Start again from the "
+                            "application.", status=400, error="invalid_request")  # fmt: skip
+    return await run(rt, request, dict(txn.params), txn)

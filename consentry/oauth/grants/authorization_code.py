@@ -1,0 +1,110 @@
+"""``authorization_code`` (RFC 6749 §4.1.3) with PKCE (RFC 7636, S256) and RFC 8707 ``resource``.
+
+Codes are single-use: consuming the code and writing its refresh token happen in one transaction,
+so a code is either unused or consumed with its tokens. A replayed code revokes every refresh token
+issued from it (RFC 6749 §4.1.2, RFC 9700 §4.5).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from typing import Any, ClassVar
+
+from sqlalchemy import select, update
+
+from consentry.oauth.client_auth import require_grant_type
+from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
+from consentry.oauth.grants.base import TokenContext, register
+from consentry.services import audit
+from consentry.storage.models import AuthorizationCode, Client, RefreshToken, User, UserGrant
+from consentry.tokens import ids
+from consentry.tokens.issue import UserTokenRequest, issue_user_tokens
+
+VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def check_pkce(challenge: str | None, verifier: str | None) -> None:
+    if challenge is None:
+        if verifier is not None:  # RFC 9700 §2.1.1: a verifier without a challenge is a downgrade attempt
+            raise INVALID_GRANT.with_hint("code_verifier was sent but the authorization request had no code_challenge.")
+        return
+    if verifier is None:
+        raise INVALID_REQUEST.with_hint("Missing required parameter: code_verifier")
+    if not VERIFIER.match(verifier) or not hmac.compare_digest(s256(verifier), challenge):  # RFC 7636 §4.6
+        raise INVALID_GRANT.with_hint("Failed to verify code verifier")
+
+
+class AuthorizationCodeGrant:
+    GRANT_TYPE: ClassVar[str] = "authorization_code"
+
+    async def issue(self, ctx: TokenContext) -> dict[str, Any]:
+        rt, client, params = ctx.rt, ctx.client, ctx.params
+        require_grant_type(client, self.GRANT_TYPE)
+        code = params.get("code")
+        if not code:
+            raise INVALID_REQUEST.with_hint("Missing required parameter: code")
+        code_hash = ids.digest(code)
+        now = rt.clock.now()
+        async with rt.db.read() as s:
+            row = await s.get(AuthorizationCode, code_hash) if len(code) <= 200 else None
+        if row is None or row.client_id != client.client_id:
+            raise INVALID_GRANT.with_hint("Invalid authorization code")
+        if row.consumed_at is not None:
+            await _revoke_replayed(ctx, row)
+            raise INVALID_GRANT.with_hint("Invalid authorization code")
+        if row.expires_at <= now:
+            raise INVALID_GRANT.with_hint("Invalid authorization code (expired)")
+        if params.get("redirect_uri", row.redirect_uri) != row.redirect_uri:
+            raise INVALID_GRANT.with_hint("redirect_uri does not match the authorization request.")
+        check_pkce(row.code_challenge, params.get("code_verifier"))
+        resource = params.get("resource") or params.get("audience")
+        if resource and resource != (row.audience or rt.settings.userinfo_audience):
+            raise INVALID_TARGET.with_hint("The resource does not match the authorization request.")
+        api = await rt.catalog.api(row.audience) if row.audience else None
+        async with rt.db.transaction() as s:
+            consumed = await s.execute(
+                update(AuthorizationCode)
+                .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.consumed_at.is_(None))
+                .values(consumed_at=now)
+            )
+            if consumed.rowcount != 1:  # type: ignore[attr-defined]
+                raise INVALID_GRANT.with_hint("Invalid authorization code")
+            user = await s.get(User, row.user_id)
+            if user is None or user.blocked:
+                raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
+            if row.grant_id and await s.get(UserGrant, row.grant_id) is None:
+                raise INVALID_GRANT.with_hint("The user's consent was revoked.")
+            response = await issue_user_tokens(
+                rt,
+                s,
+                UserTokenRequest(client, user, tuple(row.scope), api, row.session_id, row.auth_time, row.nonce,
+                                 row.grant_id),  # fmt: skip
+                code_hash=code_hash,
+            )
+            await s.execute(update(Client).where(Client.client_id == client.client_id).values(last_used_at=now))
+            if row.grant_id:
+                await s.execute(update(UserGrant).where(UserGrant.id == row.grant_id).values(last_used_at=now))
+        return response
+
+
+async def _revoke_replayed(ctx: TokenContext, row: AuthorizationCode) -> None:
+    rt = ctx.rt
+    async with rt.db.transaction() as s:
+        families = select(RefreshToken.family_id).where(RefreshToken.code_hash == row.code_hash)
+        await s.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=rt.clock.now())
+        )
+        audit.record(s, rt.clock.now(), audit.TOKEN_REUSE, "Authorization code replayed; tokens revoked",
+                     client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
+
+
+register(AuthorizationCodeGrant())

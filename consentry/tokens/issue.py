@@ -1,0 +1,157 @@
+"""Minting the token response of a user flow: access token, ID token and refresh token.
+
+Claims are built by small ordered functions (``ID_TOKEN_CLAIMS``), so it is visible which one adds what.
+Refresh tokens are random strings stored only as digests, in rotation families.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consentry.clock import iso
+from consentry.domain import ApiInfo, ClientInfo
+from consentry.runtime import Runtime
+from consentry.storage.models import RefreshToken, User
+from consentry.tenant import flag
+from consentry.tokens import ids, subjects
+from consentry.tokens.jwt import half_hash, issue_access_token, sign
+
+OFFLINE = "offline_access"
+
+
+@dataclass(frozen=True)
+class UserTokenRequest:
+    client: ClientInfo
+    user: User
+    scopes: tuple[str, ...]
+    api: ApiInfo | None
+    session_id: str | None
+    auth_time: float
+    nonce: str | None = None
+    grant_id: str | None = None
+
+
+def subject_for(rt: Runtime, tenant: dict[str, Any], client: ClientInfo, user_id: str) -> str:
+    """Pairwise for third-party apps when they may receive identity (SPEC C4), else the user id."""
+    if client.is_third_party and flag(tenant, "third_party_oidc_identity"):
+        return subjects.pairwise(rt.keys.kek, client.client_id, user_id)
+    return user_id
+
+
+def wants_refresh_token(req: UserTokenRequest) -> bool:
+    return OFFLINE in req.scopes and (req.api is None or req.api.allow_offline_access)
+
+
+def profile_claims(user: User, scopes: tuple[str, ...]) -> dict[str, Any]:
+    claims: dict[str, Any] = {}
+    profile = user.profile or {}
+    if "profile" in scopes:
+        email_local = (user.email or "").split("@")[0]
+        claims["name"] = profile.get("name") or user.email or user.username
+        claims["nickname"] = profile.get("nickname") or email_local or user.username
+        for key in ("given_name", "family_name", "picture"):
+            if profile.get(key):
+                claims[key] = profile[key]
+        claims["updated_at"] = iso(user.updated_at)
+    if "email" in scopes and user.email:
+        claims["email"] = user.email
+        claims["email_verified"] = user.email_verified
+    return claims
+
+
+def _base(req: UserTokenRequest, ctx: dict[str, Any]) -> dict[str, Any]:
+    iat = ctx["iat"]
+    lifetime = req.client.id_token_lifetime or ctx["rt"].settings.id_token_lifetime
+    return {"iss": ctx["rt"].settings.issuer_url, "sub": ctx["sub"], "aud": req.client.client_id,
+            "iat": iat, "exp": iat + lifetime, "azp": req.client.client_id}  # fmt: skip
+
+
+def _session(req: UserTokenRequest, ctx: dict[str, Any]) -> dict[str, Any]:
+    claims: dict[str, Any] = {"auth_time": int(req.auth_time)}
+    if req.session_id:
+        claims["sid"] = req.session_id
+    if req.nonce:
+        claims["nonce"] = req.nonce
+    return claims
+
+
+def _at_hash(req: UserTokenRequest, ctx: dict[str, Any]) -> dict[str, Any]:
+    return {"at_hash": half_hash(ctx["access_token"])}
+
+
+def _profile(req: UserTokenRequest, ctx: dict[str, Any]) -> dict[str, Any]:
+    return profile_claims(req.user, req.scopes)
+
+
+ID_TOKEN_CLAIMS: tuple[Callable[[UserTokenRequest, dict[str, Any]], dict[str, Any]], ...] = (
+    _base,
+    _session,
+    _at_hash,
+    _profile,
+)
+
+
+async def issue_user_tokens(
+    rt: Runtime,
+    s: AsyncSession,
+    req: UserTokenRequest,
+    *,
+    family_id: str | None = None,
+    code_hash: str | None = None,
+    mint_refresh: bool = True,
+    extra_claims: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Build the token response; a refresh token row is added to ``s`` (the caller's transaction)."""
+    now = rt.clock.now()
+    tenant = await rt.catalog.tenant()
+    sub = subject_for(rt, tenant, req.client, req.user.user_id)
+    scope = " ".join(req.scopes)
+    audiences = [req.api.identifier] if req.api else []
+    if "openid" in req.scopes or not audiences:
+        audiences.append(rt.settings.userinfo_audience)
+    lifetime = req.api.token_lifetime if req.api else rt.settings.access_token_lifetime
+    access_token, _ = await issue_access_token(
+        rt.keys,
+        issuer=rt.settings.issuer_url,
+        sub=sub,
+        audience=audiences[0] if len(audiences) == 1 else audiences,
+        client_id=req.client.client_id,
+        scope=scope,
+        now=now,
+        lifetime=lifetime,
+        dialect=req.api.token_dialect if req.api else "rfc9068_profile",
+        extra=extra_claims,
+    )
+    response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
+                                "scope": scope}  # fmt: skip
+    if "openid" in req.scopes:
+        ctx = {"rt": rt, "iat": int(now), "sub": sub, "access_token": access_token}
+        claims: dict[str, Any] = {}
+        for build in ID_TOKEN_CLAIMS:
+            claims.update(build(req, ctx))
+        response["id_token"] = await sign(rt.keys, claims, "JWT")
+    if mint_refresh and wants_refresh_token(req):
+        raw = ids.secret(48)
+        s.add(
+            RefreshToken(
+                id=ids.hex_id(),
+                token_hash=ids.digest(raw),
+                family_id=family_id or ids.hex_id(),
+                client_id=req.client.client_id,
+                user_id=req.user.user_id,
+                audience=req.api.identifier if req.api else None,
+                scope=list(req.scopes),
+                grant_id=req.grant_id,
+                session_id=req.session_id,
+                code_hash=code_hash,
+                auth_time=req.auth_time,
+                created_at=now,
+                expires_at=now + rt.settings.refresh_token_lifetime,
+            )
+        )
+        response["refresh_token"] = raw
+    return response
