@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.management.errors import ManagementError, bad_request, conflict, not_found
-from consentry.management.schemas.client_grants import ClientGrantCreate
+from consentry.management.pagination import Paging, checkpoint_select, checkpoint_split
+from consentry.management.schemas.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.runtime import Runtime
 from consentry.storage.models import Client, ClientGrant, ResourceServer
 from consentry.tokens import ids
+
+# Stored and echoed only (Consentry has no organizations).
+ECHO_FIELDS = ("organization_usage", "allow_any_organization", "authorization_details_types")
 
 
 def client_grant_json(row: ClientGrant) -> dict[str, Any]:
@@ -67,7 +71,7 @@ async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCre
         allow_all_scopes=bool(body.allow_all_scopes),
         subject_type=body.subject_type or "client",
         is_system=False,
-        attributes={},
+        attributes=body.model_dump(include=set(ECHO_FIELDS), exclude_none=True),
         created_at=rt.clock.now(),
     )
     s.add(row)
@@ -84,3 +88,75 @@ async def get_client_grant(s: AsyncSession, grant_id: str) -> ClientGrant:
     if row is None:
         raise not_found("client grant", "inexistent_client_grant")
     return row
+
+
+def _ensure_not_system(row: ClientGrant) -> None:
+    if row.is_system:
+        raise ManagementError(403, "System client grants cannot be modified or deleted.", "operation_not_supported")
+
+
+async def update_client_grant(rt: Runtime, s: AsyncSession, grant_id: str, body: ClientGrantUpdate) -> ClientGrant:
+    """Only ``scope``, ``allow_all_scopes`` and the echoed organization fields change; the rest is immutable."""
+    row = await get_client_grant(s, grant_id)
+    _ensure_not_system(row)
+    data = body.model_dump(exclude_unset=True)
+    if data.get("scope") is not None:
+        api = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == row.audience))
+        scopes = list(dict.fromkeys(data["scope"]))
+        if api is not None:
+            check_scopes(scopes, api)
+        row.scope = scopes
+    if data.get("allow_all_scopes") is not None:
+        row.allow_all_scopes = data["allow_all_scopes"]
+    attrs = dict(row.attributes or {})
+    for key in ECHO_FIELDS:
+        if key in data:
+            if data[key] is None:
+                attrs.pop(key, None)
+            else:
+                attrs[key] = data[key]
+    row.attributes = attrs
+    await s.flush()
+    return row
+
+
+async def delete_client_grant(rt: Runtime, s: AsyncSession, grant_id: str) -> None:
+    row = await get_client_grant(s, grant_id)
+    _ensure_not_system(row)
+    await s.delete(row)
+    await s.flush()
+
+
+def _filtered(audience: str | None, client_id: str | None, subject_type: str | None, default_for: str | None) -> Any:
+    query = select(ClientGrant)
+    if audience is not None:
+        query = query.where(ClientGrant.audience == audience)
+    if client_id is not None:
+        query = query.where(ClientGrant.client_id == client_id)
+    if subject_type is not None:
+        query = query.where(ClientGrant.subject_type == subject_type)
+    if default_for is not None:
+        query = query.where(ClientGrant.default_for == default_for)
+    return query
+
+
+async def list_client_grants(
+    s: AsyncSession,
+    p: Paging,
+    *,
+    audience: str | None = None,
+    client_id: str | None = None,
+    subject_type: str | None = None,
+    default_for: str | None = None,
+) -> tuple[list[ClientGrant], int | None, str | None]:
+    """Rows, the total (offset paging) and the ``next`` cursor (checkpoint paging)."""
+    query = _filtered(audience, client_id, subject_type, default_for)
+    if p.checkpoint:
+        rows = (await s.scalars(checkpoint_select(query, (ClientGrant.created_at, ClientGrant.id), p))).all()
+        page, next_from = checkpoint_split(rows, p, lambda r: (r.created_at, r.id))
+        return page, None, next_from
+    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = (
+        await s.scalars(query.order_by(ClientGrant.created_at, ClientGrant.id).offset(p.offset).limit(p.per_page))
+    ).all()
+    return list(rows), total, None

@@ -5,14 +5,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.management.errors import ManagementError, bad_request, conflict, not_found
-from consentry.management.schemas.resource_servers import ResourceServerCreate
+from consentry.management.schemas.resource_servers import ResourceServerCreate, ResourceServerUpdate
 from consentry.runtime import Runtime
-from consentry.storage.models import ResourceServer
+from consentry.services import audit
+from consentry.services.user_grants import revoke_audience_grants
+from consentry.storage.models import ClientGrant, ResourceServer
 from consentry.tokens import ids
+
+API_CREATED = "api.created"
+API_UPDATED = "api.updated"
+API_DELETED = "api.deleted"
 
 DEFAULT_POLICY = {"user": {"policy": "allow_all"}, "client": {"policy": "require_client_grant"}}
 COLUMNS = {"identifier", "name", "scopes", "allow_offline_access", "skip_consent_for_verifiable_first_party_clients",
@@ -75,16 +81,27 @@ def scopes_dump(scopes: list[Any]) -> list[dict[str, Any]]:
     return result
 
 
-async def create_resource_server(rt: Runtime, s: AsyncSession, body: ResourceServerCreate) -> ResourceServer:
+def _check_name(name: str | None) -> None:
+    if name is not None and ("<" in name or ">" in name or not name.strip()):
+        raise bad_request("Payload validation error: name must not be blank or contain '<' or '>'.")
+
+
+def _checked_scopes(scopes: list[Any]) -> list[dict[str, Any]]:
+    dumped = scopes_dump(scopes)
+    problem = scopes_problem(dumped)
+    if problem:
+        raise bad_request(f"Payload validation error: {problem}.")
+    return dumped
+
+
+async def create_resource_server(
+    rt: Runtime, s: AsyncSession, body: ResourceServerCreate, *, actor: str | None = None
+) -> ResourceServer:
     problem = identifier_problem(body.identifier)
     if problem:
         raise bad_request(f"Payload validation error: {problem}.")
-    if body.name is not None and ("<" in body.name or ">" in body.name):
-        raise bad_request("Payload validation error: name must not contain '<' or '>'.")
-    scopes = scopes_dump(body.scopes or [])
-    problem = scopes_problem(scopes)
-    if problem:
-        raise bad_request(f"Payload validation error: {problem}.")
+    _check_name(body.name)
+    scopes = _checked_scopes(body.scopes or [])
     if await s.scalar(select(ResourceServer.id).where(ResourceServer.identifier == body.identifier)):
         raise conflict(f"A resource server with the same identifier already exists: {body.identifier[:200]}",
                        "resource_server_conflict")  # fmt: skip
@@ -110,6 +127,8 @@ async def create_resource_server(rt: Runtime, s: AsyncSession, body: ResourceSer
     )
     s.add(row)
     await s.flush()
+    audit.record(s, now, API_CREATED, f"API '{row.name}' created", details={"identifier": row.identifier,
+                                                                          "actor": actor})  # fmt: skip
     return row
 
 
@@ -125,4 +144,65 @@ async def get_resource_server(s: AsyncSession, id_or_identifier: str) -> Resourc
 
 def ensure_not_system(row: ResourceServer) -> None:
     if row.is_system:
-        raise ManagementError(403, "The system resource server cannot be modified or deleted.", "operation_not_supported")
+        message = "The system resource server cannot be modified or deleted."
+        raise ManagementError(403, message, "operation_not_supported")
+
+
+async def list_resource_servers(
+    s: AsyncSession, *, offset: int, limit: int, identifiers: list[str] | None = None
+) -> tuple[list[ResourceServer], int]:
+    query = select(ResourceServer)
+    if identifiers:
+        query = query.where(ResourceServer.identifier.in_(identifiers))
+    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await s.scalars(query.order_by(ResourceServer.created_at, ResourceServer.id).offset(offset).limit(limit))
+    return list(rows.all()), total
+
+
+async def update_resource_server(
+    rt: Runtime, s: AsyncSession, id_or_identifier: str, body: ResourceServerUpdate, *, actor: str | None = None
+) -> ResourceServer:
+    """PATCH: set fields replace, ``subject_type_authorization`` merges per subject; ``null`` clears echo-only
+    fields and is ignored for the rest. The identifier is immutable (refused by the schema)."""
+    row = await get_resource_server(s, id_or_identifier)
+    ensure_not_system(row)
+    data = body.model_dump(exclude_unset=True)
+    _check_name(data.get("name"))
+    if data.get("name") is not None:
+        row.name = data["name"].strip()
+    if body.scopes is not None:
+        row.scopes = _checked_scopes(body.scopes)
+    for field in ("allow_offline_access", "skip_consent_for_verifiable_first_party_clients", "token_dialect",
+                  "token_lifetime", "signing_alg"):  # fmt: skip
+        if data.get(field) is not None:
+            setattr(row, field, data[field])
+    if data.get("subject_type_authorization") is not None:
+        merged = {**_policy(row.subject_type_authorization),
+                  **{k: v for k, v in data["subject_type_authorization"].items() if v is not None}}  # fmt: skip
+        row.subject_type_authorization = _policy(merged)
+    attrs = dict(row.attributes or {})
+    for key, value in data.items():
+        if key in COLUMNS:
+            continue
+        if value is None:
+            attrs.pop(key, None)
+        else:
+            attrs[key] = value
+    row.attributes = attrs
+    row.updated_at = rt.clock.now()
+    audit.record(s, row.updated_at, API_UPDATED, f"API '{row.name}' updated",
+                 details={"identifier": row.identifier, "actor": actor})  # fmt: skip
+    await s.flush()
+    return row
+
+
+async def delete_resource_server(rt: Runtime, s: AsyncSession, id_or_identifier: str, *, actor: str | None) -> None:
+    """Delete an API with its client grants; users' grants for it are revoked (with their refresh tokens)."""
+    row = await get_resource_server(s, id_or_identifier)
+    ensure_not_system(row)
+    await revoke_audience_grants(rt, s, row.identifier, actor=actor)
+    await s.execute(delete(ClientGrant).where(ClientGrant.audience == row.identifier))
+    await s.delete(row)
+    audit.record(s, rt.clock.now(), API_DELETED, f"API '{row.name}' deleted",
+                 details={"identifier": row.identifier, "actor": actor})  # fmt: skip
+    await s.flush()

@@ -152,7 +152,16 @@ async def revoke_user_grants(
     query = select(UserGrant).where(UserGrant.user_id == user_id)
     if client_id is not None:
         query = query.where(UserGrant.client_id == client_id)
-    rows = (await s.scalars(query.order_by(UserGrant.created_at))).all()
+    return await _revoke_all(rt, s, query, actor=actor, ip=ip)
+
+
+async def revoke_audience_grants(rt: Runtime, s: AsyncSession, audience: str, *, actor: str | None) -> int:
+    """Revoke every grant for an API (when the API is deleted)."""
+    return await _revoke_all(rt, s, select(UserGrant).where(UserGrant.audience == audience), actor=actor, ip=None)
+
+
+async def _revoke_all(rt: Runtime, s: AsyncSession, query: Any, *, actor: str | None, ip: str | None) -> int:
+    rows = (await s.scalars(query.order_by(UserGrant.created_at, UserGrant.id))).all()
     for row in rows:
         await _revoke(rt, s, row, actor=actor, ip=ip)
     await s.flush()

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ClientGrantCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     client_id: str | None = Field(None, min_length=1, max_length=255)
     default_for: Literal["third_party_clients"] | None = None
     audience: str = Field(..., min_length=1, max_length=600)
@@ -21,7 +21,7 @@ class ClientGrantCreate(BaseModel):
 
 
 class ClientGrantUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     scope: list[str] | None = Field(None, max_length=500)
     allow_all_scopes: bool | None = None
     organization_usage: Literal["deny", "allow", "require"] | None = None

@@ -10,30 +10,30 @@ Policy = Literal["allow_all", "require_client_grant", "deny_all"]
 
 
 class ScopeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     value: str = Field(..., min_length=1, max_length=280, pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$")
     description: str | None = Field(None, max_length=500)
     optional: bool | None = None  # Consentry: the user may untick it on the consent screen
 
 
 class UserPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     policy: Policy = "allow_all"
 
 
 class ClientPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     policy: Literal["require_client_grant", "deny_all"] = "require_client_grant"
 
 
 class SubjectTypeAuthorization(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     user: UserPolicy | None = None
     client: ClientPolicy | None = None
 
 
 class ResourceServerFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     name: str | None = Field(None, min_length=1, max_length=255)
     scopes: list[ScopeIn] | None = Field(None, max_length=500)
     signing_alg: Literal["RS256"] | None = None
@@ -49,6 +49,11 @@ class ResourceServerFields(BaseModel):
     authorization_details: list[Any] | None = None
     proof_of_possession: dict[str, Any] | None = None
     token_encryption: dict[str, Any] | None = None
+    allow_online_access: bool | None = None
+    allow_online_access_with_ephemeral_sessions: bool | None = None
+    require_consent_non_repudiation: bool | None = None
+    authorization_policy: dict[str, Any] | None = None
+    access_token: dict[str, Any] | None = None
 
 
 class ResourceServerCreate(ResourceServerFields):
