@@ -32,7 +32,9 @@ def callback_problem(uri: str, *, native: bool, dcr: bool = False) -> str | None
     """
     if not isinstance(uri, str) or not uri or len(uri) > 2000 or uri != uri.strip():
         return "must be a non-empty URL without surrounding spaces"
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+    # Unicode spaces, C1 controls and format characters (U+202E right-to-left override, zero-width
+    # space) too: they would make the redirect host shown on the consent screen lie.
+    if any(c.isspace() or not c.isprintable() for c in uri):
         return "must not contain spaces or control characters"
     if "*" in uri:
         return "wildcards are not allowed"
@@ -68,12 +70,28 @@ def is_registered(redirect_uri: str, callbacks: tuple[str, ...] | list[str]) -> 
     return redirect_uri in callbacks
 
 
+def _may_be_local(host: str | None) -> bool:
+    """Broader than ``_is_loopback``, for erring towards the confirmation prompt: ``localhost.``,
+    ``*.localhost`` (RFC 6761 §6.3), the unspecified address and IPv4-mapped loopback all reach this device."""
+    if not host:
+        return True
+    host = host.lower().rstrip(".")
+    if _is_loopback(host) or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)
+    return ip.is_unspecified or bool(mapped and (mapped.is_loopback or mapped.is_unspecified))
+
+
 def is_verifiable(redirect_uri: str) -> bool:
     """False for loopback hosts and custom schemes: another app on the device could claim them (SPEC C7)."""
     parts = urlsplit(redirect_uri)
     if parts.scheme not in ("http", "https"):
         return False
-    return not _is_loopback(parts.hostname)
+    return not _may_be_local(parts.hostname)
 
 
 def host_of(redirect_uri: str) -> str:
