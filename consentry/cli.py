@@ -221,6 +221,30 @@ def keys_rotate() -> None:
     emit(with_runtime(work))
 
 
+@dcr_app.command("prune")
+def dcr_prune(
+    dry_run: bool = typer.Option(False, "--dry-run", help="List what would be removed; change nothing."),
+) -> None:
+    """Remove unused dynamically registered clients (settings dcr_prune_*); prints them as JSON."""
+    from consentry.services.dcr_prune import prune
+
+    emit(with_runtime(lambda rt: prune(rt, dry_run=dry_run)))
+
+
+@dcr_app.command("create-token")
+def dcr_create_token(
+    uses: int = typer.Option(1, "--uses", min=1, help="How many registrations the token allows."),
+    expires_in: int = typer.Option(86400, "--expires-in", min=0, help="Lifetime in seconds (0: no expiry)."),
+) -> None:
+    """An initial access token for protected registration (dcr_require_initial_access_token); prints JSON."""
+    from consentry.services.initial_access_tokens import create_token
+
+    try:
+        emit(with_runtime(lambda rt: create_token(rt, uses=uses, expires_in=expires_in)))
+    except ValueError as exc:
+        fail(str(exc))
+
+
 def main() -> None:
     app()
 

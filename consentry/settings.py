@@ -53,10 +53,50 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(10, ge=1, description="Failed logins per user and IP within the window before 429.")
     login_failure_window: int = Field(900, ge=60, description="Window for counting failed logins (seconds).")
     dcr_rate_limit_per_minute: int = Field(30, ge=1, description="Dynamic registrations per source IP per minute.")
+    dcr_require_initial_access_token: bool = Field(
+        False, description="Dynamic registration needs a Bearer initial access token (consentry dcr create-token)."
+    )
+    dcr_allowed_redirect_schemes: list[Literal["https", "http", "private-use"]] = Field(
+        default_factory=lambda: ["https", "http", "private-use"],
+        description="Redirect URI kinds DCR accepts: https, http (loopback, native apps only), private-use (native).",
+    )
+    dcr_allowed_redirect_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts DCR https redirect URIs may use ('example.com' or '*.example.com'); empty means any.",
+    )
+    dcr_max_clients_per_ip: int = Field(0, ge=0, description="Registered DCR clients per source IP; 0 means no limit.")
+    dcr_require_approval: bool = Field(
+        False, description="New DCR clients are 'pending' (no authorization, no tokens) until an admin approves them."
+    )
+    dcr_prune_never_used_hours: int = Field(
+        24, ge=1, description="Remove DCR clients that never completed a flow this many hours after registration."
+    )
+    dcr_prune_idle_days: int = Field(
+        30, ge=1, description="Remove DCR clients unused for this many days with no live grant or refresh token."
+    )
+    dcr_prune_interval_seconds: int = Field(
+        3600, ge=0, description="How often the server prunes unused DCR clients (seconds); 0 turns it off."
+    )
     cache_ttl: float = Field(2.0, ge=0, le=60, description="Seconds a process may cache clients, APIs and grants.")
     expose_debug: bool = Field(False, description="Include debug detail in OAuth error descriptions (never in production).")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy IPs whose X-Forwarded-For / X-Forwarded-Proto are trusted."
+    )
+    cimd_allow_private_addresses: bool = Field(
+        False, description="Fetch Client ID Metadata Documents from loopback/private hosts (local development only)."
+    )
+    cimd_fetch_timeout: float = Field(3.0, gt=0, le=30, description="Total time allowed to fetch one CIMD (seconds).")
+    cimd_max_bytes: int = Field(5120, ge=256, le=1024 * 1024, description="Largest accepted CIMD body (bytes).")
+    cimd_cache_min_seconds: int = Field(60, ge=0, description="Shortest time a fetched CIMD is reused (seconds).")
+    cimd_cache_max_seconds: int = Field(3600, ge=0, description="Longest time a fetched CIMD is reused (seconds).")
+    cimd_allowed_domains: list[str] = Field(
+        default_factory=list, description="If set, CIMD client_id hosts must be one of these domains or a subdomain."
+    )
+    cimd_denied_domains: list[str] = Field(
+        default_factory=list, description="CIMD client_id hosts refused: these domains and their subdomains."
+    )
+    cimd_ca_file: Path | None = Field(
+        None, description="Extra CA bundle (PEM) trusted when fetching CIMDs, e.g. a private or test CA."
     )
 
     @field_validator("issuer")
@@ -87,6 +127,8 @@ class Settings(BaseSettings):
                 raise ValueError("issuer must be https:// when env=production")
             if self.expose_debug:
                 raise ValueError("expose_debug must be off when env=production")
+            if self.cimd_allow_private_addresses:
+                raise ValueError("cimd_allow_private_addresses must be off when env=production")
         return self
 
     @cached_property

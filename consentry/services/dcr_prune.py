@@ -1,0 +1,180 @@
+"""Automatic cleanup of unused dynamically registered clients (SPEC §6 "Beyond Auth0").
+
+DCR lets anyone create clients, and agents register a new one per install; most are used once or
+never. A DCR client is *stale* when nobody holds a live user grant or refresh token for it and
+either it never completed a flow (``last_used_at`` is unset; the token endpoint sets it) within
+``dcr_prune_never_used_hours`` of its registration (or approval), or its last use is older than
+``dcr_prune_idle_days``. The rule is the pure ``stale_reason``; ``prune`` applies it, re-checking
+each client under a row lock in its own transaction so a client that is used meanwhile is kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consentry.clock import iso
+from consentry.runtime import Runtime
+from consentry.services import audit, rate_limit
+from consentry.services.clients import delete_client
+from consentry.services.dcr_admin import approved_at
+from consentry.storage.models import Client, RefreshToken, UserGrant
+
+log = logging.getLogger("consentry.dcr")
+
+LEASE = "dcr-prune"
+COUNTER_RETENTION = 86400.0  # rate counters older than a day are dropped by the periodic task
+
+
+@dataclass(frozen=True)
+class PrunePolicy:
+    never_used_hours: float
+    idle_days: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What the rule needs to know about one DCR client."""
+
+    created_at: float
+    last_used_at: float | None
+    live_grants: int = 0
+    live_refresh_tokens: int = 0
+    approved_at: float | None = None
+
+
+def stale_reason(usage: Usage, policy: PrunePolicy, now: float) -> str | None:
+    """Why the client may be removed, or None when it must be kept. Pure."""
+    if usage.live_grants or usage.live_refresh_tokens:
+        return None  # someone relies on it
+    if usage.last_used_at is None:
+        since = max(usage.created_at, usage.approved_at or 0.0)
+        if now - since > policy.never_used_hours * 3600:
+            return f"never used within {policy.never_used_hours:g} hours of registration"
+        return None
+    if now - usage.last_used_at > policy.idle_days * 86400:
+        return f"not used for more than {policy.idle_days:g} days"
+    return None
+
+
+def is_stale(usage: Usage, policy: PrunePolicy, now: float) -> bool:
+    return stale_reason(usage, policy, now) is not None
+
+
+def policy_of(rt: Runtime) -> PrunePolicy:
+    return PrunePolicy(rt.settings.dcr_prune_never_used_hours, rt.settings.dcr_prune_idle_days)
+
+
+def _candidates(policy: PrunePolicy, now: float) -> Select[Any]:
+    """DCR clients old enough to be stale, with their live grant and refresh token counts."""
+    grants = select(func.count()).select_from(UserGrant).where(UserGrant.client_id == Client.client_id)
+    tokens = select(func.count()).select_from(RefreshToken).where(
+        RefreshToken.client_id == Client.client_id, RefreshToken.revoked_at.is_(None),
+        RefreshToken.rotated_at.is_(None), RefreshToken.expires_at > now)  # fmt: skip
+    return (
+        select(Client, grants.scalar_subquery(), tokens.scalar_subquery())
+        .where(Client.registration_type == "dcr")
+        .where(or_(
+            Client.last_used_at.is_(None) & (Client.created_at < now - policy.never_used_hours * 3600),
+            Client.last_used_at < now - policy.idle_days * 86400,
+        ))  # fmt: skip
+        .order_by(Client.created_at, Client.client_id)
+    )
+
+
+def _usage(row: Client, grants: int, tokens: int) -> Usage:
+    return Usage(row.created_at, row.last_used_at, int(grants or 0), int(tokens or 0), approved_at(row))
+
+
+def _entry(row: Client, reason: str) -> dict[str, Any]:
+    return {
+        "client_id": row.client_id,
+        "name": row.name,
+        "status": row.status,
+        "registration_ip": row.registration_ip,
+        "created_at": iso(row.created_at),
+        "last_used_at": iso(row.last_used_at),
+        "reason": reason,
+    }
+
+
+async def _prune_one(rt: Runtime, s: AsyncSession, client_id: str, policy: PrunePolicy, now: float) -> dict | None:
+    """Re-check one client under a row lock (PostgreSQL) and delete it if it is still stale."""
+    query = _candidates(policy, now).where(Client.client_id == client_id).with_for_update(of=Client)
+    found = (await s.execute(query)).first()
+    if found is None:
+        return None
+    row, grants, tokens = found
+    reason = stale_reason(_usage(row, grants, tokens), policy, now)
+    if reason is None:
+        return None
+    entry = _entry(row, reason)
+    await delete_client(rt, s, client_id, reason=f"pruned ({reason})")
+    audit.record(s, now, audit.DCR_PRUNED, f"Unused dynamically registered client '{row.name}' removed",
+                 client_id=client_id, details={"reason": reason, "created_at": entry["created_at"],
+                                               "last_used_at": entry["last_used_at"]})  # fmt: skip
+    return entry
+
+
+async def prune(rt: Runtime, dry_run: bool = False) -> list[dict[str, Any]]:
+    """Remove (or with ``dry_run`` only list) the stale DCR clients; returns what was (or would be) removed."""
+    policy, now = policy_of(rt), rt.clock.now()
+    async with rt.db.read() as s:
+        found = (await s.execute(_candidates(policy, now))).all()
+    stale = [(row, reason) for row, g, t in found if (reason := stale_reason(_usage(row, g, t), policy, now))]
+    if dry_run:
+        return [_entry(row, reason) for row, reason in stale]
+    removed: list[dict[str, Any]] = []
+    for row, _ in stale:
+        async with rt.db.transaction() as s:
+            entry = await _prune_one(rt, s, row.client_id, policy, now)
+        if entry:
+            removed.append(entry)
+            log.info("pruned DCR client %s (%s)", entry["client_id"], entry["reason"])
+    if removed:
+        rt.catalog.invalidate()
+    return removed
+
+
+async def run_once(rt: Runtime, holder: int) -> list[dict[str, Any]] | None:
+    """One periodic round: prune only if this process holds the lease (several processes share one DB)."""
+    ttl = max(float(rt.settings.dcr_prune_interval_seconds), 60.0)
+    if not await rate_limit.lease(rt, LEASE, holder, ttl):
+        return None
+    await rate_limit.purge(rt, COUNTER_RETENTION)
+    return await prune(rt, dry_run=False)
+
+
+async def _loop(rt: Runtime, interval: float, first_delay: float) -> None:
+    holder = secrets.randbelow(2**31 - 2) + 1
+    await asyncio.sleep(first_delay)
+    while True:
+        try:
+            await run_once(rt, holder)
+        except Exception:  # noqa: BLE001 - keep the task alive; the next round retries
+            log.exception("pruning unused DCR clients failed; retrying in %s s", interval)
+        await asyncio.sleep(interval)
+
+
+def start_periodic(rt: Runtime, first_delay: float | None = None) -> asyncio.Task[None] | None:
+    """Start the prune task (app lifespan); None when ``dcr_prune_interval_seconds`` is 0."""
+    interval = rt.settings.dcr_prune_interval_seconds
+    if interval <= 0:
+        return None
+    delay = min(float(interval), 60.0) if first_delay is None else first_delay
+    return asyncio.create_task(_loop(rt, float(interval), delay), name="consentry-dcr-prune")
+
+
+async def stop_periodic(task: asyncio.Task[None] | None) -> None:
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task

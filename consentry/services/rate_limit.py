@@ -1,0 +1,92 @@
+"""Fixed-window counters and leases in the shared ``rate_counters`` table.
+
+Every process (and machine) on one database sees the same counts, so limits hold across workers.
+Each operation is ONE atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement, which both
+SQLite (≥ 3.35) and PostgreSQL run without a read-modify-write race.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import case, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from consentry.runtime import Runtime
+from consentry.storage.models import RateCounter
+
+LEASE_PREFIX = "lease:"
+
+
+def _insert(rt: Runtime) -> Any:
+    return (sqlite_insert if rt.db.is_sqlite else pg_insert)(RateCounter)
+
+
+async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:
+    """Count one event for ``key``; True while the current window holds at most ``limit`` events.
+
+    A window starts at the first event after the previous one ended; the count then restarts at 1.
+    """
+    now = rt.clock.now()
+    expired = RateCounter.window_start <= now - window
+    stmt = (
+        _insert(rt)
+        .values(key=key[:255], window_start=now, count=1)
+        .on_conflict_do_update(
+            index_elements=[RateCounter.key],
+            set_={
+                "count": case((expired, 1), else_=RateCounter.count + 1),
+                "window_start": case((expired, now), else_=RateCounter.window_start),
+            },
+        )
+        .returning(RateCounter.count)
+    )
+    async with rt.db.transaction() as s:
+        count = int((await s.execute(stmt)).scalar_one())
+    return count <= limit
+
+
+async def count(rt: Runtime, key: str, window: float) -> int:
+    """Events counted for ``key`` in its current window (0 when the window has ended); does not count."""
+    async with rt.db.read() as s:
+        row = (await s.execute(select(RateCounter.count, RateCounter.window_start)
+                               .where(RateCounter.key == key[:255]))).first()  # fmt: skip
+    if row is None or row.window_start <= rt.clock.now() - window:
+        return 0
+    return int(row.count)
+
+
+async def reset(rt: Runtime, key: str) -> None:
+    """Forget ``key`` (e.g. after a successful login)."""
+    async with rt.db.transaction() as s:
+        await s.execute(delete(RateCounter).where(RateCounter.key == key[:255]))
+
+
+async def lease(rt: Runtime, name: str, holder: int, ttl: float) -> bool:
+    """Take or renew the lease ``name`` for ``ttl`` seconds; False while another holder has it.
+
+    The row stores the lease's expiry in ``window_start`` and the holder in ``count``; the update
+    applies only when the lease has expired or is already ours, so exactly one process wins.
+    """
+    now = rt.clock.now()
+    key = f"{LEASE_PREFIX}{name}"
+    stmt = (
+        _insert(rt)
+        .values(key=key, window_start=now + ttl, count=holder)
+        .on_conflict_do_update(
+            index_elements=[RateCounter.key],
+            set_={"window_start": now + ttl, "count": holder},
+            where=(RateCounter.window_start <= now) | (RateCounter.count == holder),
+        )
+        .returning(RateCounter.count)
+    )
+    async with rt.db.transaction() as s:
+        return (await s.execute(stmt)).first() is not None
+
+
+async def purge(rt: Runtime, older_than: float) -> int:
+    """Delete counters (and expired leases) whose window started more than ``older_than`` seconds ago."""
+    async with rt.db.transaction() as s:
+        result = await s.execute(delete(RateCounter).where(RateCounter.window_start < rt.clock.now() - older_than))
+    return int(getattr(result, "rowcount", 0) or 0)
