@@ -5,16 +5,30 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.login.passwords import hash_password, password_problem
 from consentry.management.errors import ManagementError, bad_request, not_found
+from consentry.management.pagination import Term, like_pattern, parse_query
+from consentry.management.schemas.users import UserCreate, UserUpdate
 from consentry.runtime import Runtime
-from consentry.storage.models import Connection, User
+from consentry.services import audit
+from consentry.storage.models import AuthorizationCode, Connection, LoginSession, RefreshToken, User, UserGrant
 from consentry.tokens import ids
+
+USER_CREATED = "user.created"
+USER_UPDATED = "user.updated"
+USER_DELETED = "user.deleted"
+METADATA_LIMIT = 16 * 1024  # bytes of JSON per metadata object, as Auth0
+SEARCH_FIELDS = {"email", "user_id", "name", "username", "nickname", "email_verified", "blocked",
+                 "identities.connection", "connection"}  # fmt: skip
+SORT_COLUMNS = {"created_at": User.created_at, "updated_at": User.updated_at, "email": User.email,
+                "user_id": User.user_id, "last_login": User.last_login, "logins_count": User.logins_count,
+                "username": User.username}  # fmt: skip
 
 PROFILE_FIELDS = ("name", "nickname", "given_name", "family_name", "picture", "phone_number", "phone_verified")
 
@@ -135,3 +149,173 @@ async def get_user(s: AsyncSession, user_id: str) -> User:
 
 async def connection_name(s: AsyncSession, connection_id: str) -> str:
     return await s.scalar(select(Connection.name).where(Connection.id == connection_id)) or ""
+
+
+async def connection_names(s: AsyncSession) -> dict[str, str]:
+    return {cid: name for cid, name in (await s.execute(select(Connection.id, Connection.name))).all()}
+
+
+def _check_email(email: str) -> str:
+    if "@" not in email or email != email.strip() or any(c.isspace() for c in email):
+        raise bad_request("Payload validation error: 'email' is not a valid email address.")
+    return email.lower()
+
+
+def _check_metadata(data: dict[str, Any]) -> None:
+    for key in ("user_metadata", "app_metadata"):
+        if data.get(key) is not None and len(orjson.dumps(data[key])) > METADATA_LIMIT:
+            raise bad_request(f"Payload validation error: {key} is larger than {METADATA_LIMIT // 1024} KB.")
+
+
+def _merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """Auth0: root properties merge (``null`` deletes one); ``{}`` clears the object; nested objects replace."""
+    if not patch:
+        return {}
+    merged = dict(current or {})
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+async def create_user_from_body(
+    rt: Runtime, s: AsyncSession, body: UserCreate, *, actor: str | None
+) -> tuple[User, Connection]:
+    _check_metadata(body.model_dump())
+    row, conn = await create_user(
+        rt, s, connection=body.connection, email=body.email, password=body.password, username=body.username,
+        profile=body.model_dump(include=set(PROFILE_FIELDS), exclude_none=True),
+        email_verified=bool(body.email_verified), blocked=bool(body.blocked), app_metadata=body.app_metadata,
+        user_metadata=body.user_metadata, user_id=body.user_id,
+    )  # fmt: skip
+    audit.record(s, row.created_at, USER_CREATED, "User created", user_id=row.user_id, details={"actor": actor})
+    return row, conn
+
+
+async def update_user(
+    rt: Runtime, s: AsyncSession, user_id: str, body: UserUpdate, *, actor: str | None
+) -> tuple[User, str]:
+    """PATCH a user; returns the row and its connection's name. ``null`` leaves a field as it is, except for
+    profile fields (removed) and metadata keys (deleted)."""
+    row = await get_user(s, user_id)
+    conn_name = await connection_name(s, row.connection_id)
+    data = body.model_dump(exclude_unset=True)
+    _check_metadata(data)
+    if data.get("connection") is not None and data["connection"] != conn_name:
+        raise bad_request(f"The user does not belong to the connection {data['connection'][:128]}.")
+    if data.get("email") is not None:
+        email = _check_email(data["email"])
+        if email != row.email and await _taken(s, row, User.email == email):
+            raise ManagementError(409, "The specified new email already exists.", "user_exists")
+        row.email = email
+    if data.get("username") is not None:
+        if data["username"] != row.username and await _taken(s, row, User.username == data["username"]):
+            raise ManagementError(409, "The specified new username already exists.", "user_exists")
+        row.username = data["username"]
+    if data.get("password") is not None:
+        problem = password_problem(data["password"])
+        if problem:
+            raise bad_request(problem, "invalid_password")
+        row.password_hash = hash_password(data["password"])
+    for flag in ("email_verified", "blocked"):
+        if data.get(flag) is not None:
+            setattr(row, flag, data[flag])
+    profile = dict(row.profile or {})
+    for key in PROFILE_FIELDS:
+        if key in data:
+            if data[key] is None:
+                profile.pop(key, None)
+            else:
+                profile[key] = data[key]
+    row.profile = profile
+    for key in ("user_metadata", "app_metadata"):
+        if data.get(key) is not None:
+            setattr(row, key, _merge_metadata(getattr(row, key), data[key]))
+    row.updated_at = rt.clock.now()
+    audit.record(s, row.updated_at, USER_UPDATED, "User updated", user_id=row.user_id,
+                 details={"actor": actor, "fields": sorted(data)})  # fmt: skip
+    try:
+        await s.flush()
+    except IntegrityError:
+        raise ManagementError(409, "The user already exists.", "user_exists") from None
+    return row, conn_name
+
+
+async def _taken(s: AsyncSession, row: User, condition: Any) -> bool:
+    found = await s.scalar(
+        select(User.user_id).where(User.connection_id == row.connection_id, User.user_id != row.user_id, condition)
+    )
+    return found is not None
+
+
+async def delete_user(rt: Runtime, s: AsyncSession, user_id: str, *, actor: str | None) -> None:
+    """Delete a user with everything issued to them: grants, refresh tokens, sessions and codes."""
+    row = await get_user(s, user_id)
+    for model in (UserGrant, RefreshToken, LoginSession, AuthorizationCode):
+        await s.execute(delete(model).where(model.user_id == user_id))
+    await s.delete(row)
+    audit.record(s, rt.clock.now(), USER_DELETED, "User deleted", user_id=user_id, details={"actor": actor})
+    await s.flush()
+
+
+def _lower_match(column: Any, term: Term, *, substring: bool = False) -> Any:
+    if term.wildcard or substring:
+        return func.lower(column).like(like_pattern(Term(term.field, term.value.lower(), term.wildcard),
+                                                     substring=substring), escape="\\")  # fmt: skip
+    return func.lower(column) == term.value.lower()
+
+
+def _term_clause(term: Term) -> Any:
+    """One search term as a parameterized SQL condition (values never reach the SQL text)."""
+    name = User.profile["name"].as_string()
+    field = term.field
+    if field is None:  # a bare term: substring of email, name or username
+        return or_(*(_lower_match(c, term, substring=True) for c in (User.email, name, User.username)))
+    if field == "email":
+        return _lower_match(User.email, term)
+    if field == "username":
+        return _lower_match(User.username, term)
+    if field == "name":
+        return or_(_lower_match(name, term), and_(name.is_(None), _lower_match(User.email, term)))
+    if field == "nickname":
+        return _lower_match(User.profile["nickname"].as_string(), term)
+    if field == "user_id":
+        return User.user_id.like(like_pattern(term), escape="\\") if term.wildcard else User.user_id == term.value
+    if field in ("email_verified", "blocked"):
+        if term.value.lower() not in ("true", "false"):
+            raise bad_request(f"Query validation error: {field} must be true or false.", "invalid_query_string")
+        return getattr(User, field) == (term.value.lower() == "true")
+    names = select(Connection.id).where(Connection.name == term.value)  # identities.connection / connection
+    return User.connection_id.in_(names)
+
+
+def _sort(sort: str | None) -> list[Any]:
+    if not sort:
+        return [User.created_at, User.user_id]
+    field, _, direction = sort.partition(":")
+    column = SORT_COLUMNS.get(field)
+    if column is None or direction not in ("1", "-1"):
+        raise bad_request("Query validation error: sort must be 'field:1' or 'field:-1'.", "invalid_query_string")
+    return [column.desc() if direction == "-1" else column.asc(), User.user_id]
+
+
+async def list_users(
+    s: AsyncSession, *, offset: int, limit: int, q: str | None = None, connection: str | None = None,
+    sort: str | None = None,
+) -> tuple[list[User], int]:  # fmt: skip
+    query = select(User)
+    if q is not None and q.strip():
+        groups = parse_query(q, SEARCH_FIELDS)
+        query = query.where(or_(*(and_(*(_term_clause(t) for t in group)) for group in groups)))
+    if connection is not None:
+        query = query.where(_term_clause(Term("connection", connection)))
+    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await s.scalars(query.order_by(*_sort(sort)).offset(offset).limit(limit))
+    return list(rows.all()), total
+
+
+async def users_by_email(s: AsyncSession, email: str) -> list[User]:
+    rows = await s.scalars(select(User).where(func.lower(User.email) == email.lower()).order_by(User.created_at))
+    return list(rows.all())

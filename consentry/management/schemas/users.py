@@ -1,0 +1,41 @@
+"""Request bodies for ``/api/v2/users`` (Auth0 field names; unknown properties and wrong types are refused)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Metadata = dict[str, Any]
+
+
+class UserFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    email: str | None = Field(None, min_length=3, max_length=320)
+    username: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_+\-.!#$'^`~@]+$")
+    password: str | None = Field(None, min_length=1, max_length=1024)
+    email_verified: bool | None = None
+    verify_email: bool | None = None
+    phone_number: str | None = Field(None, max_length=32)
+    phone_verified: bool | None = None
+    blocked: bool | None = None
+    name: str | None = Field(None, max_length=300)
+    nickname: str | None = Field(None, max_length=300)
+    given_name: str | None = Field(None, max_length=150)
+    family_name: str | None = Field(None, max_length=150)
+    picture: str | None = Field(None, max_length=2000)
+    user_metadata: Metadata | None = None
+    app_metadata: Metadata | None = None
+
+
+class UserCreate(UserFields):
+    connection: str = Field(..., min_length=1, max_length=128)
+    user_id: str | None = Field(None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_\-.]+$")
+
+
+class UserUpdate(UserFields):
+    connection: str | None = Field(None, min_length=1, max_length=128)
+    client_id: str | None = Field(None, max_length=255)
+    verify_phone_number: bool | None = None
+    verify_password: bool | None = None
