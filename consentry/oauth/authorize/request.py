@@ -207,8 +207,16 @@ AUTHORIZE_STEPS = (
 )
 
 
-async def validate(rt: Runtime, params: dict[str, str]) -> AuthorizeContext:
-    ctx = AuthorizeContext(rt=rt, params=params, tenant=await rt.catalog.tenant())
+async def new_context(rt: Runtime, params: dict[str, str]) -> AuthorizeContext:
+    return AuthorizeContext(rt=rt, params=params, tenant=await rt.catalog.tenant())
+
+
+async def run_steps(ctx: AuthorizeContext) -> AuthorizeContext:
+    """Run every check; a failure leaves ``ctx`` filled up to the failing step (for error routing)."""
     for step in AUTHORIZE_STEPS:
         await step(ctx)
     return ctx
+
+
+async def validate(rt: Runtime, params: dict[str, str]) -> AuthorizeContext:
+    return await run_steps(await new_context(rt, params))

@@ -87,7 +87,7 @@ def error(request: Request, client: ClientInfo, redirect_uri: str, mode: str, is
           state: str | None, expose_debug: bool = False) -> Response:  # fmt: skip
     body = err.body(expose_debug)
     if shows_error_page(client, mode):
-        return render_error(request, body["error_description"], status=400, error=err.error)
+        return render_error(request, body["error_description"], status=err.status, error=err.error)
     params = dict(body)
     if state is not None:
         params["state"] = state

@@ -8,7 +8,7 @@ from starlette.responses import Response
 from consentry.login import interaction
 from consentry.oauth.authorize import respond
 from consentry.oauth.authorize.flow import authorize
-from consentry.oauth.authorize.request import AuthorizeContext, validate
+from consentry.oauth.authorize.request import new_context, run_steps
 from consentry.oauth.errors import OAuthError
 from consentry.oauth.params import query_params
 from consentry.runtime import Runtime
@@ -19,12 +19,12 @@ router = APIRouter(tags=["Authentication API"])
 
 
 async def run(rt: Runtime, request: Request, params: dict[str, str], txn: Interaction | None) -> Response:
-    ctx: AuthorizeContext | None = None
+    ctx = await new_context(rt, params)
     try:
-        ctx = await validate(rt, params)
+        await run_steps(ctx)
         return await authorize(rt, request, ctx, txn)
     except OAuthError as err:
-        if ctx is None or ctx.client is None or ctx.redirect_uri is None or not err.redirectable:
+        if ctx.client is None or ctx.redirect_uri is None or not err.redirectable:
             expose = rt.settings.expose_debug
             return render_error(request, err.body(expose)["error_description"], status=err.status, error=err.error)
         return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, err,
