@@ -111,10 +111,17 @@ def decode_cursor(value: str, types: tuple[type, ...]) -> tuple[Any, ...]:
     return tuple(raw)  # type: ignore[arg-type]
 
 
+def _python_type(column: Any) -> type:
+    try:
+        return float if column.type.python_type is float else str
+    except NotImplementedError:
+        return str
+
+
 def checkpoint_select(query: Select[Any], columns: tuple[Any, ...], p: Paging) -> Select[Any]:
     """Keyset paging: rows from the cursor on (inclusive), ordered by ``columns``, one extra to detect a next page."""
     if p.from_:
-        types = tuple(float if getattr(c.type, "python_type", str) is float else str for c in columns)
+        types = tuple(_python_type(c) for c in columns)
         key = decode_cursor(p.from_, types)
         query = query.where(tuple_(*columns) >= tuple_(*key)) if len(columns) > 1 else query.where(columns[0] >= key[0])
     return query.order_by(*columns).limit(p.limit + 1)

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Policy = Literal["allow_all", "require_client_grant", "deny_all"]
+Dialect = Literal["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"]
 
 
 class ScopeIn(BaseModel):
@@ -42,7 +43,7 @@ class ResourceServerFields(BaseModel):
     skip_consent_for_verifiable_first_party_clients: bool | None = None
     token_lifetime: int | None = Field(None, ge=60, le=2592000)
     token_lifetime_for_web: int | None = Field(None, ge=60, le=2592000)
-    token_dialect: Literal["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"] | None = None
+    token_dialect: Dialect | None = None
     enforce_policies: bool | None = None
     subject_type_authorization: SubjectTypeAuthorization | None = None
     consent_policy: str | None = None

@@ -1,0 +1,209 @@
+"""Connections (user directories) and the clients each one is enabled for (SPEC T6: domain-level connections).
+
+Only Auth0's database strategy (``auth0``) exists in Consentry. A connection's enabled clients live in
+``connection_clients``; ``is_domain_connection`` opens it to every third-party application.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from consentry.management.errors import bad_request, conflict, not_found
+from consentry.management.pagination import Paging, checkpoint_select, checkpoint_split
+from consentry.management.schemas.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate
+from consentry.runtime import Runtime
+from consentry.services import audit
+from consentry.storage.models import (
+    AuthorizationCode,
+    Client,
+    Connection,
+    ConnectionClient,
+    LoginSession,
+    RefreshToken,
+    User,
+    UserGrant,
+)
+from consentry.tokens import ids
+
+STRATEGIES = ("auth0",)
+CONNECTION_CREATED = "connection.created"
+CONNECTION_UPDATED = "connection.updated"
+CONNECTION_DELETED = "connection.deleted"
+
+
+def connection_json(row: Connection, enabled_clients: Iterable[str]) -> dict[str, Any]:
+    attrs = dict(row.attributes or {})
+    return {
+        "id": row.id,
+        "name": row.name,
+        "display_name": row.display_name or row.name,
+        "strategy": row.strategy,
+        "options": row.options or {},
+        "enabled_clients": sorted(enabled_clients),
+        "is_domain_connection": row.is_domain_connection,
+        "realms": attrs.pop("realms", None) or [row.name],
+        "show_as_button": attrs.pop("show_as_button", True),
+        "metadata": attrs.pop("metadata", {}),
+        **attrs,
+    }
+
+
+async def enabled_clients(s: AsyncSession, connection_ids: list[str]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {cid: [] for cid in connection_ids}
+    if connection_ids:
+        rows = await s.execute(
+            select(ConnectionClient.connection_id, ConnectionClient.client_id).where(
+                ConnectionClient.connection_id.in_(connection_ids)
+            )
+        )
+        for conn_id, client_id in rows.all():
+            found[conn_id].append(client_id)
+    return found
+
+
+async def get_connection(s: AsyncSession, connection_id: str) -> Connection:
+    row = await s.get(Connection, connection_id) if len(connection_id) <= 64 else None
+    if row is None:
+        raise not_found("connection", "inexistent_connection")
+    return row
+
+
+async def _check_clients(s: AsyncSession, client_ids: Iterable[str]) -> list[str]:
+    wanted = list(dict.fromkeys(client_ids))
+    if wanted:
+        known = set((await s.scalars(select(Client.client_id).where(Client.client_id.in_(wanted)))).all())
+        missing = [c for c in wanted if c not in known]
+        if missing:
+            raise not_found(f"client {missing[0][:64]}", "inexistent_client")
+    return wanted
+
+
+async def _set_enabled_clients(s: AsyncSession, connection_id: str, client_ids: list[str]) -> None:
+    await s.execute(delete(ConnectionClient).where(ConnectionClient.connection_id == connection_id))
+    for client_id in client_ids:
+        s.add(ConnectionClient(connection_id=connection_id, client_id=client_id))
+
+
+def _attributes(data: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Echo-only fields (``realms``, ``show_as_button``, ``metadata``…); ``null`` removes one."""
+    attrs = dict(current or {})
+    for key in ("realms", "show_as_button", "metadata", "authentication", "connected_accounts"):
+        if key in data:
+            if data[key] is None:
+                attrs.pop(key, None)
+            else:
+                attrs[key] = data[key]
+    return attrs
+
+
+async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate, *, actor: str | None) -> Connection:
+    if body.strategy not in STRATEGIES:
+        raise bad_request(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
+                          f"(supported: {', '.join(STRATEGIES)}).")  # fmt: skip
+    if await s.scalar(select(Connection.id).where(Connection.name == body.name)):
+        raise conflict(f"A connection with the same name already exists: {body.name}")
+    clients = await _check_clients(s, body.enabled_clients or [])
+    now = rt.clock.now()
+    row = Connection(
+        id=ids.prefixed("con"),
+        name=body.name,
+        strategy=body.strategy,
+        display_name=body.display_name,
+        is_domain_connection=bool(body.is_domain_connection),
+        options=body.options or {},
+        attributes=_attributes(body.model_dump(exclude_unset=True)),
+        created_at=now,
+    )
+    s.add(row)
+    await s.flush()
+    await _set_enabled_clients(s, row.id, clients)
+    audit.record(s, now, CONNECTION_CREATED, f"Connection '{row.name}' created", details={"actor": actor})
+    await s.flush()
+    return row
+
+
+async def update_connection(
+    rt: Runtime, s: AsyncSession, connection_id: str, body: ConnectionUpdate, *, actor: str | None
+) -> Connection:
+    """PATCH: ``options`` and ``enabled_clients`` replace the stored values (Auth0); name and strategy are fixed."""
+    row = await get_connection(s, connection_id)
+    data = body.model_dump(exclude_unset=True)
+    if "display_name" in data:
+        row.display_name = data["display_name"]
+    if data.get("options") is not None:
+        row.options = data["options"]
+    if data.get("is_domain_connection") is not None:
+        row.is_domain_connection = data["is_domain_connection"]
+    if data.get("enabled_clients") is not None:
+        await _set_enabled_clients(s, row.id, await _check_clients(s, data["enabled_clients"]))
+    row.attributes = _attributes(data, row.attributes)
+    audit.record(s, rt.clock.now(), CONNECTION_UPDATED, f"Connection '{row.name}' updated",
+                 details={"actor": actor, "fields": sorted(data)})  # fmt: skip
+    await s.flush()
+    return row
+
+
+async def delete_connection(rt: Runtime, s: AsyncSession, connection_id: str, *, actor: str | None) -> None:
+    """Delete a connection with its users (and what was issued to them), as Auth0 does."""
+    row = await get_connection(s, connection_id)
+    users = select(User.user_id).where(User.connection_id == row.id)
+    for model in (UserGrant, RefreshToken, LoginSession, AuthorizationCode):
+        await s.execute(delete(model).where(model.user_id.in_(users)))
+    await s.execute(delete(User).where(User.connection_id == row.id))
+    await s.execute(delete(ConnectionClient).where(ConnectionClient.connection_id == row.id))
+    await s.delete(row)
+    audit.record(s, rt.clock.now(), CONNECTION_DELETED, f"Connection '{row.name}' deleted", details={"actor": actor})
+    await s.flush()
+
+
+async def list_connections(
+    s: AsyncSession, p: Paging, *, strategies: list[str] | None = None, name: str | None = None
+) -> tuple[list[Connection], int | None, str | None]:
+    """Rows, the total (offset paging) and the ``next`` cursor (checkpoint paging)."""
+    query = select(Connection)
+    if strategies:
+        query = query.where(Connection.strategy.in_(strategies))
+    if name is not None:
+        query = query.where(Connection.name == name)
+    if p.checkpoint:
+        rows = (await s.scalars(checkpoint_select(query, (Connection.created_at, Connection.id), p))).all()
+        page, next_from = checkpoint_split(rows, p, lambda r: (r.created_at, r.id))
+        return page, None, next_from
+    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+    ordered = query.order_by(Connection.created_at, Connection.id).offset(p.offset).limit(p.per_page)
+    return list((await s.scalars(ordered)).all()), total, None
+
+
+async def list_enabled_clients(s: AsyncSession, connection_id: str, p: Paging) -> tuple[list[str], str | None]:
+    await get_connection(s, connection_id)
+    query = select(ConnectionClient.client_id).where(ConnectionClient.connection_id == connection_id)
+    rows = (await s.scalars(checkpoint_select(query, (ConnectionClient.client_id,), p))).all()
+    return checkpoint_split(rows, p, lambda c: (c,))
+
+
+async def update_enabled_clients(
+    rt: Runtime, s: AsyncSession, connection_id: str, changes: list[EnabledClientUpdate], *, actor: str | None
+) -> None:
+    """Enable or disable clients one by one (the last entry for a client wins); unknown clients are a 404."""
+    row = await get_connection(s, connection_id)
+    wanted = {c.client_id: c.status for c in changes}
+    await _check_clients(s, wanted)
+    current = set(
+        (await s.scalars(select(ConnectionClient.client_id).where(ConnectionClient.connection_id == row.id))).all()
+    )
+    for client_id, status in wanted.items():
+        if status and client_id not in current:
+            s.add(ConnectionClient(connection_id=row.id, client_id=client_id))
+        elif not status and client_id in current:
+            await s.execute(
+                delete(ConnectionClient).where(
+                    ConnectionClient.connection_id == row.id, ConnectionClient.client_id == client_id
+                )
+            )
+    audit.record(s, rt.clock.now(), CONNECTION_UPDATED, f"Connection '{row.name}' clients updated",
+                 details={"actor": actor, "clients": wanted})  # fmt: skip
+    await s.flush()
