@@ -98,22 +98,6 @@ class Settings(BaseSettings):
     cimd_ca_file: Path | None = Field(
         None, description="Extra CA bundle (PEM) trusted when fetching CIMDs, e.g. a private or test CA."
     )
-    cimd_allow_private_addresses: bool = Field(
-        False, description="Fetch Client ID Metadata Documents from loopback/private hosts (local development only)."
-    )
-    cimd_fetch_timeout: float = Field(3.0, gt=0, le=30, description="Total time allowed to fetch one CIMD (seconds).")
-    cimd_max_bytes: int = Field(5120, ge=256, le=1024 * 1024, description="Largest accepted CIMD body (bytes).")
-    cimd_cache_min_seconds: int = Field(60, ge=0, description="Shortest time a fetched CIMD is reused (seconds).")
-    cimd_cache_max_seconds: int = Field(3600, ge=0, description="Longest time a fetched CIMD is reused (seconds).")
-    cimd_allowed_domains: list[str] = Field(
-        default_factory=list, description="If set, CIMD client_id hosts must be one of these domains or a subdomain."
-    )
-    cimd_denied_domains: list[str] = Field(
-        default_factory=list, description="CIMD client_id hosts refused: these domains and their subdomains."
-    )
-    cimd_ca_file: Path | None = Field(
-        None, description="Extra CA bundle (PEM) trusted when fetching CIMDs, e.g. a private or test CA."
-    )
 
     @field_validator("issuer")
     @classmethod
@@ -143,8 +127,6 @@ class Settings(BaseSettings):
                 raise ValueError("issuer must be https:// when env=production")
             if self.expose_debug:
                 raise ValueError("expose_debug must be off when env=production")
-            if self.cimd_allow_private_addresses:
-                raise ValueError("cimd_allow_private_addresses must be off when env=production")
             if self.cimd_allow_private_addresses:
                 raise ValueError("cimd_allow_private_addresses must be off when env=production")
         return self
