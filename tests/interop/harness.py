@@ -1,0 +1,264 @@
+"""A real Consentry server in a subprocess, an admin that configures it, and a browser that logs in.
+
+Used by the interop tests (real client libraries) and the first-party e2e test. The server is
+``consentry serve`` on 127.0.0.1 and a free port, with SQLite in a temporary folder and one worker;
+it is stopped by its PID. Everything is configured the way an operator would: the CLI
+(``consentry admin create-client``, ``consentry users create``) and the Management API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "correct horse battery staple"
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def consentry_command() -> list[str]:
+    script = ROOT / ".venv" / "bin" / "consentry"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "consentry"]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
+
+
+@dataclass
+class LiveServer:
+    """``consentry serve`` as a child process; ``issuer`` is ``http://127.0.0.1:PORT/``."""
+
+    workdir: Path
+    settings: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def origin(self) -> str:
+        return self.issuer.rstrip("/")
+
+    def url(self, path: str) -> str:
+        return self.issuer + path.lstrip("/")
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CONSENTRY_")}
+        env.update({
+            "CONSENTRY_HOST": "127.0.0.1",
+            "CONSENTRY_PORT": str(self.port),
+            "CONSENTRY_ISSUER": self.issuer,
+            "CONSENTRY_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / 'consentry.db'}",
+            "CONSENTRY_DATA_DIR": str(self.workdir),
+            "CONSENTRY_WORKERS": "1",
+            "CONSENTRY_KEY_ENCRYPTION_KEY": "interop-test-key-encryption-key",
+            "CONSENTRY_LOG_LEVEL": "warning",
+        })  # fmt: skip
+        env.update({f"CONSENTRY_{k.upper()}": v for k, v in self.settings.items()})
+        return env
+
+    def start(self) -> LiveServer:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = open(self.workdir / "server.log", "wb")  # noqa: SIM115 - closed with the process
+        self.process = subprocess.Popen([*consentry_command(), "serve"], env=self.env, cwd=self.workdir,
+                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+        log.close()
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"consentry serve exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                r = httpx.get(self.url(".well-known/openid-configuration"), timeout=2)
+                if r.status_code == 200 and r.json().get("issuer") == self.issuer:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"consentry serve did not answer within {START_TIMEOUT}s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        proc, self.process = self.process, None
+        if proc is None or proc.poll() is not None:
+            return
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def log_tail(self, lines: int = 40) -> str:
+        path = self.workdir / "server.log"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+    def cli(self, *args: str, timeout: float = 60) -> Any:
+        """Run a ``consentry`` command with this server's settings; its stdout is JSON."""
+        done = subprocess.run([*consentry_command(), *args], env=self.env, cwd=self.workdir, capture_output=True,
+                              timeout=timeout, check=False)  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"consentry {' '.join(args)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
+        return json.loads(done.stdout)
+
+
+class Admin:
+    """The platform owner: a Management API token from ``consentry admin create-client``, then API calls."""
+
+    def __init__(self, server: LiveServer) -> None:
+        self.server = server
+        creds = server.cli("admin", "create-client", "--name", "ops")
+        r = httpx.post(server.url("oauth/token"), timeout=10, data={
+            "grant_type": "client_credentials", "audience": server.url("api/v2/"), **creds})  # fmt: skip
+        r.raise_for_status()
+        self.http = httpx.Client(base_url=server.origin, timeout=10,
+                                 headers={"Authorization": f"Bearer {r.json()['access_token']}"})  # fmt: skip
+
+    def close(self) -> None:
+        self.http.close()
+
+    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        r = self.http.post(path, json=body)
+        assert r.status_code == 201, f"POST {path}: {r.status_code} {r.text}"
+        return r.json()  # type: ignore[no-any-return]
+
+    def api(self, scopes: list[str], **fields: Any) -> dict[str, Any]:
+        """An API with ``allow_offline_access`` and the given scopes; its identifier is unique per call."""
+        body = {"identifier": f"https://{unique('api')}.example.com/", "name": unique("API"),
+                "scopes": [{"value": s, "description": f"Scope {s}"} for s in scopes], "allow_offline_access": True,
+                **fields}  # fmt: skip
+        return self._post("/api/v2/resource-servers", body)
+
+    def app(self, app_type: str, callbacks: list[str], **fields: Any) -> dict[str, Any]:
+        """A first-party application (its ``client_secret`` is in the result when it has one)."""
+        return self._post("/api/v2/clients", {"name": unique(app_type), "app_type": app_type, "callbacks": callbacks,
+                                              **fields})  # fmt: skip
+
+    def client_grant(self, client_id: str, audience: str, scope: list[str]) -> dict[str, Any]:
+        return self._post("/api/v2/client-grants", {"client_id": client_id, "audience": audience, "scope": scope})
+
+    def user(self, password: str = PASSWORD) -> dict[str, Any]:
+        email = f"{unique('user')}@example.com"
+        user: dict[str, Any] = self.server.cli("users", "create", "--email", email, "--password", password)
+        user.setdefault("email", email)
+        return user
+
+
+# --- the browser side ---------------------------------------------------------------------------
+
+
+def same_origin(url: str, issuer: str) -> bool:
+    a, b = urlsplit(url), urlsplit(issuer)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
+async def submit_login(page: Any, issuer: str, username: str, password: str, *, accept: bool = True) -> None:
+    """On our login page: fill the form, submit, and answer the consent screen if one comes next."""
+    await page.wait_for_selector("#username")
+    assert same_origin(page.url, issuer) and "/u/login" in page.url, page.url
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    async with page.expect_navigation():
+        await page.click("#submit")
+    if same_origin(page.url, issuer) and "/u/consent" in page.url and accept:
+        async with page.expect_navigation():
+            await page.click("#accept")
+
+
+async def authorize_in_browser(context: Any, authorization_url: str, callback: str, issuer: str, username: str,
+                               password: str = PASSWORD, *, timeout: float = 30) -> str:  # fmt: skip
+    """Open the authorization URL, log in through the real pages, return the URL the browser lands on at the callback.
+
+    The callback must be served (``AppServer``): a redirect hop cannot be caught with ``page.route``.
+    """
+    page = await context.new_page()
+    try:
+        async with asyncio.timeout(timeout):
+            await page.goto(authorization_url)
+            if not page.url.startswith(callback):
+                await submit_login(page, issuer, username, password)
+                await page.wait_for_url(lambda url: url.startswith(callback))
+            return str(page.url)
+    finally:
+        await page.close()
+
+
+class AppServer:
+    """A relying party's web server on 127.0.0.1: static files from ``root`` and a callback that answers 200.
+
+    Runs in a thread of the test process (``http.server``); every request path is recorded in ``seen``.
+    """
+
+    def __init__(self, root: Path | None = None, files: dict[str, bytes] | None = None) -> None:
+        self.root, self.files, self.seen = root, dict(files or {}), []
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name="interop-app-server", daemon=True)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def url(self, path: str) -> str:
+        return self.origin + path
+
+    def __enter__(self) -> AppServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(timeout=10)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+                server.seen.append(self.path)
+                path = self.path.split("?")[0]
+                if path in server.files:
+                    kind = "text/html" if path.endswith(("/", ".html")) else "application/javascript"
+                    return self._send(200, server.files[path], f"{kind}; charset=utf-8")
+                if server.root is not None and path.endswith(".js"):
+                    file = (server.root / path.lstrip("/")).resolve()
+                    if file.is_relative_to(server.root.resolve()) and file.is_file():
+                        return self._send(200, file.read_bytes(), "application/javascript; charset=utf-8")
+                return self._send(200, b"callback received", "text/plain; charset=utf-8")
+
+        return Handler
