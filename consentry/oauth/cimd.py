@@ -46,8 +46,8 @@ _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNOR
 
 
 def _refuse(description: str, debug: str = "") -> OAuthError:
-    """``invalid_client``, never redirected: the client (and so its redirect URIs) is unknown."""
-    return replace(INVALID_CLIENT, description=description, debug=debug, redirectable=False)
+    """``invalid_client`` (400: nothing was authenticated), never redirected: the redirect URIs are unknown."""
+    return replace(INVALID_CLIENT, description=description, debug=debug, status=400, redirectable=False)
 
 
 @dataclass

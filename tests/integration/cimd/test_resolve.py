@@ -32,7 +32,7 @@ async def refused(runtime: Runtime, url: str, message: str) -> OAuthError:
     with pytest.raises(OAuthError) as info:
         await resolve_cimd_client(runtime, url)
     exc = info.value
-    assert (exc.error, exc.status, exc.redirectable) == ("invalid_client", 401, False)
+    assert (exc.error, exc.status, exc.redirectable) == ("invalid_client", 400, False)
     assert message in exc.description, exc.description
     assert await stored(runtime, url) is None
     return exc
