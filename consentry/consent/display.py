@@ -83,11 +83,13 @@ def permission_lines(api: ApiInfo, scopes: Iterable[str], *, use_descriptions: b
     if use_descriptions:
         descriptions = {d.value: d.description.strip() for d in api.scopes}
         return [PermissionLine(descriptions.get(s) or s, "", (s,), _is_optional((s,), optional)) for s in requested]
-    # Each entry is either a resource group (key = resource) or a scope shown by name (key = None + scope).
+    # Each entry is a resource group (key = kind + resource) or a scope shown by name (key = None + scope).
+    # Optional scopes of a resource get a line of their own, so the user can untick just them.
     groups: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
     for s in requested:
         parsed = _parse(s)
-        key: tuple[str | None, str] = (None, s) if parsed is None else ("resource", parsed[1])
+        kind = "optional" if optional.get(s) else "resource"
+        key: tuple[str | None, str] = (None, s) if parsed is None else (kind, parsed[1])
         groups.setdefault(key, []).append((s, parsed[0] if parsed else ""))
     lines: list[PermissionLine] = []
     for (kind, name), members in groups.items():

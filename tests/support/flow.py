@@ -67,7 +67,8 @@ async def follow(client: httpx.AsyncClient, response: httpx.Response) -> Step:
         if response.status_code not in (302, 303):
             return Step(response)
         location = response.headers["location"]
-        if urlsplit(location).netloc not in ("", ISSUER_HOST):
+        parts = urlsplit(location)
+        if parts.netloc not in ("", ISSUER_HOST) or parts.scheme not in ("", "http", "https"):
             return Step(response, location)
         response = await client.get(location)
     raise AssertionError("redirect loop")

@@ -25,7 +25,7 @@ PROPERTY = settings(database=None, deadline=None, max_examples=300)
 BLOG_API = make_api(
     (
         ScopeDef("read:posts", "Read your blog posts"),
-        ScopeDef("write:posts", "Publish and edit posts", optional=True),
+        ScopeDef("write:posts", "Publish and edit posts"),
         ScopeDef("delete:posts", "   "),
         ScopeDef("read:comments", "See comments", optional=True),
         ScopeDef("write:comments", "", optional=True),
@@ -147,8 +147,17 @@ OPTIONAL = [
     pytest.param("read:posts write:posts", False, [False], id="required_when_one_scope_is_required"),
     pytest.param("stats", False, [True], id="optional_scope_shown_by_name"),
     pytest.param("read:invoices", False, [False], id="scope_unknown_to_api_is_required"),
-    pytest.param("read:posts write:posts", True, [False, True], id="descriptions_flag_per_scope"),
+    pytest.param("read:posts read:comments", True, [False, True], id="descriptions_flag_per_scope"),
 ]
+
+
+def test_optional_scopes_of_a_resource_get_their_own_line() -> None:
+    api = make_api((ScopeDef("read:notes"), ScopeDef("delete:notes", optional=True)))
+    lines = permission_lines(api, ["read:notes", "delete:notes"], use_descriptions=False)
+    assert [(ln.title, ln.text, ln.optional) for ln in lines] == [
+        ("Notes", "read your notes", False),
+        ("Notes", "delete your notes", True),
+    ]
 
 
 @pytest.mark.parametrize(("requested", "use_descriptions", "expected"), OPTIONAL)
