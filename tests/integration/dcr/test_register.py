@@ -6,8 +6,16 @@ import httpx
 import pytest
 
 from consentry.runtime import Runtime
-from tests.integration.dcr.conftest import NATIVE, WEB, add_default_grant, audit_types, count_clients, register, \
-    set_flag  # fmt: skip
+from tests.integration.dcr.conftest import (
+    NATIVE,
+    WEB,
+    add_api,
+    add_default_grant,
+    audit_types,
+    count_clients,
+    register,
+    set_flag,
+)
 
 
 async def test_T9_disabled_registration_is_403_access_denied(client: httpx.AsyncClient, runtime: Runtime) -> None:
@@ -21,8 +29,6 @@ async def test_T9_disabled_registration_is_403_access_denied(client: httpx.Async
 
 
 async def test_T9_refused_until_a_default_user_grant_exists(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    from tests.integration.dcr.conftest import add_api
-
     await set_flag(runtime, "enable_dynamic_client_registration", True)
     await add_api(runtime)
     r = await register(client, NATIVE)
@@ -129,8 +135,9 @@ REDIRECT_REFUSALS = [
 async def test_T9_bad_redirect_uri_is_refused_and_nothing_stored(
     client: httpx.AsyncClient, dcr: Runtime, application_type: str, uri: str
 ) -> None:
-    r = await register(client, {"redirect_uris": ["https://ok.example.com/cb", uri],
-                                "application_type": application_type, "token_endpoint_auth_method": "none"})  # fmt: skip
+    body = {"redirect_uris": ["https://ok.example.com/cb", uri], "application_type": application_type,
+            "token_endpoint_auth_method": "none"}  # fmt: skip
+    r = await register(client, body)
     assert r.status_code == 400, r.text
     assert r.json()["error"] == "invalid_redirect_uri"
     assert "redirect_uris entry" in r.json()["error_description"]
@@ -216,3 +223,14 @@ async def test_flood_from_one_address_is_429(client: httpx.AsyncClient, dcr: Run
     assert r.status_code == 429
     assert r.json()["error"] == "too_many_requests" and r.headers["retry-after"] == "60"
     assert await count_clients(dcr) == limit // 2
+
+
+async def test_openapi_documents_the_endpoints(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    schema = (await client.get("/api/v2/openapi.json")).json()
+    paths = schema["paths"]
+    assert set(paths["/oidc/register"]) == {"post"}
+    assert set(paths["/oidc/register/{client_id}"]) == {"get", "put", "delete"}
+    body = paths["/oidc/register"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert "redirect_uris" in body["properties"]
+    assert {"429", "403", "400", "201"} <= set(paths["/oidc/register"]["post"]["responses"])
+    assert "/api/v2/clients/{client_id}/approve" in paths and "/api/v2/dcr/registrations" in paths
