@@ -13,9 +13,11 @@ from consentry.clock import Clock
 from consentry.management.routers import ROUTERS as MANAGEMENT_ROUTERS
 from consentry.consent import routes as consent_routes
 from consentry.login import routes as login_routes
+from consentry.oauth import endpoints as oauth_endpoints
 from consentry.oauth import registration_routes
 from consentry.oauth import routes as oauth_routes
 from consentry.oauth.authorize import routes as authorize_routes
+from consentry.oauth.cors import CorsMiddleware
 from consentry.runtime import Runtime
 from consentry.services import dcr_prune
 from consentry.settings import Settings, load_settings
@@ -48,8 +50,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(CorsMiddleware, runtime=rt)  # outermost: preflights and 413s get CORS handling
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
+    app.include_router(oauth_endpoints.router)
     app.include_router(registration_routes.router)
     app.include_router(authorize_routes.router)
     app.include_router(login_routes.router)
