@@ -1,23 +1,17 @@
 """A real Consentry server in a subprocess, an admin that configures it, and a browser that logs in.
 
 Used by the interop tests (real client libraries) and the first-party e2e test. The server is
-``consentry serve`` on 127.0.0.1 and a free port, with SQLite in a temporary folder and one worker;
-it is stopped by its PID. Everything is configured the way an operator would: the CLI
+``consentry serve`` on 127.0.0.1 and a free port (``tests.support.live_server``), with SQLite in a
+temporary folder and one worker; it is stopped by its PID. Everything is configured the way an operator would: the CLI
 (``consentry admin create-client``, ``consentry users create``) and the Management API.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import secrets
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,20 +20,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from tests.support.live_server import LiveProcess, free_port, live_server, server_env
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
-START_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def consentry_command() -> list[str]:
-    script = ROOT / ".venv" / "bin" / "consentry"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "consentry"]
 
 
 def unique(prefix: str) -> str:
@@ -48,12 +32,16 @@ def unique(prefix: str) -> str:
 
 @dataclass
 class LiveServer:
-    """``consentry serve`` as a child process; ``issuer`` is ``http://127.0.0.1:PORT/``."""
+    """``consentry serve`` as a child process (``tests.support.live_server``); issuer ``http://127.0.0.1:PORT/``.
+
+    ``settings`` are extra ``CONSENTRY_*`` values without the prefix (``{"authorization_code_lifetime": "10"}``).
+    """
 
     workdir: Path
     settings: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
+    process: LiveProcess | None = None
+    _stack: ExitStack | None = None
 
     @property
     def issuer(self) -> str:
@@ -68,62 +56,30 @@ class LiveServer:
 
     @property
     def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CONSENTRY_")}
-        env.update({
-            "CONSENTRY_HOST": "127.0.0.1",
-            "CONSENTRY_PORT": str(self.port),
-            "CONSENTRY_ISSUER": self.issuer,
-            "CONSENTRY_DATABASE_URL": f"sqlite+aiosqlite:///{self.workdir / 'consentry.db'}",
-            "CONSENTRY_DATA_DIR": str(self.workdir),
-            "CONSENTRY_WORKERS": "1",
-            "CONSENTRY_KEY_ENCRYPTION_KEY": "interop-test-key-encryption-key",
-            "CONSENTRY_LOG_LEVEL": "warning",
-        })  # fmt: skip
-        env.update({f"CONSENTRY_{k.upper()}": v for k, v in self.settings.items()})
-        return env
+        return server_env(self.workdir, self.port, self._overrides(), None)
+
+    def _overrides(self) -> dict[str, str]:
+        return {"CONSENTRY_PORT": str(self.port), **{f"CONSENTRY_{k.upper()}": v for k, v in self.settings.items()}}
 
     def start(self) -> LiveServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        log = open(self.workdir / "server.log", "wb")  # noqa: SIM115 - closed with the process
-        self.process = subprocess.Popen([*consentry_command(), "serve"], env=self.env, cwd=self.workdir,
-                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
-        log.close()
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"consentry serve exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                r = httpx.get(self.url(".well-known/openid-configuration"), timeout=2)
-                if r.status_code == 200 and r.json().get("issuer") == self.issuer:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"consentry serve did not answer within {START_TIMEOUT}s:\n{self.log_tail()}")
+        stack = ExitStack()
+        _, self.process = stack.enter_context(live_server(self.workdir, self._overrides()))
+        self._stack = stack
+        return self
 
     def stop(self) -> None:
-        proc, self.process = self.process, None
-        if proc is None or proc.poll() is not None:
-            return
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stack, self._stack, self.process = self._stack, None, None
+        if stack is not None:
+            stack.close()
 
     def log_tail(self, lines: int = 40) -> str:
-        path = self.workdir / "server.log"
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+        return self.process.log_tail(lines) if self.process else ""
 
     def cli(self, *args: str, timeout: float = 60) -> Any:
         """Run a ``consentry`` command with this server's settings; its stdout is JSON."""
-        done = subprocess.run([*consentry_command(), *args], env=self.env, cwd=self.workdir, capture_output=True,
-                              timeout=timeout, check=False)  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"consentry {' '.join(args)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
-        return json.loads(done.stdout)
+        assert self.process is not None, "the server is not running"
+        return self.process.cli(*args, timeout=timeout)
 
 
 class Admin:

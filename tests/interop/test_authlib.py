@@ -68,9 +68,8 @@ async def test_authlib_code_pkce_nonce_userinfo_refresh_client_credentials(
     assert claims["sub"] == user["user_id"] and claims["email"] == user["email"]
 
     info = sess.get(meta["userinfo_endpoint"], timeout=10)
-    if info.status_code != 404:  # TODO(interop): /userinfo is being added
-        assert info.status_code == 200, info.text
-        assert info.json()["sub"] == claims["sub"]
+    assert info.status_code == 200, info.text
+    assert info.json()["sub"] == claims["sub"] and info.json()["email"] == user["email"]
 
     old_refresh = token["refresh_token"]
     refreshed = sess.refresh_token(meta["token_endpoint"], refresh_token=old_refresh)
