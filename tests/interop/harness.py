@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -132,22 +133,41 @@ def same_origin(url: str, issuer: str) -> bool:
     return (a.scheme, a.netloc) == (b.scheme, b.netloc)
 
 
+def on_page(url: str, issuer: str, path: str) -> bool:
+    return same_origin(url, issuer) and urlsplit(url).path == urlsplit(issuer).path + path.lstrip("/")
+
+
+async def sign_in(page: Any, issuer: str, username: str, password: str, done: Callable[[str], bool], *,
+                  action: str = "accept") -> None:  # fmt: skip
+    """Answer our login and consent pages until ``done(page.url)``: what a user does, click by click."""
+    for _ in range(5):
+        if done(page.url):
+            return
+        if on_page(page.url, issuer, "u/login"):
+            await page.fill("#username", username)
+            await page.fill("#password", password)
+            async with page.expect_navigation():
+                await page.click("#submit")
+        elif on_page(page.url, issuer, "u/consent"):
+            async with page.expect_navigation():
+                await page.click(f"#{action}")
+        else:
+            await page.wait_for_url(lambda url: done(url) or on_page(url, issuer, "u/login")
+                                    or on_page(url, issuer, "u/consent"))  # fmt: skip
+    raise AssertionError(f"the browser did not get through the login: it is at {page.url}")
+
+
 async def submit_login(page: Any, issuer: str, username: str, password: str, *, accept: bool = True) -> None:
     """On our login page: fill the form, submit, and answer the consent screen if one comes next."""
     await page.wait_for_selector("#username")
-    assert same_origin(page.url, issuer) and "/u/login" in page.url, page.url
-    await page.fill("#username", username)
-    await page.fill("#password", password)
-    async with page.expect_navigation():
-        await page.click("#submit")
-    if same_origin(page.url, issuer) and "/u/consent" in page.url and accept:
-        async with page.expect_navigation():
-            await page.click("#accept")
+    assert on_page(page.url, issuer, "u/login"), page.url
+    await sign_in(page, issuer, username, password, lambda url: not same_origin(url, issuer),
+                  action="accept" if accept else "deny")  # fmt: skip
 
 
 async def authorize_in_browser(context: Any, authorization_url: str, callback: str, issuer: str, username: str,
                                password: str = PASSWORD, *, timeout: float = 30) -> str:  # fmt: skip
-    """Open the authorization URL, log in through the real pages, return the URL the browser lands on at the callback.
+    """Open the authorization URL, log in (and consent) through the real pages, return the callback URL reached.
 
     The callback must be served (``AppServer``): a redirect hop cannot be caught with ``page.route``.
     """
@@ -155,9 +175,7 @@ async def authorize_in_browser(context: Any, authorization_url: str, callback: s
     try:
         async with asyncio.timeout(timeout):
             await page.goto(authorization_url)
-            if not page.url.startswith(callback):
-                await submit_login(page, issuer, username, password)
-                await page.wait_for_url(lambda url: url.startswith(callback))
+            await sign_in(page, issuer, username, password, lambda url: url.startswith(callback))
             return str(page.url)
     finally:
         await page.close()
