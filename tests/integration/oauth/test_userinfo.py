@@ -125,7 +125,8 @@ async def tokens(client: httpx.AsyncClient, social: Runtime) -> dict[str, Any]: 
 # --- sending the token ------------------------------------------------------------------------------------------
 
 
-async def test_get_with_bearer_header_returns_claims_by_scope(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
+async def test_get_with_bearer_header_returns_claims_by_scope(client: httpx.AsyncClient,
+                                                              tokens: dict[str, Any]) -> None:  # fmt: skip
     r = await client.get("/userinfo", headers=bearer(tokens["access_token"]))
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
@@ -236,9 +237,10 @@ async def test_userinfo_audience_without_openid_scope_is_insufficient_scope(
                                              'was not granted the openid scope.", scope="openid"')  # fmt: skip
 
 
-async def test_m2m_token_is_refused(client: httpx.AsyncClient, m2m_credentials: dict[str, str], runtime: Runtime) -> None:
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                "audience": runtime.settings.management_audience, **m2m_credentials})  # fmt: skip
+async def test_m2m_token_is_refused(client: httpx.AsyncClient, m2m_credentials: dict[str, str],
+                                    runtime: Runtime) -> None:  # fmt: skip
+    data = {"grant_type": "client_credentials", "audience": runtime.settings.management_audience, **m2m_credentials}
+    r = await client.post("/oauth/token", data=data)
     r = await client.get("/userinfo", headers=bearer(r.json()["access_token"]))
     assert_invalid_token(r, "The access token is not valid for the userinfo endpoint (openid was not granted).")
 
