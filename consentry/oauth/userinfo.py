@@ -29,8 +29,9 @@ FORM = ("application/x-www-form-urlencoded", "")
 
 
 def challenge(err: OAuthError, scope: str | None = None) -> OAuthError:
-    """``err`` with its RFC 6750 §3 challenge (descriptions are fixed strings in the quotable set)."""
-    value = f'Bearer error="{err.error}", error_description="{err.description}"'
+    """``err`` with its RFC 6750 §3 challenge; the description is reduced to the quotable ASCII set (§3)."""
+    description = err.body()["error_description"][:300]
+    value = f'Bearer error="{err.error}", error_description="{description}"'
     if scope:
         value += f', scope="{scope}"'
     return err.with_headers({"WWW-Authenticate": value})

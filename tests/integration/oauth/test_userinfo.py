@@ -304,3 +304,14 @@ async def test_discovery_names_these_endpoints(client: httpx.AsyncClient) -> Non
     assert doc["end_session_endpoint"] == f"{ISSUER}oidc/logout"
     assert "none" not in doc["introspection_endpoint_auth_methods_supported"]
     assert "none" in doc["revocation_endpoint_auth_methods_supported"]
+
+
+async def test_hostile_parameter_names_do_not_reach_the_challenge_header(client: httpx.AsyncClient,
+                                                                         runtime: Runtime) -> None:  # fmt: skip
+    body = 'a"\r\nSet-Cookie: x=1' + "=1&" + 'a"\r\nSet-Cookie: x=1' + "=2"
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    r = await client.post("/userinfo", content=body.encode(), headers=form)
+    assert r.status_code == 400 and r.json()["error"] == "invalid_request"
+    challenge = r.headers["www-authenticate"]
+    assert "\r" not in challenge and "\n" not in challenge and challenge.count('"') == 4
+    assert "set-cookie" not in r.headers
