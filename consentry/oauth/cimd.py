@@ -70,6 +70,8 @@ def check_url(url: str) -> str:
     """The URL's host, when ``url`` may be a CIMD client_id (draft §3); raises ``invalid_client`` otherwise."""
     if len(url) > MAX_CLIENT_ID_LENGTH:
         raise _refuse(f"A client_id URL may have at most {MAX_CLIENT_ID_LENGTH} characters.")
+    if not url.isascii():
+        raise _refuse("The client_id URL must be ASCII (internationalized host names in their xn-- form).")
     if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in url) or "#" in url or "\\" in url:
         raise _refuse("The client_id URL must not contain spaces, control characters or a fragment.")
     try:
@@ -135,7 +137,7 @@ async def _pick_address(settings: Settings, host: str, port: int) -> str:
     else:
         try:
             addresses = await resolve_host(host, port)
-        except OSError:
+        except (OSError, UnicodeError):
             raise _refuse(f"The client_id host {host} could not be resolved.") from None
     if not addresses:
         raise _refuse(f"The client_id host {host} could not be resolved.")

@@ -141,6 +141,7 @@ async def test_hostname_is_pinned_to_the_resolved_address_and_tls_checks_the_nam
         ("https://127.0.0.1/c json", "spaces"),
         ("https://127.0.0.1:99999/c.json", "not a valid URL"),
         ("https://127.0.0.1/" + "a" * 240, "at most 255 characters"),
+        ("https://exämple.com/c.json", "must be ASCII"),
     ],
 )
 async def test_client_id_url_shape(runtime: Runtime, server: DocServer, url: str, message: str) -> None:
@@ -172,6 +173,10 @@ async def test_hostname_resolving_to_a_private_address_is_refused(
 async def test_unresolvable_host(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
     resolver(monkeypatch, {})
     await refused(runtime, "https://nowhere.example/client.json", "could not be resolved")
+
+
+async def test_invalid_host_name_is_refused_not_crashed(runtime: Runtime) -> None:
+    await refused(runtime, f"https://{'a' * 64}.example/client.json", "could not be resolved")  # an IDNA error
 
 
 def test_address_problem_table() -> None:
