@@ -142,9 +142,13 @@ class TokenValidator:
             now = self._clock()
             stale = now - self._fetched_at >= self.jwks_ttl
             unknown = kid not in self._keys
-            # An unknown kid refetches at most once per min_refresh_interval, so forged kids cannot flood the AS.
-            if (stale or unknown) and now - self._attempted_at >= self.min_refresh_interval:
+            # An unknown kid refetches at most once per min_refresh_interval, so forged kids cannot flood the AS;
+            # with no keys at all (the AS was down) a retry comes sooner.
+            interval = self.min_refresh_interval if self._keys else min(1.0, self.min_refresh_interval)
+            if (stale or unknown) and now - self._attempted_at >= interval:
                 await self._refresh()
+        if not self._keys:
+            raise ValidatorUnavailable("the issuer's signing keys are not available yet")
         key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("the token is signed with an unknown key")
