@@ -207,9 +207,10 @@ async def update_user(
         raise bad_request(f"The user does not belong to the connection {data['connection'][:128]}.")
     if data.get("email") is not None:
         email = _check_email(data["email"])
-        if email != row.email and await _taken(s, row, User.email == email):
-            raise ManagementError(409, "The specified new email already exists.", "user_exists")
-        row.email = email
+        if email != row.email:
+            if await _taken(s, row, User.email == email):
+                raise ManagementError(409, "The specified new email already exists.", "user_exists")
+            row.email, row.email_verified = email, False  # a new address is unverified unless said otherwise
     if data.get("username") is not None:
         if data["username"] != row.username and await _taken(s, row, User.username == data["username"]):
             raise ManagementError(409, "The specified new username already exists.", "user_exists")

@@ -56,8 +56,9 @@ def management(base: str, process: LiveProcess) -> Auth0:
 def exercise(api: Auth0, issuer: str) -> dict[str, Any]:
     """Create, list, update and delete every resource through the SDK; returns what is left for later checks."""
     # clients
-    spa = api.clients.create(name="Partner SPA", app_type="spa", is_first_party=False,
-                             callbacks=["https://partner.example.com/cb"])  # fmt: skip
+    spa = api.clients.create(
+        name="Partner SPA", app_type="spa", is_first_party=False, callbacks=["https://partner.example.com/cb"]
+    )
     assert spa.client_id and spa.client_id.startswith("tpc_") and spa.third_party_security_mode == "strict"
     m2m = api.clients.create(name="Worker", app_type="non_interactive", grant_types=["client_credentials"])
     assert m2m.client_secret
@@ -66,9 +67,15 @@ def exercise(api: Auth0, issuer: str) -> dict[str, Any]:
     assert api.clients.get(spa.client_id).name == "Partner SPA 2"
 
     # resource servers
-    rs = api.resource_servers.create(identifier=API, name="Notes", allow_offline_access=True,
-                                     scopes=[{"value": "read:notes", "description": "Read your notes"},
-                                             {"value": "write:notes", "description": "Write notes"}])  # fmt: skip
+    rs = api.resource_servers.create(
+        identifier=API,
+        name="Notes",
+        allow_offline_access=True,
+        scopes=[
+            {"value": "read:notes", "description": "Read your notes"},
+            {"value": "write:notes", "description": "Write notes"},
+        ],
+    )
     assert rs.id and rs.identifier == API and [s.value for s in rs.scopes or []] == ["read:notes", "write:notes"]
     assert api.resource_servers.get(API).id == rs.id  # by URL-encoded identifier
     updated = api.resource_servers.update(rs.id, name="Notes API", token_lifetime=3600)
@@ -79,17 +86,21 @@ def exercise(api: Auth0, issuer: str) -> dict[str, Any]:
         api.resource_servers.create(identifier=API)
 
     # client grants (checkpoint paging)
-    user_grant = api.client_grants.create(client_id=spa.client_id, audience=API, scope=["read:notes"],
-                                          subject_type="user")  # fmt: skip
+    user_grant = api.client_grants.create(
+        client_id=spa.client_id, audience=API, scope=["read:notes"], subject_type="user"
+    )
     m2m_grant = api.client_grants.create(client_id=m2m.client_id, audience=API, scope=["read:notes", "write:notes"])
-    default = api.client_grants.create(default_for="third_party_clients", audience=API, scope=["read:notes"],
-                                       subject_type="user")  # fmt: skip
+    default = api.client_grants.create(
+        default_for="third_party_clients", audience=API, scope=["read:notes"], subject_type="user"
+    )
     assert m2m_grant.subject_type == "client" and default.default_for == "third_party_clients"
     all_grants = list(api.client_grants.list(take=1))
     assert {g.id for g in all_grants} >= {user_grant.id, m2m_grant.id, default.id}
     assert [g.id for g in api.client_grants.list(audience=API, client_id=spa.client_id)] == [user_grant.id]
     assert api.client_grants.update(user_grant.id, scope=["read:notes", "write:notes"]).scope == [
-        "read:notes", "write:notes"]  # fmt: skip
+        "read:notes",
+        "write:notes",
+    ]
     with pytest.raises(ConflictError):
         api.client_grants.create(client_id=m2m.client_id, audience=API, scope=[])
     api.client_grants.delete(default.id)
@@ -97,21 +108,27 @@ def exercise(api: Auth0, issuer: str) -> dict[str, Any]:
         api.client_grants.get(default.id)
 
     # the M2M app can now get a token for the API (client grant from the SDK is live at once)
-    worker_token = GetToken(urlsplit(issuer).netloc, m2m.client_id, client_secret=m2m.client_secret,
-                            protocol="http").client_credentials(API)  # fmt: skip
+    worker_token = GetToken(
+        urlsplit(issuer).netloc, m2m.client_id, client_secret=m2m.client_secret, protocol="http"
+    ).client_credentials(API)
     assert worker_token["scope"] == "read:notes write:notes"
 
     # users
-    user = api.users.create(connection="Username-Password-Authentication", email="ann@example.com",
-                            password="correct horse battery", user_metadata={"theme": "dark"})  # fmt: skip
+    user = api.users.create(
+        connection="Username-Password-Authentication",
+        email="ann@example.com",
+        password="correct horse battery",
+        user_metadata={"theme": "dark"},
+    )
     assert user.user_id and user.user_id.startswith("auth0|") and user.identities
     assert [u.email for u in api.users.list(q='email:"ann@example.com"')] == ["ann@example.com"]
     assert [u.user_id for u in api.users.list_users_by_email(email="ann@example.com")] == [user.user_id]
     changed = api.users.update(user.user_id, blocked=True, user_metadata={"lang": "fr"})
     assert changed.blocked is True and changed.user_metadata == {"theme": "dark", "lang": "fr"}
     assert api.users.get(user.user_id).email == "ann@example.com"
-    extra = api.users.create(connection="Username-Password-Authentication", email="bob@example.com",
-                             password="correct horse battery")  # fmt: skip
+    extra = api.users.create(
+        connection="Username-Password-Authentication", email="bob@example.com", password="correct horse battery"
+    )
     api.users.delete(extra.user_id)
     with pytest.raises(NotFoundError):
         api.users.get(extra.user_id)
@@ -173,15 +190,18 @@ def test_auth0_python_against_two_servers_on_postgresql(tmp_path: Path, shared_p
             api_a = management(base_a, process_a)
             left = exercise(api_a, issuer)
             # a client created through server A is usable through server B
-            worker = api_a.clients.create(name="Worker B", app_type="non_interactive",
-                                          grant_types=["client_credentials"])  # fmt: skip
+            worker = api_a.clients.create(
+                name="Worker B", app_type="non_interactive", grant_types=["client_credentials"]
+            )
             api_a.client_grants.create(client_id=worker.client_id, audience=API, scope=["read:notes"])
-            token = GetToken(urlsplit(base_b).netloc, worker.client_id, client_secret=worker.client_secret,
-                             protocol="http").client_credentials(API)  # fmt: skip
+            token = GetToken(
+                urlsplit(base_b).netloc, worker.client_id, client_secret=worker.client_secret, protocol="http"
+            ).client_credentials(API)
             assert token["scope"] == "read:notes"
             creds = process_a.cli("admin", "create-client", "--name", "ops-b")
-            api_b = Auth0(base_url=f"{base_b}api/v2", token=token_for(base_b, creds["client_id"],
-                                                                      creds["client_secret"], issuer))  # fmt: skip
+            api_b = Auth0(
+                base_url=f"{base_b}api/v2", token=token_for(base_b, creds["client_id"], creds["client_secret"], issuer)
+            )
             assert api_b.clients.get(left["spa"]).name == "Partner SPA 2"
             assert api_b.users.get(left["user"]).blocked is True
             # a key rotated through B signs B's tokens, and A accepts them (it reloads keys on an unknown kid)

@@ -30,13 +30,26 @@ async def test_default_connection_shape(mgmt: httpx.AsyncClient, m2m_credentials
 
 async def test_create_patch_delete(mgmt: httpx.AsyncClient, runtime: Runtime) -> None:
     app = await make_third_party_client(runtime)
-    conn = await _create(mgmt, "partners-db", display_name="Partners", enabled_clients=[app],
-                         options={"requires_username": True}, metadata={"team": "a"})  # fmt: skip
+    conn = await _create(
+        mgmt,
+        "partners-db",
+        display_name="Partners",
+        enabled_clients=[app],
+        options={"requires_username": True},
+        metadata={"team": "a"},
+    )
     assert conn["enabled_clients"] == [app] and conn["realms"] == ["partners-db"] and conn["display_name"] == "Partners"
     assert conn["options"] == {"requires_username": True} and conn["metadata"] == {"team": "a"}
     url = f"{C}/{conn['id']}"
-    r = await mgmt.patch(url, json={"is_domain_connection": True, "options": {"disable_signup": True},
-                                    "enabled_clients": [], "display_name": "P2"})  # fmt: skip
+    r = await mgmt.patch(
+        url,
+        json={
+            "is_domain_connection": True,
+            "options": {"disable_signup": True},
+            "enabled_clients": [],
+            "display_name": "P2",
+        },
+    )
     assert r.status_code == 200, r.text
     got = r.json()
     assert got["is_domain_connection"] is True and got["options"] == {"disable_signup": True}  # options replace
@@ -50,8 +63,9 @@ async def test_create_patch_delete(mgmt: httpx.AsyncClient, runtime: Runtime) ->
 
 async def test_delete_removes_the_connections_users(mgmt: httpx.AsyncClient) -> None:
     conn = await _create(mgmt, "temp")
-    r = await mgmt.post("/api/v2/users", json={"connection": "temp", "email": "t@example.com",
-                                               "password": "correct horse battery"})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/users", json={"connection": "temp", "email": "t@example.com", "password": "correct horse battery"}
+    )
     assert r.status_code == 201
     assert (await mgmt.delete(f"{C}/{conn['id']}")).status_code == 204
     assert (await mgmt.get("/api/v2/users")).json() == []
@@ -60,14 +74,24 @@ async def test_delete_removes_the_connections_users(mgmt: httpx.AsyncClient) -> 
 async def test_create_errors_write_nothing(mgmt: httpx.AsyncClient) -> None:
     before = (await mgmt.get(C)).json()
     assert_error(await mgmt.post(C, json={"name": DB, "strategy": "auth0"}), 409, "already_exists")
-    assert_error(await mgmt.post(C, json={"name": "x", "strategy": "auth0", "enabled_clients": ["nope"]}), 404,
-                 "inexistent_client")  # fmt: skip
-    for body in ({"name": "google", "strategy": "google-oauth2"}, {"name": "has space", "strategy": "auth0"},
-                 {"name": "-lead", "strategy": "auth0"}, {"name": "a" * 129, "strategy": "auth0"},
-                 {"name": "under_score", "strategy": "auth0"}, {"strategy": "auth0"}, {"name": "x"},
-                 {"name": "x", "strategy": "auth0", "is_domain_connection": "true"},
-                 {"name": "x", "strategy": "auth0", "options": []}, {"name": "x", "strategy": "auth0", "id": "con_1"},
-                 {"name": "x", "strategy": "auth0", "enabled_clients": "all"}):  # fmt: skip
+    assert_error(
+        await mgmt.post(C, json={"name": "x", "strategy": "auth0", "enabled_clients": ["nope"]}),
+        404,
+        "inexistent_client",
+    )
+    for body in (
+        {"name": "google", "strategy": "google-oauth2"},
+        {"name": "has space", "strategy": "auth0"},
+        {"name": "-lead", "strategy": "auth0"},
+        {"name": "a" * 129, "strategy": "auth0"},
+        {"name": "under_score", "strategy": "auth0"},
+        {"strategy": "auth0"},
+        {"name": "x"},
+        {"name": "x", "strategy": "auth0", "is_domain_connection": "true"},
+        {"name": "x", "strategy": "auth0", "options": []},
+        {"name": "x", "strategy": "auth0", "id": "con_1"},
+        {"name": "x", "strategy": "auth0", "enabled_clients": "all"},
+    ):
         assert_error(await mgmt.post(C, json=body), 400, "invalid_body")
     assert_error(await mgmt.post(C, content=b"{", headers={"content-type": "application/json"}), 400, "invalid_body")
     assert (await mgmt.get(C)).json() == before
@@ -77,14 +101,23 @@ async def test_create_errors_write_nothing(mgmt: httpx.AsyncClient) -> None:
 async def test_patch_errors_write_nothing(mgmt: httpx.AsyncClient) -> None:
     conn = await _create(mgmt, "mine", options={"a": 1})
     url = f"{C}/{conn['id']}"
-    for body in ({"name": "renamed"}, {"strategy": "auth0"}, {"options": "x"}, {"is_domain_connection": 1},
-                 {"realms": "mine"}, {"unknown": True}):  # fmt: skip
+    for body in (
+        {"name": "renamed"},
+        {"strategy": "auth0"},
+        {"options": "x"},
+        {"is_domain_connection": 1},
+        {"realms": "mine"},
+        {"unknown": True},
+    ):
         assert_error(await mgmt.patch(url, json=body), 400, "invalid_body")
     assert_error(await mgmt.patch(url, json={"enabled_clients": ["nope"]}), 404, "inexistent_client")
     assert (await mgmt.get(url)).json() == conn
     for method in ("GET", "PATCH", "DELETE"):
-        assert_error(await mgmt.request(method, f"{C}/con_nope", json={} if method == "PATCH" else None), 404,
-                     "inexistent_connection")  # fmt: skip
+        assert_error(
+            await mgmt.request(method, f"{C}/con_nope", json={} if method == "PATCH" else None),
+            404,
+            "inexistent_connection",
+        )
     assert_error(await mgmt.get(f"{C}/con_nope/clients"), 404, "inexistent_connection")
     assert_error(await mgmt.patch(f"{C}/con_nope/clients", json=[]), 404, "inexistent_connection")
 
@@ -102,10 +135,17 @@ async def test_enabled_clients_endpoints(mgmt: httpx.AsyncClient, runtime: Runti
     await mgmt.patch(url, json=[{"client_id": apps[1], "status": False}])
     assert (await mgmt.get(f"{C}/{conn['id']}")).json()["enabled_clients"] == [apps[0], apps[2]]
     # errors: unknown client, wrong types, over 50 entries; nothing is written
-    assert_error(await mgmt.patch(url, json=[{"client_id": apps[1], "status": True},
-                                             {"client_id": "nope", "status": True}]), 404, "inexistent_client")  # fmt: skip
-    for body in ([{"client_id": apps[1], "status": "yes"}], [{"client_id": apps[1]}], {"client_id": apps[1]},
-                 [{"client_id": apps[1], "status": True}] * 51):  # fmt: skip
+    assert_error(
+        await mgmt.patch(url, json=[{"client_id": apps[1], "status": True}, {"client_id": "nope", "status": True}]),
+        404,
+        "inexistent_client",
+    )
+    for body in (
+        [{"client_id": apps[1], "status": "yes"}],
+        [{"client_id": apps[1]}],
+        {"client_id": apps[1]},
+        [{"client_id": apps[1], "status": True}] * 51,
+    ):
         assert_error(await mgmt.patch(url, json=body), 400, "invalid_body")
     assert (await mgmt.get(url)).json() == {"clients": [{"client_id": apps[0]}, {"client_id": apps[2]}]}
     assert_error(await mgmt.get(url, params={"from": "bad"}), 400, "invalid_query_string")

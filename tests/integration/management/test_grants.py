@@ -28,12 +28,17 @@ OTHER = "https://other.example.com"
 @pytest.fixture
 async def setup(mgmt: httpx.AsyncClient, runtime: Runtime) -> dict[str, str]:
     for identifier in (API, OTHER):
-        r = await mgmt.post("/api/v2/resource-servers", json={"identifier": identifier, "scopes": [
-            {"value": "read:posts"}, {"value": "write:posts"}]})  # fmt: skip
+        r = await mgmt.post(
+            "/api/v2/resource-servers",
+            json={"identifier": identifier, "scopes": [{"value": "read:posts"}, {"value": "write:posts"}]},
+        )
         assert r.status_code == 201
-    return {"ann": await make_user(runtime, "ann@example.com"), "bob": await make_user(runtime, "bob@example.com"),
-            "app": await make_third_party_client(runtime, "App"),
-            "other_app": await make_third_party_client(runtime, "Other")}  # fmt: skip
+    return {
+        "ann": await make_user(runtime, "ann@example.com"),
+        "bob": await make_user(runtime, "bob@example.com"),
+        "app": await make_third_party_client(runtime, "App"),
+        "other_app": await make_third_party_client(runtime, "Other"),
+    }
 
 
 async def _grant(runtime: Runtime, user: str, client: str, audience: str, scopes: list[str]) -> str:
@@ -55,7 +60,9 @@ async def test_upsert_is_one_grant_with_the_union_of_scopes(runtime: Runtime, se
 async def test_concurrent_upserts_keep_every_scope(runtime: Runtime, setup: dict[str, str]) -> None:
     if runtime.db.is_sqlite:
         pytest.skip("SQLite serializes writers; the race matters on PostgreSQL")
-    await asyncio.gather(*(_grant(runtime, setup["ann"], setup["app"], API, [s]) for s in ("read:posts", "write:posts")))
+    await asyncio.gather(
+        *(_grant(runtime, setup["ann"], setup["app"], API, [s]) for s in ("read:posts", "write:posts"))
+    )
     async with runtime.db.read() as s:
         row = await find_grant(s, setup["ann"], setup["app"], API)
         assert row is not None and sorted(row.scope) == ["read:posts", "write:posts"]
@@ -68,25 +75,41 @@ async def test_list_shape_filters_and_paging(mgmt: httpx.AsyncClient, runtime: R
     await _grant(runtime, setup["bob"], setup["app"], API, ["read:posts"])
     listed = (await mgmt.get("/api/v2/grants")).json()
     assert len(listed) == 4
-    assert listed[0] == {"id": g1, "clientID": setup["app"], "user_id": setup["ann"], "audience": API,
-                         "scope": ["read:posts"]}  # fmt: skip
+    assert listed[0] == {
+        "id": g1,
+        "clientID": setup["app"],
+        "user_id": setup["ann"],
+        "audience": API,
+        "scope": ["read:posts"],
+    }
     assert len((await mgmt.get("/api/v2/grants", params={"user_id": setup["ann"]})).json()) == 3
     assert len((await mgmt.get("/api/v2/grants", params={"client_id": setup["app"]})).json()) == 3
     assert len((await mgmt.get("/api/v2/grants", params={"audience": OTHER})).json()) == 1
-    assert len((await mgmt.get("/api/v2/grants", params={"user_id": setup["ann"], "audience": API,
-                                                        "client_id": setup["other_app"]})).json()) == 1  # fmt: skip
+    assert (
+        len(
+            (
+                await mgmt.get(
+                    "/api/v2/grants", params={"user_id": setup["ann"], "audience": API, "client_id": setup["other_app"]}
+                )
+            ).json()
+        )
+        == 1
+    )
     page = (await mgmt.get("/api/v2/grants", params={"include_totals": "true", "per_page": 3, "page": 1})).json()
     assert page["total"] == 4 and page["start"] == 3 and page["limit"] == 3 and len(page["grants"]) == 1
     assert (await mgmt.get("/api/v2/grants", params={"include_totals": "1", "page": 2, "per_page": 3})).json()[
-        "grants"] == []  # fmt: skip
+        "grants"
+    ] == []
 
 
-async def test_delete_by_id_revokes_refresh_tokens_at_once(mgmt: httpx.AsyncClient, runtime: Runtime,
-                                                           setup: dict[str, str]) -> None:  # fmt: skip
+async def test_delete_by_id_revokes_refresh_tokens_at_once(
+    mgmt: httpx.AsyncClient, runtime: Runtime, setup: dict[str, str]
+) -> None:
     gid = await _grant(runtime, setup["ann"], setup["app"], API, ["read:posts"])
     other = await _grant(runtime, setup["ann"], setup["app"], OTHER, ["read:posts"])
-    tokens = [await make_refresh_token(runtime, user_id=setup["ann"], client_id=setup["app"], grant_id=gid)
-              for _ in range(2)]  # fmt: skip
+    tokens = [
+        await make_refresh_token(runtime, user_id=setup["ann"], client_id=setup["app"], grant_id=gid) for _ in range(2)
+    ]
     untouched = await make_refresh_token(runtime, user_id=setup["ann"], client_id=setup["app"], grant_id=other)
     r = await mgmt.delete(f"/api/v2/grants/{gid}")
     assert r.status_code == 204 and r.content == b""

@@ -14,8 +14,9 @@ async def _events(runtime: Runtime) -> None:
         now = runtime.clock.now()
         audit.record(s, now + 1, audit.CONSENT_GIVEN, "Consent given", user_id="auth0|ann", client_id="app1")
         audit.record(s, now + 2, audit.GRANT_REVOKED, "Grant revoked", user_id="auth0|ann", client_id="app2")
-        audit.record(s, now + 3, audit.CONSENT_GIVEN, "Consent given", user_id="auth0|bob", client_id="app1",
-                     ip="127.0.0.1")  # fmt: skip
+        audit.record(
+            s, now + 3, audit.CONSENT_GIVEN, "Consent given", user_id="auth0|bob", client_id="app1", ip="127.0.0.1"
+        )
 
 
 async def test_newest_first_with_paging(mgmt: httpx.AsyncClient, runtime: Runtime) -> None:
@@ -68,12 +69,29 @@ async def test_scope_is_enforced(client: httpx.AsyncClient, runtime: Runtime) ->
 
 async def test_every_management_operation_is_documented(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/api/v2/openapi.json")).json()
-    operations = [(path, method, op) for path, item in spec["paths"].items() if path.startswith("/api/v2/")
-                  for method, op in item.items()]  # fmt: skip
+    operations = [
+        (path, method, op)
+        for path, item in spec["paths"].items()
+        if path.startswith("/api/v2/")
+        for method, op in item.items()
+    ]
     ids = [op.get("operationId") for _, _, op in operations]
     assert all(op.get("summary") for _, _, op in operations)
     assert len(ids) == len(set(ids)) and None not in ids
-    for expected in ("get_resource_servers", "post_client_grants", "get_grants", "delete_grants_by_id", "get_users",
-                     "get_users_by_email", "get_connections", "patch_connection_clients", "get_settings",
-                     "patch_settings", "get_signing_keys", "post_signing_keys", "put_signing_keys", "get_logs"):
+    for expected in (
+        "get_resource_servers",
+        "post_client_grants",
+        "get_grants",
+        "delete_grants_by_id",
+        "get_users",
+        "get_users_by_email",
+        "get_connections",
+        "patch_connection_clients",
+        "get_settings",
+        "patch_settings",
+        "get_signing_keys",
+        "post_signing_keys",
+        "put_signing_keys",
+        "get_logs",
+    ):
         assert expected in ids, expected

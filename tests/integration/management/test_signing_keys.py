@@ -25,8 +25,18 @@ async def test_list_and_get_shape(mgmt: httpx.AsyncClient) -> None:
     current = [k for k in keys if k["current"]]
     assert len(current) == 1
     key = current[0]
-    assert set(key) >= {"kid", "cert", "pkcs7", "fingerprint", "thumbprint", "current", "next", "previous", "revoked",
-                        "current_since"}  # fmt: skip
+    assert set(key) >= {
+        "kid",
+        "cert",
+        "pkcs7",
+        "fingerprint",
+        "thumbprint",
+        "current",
+        "next",
+        "previous",
+        "revoked",
+        "current_since",
+    }
     assert key["cert"].startswith("-----BEGIN CERTIFICATE-----") and key["pkcs7"].startswith("-----BEGIN PKCS7-----")
     assert len(key["thumbprint"]) == 40 and key["fingerprint"].count(":") == 19
     assert key["next"] is False and key["revoked"] is False and key["current_since"].endswith("Z")
@@ -34,8 +44,9 @@ async def test_list_and_get_shape(mgmt: httpx.AsyncClient) -> None:
     assert_error(await mgmt.get(f"{URL}/nope"), 404, "inexistent_signing_key")
 
 
-async def test_rotate_then_revoke(mgmt: httpx.AsyncClient, client: httpx.AsyncClient, runtime: Runtime,
-                                  mgmt_token: str) -> None:  # fmt: skip
+async def test_rotate_then_revoke(
+    mgmt: httpx.AsyncClient, client: httpx.AsyncClient, runtime: Runtime, mgmt_token: str
+) -> None:
     audience = runtime.settings.management_audience
     old_kid = jwt.get_unverified_header(mgmt_token)["kid"]
     r = await mgmt.post(f"{URL}/rotate")
