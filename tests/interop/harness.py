@@ -165,9 +165,19 @@ async def submit_login(page: Any, issuer: str, username: str, password: str, *, 
                   action="accept" if accept else "deny")  # fmt: skip
 
 
-async def authorize_in_browser(context: Any, authorization_url: str, callback: str, issuer: str, username: str,
-                               password: str = PASSWORD, *, timeout: float = 30) -> str:  # fmt: skip
-    """Open the authorization URL, log in (and consent) through the real pages, return the callback URL reached.
+async def authorize_in_browser(
+    context: Any,
+    authorization_url: str,
+    callback: str,
+    issuer: str,
+    username: str,
+    password: str = PASSWORD,
+    *,
+    timeout: float = 30,
+    action: str = "accept",
+) -> str:
+    """Open the authorization URL, log in (and consent, or ``action="deny"``) through the real pages; return the
+    callback URL reached.
 
     The callback must be served (``AppServer``): a redirect hop cannot be caught with ``page.route``.
     """
@@ -175,7 +185,7 @@ async def authorize_in_browser(context: Any, authorization_url: str, callback: s
     try:
         async with asyncio.timeout(timeout):
             await page.goto(authorization_url)
-            await sign_in(page, issuer, username, password, lambda url: url.startswith(callback))
+            await sign_in(page, issuer, username, password, lambda url: url.startswith(callback), action=action)
             return str(page.url)
     finally:
         await page.close()

@@ -25,6 +25,7 @@ async def test_openid_client_code_flow_access_token_userinfo_refresh_revoke(
     api = admin.api(["read:things"])["identifier"]
     callback = app_server.url("/cb")
     app = admin.app("regular_web", [callback], token_endpoint_auth_method="client_secret_basic")
+    admin.client_grant(app["client_id"], api, ["read:things"])
     user = admin.user()
     env = {"ISSUER": live.issuer, "CLIENT_ID": app["client_id"], "CLIENT_SECRET": app["client_secret"],
            "REDIRECT_URI": callback, "AUDIENCE": api}  # fmt: skip
@@ -53,3 +54,27 @@ async def test_openid_client_code_flow_access_token_userinfo_refresh_revoke(
     assert result["reuse"]["code"] == "OAUTH_RESPONSE_BODY_ERROR", result["reuse"]
     assert result["reuse"]["cause"]["error"] == "invalid_grant"
     assert result["after_revoke"]["cause"]["error"] == "invalid_grant", result["after_revoke"]
+    cc = result["client_credentials"]
+    assert cc["scope"] == "read:things" and cc["has_refresh_token"] is False
+    assert cc["claims"]["sub"] == f"{app['client_id']}@clients" and cc["claims"]["gty"] == "client-credentials"
+
+
+async def test_openid_client_sees_iss_on_an_error_response_when_the_user_denies(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    """RFC 9207 is advertised, so an error response without ``iss`` would be rejected as such."""
+    api = admin.api(["read:things"])["identifier"]
+    callback = app_server.url("/cb")
+    app = admin.app("regular_web", [callback], token_endpoint_auth_method="client_secret_basic")
+    user = admin.user()
+    env = {"ISSUER": live.issuer, "CLIENT_ID": app["client_id"], "CLIENT_SECRET": app["client_secret"],
+           "REDIRECT_URI": callback, "AUDIENCE": api, "MODE": "deny"}  # fmt: skip
+    async with NodeScript("openid_client_flow.mjs", env) as rp:
+        first = await rp.read()
+        callback_url = await authorize_in_browser(browser_context, first["authorization_url"], callback, live.issuer,
+                                                  user["email"], action="deny")  # fmt: skip
+        await rp.send({"callback_url": callback_url})
+        out = await rp.read(timeout=60)
+    denied = out["result"]["denied"]
+    assert denied["error"].startswith("AuthorizationResponseError"), denied
+    assert denied["cause"]["error"] == "access_denied" and denied["cause"]["iss"] == live.issuer

@@ -4,7 +4,8 @@
 //   1. prints {"authorization_url": "..."}         (discovery, PKCE S256, state, nonce)
 //   2. reads  {"callback_url": "..."}               (the browser step is done by Playwright in Python)
 //   3. prints {"result": {...}} and exits 0, or {"error": "...", "code": "..."} and exits 1.
-// Settings come from the environment: ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, AUDIENCE, SCOPE.
+// Settings come from the environment: ISSUER, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, AUDIENCE, SCOPE, and
+// MODE=deny (the user refuses on the consent page: the error response is checked instead).
 import * as readline from 'node:readline';
 import * as client from 'openid-client';
 import * as oauth from 'oauth4webapi';
@@ -23,7 +24,7 @@ const nextLine = () => new Promise((resolve, reject) => {
 const describe = (err) => ({
   error: `${err?.name}: ${err?.message}`,
   code: err?.code ?? null,
-  cause: err?.cause === undefined ? null : JSON.parse(JSON.stringify(err.cause, (k, v) => (v instanceof Headers ? Object.fromEntries(v) : v))),
+  cause: err?.cause === undefined ? null : JSON.parse(JSON.stringify(err.cause, (k, v) => (v instanceof Headers || v instanceof URLSearchParams ? Object.fromEntries(v) : v))),
 });
 
 async function main() {
@@ -54,6 +55,16 @@ async function main() {
   emit({ authorization_url: url.href });
 
   const { callback_url: callbackUrl } = JSON.parse(await nextLine());
+  if (process.env.MODE === 'deny') {
+    // The user refused: the error response must carry iss too, or the client reports a missing iss.
+    try {
+      await client.authorizationCodeGrant(config, new URL(callbackUrl), { pkceCodeVerifier: verifier, expectedState: state });
+      emit({ result: { denied: null } });
+    } catch (err) {
+      emit({ result: { denied: describe(err) } });
+    }
+    return;
+  }
   // Checks the RFC 9207 iss parameter (advertised), state, PKCE, the token response and the ID token
   // (iss byte-for-byte, aud, exp/iat, nonce, alg listed in discovery, signature via the JWKS).
   const tokens = await client.authorizationCodeGrant(config, new URL(callbackUrl), {
@@ -89,8 +100,14 @@ async function main() {
     afterRevoke = describe(err);
   }
 
+  // client_credentials with an Auth0 audience, and the M2M token as a resource server sees it.
+  const m2m = await client.clientCredentialsGrant(config, { audience: AUDIENCE });
+  const m2mRequest = new Request(AUDIENCE, { headers: { authorization: `Bearer ${m2m.access_token}` } });
+  const m2mClaims = await oauth.validateJwtAccessToken(meta, m2mRequest, AUDIENCE, { [oauth.allowInsecureRequests]: true });
+
   emit({
     result: {
+      client_credentials: { scope: m2m.scope, claims: m2mClaims, has_refresh_token: 'refresh_token' in m2m },
       issuer: meta.issuer,
       id_token_claims: claims,
       access_token_claims: atClaims,
