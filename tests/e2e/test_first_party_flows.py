@@ -18,7 +18,7 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
-from urllib.parse import urlencode, urljoin
+from urllib.parse import parse_qs, urlencode, urljoin
 
 import httpx
 import jwt
@@ -29,7 +29,15 @@ from consentry.runtime import Runtime
 from tests.conftest import ISSUER as TEST_ISSUER
 from tests.integration.flows.conftest import CALLBACK, make_app, make_user
 from tests.integration.flows.conftest import PASSWORD as TEST_PASSWORD
-from tests.interop.harness import PASSWORD, Admin, AppServer, LiveServer, authorize_in_browser, same_origin
+from tests.interop.harness import (
+    PASSWORD,
+    Admin,
+    AppServer,
+    LiveServer,
+    authorize_in_browser,
+    same_origin,
+    sign_in,
+)
 from tests.support.browser import launch_chromium, require_chromium
 from tests.support.flow import authorize, exchange, hidden, login, query
 
@@ -188,6 +196,35 @@ async def test_first_party_app_code_pkce_tokens_refresh_userinfo_revoke_logout(
         after = query(page.url)
         assert after == {"error": "login_required", "error_description": after["error_description"], "state": state,
                          "iss": live.issuer}  # fmt: skip
+
+
+@e2e
+async def test_form_post_response_mode_auto_submits_in_a_real_browser(
+    live: LiveServer, admin: Admin, browser_context: Any, http: httpx.AsyncClient
+) -> None:
+    """The form_post page runs its script under a hash-based CSP: only a real browser shows that it submits."""
+    with AppServer() as rp:
+        callback = rp.url("/callback")
+        app = admin.app("regular_web", [callback], token_endpoint_auth_method="client_secret_basic")
+        user = admin.user()
+        verifier, challenge = pkce()
+        params = {"response_type": "code", "response_mode": "form_post", "client_id": app["client_id"],
+                  "redirect_uri": callback, "state": "fp", "nonce": "n1", "scope": "openid",
+                  "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+        page = await browser_context.new_page()
+        console: list[str] = []
+        page.on("console", lambda m: console.append(m.text))
+        await page.goto(live.url("authorize") + "?" + urlencode(params))
+        await sign_in(page, live.issuer, user["email"], PASSWORD, lambda url: url.startswith(callback))
+        [(path, body)] = rp.posts
+        form = {k: v[0] for k, v in parse_qs(body).items()}
+        assert path == "/callback" and set(form) == {"code", "state", "iss"}, form
+        assert (form["state"], form["iss"]) == ("fp", live.issuer)
+        assert not [m for m in console if "Content Security Policy" in m], console
+        r = await token(http, live, app, grant_type="authorization_code", code=form["code"], redirect_uri=callback,
+                        code_verifier=verifier)  # fmt: skip
+        assert r.status_code == 200, r.text
+        assert verify(live, r.json()["id_token"], app["client_id"], "JWT")["nonce"] == "n1"
 
 
 # --- 2. the negative table over HTTP --------------------------------------------------------------
@@ -361,6 +398,24 @@ async def test_prompt_none_without_a_session_redirects_login_required_with_iss(
     assert r.status_code == 302 and r.headers["location"].startswith(APP_CALLBACK + "?")
     cb = query(r.headers["location"])
     assert (cb["error"], cb["state"], cb["iss"]) == ("login_required", "s1", live.issuer)
+
+
+@e2e
+@pytest.mark.parametrize("extra", [{"prompt": "login"}, {"max_age": "0"}])
+async def test_prompt_login_and_max_age_0_ask_for_the_password_again(
+    live: LiveServer, apps: dict[str, dict[str, Any]], person: dict[str, Any], http: httpx.AsyncClient,
+    extra: dict[str, str],
+) -> None:  # fmt: skip
+    app = apps["web"]
+    await code_flow(http, live, app, person)  # a session now exists
+    _, challenge = pkce()
+    params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": APP_CALLBACK, "scope": "openid",
+              "code_challenge": challenge, "code_challenge_method": "S256", **extra}  # fmt: skip
+    r = await follow(http, live, await http.get(live.url("authorize"), params=params))
+    assert r.status_code == 200 and 'name="password"' in r.text
+    # with the session and no prompt, no page at all
+    r = await http.get(live.url("authorize"), params={k: v for k, v in params.items() if k not in extra})
+    assert r.status_code == 302 and r.headers["location"].startswith(APP_CALLBACK + "?code=")
 
 
 @e2e

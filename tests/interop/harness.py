@@ -199,6 +199,7 @@ class AppServer:
 
     def __init__(self, root: Path | None = None, files: dict[str, bytes] | None = None) -> None:
         self.root, self.files, self.seen = root, dict(files or {}), []
+        self.posts: list[tuple[str, str]] = []  # (path, form body) of every POST, e.g. response_mode=form_post
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="interop-app-server", daemon=True)
 
@@ -244,5 +245,10 @@ class AppServer:
                     if file.is_relative_to(server.root.resolve()) and file.is_file():
                         return self._send(200, file.read_bytes(), "application/javascript; charset=utf-8")
                 return self._send(200, b"callback received", "text/plain; charset=utf-8")
+
+            def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+                length = min(int(self.headers.get("Content-Length") or 0), 1 << 20)
+                server.posts.append((self.path, self.rfile.read(length).decode("utf-8", "replace")))
+                return self._send(200, b"form received", "text/plain; charset=utf-8")
 
         return Handler
