@@ -108,7 +108,7 @@ def decode_cursor(value: str, types: tuple[type, ...]) -> tuple[Any, ...]:
         ok = all(isinstance(v, t) for v, t in zip(raw, types, strict=True))
     if not ok:
         raise bad_request("Query validation error: 'from' is not a valid checkpoint.", "invalid_query_string")
-    return tuple(raw)  # type: ignore[arg-type]
+    return tuple(raw)
 
 
 def _python_type(column: Any) -> type:

@@ -56,7 +56,7 @@ async def test_patch_merges_and_stores_only_what_was_set(mgmt: httpx.AsyncClient
 
 async def test_invalid_patches_write_nothing(mgmt: httpx.AsyncClient) -> None:
     before = (await mgmt.get(URL)).json()
-    for body in (
+    bodies: list[dict[str, object]] = [
         {"unknown_setting": 1},
         {"flags": {"use_scope_descriptions_for_consent": "true"}},
         {"flags": {"x": 1}},
@@ -68,7 +68,8 @@ async def test_invalid_patches_write_nothing(mgmt: httpx.AsyncClient) -> None:
         {"dynamic_client_registration_security_mode": "lax"},
         {"allowed_logout_urls": "https://x"},
         {"default_directory": "No-Such-Connection"},
-    ):
+    ]
+    for body in bodies:
         assert_error(await mgmt.patch(URL, json=body), 400, "invalid_body")
     assert_error(await mgmt.patch(URL, content=b"{", headers={"content-type": "application/json"}), 400, "invalid_body")
     assert_error(await mgmt.patch(URL, json=["flags"]), 400, "invalid_body")
