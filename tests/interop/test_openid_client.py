@@ -39,7 +39,7 @@ async def test_openid_client_code_flow_access_token_userinfo_refresh_revoke(
     assert "result" in out, out
     result = out["result"]
 
-    assert result["issuer"] == live.issuer
+    assert result["issuer"] == live.issuer and result["same_metadata_rfc8414"] is True
     idt = result["id_token_claims"]
     assert (idt["iss"], idt["aud"], idt["sub"]) == (live.issuer, app["client_id"], user["user_id"])
     assert isinstance(idt["auth_time"], int) and idt["sid"]

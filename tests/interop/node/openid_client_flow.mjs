@@ -39,6 +39,10 @@ async function main() {
   // Also verify the ID token signature against the JWKS (off by default: openid-client trusts TLS).
   client.enableNonRepudiationChecks(config);
   const meta = config.serverMetadata();
+  // RFC 8414 discovery (/.well-known/oauth-authorization-server) must give the same document.
+  const rfc8414 = await client.discovery(new URL(ISSUER), env('CLIENT_ID'), env('CLIENT_SECRET'),
+    client.ClientSecretBasic(), { ...insecure, algorithm: 'oauth2' });
+  const sameMetadata = JSON.stringify(rfc8414.serverMetadata()) === JSON.stringify(meta);
 
   const verifier = client.randomPKCECodeVerifier();
   const state = client.randomState();
@@ -51,6 +55,7 @@ async function main() {
     code_challenge_method: 'S256',
     state,
     nonce,
+    max_age: '3600',
   });
   emit({ authorization_url: url.href });
 
@@ -72,6 +77,7 @@ async function main() {
     expectedState: state,
     expectedNonce: nonce,
     idTokenExpected: true,
+    maxAge: 3600, // then auth_time is required and checked
   });
   const claims = tokens.claims();
 
@@ -109,6 +115,7 @@ async function main() {
     result: {
       client_credentials: { scope: m2m.scope, claims: m2mClaims, has_refresh_token: 'refresh_token' in m2m },
       issuer: meta.issuer,
+      same_metadata_rfc8414: sameMetadata,
       id_token_claims: claims,
       access_token_claims: atClaims,
       token_type: tokens.token_type,
