@@ -22,7 +22,7 @@ from consentry.runtime import Runtime
 from consentry.services import dcr_prune
 from consentry.settings import Settings, load_settings
 from consentry.ui.render import STATIC
-from consentry.web import BodyLimitMiddleware, SecurityHeadersMiddleware, install_error_handlers
+from consentry.web import BodyLimitMiddleware, MetadataFastPath, SecurityHeadersMiddleware, install_error_handlers
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, clock: Clock | None = None) -> FastAPI:
@@ -50,7 +50,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     install_error_handlers(app)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
-    app.add_middleware(CorsMiddleware, runtime=rt)  # outermost: preflights and 413s get CORS handling
+    app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling
+    app.add_middleware(MetadataFastPath, runtime=rt)  # outermost: JWKS and discovery as cached bytes
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
     app.include_router(oauth_endpoints.router)

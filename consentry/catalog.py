@@ -2,14 +2,20 @@
 
 Entries live ``ttl`` seconds (``CONSENTRY_CACHE_TTL``) and are dropped at once in the process that
 writes; other processes see a change within ``ttl``. Nothing here is authoritative state.
+
+A missing or expired entry is loaded once: concurrent requests for the same key wait for that one
+load instead of each querying the database (no stampede when a hot entry expires under load).
+Per-client lookups (``client_grants(audience, client_id)``, ``connections(client_id)``) read only the
+rows that concern that client, so their cost does not grow with the number of applications.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from consentry.clock import Clock
 from consentry.domain import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
@@ -18,28 +24,59 @@ from consentry.storage.models import Client, ClientGrant, Connection, Connection
 from consentry.tenant import merged_settings
 
 T = TypeVar("T")
+MAX_ENTRIES = 50_000
 
 
 class Catalog:
     def __init__(self, db: Database, clock: Clock, ttl: float) -> None:
         self.db, self.clock, self.ttl = db, clock, ttl
         self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
+        self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self._generation = 0
 
     async def _cached(self, key: tuple[str, str], load: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]  # type: ignore[no-any-return]
-        value = await load()
-        if self.ttl > 0:
-            if len(self._entries) > 50_000:
-                self._entries.clear()
-            self._entries[key] = (now + self.ttl, value)
-        return value
+        if self.ttl <= 0:
+            return await load()
+        pending = self._loading.get(key)
+        if pending is not None:
+            try:
+                return await asyncio.shield(pending)  # type: ignore[no-any-return]
+            except asyncio.CancelledError:
+                if not pending.cancelled():
+                    raise  # this request was cancelled
+                return await load()  # the loading request was cancelled: load for ourselves
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        generation = self._generation
+        try:
+            value = await load()
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, no "never retrieved" warning
+            raise
+        else:
+            future.set_result(value)
+            if generation == self._generation:  # not invalidated while loading
+                if len(self._entries) > MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = (now + self.ttl, value)
+            return value
+        finally:
+            if self._loading.get(key) is future:
+                del self._loading[key]
 
     def invalidate(self) -> None:
         """Forget everything (called after any configuration write in this process)."""
         self._entries.clear()
+        self._loading.clear()
+        self._generation += 1
 
     async def client(self, client_id: str) -> ClientInfo | None:
         async def load() -> ClientInfo | None:
@@ -57,21 +94,31 @@ class Catalog:
 
         return await self._cached(("api", identifier), load)
 
-    async def client_grants(self, audience: str) -> tuple[ClientGrantInfo, ...]:
-        """Every client grant for one API (per-client and the third-party defaults)."""
+    async def client_grants(self, audience: str, client_id: str | None = None) -> tuple[ClientGrantInfo, ...]:
+        """The client grants for one API: all of them, or (``client_id`` given) that client's own grants and
+        the defaults (``client_id`` NULL), which is all ``access.effective_client_grant`` looks at."""
 
         async def load() -> tuple[ClientGrantInfo, ...]:
+            query = select(ClientGrant).where(ClientGrant.audience == audience)
+            if client_id is not None:
+                query = query.where(or_(ClientGrant.client_id == client_id, ClientGrant.client_id.is_(None)))
             async with self.db.read() as s:
-                rows = (await s.scalars(select(ClientGrant).where(ClientGrant.audience == audience))).all()
+                rows = (await s.scalars(query)).all()
                 return tuple(ClientGrantInfo.from_row(r) for r in rows)
 
-        return await self._cached(("grants", audience), load)
+        return await self._cached(("grants", f"{audience}\x00{client_id or ''}"), load)
 
-    async def connections(self) -> tuple[ConnectionInfo, ...]:
+    async def connections(self, client_id: str | None = None) -> tuple[ConnectionInfo, ...]:
+        """Every connection; ``enabled_clients`` lists all enabled clients, or (``client_id`` given) only
+        that client when the connection is enabled for it."""
+
         async def load() -> tuple[ConnectionInfo, ...]:
+            links_query = select(ConnectionClient.connection_id, ConnectionClient.client_id)
+            if client_id is not None:
+                links_query = links_query.where(ConnectionClient.client_id == client_id)
             async with self.db.read() as s:
                 rows = (await s.scalars(select(Connection).order_by(Connection.created_at))).all()
-                links = (await s.execute(select(ConnectionClient.connection_id, ConnectionClient.client_id))).all()
+                links = (await s.execute(links_query)).all()
             enabled: dict[str, set[str]] = {}
             for conn_id, cid in links:
                 enabled.setdefault(conn_id, set()).add(cid)
@@ -81,7 +128,7 @@ class Catalog:
                 for r in rows
             )  # fmt: skip
 
-        return await self._cached(("connections", ""), load)
+        return await self._cached(("connections", client_id or ""), load)
 
     async def tenant(self) -> dict[str, Any]:
         async def load() -> dict[str, Any]:

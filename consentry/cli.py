@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -104,6 +105,10 @@ def serve() -> None:
     cfg = settings()
     prepare(cfg)
     typer.echo(f"Consentry listening on http://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
+    # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
+    # threshold so the 19 MiB argon2 buffers go back to the OS after each hash (RSS per worker, performance.md).
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(1024 * 1024))
     uvicorn.run(
         "consentry.app:app_factory",
         factory=True,
@@ -243,6 +248,49 @@ def dcr_create_token(
         emit(with_runtime(lambda rt: create_token(rt, uses=uses, expires_in=expires_in)))
     except ValueError as exc:
         fail(str(exc))
+
+
+@app.command()
+def bench(
+    quick: bool = typer.Option(False, "--quick", help="A few seconds per scenario (what CI runs)."),
+    duration: float = typer.Option(0, "--duration", min=0, help="Seconds per scenario (default 10, quick 3)."),
+    workers: int = typer.Option(2, "--workers", min=1, help="Server worker processes."),
+    db: str = typer.Option("both", "--db", help="sqlite, postgresql or both."),
+    postgres_url: str = typer.Option("", "--postgres-url", help="Use this PostgreSQL instead of a throwaway one."),
+    scenario: list[str] = typer.Option([], "--scenario", help="Run only these scenarios (repeatable)."),
+    scale: bool = typer.Option(False, "--scale", help="Also run with 1M users, 100k clients, 1M user grants."),
+    scale_users: int = typer.Option(1_000_000, "--scale-users", min=1),
+    scale_clients: int = typer.Option(100_000, "--scale-clients", min=1),
+    scale_grants: int = typer.Option(1_000_000, "--scale-grants", min=1),
+    connections: int = typer.Option(64, "--connections", min=1, help="wrk connections."),
+    output: str = typer.Option("bench/results/latest.json", "--output", help="Where to write the JSON report."),
+) -> None:
+    """Benchmark the server: seed, start N workers, drive every scenario, print the table (docs/performance.md)."""
+    from pathlib import Path
+
+    from consentry.bench.runner import Options, run
+    from consentry.bench.scenarios import BY_NAME
+    from consentry.bench.wrk import WrkMissing
+
+    unknown = [s for s in scenario if s not in BY_NAME]
+    if unknown:
+        fail(f"unknown scenario {unknown[0]} (known: {', '.join(BY_NAME)})")
+    if db not in ("sqlite", "postgresql", "both"):
+        fail("--db must be sqlite, postgresql or both")
+    opts = Options(quick=quick, duration=duration or (3.0 if quick else 10.0), warmup=1.0 if quick else 2.0,
+                   workers=workers, connections=connections, postgres_url=postgres_url or None,
+                   databases=["sqlite", "postgresql"] if db == "both" else [db], scale=scale,
+                   scale_users=scale_users, scale_clients=scale_clients, scale_grants=scale_grants,
+                   output=Path(output))  # fmt: skip
+    if scenario:
+        opts.scenarios = list(scenario)
+    try:
+        report = run(opts)
+    except (WrkMissing, RuntimeError) as exc:
+        fail(str(exc).split("\n")[0])
+        return
+    if report["errors"]:
+        fail(f"{report['errors']} request(s) failed during the benchmark (see {output})")
 
 
 def main() -> None:

@@ -221,3 +221,63 @@ class SecurityHeadersMiddleware:
 
 def html(content: str, status: int = 200, headers: dict[str, str] | None = None) -> HTMLResponse:
     return HTMLResponse(content, status_code=status, headers={**NO_STORE, **(headers or {})})
+
+
+class MetadataFastPath:
+    """Serve ``GET`` of the JWKS and the discovery documents as cached bytes, ahead of the middleware stack.
+
+    They are the most requested and least varying answers (every resource server and client library
+    polls them). The bytes and headers are exactly what the routes, ``SecurityHeadersMiddleware`` and
+    the CORS middleware (``*`` for ``/.well-known/*``) produce; anything else, and any failure, goes
+    down the normal stack.
+    """
+
+    JWKS = "/.well-known/jwks.json"
+    DISCOVERY = ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server")
+
+    def __init__(self, app: ASGIApp, runtime: Any) -> None:
+        from consentry.oauth.cors import EXPOSE
+
+        self.app, self.rt = app, runtime
+        self.cors = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", EXPOSE)]
+        self._tenant: Any = None
+        self._discovery = b""
+        self._jwks_source: bytes | None = None
+        self._jwks_headers: list[tuple[bytes, bytes]] = []
+        self._discovery_headers: list[tuple[bytes, bytes]] = []
+
+    @staticmethod
+    def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
+        return [(b"cache-control", b"public, max-age=60"), (b"content-length", str(len(body)).encode()),
+                (b"content-type", b"application/json"), *SECURITY_HEADERS]  # fmt: skip
+
+    async def _jwks(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        body: bytes = await self.rt.keys.jwks()
+        if body is not self._jwks_source:
+            self._jwks_source, self._jwks_headers = body, self._headers(body)
+        return body, self._jwks_headers
+
+    async def _metadata(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        from consentry.oauth.discovery import metadata
+
+        tenant = await self.rt.catalog.tenant()
+        if tenant is not self._tenant:
+            self._discovery = orjson.dumps(metadata(self.rt.settings, tenant))
+            self._discovery_headers = self._headers(self._discovery)
+            self._tenant = tenant
+        return self._discovery, self._discovery_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path") if scope["type"] == "http" and scope["method"] == "GET" else None
+        if (path != self.JWKS and path not in self.DISCOVERY) or b"%00" in scope.get("query_string", b""):
+            await self.app(scope, receive, send)
+            return
+        try:
+            body, headers = await (self._jwks() if path == self.JWKS else self._metadata())
+        except Exception:  # noqa: BLE001 - the normal stack renders the error
+            await self.app(scope, receive, send)
+            return
+        if any(name == b"origin" for name, _ in scope["headers"]):
+            headers = headers + self.cors
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

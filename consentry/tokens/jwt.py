@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from typing import Any
 
 import jwt
@@ -65,6 +66,9 @@ def half_hash(value: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
+VERIFIED_MAX = 20_000  # tokens whose verification a process remembers
+
+
 async def verify(
     keys: KeyStore,
     token: str,
@@ -73,7 +77,28 @@ async def verify(
     audience: str | None = None,
     require: tuple[str, ...] = ("exp", "iat", "sub"),
 ) -> dict[str, Any]:
-    """Verify signature, ``iss``, ``exp`` and (when given) ``aud``; return the claims."""
+    """Verify signature, ``iss``, ``exp`` and (when given) ``aud``; return the claims.
+
+    A token that verified is remembered until ``exp`` + leeway (resource servers introspect the same
+    token on every call): the outcome cannot change before then, except through the key set, and
+    ``KeyStore`` forgets every remembered token when its keys change (rotation, revocation).
+    """
+    memo_key = (token, issuer, audience, require)
+    hit = keys.verified.get(memo_key)
+    if hit is not None and time.time() <= hit[0] and await keys.public_key(hit[1]) is not None:
+        return dict(hit[2])
+    claims = await _verify(keys, token, issuer=issuer, audience=audience, require=require)
+    exp = claims.get("exp")
+    if isinstance(exp, int | float) and not isinstance(exp, bool):
+        if len(keys.verified) >= VERIFIED_MAX:
+            keys.verified.clear()
+        keys.verified[memo_key] = (exp + LEEWAY, jwt.get_unverified_header(token)["kid"], dict(claims))
+    return claims
+
+
+async def _verify(
+    keys: KeyStore, token: str, *, issuer: str, audience: str | None, require: tuple[str, ...]
+) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:

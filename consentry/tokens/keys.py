@@ -108,6 +108,8 @@ class KeyStore:
         self._lock = asyncio.Lock()
         self._private_cache: dict[str, rsa.RSAPrivateKey] = {}
         self.jwks_json: bytes = b'{"keys":[]}'
+        # tokens.jwt.verify remembers verified tokens here; emptied whenever the key set changes
+        self.verified: dict[Any, tuple[float, str, dict[str, Any]]] = {}
 
     async def ensure_key(self) -> None:
         """Create the first signing key if the tenant has none (idempotent)."""
@@ -135,6 +137,8 @@ class KeyStore:
             keys[row.kid] = key
             if row.state == "current" and (current is None or (row.current_since or 0) > 0):
                 current = key
+        if {k: v.state for k, v in keys.items()} != {k: v.state for k, v in self._keys.items()}:
+            self.verified.clear()
         self._keys, self._current, self._loaded_at = keys, current, self.clock.now()
         ordered = sorted(keys.values(), key=lambda k: k.state != "current")
         self.jwks_json = orjson.dumps({"keys": [k.jwk for k in ordered]})

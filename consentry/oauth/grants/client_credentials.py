@@ -27,7 +27,7 @@ class ClientCredentialsGrant:
         api = await rt.catalog.api(audience)
         if api is None:
             raise ACCESS_DENIED.with_hint(f"Service not enabled within domain: {audience}")
-        access = api_access(client, api, await rt.catalog.client_grants(audience), CLIENT)
+        access = api_access(client, api, await rt.catalog.client_grants(audience, client.client_id), CLIENT)
         if not access.allowed:
             raise ACCESS_DENIED.with_hint(f"Client is not authorized to access \"{audience}\": {access.reason}.")
         requested = scope_list(ctx.params.get("scope"))
