@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from consentry import admin
 from consentry.clock import Clock
 from consentry.management.routers import ROUTERS as MANAGEMENT_ROUTERS
 from consentry.consent import routes as consent_routes
@@ -21,6 +22,7 @@ from consentry.oauth.cors import CorsMiddleware
 from consentry.runtime import Runtime
 from consentry.services import dcr_prune
 from consentry.settings import Settings, load_settings
+from consentry.ui import apps_routes
 from consentry.ui.render import STATIC
 from consentry.web import BodyLimitMiddleware, MetadataFastPath, SecurityHeadersMiddleware, install_error_handlers
 
@@ -59,6 +61,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(authorize_routes.router)
     app.include_router(login_routes.router)
     app.include_router(consent_routes.router)
+    app.include_router(apps_routes.router)
+    admin.mount(app)
     for router in MANAGEMENT_ROUTERS:
         app.include_router(router)
     logging.getLogger("consentry").setLevel(rt.settings.log_level.upper())

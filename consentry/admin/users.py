@@ -1,0 +1,114 @@
+"""Dashboard: users, and their **Authorized Applications** tab where an admin revokes grants (SPEC C8).
+
+Revoking calls ``consentry.services.user_grants.revoke_grant`` (as ``DELETE /api/v2/grants/{id}``): the
+grant and every refresh token issued under it are revoked in one transaction, with a ``grant.revoked`` event.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from consentry.admin import guard, queries
+from consentry.admin.forms import Errors, Submitted, service_errors, values_of
+from consentry.admin.pages import INVALID, found, page, record, redirect
+from consentry.management.errors import ManagementError
+from consentry.services import user_grants
+from consentry.services.users import create_user
+from consentry.storage.models import User
+from consentry.web import client_ip
+
+router = APIRouter(prefix="/admin/users", include_in_schema=False)
+Admin = Annotated[guard.Viewer, Depends(guard.admin)]
+SECTION = "admin/users"
+PER_PAGE = 50
+FIELDS = ("email", "password", "username", "name", "connection")
+
+
+async def _database_connections(who: guard.Viewer) -> list[str]:
+    return [c.name for c in await who.rt.catalog.connections() if c.strategy == "auth0"]
+
+
+@router.get("")
+async def list_users(request: Request, who: Admin, q: str = Query("", max_length=200),
+                     page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
+    rows, total = await queries.users(who.rt, q.strip(), offset=page_no * PER_PAGE, limit=PER_PAGE)
+    return page(request, who, "admin/users_list.html", section=SECTION, title="Users", users=rows, total=total,
+                q=q, page_no=page_no, per_page=PER_PAGE)  # fmt: skip
+
+
+async def _new_form(request: Request, who: guard.Viewer, values: dict[str, str], errors: Errors | None = None,
+                    status: int = 200) -> Response:  # fmt: skip
+    return page(request, who, "admin/user_new.html", section=SECTION, title="Create user", status=status,
+                errors=errors, v=values, connections=await _database_connections(who))  # fmt: skip
+
+
+@router.get("/new")
+async def new_user(request: Request, who: Admin) -> Response:
+    tenant = await who.rt.catalog.tenant()
+    values = {name: "" for name in FIELDS} | {"connection": tenant.get("default_directory", ""), "is_admin": ""}
+    return await _new_form(request, who, values)
+
+
+@router.post("/new")
+async def create(request: Request, who: Admin) -> Response:
+    form = Submitted(await guard.check_csrf(request, who))
+    rt = who.rt
+    values = values_of(form, FIELDS) | {"is_admin": "1" if form.checked("is_admin") else ""}
+    values.pop("password")  # never echoed back into the page
+    errors: Errors = {}
+    if not form.text("email"):
+        errors["email"] = "Enter the user's email address."
+    if not form.data.get("password", [""])[0]:
+        errors["password"] = "Enter a password."
+    if not errors:
+        try:
+            async with rt.db.transaction() as s:
+                row, _ = await create_user(rt, s, connection=form.text("connection"), email=form.text("email"),
+                                           password=form.data["password"][0], username=form.optional("username"),
+                                           profile={"name": form.optional("name")},
+                                           is_admin=form.checked("is_admin"))  # fmt: skip
+                record(s, who, "user.created", f"User '{row.email}' created", user_id=row.user_id,
+                       ip=client_ip(request), is_admin=row.is_admin)  # fmt: skip
+        except ManagementError as err:
+            errors = service_errors(err, FIELDS)
+    if errors:
+        return await _new_form(request, who, {**values, "password": ""}, errors, INVALID)
+    return redirect(rt, f"admin/users/{row.user_id}", "user-created")
+
+
+async def _user(who: guard.Viewer, user_id: str) -> tuple[User, str]:
+    found_user = await queries.user(who.rt, user_id)
+    if found_user is None:
+        raise guard.PageNotFound("The user does not exist.")
+    return found_user
+
+
+@router.get("/{user_id}")
+async def show_user(request: Request, who: Admin, user_id: str) -> Response:
+    user, connection = await _user(who, user_id)
+    return page(request, who, "admin/user_detail.html", section=SECTION, title=f"User {user_id}", user=user,
+                connection=connection, tab="details")  # fmt: skip
+
+
+@router.get("/{user_id}/authorized-applications")
+async def authorized_applications(request: Request, who: Admin, user_id: str) -> Response:
+    user, connection = await _user(who, user_id)
+    apps = await queries.connected_apps(who.rt, user_id)
+    return page(request, who, "admin/user_detail.html", section=SECTION, title=f"User {user_id}", user=user,
+                connection=connection, tab="apps", apps=apps)  # fmt: skip
+
+
+@router.post("/{user_id}/grants/{grant_id}/revoke")
+async def revoke(request: Request, who: Admin, user_id: str, grant_id: str) -> Response:
+    await guard.check_csrf(request, who)
+    rt = who.rt
+    with found():
+        async with rt.db.transaction() as s:
+            grant = await user_grants.get_grant(s, grant_id)
+            if grant.user_id != user_id:
+                raise ManagementError(404, "The grant does not exist.", "inexistent_grant")
+            await user_grants.revoke_grant(rt, s, grant_id, actor=who.user_id, ip=client_ip(request))
+    return redirect(rt, f"admin/users/{user_id}/authorized-applications", "revoked")

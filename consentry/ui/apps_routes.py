@@ -1,0 +1,55 @@
+"""The end user's connected-apps page, ``/u/apps`` (SPEC C8, §6 "Beyond Auth0").
+
+One card per application the signed-in user has authorized, worded like the consent screen, with
+when consent was given, when the app last used it and whether it holds long-lived access. **Revoke**
+asks for confirmation, then revokes every grant of the user for that application and their refresh
+tokens in one transaction (``consentry.services.user_grants``), so the app loses access at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from consentry.admin import guard, queries
+from consentry.admin.forms import Submitted
+from consentry.services.user_grants import revoke_user_grants
+from consentry.ui.render import render
+from consentry.web import client_ip
+
+router = APIRouter(tags=["Universal Login"], include_in_schema=False)
+User = Annotated[guard.Viewer, Depends(guard.end_user)]
+
+
+def _page(request: Request, who: guard.Viewer, template: str, status: int = 200, **context: Any) -> Response:
+    return render(request, template, status=status, who=who, csrf=who.csrf, **context)
+
+
+@router.get("/u/apps")
+async def connected_apps(request: Request, who: User, revoked: str = Query("", max_length=2000)) -> Response:
+    apps = await queries.connected_apps(who.rt, who.user_id)
+    gone = await who.rt.catalog.client(revoked) if revoked else None
+    return _page(request, who, "apps.html", apps=apps, revoked=gone)
+
+
+@router.get("/u/apps/revoke")
+async def confirm_revoke(request: Request, who: User, client_id: str = Query("", max_length=2000)) -> Response:
+    """The confirmation step (a page, so it works without JavaScript)."""
+    app = next((a for a in await queries.connected_apps(who.rt, who.user_id) if a.client.client_id == client_id), None)
+    if app is None:
+        return RedirectResponse(who.rt.settings.url("u/apps"), status_code=303, headers={"Cache-Control": "no-store"})
+    return _page(request, who, "apps.html", apps=[], confirm=app)
+
+
+@router.post("/u/apps/revoke")
+async def revoke(request: Request, who: User) -> Response:
+    form = Submitted(await guard.check_csrf(request, who))
+    rt, client_id = who.rt, form.text("client_id")
+    async with rt.db.transaction() as s:
+        count = await revoke_user_grants(rt, s, who.user_id, actor=who.user_id, ip=client_ip(request),
+                                         client_id=client_id)  # fmt: skip
+    target = rt.settings.url("u/apps") + ("?" + urlencode({"revoked": client_id}) if count else "")
+    return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
