@@ -133,7 +133,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies over 1 MiB with 413 in the error shape of the API they were sent to."""
+    """Refuse request bodies over 1 MiB with 413, and NUL bytes anywhere with 400, in the shape of the API.
+
+    The body is read whole (it is at most 1 MiB) before the app runs, so an oversized stream is refused
+    before any route sees it. NUL bytes (raw, ``%00`` or JSON ``\\u0000``) have no use in OAuth or Management
+    API values and PostgreSQL refuses them in text columns: they are a 400 here, not a database error.
+    """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
@@ -147,23 +152,36 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             await self._reject(scope, send)
             return
-        received = 0
-        too_big = False
-
-        async def limited_receive() -> Message:
-            nonlocal received, too_big
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+            await _refuse_nul(scope, receive, send, "query_string")
+            return
+        chunks: list[bytes] = []
+        received, more = 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    too_big = True
-                    raise _TooLarge
-            return message
+            if message["type"] != "http.request":
+                break  # the client went away; the app sees an empty body
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > self.limit:
+                await self._reject(scope, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if any(marker in body for marker in NUL_MARKERS):
+            await _refuse_nul(scope, receive, send, "body")
+            return
+        replayed = False
 
-        try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
-            await self._reject(scope, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         path = scope.get("path", "")
@@ -178,8 +196,14 @@ class BodyLimitMiddleware:
         await send({"type": "http.response.body", "body": payload})
 
 
-class _TooLarge(Exception):
-    pass
+NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
+
+
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) -> None:
+    request = Request(scope)
+    code = "invalid_query_string" if where == "query_string" else "invalid_body"
+    response = error_response(request, 400, "invalid_request", "The request contains a NUL character.", code)
+    await response(scope, receive, send)
 
 
 SECURITY_HEADERS = [
