@@ -2,8 +2,9 @@
 
 Used by the interop tests (real client libraries) and the first-party e2e test. The server is
 ``consentry serve`` on 127.0.0.1 and a free port (``tests.support.live_server``), with SQLite in a
-temporary folder and one worker; it is stopped by its PID. Everything is configured the way an operator would: the CLI
-(``consentry admin create-client``, ``consentry users create``) and the Management API.
+temporary folder and one worker; it is stopped by its PID. Everything is configured the way an
+operator would: the CLI (``consentry admin create-client``, ``consentry users create``) and the
+Management API. The browser side answers our real login and consent pages, click by click.
 """
 
 from __future__ import annotations
