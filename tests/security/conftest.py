@@ -97,6 +97,11 @@ async def through(client: httpx.AsyncClient, step: Step, user: str = "alice@exam
     return step
 
 
+async def login_as(client: httpx.AsyncClient, user: str = "alice@example.com") -> Step:
+    """Sign in on the universal login page directly (no application), as the dashboard and /u/apps do."""
+    return await through(client, Step(await client.get("/u/login")), user)
+
+
 async def get_code(client: httpx.AsyncClient, app: App, challenge: str | None, **extra: str) -> str:
     step = await through(client, await authorize(client, params(app, challenge, **extra)))
     assert step.callback, f"no code: {step.response.status_code} {step.page[:300]}"
