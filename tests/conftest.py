@@ -18,6 +18,7 @@ from consentry.runtime import Runtime
 from consentry.settings import Settings
 from consentry.storage.migrate import upgrade
 from consentry.storage.models import Base
+from tests.security.summary import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401 - run summary
 from tests.support.postgres import PostgresServer
 
 ISSUER = "http://testserver/"
