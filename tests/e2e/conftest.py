@@ -1,7 +1,7 @@
 """Browser tests: the real ``consentry serve`` (tests/support/live_server.py) driven by Debian's Chromium.
 
 One server per module with an admin created by the CLI (``consentry admin create-user``); one headless
-Chromium per session (sync Playwright API, ``executable_path`` = the system ``chromium``, never a download).
+Chromium per module (sync Playwright API, ``executable_path`` = the system ``chromium``, never a download).
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield Server(url, process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """Module-scoped: the sync Playwright API runs its own event loop, which must be gone before any
+    asyncio test of a later module starts."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
