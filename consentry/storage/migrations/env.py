@@ -7,6 +7,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from consentry.storage import dcr_models  # noqa: F401 - its tables belong to the metadata too
 from consentry.storage.db import create_nullpool_engine
 from consentry.storage.models import Base
 
