@@ -74,6 +74,8 @@ async def show_logs(request: Request, who: Admin, q: str = Query("", max_length=
             rows, total = await logs.list_logs(s, offset=page_no * PER_PAGE, limit=PER_PAGE, q=q or None)
     except ManagementError as err:
         rows, total, errors = [], 0, {"q": err.message, FORM_ERROR: ""}
+    users = {e.user_id for e in rows if e.user_id} | {str(a) for e in rows if (a := (e.details or {}).get("actor"))}
+    apps, people = await queries.names(who.rt, {e.client_id for e in rows if e.client_id}, users)
     return page(request, who, "admin/logs.html", section="admin/logs", title="Logs", status=200,
                 errors=errors, rows=rows, total=total, q=q, page_no=page_no, per_page=PER_PAGE,
-                shortcuts=LOG_SHORTCUTS)  # fmt: skip
+                shortcuts=LOG_SHORTCUTS, apps=apps, people=people)  # fmt: skip

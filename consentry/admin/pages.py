@@ -46,7 +46,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("admin/connections", "Connections"),
     ("admin/users", "Users"),
     ("admin/settings", "Tenant settings"),
-    ("admin/registrations", "Dynamic registrations"),
+    ("admin/registrations", "Registrations"),
     ("admin/logs", "Logs"),
 )
 

@@ -149,6 +149,15 @@ async def app_grants(rt: Runtime, client: Client) -> dict[str, Any]:
             "addable": addable}  # fmt: skip
 
 
+async def names(rt: Runtime, client_ids: set[str], user_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Application names and user emails for a page of log events (ids of deleted objects stay unnamed)."""
+    async with rt.db.read() as s:
+        clients = (await s.execute(select(Client.client_id, Client.name).where(Client.client_id.in_(client_ids)))).all()
+        people = (await s.execute(select(User.user_id, User.email, User.username)
+                                  .where(User.user_id.in_(user_ids)))).all()  # fmt: skip
+    return {c: n for c, n in clients}, {u: e or n or u for u, e, n in people}
+
+
 @dataclass(frozen=True)
 class Overview:
     applications: int

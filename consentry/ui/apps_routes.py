@@ -31,7 +31,9 @@ def _page(request: Request, who: guard.Viewer, template: str, status: int = 200,
 @router.get("/u/apps")
 async def connected_apps(request: Request, who: User, revoked: str = Query("", max_length=2000)) -> Response:
     apps = await queries.connected_apps(who.rt, who.user_id)
-    gone = await who.rt.catalog.client(revoked) if revoked else None
+    # The notice names the app only if it really is gone, so a crafted link cannot claim a revocation.
+    still_connected = any(a.client.client_id == revoked for a in apps)
+    gone = await who.rt.catalog.client(revoked) if revoked and not still_connected else None
     return _page(request, who, "apps.html", apps=apps, revoked=gone)
 
 

@@ -23,7 +23,8 @@ from tests.e2e.conftest import ADMIN_EMAIL, PASSWORD, PHONE, Server, sign_in
 pytestmark = pytest.mark.e2e
 
 API = "https://social.example.com"
-CALLBACK = "https://partner.example.com/callback"
+PARTNER = "https://partner.example.com"
+CALLBACK = f"{PARTNER}/callback"
 USER_EMAIL = "alice@example.com"
 DOC_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
@@ -106,11 +107,14 @@ def connect(tab: Watched, server: Server, app: dict[str, str], *, login: bool, s
     verifier, challenge = pkce()
     callbacks: list[str] = []
 
-    def catch(route: Any) -> None:
-        callbacks.append(route.request.url)
-        route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>Partner</title><h1>Done</h1>")
+    def partner(route: Any) -> None:
+        """The partner's web server (nothing real answers for partner.example.com): record the callback."""
+        if route.request.url.startswith(CALLBACK):
+            callbacks.append(route.request.url)
+        route.fulfill(status=200, content_type="text/html",
+                      body='<!doctype html><title>Partner</title><link rel="icon" href="data:,"><h1>Done</h1>')
 
-    page.route(f"{CALLBACK}*", catch)
+    page.route(f"{PARTNER}/**", partner)
     query = {"client_id": app["client_id"], "redirect_uri": CALLBACK, "response_type": "code",
              "scope": "read:posts write:posts offline_access", "audience": API, "code_challenge": challenge,
              "code_challenge_method": "S256", "state": "STATE_VALUE"}  # fmt: skip
@@ -125,7 +129,7 @@ def connect(tab: Watched, server: Server, app: dict[str, str], *, login: bool, s
     consent_text = page.locator("main").inner_text()
     page.get_by_role("button", name="Accept").click()
     page.wait_for_url(f"{CALLBACK}*")
-    page.unroute(f"{CALLBACK}*")
+    page.wait_for_load_state("load")
     params = {k: v[0] for k, v in parse_qs(urlsplit(callbacks[-1]).query).items()}
     assert params["state"] == "STATE_VALUE" and params["iss"] == server.url
     with server.http() as http:
@@ -180,7 +184,9 @@ def test_admin_setup_then_user_connects_and_revokes(server: Server, open_tab: An
     card.get_by_role("button", name="Revoke").click()
     assert page.get_by_role("heading", level=1).inner_text() == "Revoke access for Partner App?"
     user.check("revoke-confirm")
-    page.get_by_role("button", name="Revoke").click()
+    page.get_by_role("button", name="Revoke").focus()  # keyboard only: the confirming button takes Enter
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/u/apps?revoked=*")
     assert page.locator("#notice").inner_text() == "Partner App can no longer access your account."
     assert page.locator("article.app-card").count() == 0
     assert page.locator("#no-apps").is_visible()
@@ -218,6 +224,10 @@ def test_admin_setup_then_user_connects_and_revokes(server: Server, open_tab: An
     assert r.status_code == 403 and r.json()["error"] == "invalid_grant", r.text
     page.goto(f"{server.url}u/apps")
     assert page.locator("article.app-card").count() == 0
+    page.get_by_role("link", name="Log out").click()
+    assert page.get_by_role("heading", level=1).inner_text() == "You are logged out"
+    page.goto(f"{server.url}u/apps")
+    assert page.get_by_label("Password").is_visible()  # signed out: back to the login
 
     a.get_by_role("link", name="Logs").click()
     logs = a.locator("#logs").inner_text()
@@ -225,3 +235,67 @@ def test_admin_setup_then_user_connects_and_revokes(server: Server, open_tab: An
                   "connection.updated", "tenant.settings_updated", "user.created"):  # fmt: skip
         assert event in logs, event
     admin.check("logs")
+
+
+def test_admin_edits_an_application_and_its_api_access(server: Server, open_tab: Any) -> None:
+    """Per-application client grants, settings edits with an inline error, delete; a non-admin gets 403."""
+    server.process.cli("users", "create", "--email", "bob@example.com", "--password", PASSWORD)
+    bob = open_tab("bob")
+    bob.page.goto(f"{server.url}u/login?next=/admin")
+    bob.page.get_by_label("Email or username").fill("bob@example.com")
+    bob.page.get_by_label("Password").fill(PASSWORD)
+    bob.page.get_by_role("button", name="Continue").click()
+    assert bob.page.get_by_role("heading", level=1).inner_text() == "Not allowed"
+    assert "not a dashboard administrator" in bob.page.locator("main").inner_text()
+
+    tab = open_tab("edit", viewport=PHONE)
+    page, url = tab.page, server.url
+    sign_in(tab, server, ADMIN_EMAIL, "/admin")
+    page.goto(f"{url}admin/apis/new")
+    page.get_by_label("Identifier").fill("https://calendar.example.com")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Calendar API")
+    page.get_by_label("Scope 1 value").fill("read:events")
+    page.get_by_role("button", name="Create API").click()
+    assert page.locator("#notice").inner_text() == "API created."
+
+    page.goto(f"{url}admin/applications/new?party=first")
+    page.get_by_role("textbox", name="Name", exact=True).fill("Our Calendar")
+    page.get_by_label("Application type").select_option("spa")
+    page.get_by_label("Allowed callback URLs").fill("https://calendar.example.com/cb")
+    page.get_by_role("button", name="Create application").click()
+    assert page.locator("#client-secret").count() == 0  # public: no secret to show
+    page.get_by_role("link", name="Continue to the application").click()
+    tab.check("app-detail")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_label("Allowed web origins").fill("https://calendar.example.com/path")
+    page.get_by_role("button", name="Save settings").click()
+    assert "must be an origin" in page.locator("#f-web_origins-error").inner_text()
+    page.get_by_label("Allowed web origins").fill("https://calendar.example.com")
+    page.get_by_role("button", name="Save settings").click()
+    assert page.locator("#notice").inner_text() == "Application saved."
+    assert page.get_by_label("Allowed web origins").input_value() == "https://calendar.example.com"
+
+    page.get_by_label("Authorize an API").select_option("https://calendar.example.com")
+    page.get_by_role("button", name="Choose scopes…").click()
+    tab.check("grant-new")
+    page.get_by_role("button", name="Grant access").click()
+    assert "Choose at least one scope" in page.locator(".field-error").inner_text()
+    page.get_by_label("read:events").check()
+    page.get_by_role("button", name="Grant access").click()
+    assert page.locator("#notice").inner_text() == "API access granted."
+    grant = page.locator(".grant")
+    assert grant.get_by_label("read:events").is_checked()
+    grant.get_by_label("read:events").uncheck()
+    page.get_by_role("button", name="Save access to Calendar API").click()
+    assert "Choose at least one scope" in page.locator(".grant .field-error").inner_text()
+    page.get_by_role("button", name="Remove access to Calendar API").click()
+    assert page.locator("#notice").inner_text() == "Client grant deleted."
+    assert page.locator("#no-grants").is_visible()
+
+    page.get_by_role("link", name="Delete this application…").click()
+    tab.check("app-delete")
+    page.get_by_role("button", name="Delete application").click()
+    assert page.locator("#notice").inner_text() == "Application deleted."
+    assert page.get_by_role("link", name="Our Calendar").count() == 0
+    tab.check("apps-after-delete")
