@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -28,6 +28,7 @@ from consentry.web import client_ip
 router = APIRouter(prefix="/admin/applications", include_in_schema=False)
 Admin = Annotated[guard.Viewer, Depends(guard.admin)]
 SECTION = "admin/applications"
+PER_PAGE = 50
 
 APP_TYPES = (
     ("regular_web", "Regular web application (confidential, has a secret)"),
@@ -104,11 +105,13 @@ def _common(form: Submitted) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_applications(request: Request, who: Admin) -> Response:
+async def list_applications(request: Request, who: Admin,
+                            page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
     async with who.rt.db.read() as s:
-        rows, total = await service.list_clients(s, offset=0, limit=500)
+        rows, total = await service.list_clients(s, offset=page_no * PER_PAGE, limit=PER_PAGE)
     apps = [(row, registration_label(ClientInfo.from_row(row))) for row in rows]
-    return page(request, who, "admin/apps_list.html", section=SECTION, title="Applications", apps=apps, total=total)
+    return page(request, who, "admin/apps_list.html", section=SECTION, title="Applications", apps=apps, total=total,
+                page_no=page_no, per_page=PER_PAGE)  # fmt: skip
 
 
 @router.get("/new")

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from consentry.admin.guard import csrf_token
 from consentry.runtime import Runtime
-from consentry.storage.models import LoginSession, ResourceServer
+from consentry.storage.models import Client, LoginSession, ResourceServer
 from tests.conftest import ISSUER
 from tests.integration.ui.conftest import Browser, csrf_of, text_of
 
@@ -86,6 +86,36 @@ async def test_a_new_login_gets_a_new_csrf_token(browser: Browser, admin: httpx.
     assert before != after
     r = await again.post("/admin/settings", data={"csrf": before})
     assert r.status_code == 403
+
+
+async def test_applications_whose_client_id_is_a_url_have_pages(admin: httpx.AsyncClient, runtime: Runtime) -> None:
+    """Client ID Metadata Document clients are named by an https URL: the pages take it as a path."""
+    client_id = "https://agent.example.com/oauth/client.json"
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as s:
+        s.add(Client(client_id=client_id, name="Agent", app_type="native", is_first_party=False,
+                     third_party_security_mode="strict", redirection_policy="open_redirect_protection",
+                     token_endpoint_auth_method="none", callbacks=["http://127.0.0.1/cb"], grant_types=[],
+                     registration_type="cimd", attributes={"metadata_url_host": "agent.example.com"},
+                     created_at=now, updated_at=now))  # fmt: skip
+    page = await admin.get(f"/admin/applications/{client_id}")
+    assert page.status_code == 200 and "Verified domain: agent.example.com" in text_of(page.text)
+    r = await admin.post(f"/admin/applications/{client_id}/delete", data={"csrf": csrf_of(page.text)})
+    assert r.status_code == 303
+    assert (await admin.get(f"/admin/applications/{client_id}")).status_code == 404
+
+
+async def test_applications_are_paged(admin: httpx.AsyncClient, runtime: Runtime) -> None:
+    now = runtime.clock.now()
+    async with runtime.db.transaction() as s:
+        for i in range(51):
+            s.add(Client(client_id=f"app{i:03d}", name=f"App {i:03d}", app_type="spa", is_first_party=True,
+                         token_endpoint_auth_method="none", registration_type="admin", created_at=now + i,
+                         updated_at=now))  # fmt: skip
+    first = text_of((await admin.get("/admin/applications")).text)
+    assert "App 049" in first and "App 050" not in first and "Next page" in first
+    second = text_of((await admin.get("/admin/applications", params={"page": 1})).text)
+    assert "App 050" in second and "Previous page" in second and "Page 2 of 2" in second
 
 
 async def test_unknown_objects_are_html_404_pages(admin: httpx.AsyncClient) -> None:
