@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
+
+from pydantic import BaseModel
 
 
 class ManagementError(Exception):
@@ -30,3 +33,19 @@ def not_found(what: str, code: str) -> ManagementError:
 
 def conflict(message: str, code: str = "already_exists") -> ManagementError:
     return ManagementError(409, message, code)
+
+
+class ErrorBody(BaseModel):
+    """The error body every Management API operation answers with (documentation only)."""
+
+    statusCode: int  # noqa: N815 - Auth0's field name
+    error: str
+    message: str
+    errorCode: str  # noqa: N815 - Auth0's field name
+
+
+# Declared on every Management API route: the validation errors are 400 (not FastAPI's 422), and 401/403/404/409/
+# 413/429 share the same body. Routes answer with ``Response`` objects, so this documents and changes nothing.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Auth0 error body (400 bad input, 401/403 token or scope, 404, 409)"},
+}

@@ -1,5 +1,8 @@
-"""Every Management API v2 router, in the order they are mounted."""
+"""Every Management API v2 router, in the order they are mounted, each documenting Auth0's error responses."""
 
+from fastapi import APIRouter
+
+from consentry.management.errors import ERROR_RESPONSES
 from consentry.management.routers import (
     client_grants,
     clients,
@@ -13,7 +16,14 @@ from consentry.management.routers import (
 )
 from consentry.management.routers import dcr as dcr_routes
 
-ROUTERS = [
+
+def _documented(router: APIRouter) -> APIRouter:
+    outer = APIRouter()
+    outer.include_router(router, responses=ERROR_RESPONSES)
+    return outer
+
+
+ROUTERS = [_documented(r) for r in (
     dcr_routes.router, clients.router, resource_servers.router, client_grants.router, grants.router, users.router,
     connections.router, tenant_settings.router, signing_keys.router, logs.router,
-]  # fmt: skip
+)]  # fmt: skip
