@@ -34,7 +34,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await rt.keys.reload()
         pruner = dcr_prune.start_periodic(rt)
+        if rt.notifier is not None:
+            await rt.notifier.start()  # configuration and key changes made by the other processes
         yield
+        if rt.notifier is not None:
+            await rt.notifier.stop()
         await dcr_prune.stop_periodic(pruner)
         if runtime is None:
             await rt.db.dispose()

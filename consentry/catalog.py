@@ -1,7 +1,9 @@
 """Cached reads of the configuration the hot paths need: clients, APIs, client grants, connections, tenant.
 
 Entries live ``ttl`` seconds (``CONSENTRY_CACHE_TTL``) and are dropped at once in the process that
-writes; other processes see a change within ``ttl``. Nothing here is authoritative state.
+writes; other processes see a change within ``ttl``, and on PostgreSQL at once: ``invalidate()`` publishes a
+``NOTIFY`` that their listeners answer with ``invalidate_local()`` (``consentry.storage.notify``). Nothing
+here is authoritative state.
 
 A missing or expired entry is loaded once: concurrent requests for the same key wait for that one
 load instead of each querying the database (no stampede when a hot entry expires under load).
@@ -33,6 +35,7 @@ class Catalog:
         self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
         self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._generation = 0
+        self.publish: Callable[[], None] | None = None
 
     async def _cached(self, key: tuple[str, str], load: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
@@ -73,7 +76,14 @@ class Catalog:
                 del self._loading[key]
 
     def invalidate(self) -> None:
-        """Forget everything (called after any configuration write in this process)."""
+        """Forget everything (called after any configuration write in this process) and tell the other
+        processes to do the same (``publish``: PostgreSQL ``NOTIFY``, set by ``Runtime.create``)."""
+        self.invalidate_local()
+        if self.publish is not None:
+            self.publish()
+
+    def invalidate_local(self) -> None:
+        """Forget everything; the notification listener calls this when another process wrote."""
         self._entries.clear()
         self._loading.clear()
         self._generation += 1

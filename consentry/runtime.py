@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from consentry.catalog import Catalog
 from consentry.clock import Clock
 from consentry.settings import Settings
 from consentry.storage.db import Database
+from consentry.storage.notify import CONFIG, Notifier, SharedKeyStore
 from consentry.tokens.keys import KeyStore, load_kek
 
 
@@ -18,11 +20,18 @@ class Runtime:
     clock: Clock
     keys: KeyStore
     catalog: Catalog
+    # PostgreSQL: tells the other processes about configuration writes and key changes (started by the app)
+    notifier: Notifier | None = None
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         clock = clock or Clock()
         db = Database(settings.database_url)
         kek = load_kek(settings.key_encryption_key, settings.data_dir)
-        keys = KeyStore(db, kek, clock, settings.tenant_name, ttl=max(settings.cache_ttl, 1.0))
-        return cls(settings, db, clock, keys, Catalog(db, clock, settings.cache_ttl))
+        keys = SharedKeyStore(db, kek, clock, settings.tenant_name, ttl=max(settings.cache_ttl, 1.0))
+        catalog = Catalog(db, clock, settings.cache_ttl)
+        notifier = None if db.is_sqlite else Notifier(settings.database_url, catalog.invalidate_local, keys.reload)
+        if notifier is not None:
+            catalog.publish = partial(notifier.publish, CONFIG)
+            keys.notifier = notifier
+        return cls(settings, db, clock, keys, catalog, notifier)

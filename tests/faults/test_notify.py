@@ -1,0 +1,109 @@
+"""Configuration and key changes reach every process at once over PostgreSQL LISTEN/NOTIFY.
+
+Two ``consentry serve`` processes share one PostgreSQL with ``CONSENTRY_CACHE_TTL=30``: without the
+notification, process B would keep serving its cached client grant (and key set) for up to 30 seconds
+after process A changed it. Here B must follow within ``BOUND`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.load.report import record
+from tests.load.world import API, World, seeded_servers
+from tests.support.live_server import fresh_postgres_database
+
+pytestmark = pytest.mark.fault
+
+TTL = 30
+BOUND = 3.0  # seconds; an order of magnitude under the TTL
+
+
+async def _until(check: Callable[[], Awaitable[bool]], bound: float = BOUND) -> float:
+    """Seconds until ``check()`` holds (polling every 50 ms); fails after ``bound``."""
+    t0 = time.monotonic()
+    while not await check():
+        assert time.monotonic() - t0 < bound, f"not seen within {bound} s"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - t0
+
+
+async def _mgmt(http: httpx.AsyncClient, base: str, world: World) -> dict[str, str]:
+    r = await http.post(f"{base}oauth/token", data={"grant_type": "client_credentials", "client_id": world.m2m_id,
+                                                    "client_secret": world.m2m_secret,
+                                                    "audience": world.management_audience})  # fmt: skip
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+async def _scenario(world: World, a: str, b: str) -> dict[str, float]:
+    seen: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        auth = await _mgmt(http, a, world)
+        r = await http.post(f"{a}api/v2/clients", headers=auth, json={"name": "svc", "app_type": "non_interactive",
+                                                                      "grant_types": ["client_credentials"]})  # fmt: skip
+        assert r.status_code == 201, r.text
+        svc = r.json()
+        form = {"grant_type": "client_credentials", "client_id": svc["client_id"],
+                "client_secret": svc["client_secret"], "audience": API}  # fmt: skip
+        r = await http.post(f"{a}api/v2/client-grants", headers=auth,
+                            json={"client_id": svc["client_id"], "audience": API, "scope": ["read:posts"]})  # fmt: skip
+        assert r.status_code == 201, r.text
+        grant_id = r.json()["id"]
+
+        async def b_issues() -> bool:
+            return (await http.post(f"{b}oauth/token", data=form)).status_code == 200
+
+        seen["grant created"] = await _until(b_issues)  # B had cached "no grant" only if it looked before
+        assert await b_issues()  # B now holds the grant in its 30 s cache
+        assert (await http.delete(f"{a}api/v2/client-grants/{grant_id}", headers=auth)).status_code == 204
+
+        async def b_refuses() -> bool:
+            r = await http.post(f"{b}oauth/token", data=form)
+            return r.status_code == 403 and r.json()["error"] == "access_denied"
+
+        seen["grant deleted"] = await _until(b_refuses)
+
+        async def kids(base: str) -> set[str]:
+            return {k["kid"] for k in (await http.get(f"{base}.well-known/jwks.json")).json()["keys"]}
+
+        old = await kids(b)
+        assert len(old) == 1
+        token_b = await _mgmt(http, b, world)  # signed by B with the old key
+        r = await http.post(f"{a}api/v2/keys/signing/rotate", headers=auth)
+        assert r.status_code == 201, r.text
+        new_kid = r.json()["kid"]
+
+        async def b_publishes_new() -> bool:
+            return new_kid in await kids(b)
+
+        seen["key rotated"] = await _until(b_publishes_new)
+        (old_kid,) = old
+        r = await http.put(f"{a}api/v2/keys/signing/{old_kid}/revoke", headers=auth)
+        assert r.status_code == 200, r.text
+
+        async def b_drops_old() -> bool:
+            if old_kid in await kids(b):
+                return False
+            return (await http.get(f"{b}api/v2/clients", headers=token_b)).status_code == 401
+
+        seen["key revoked"] = await _until(b_drops_old)
+    return seen
+
+
+def test_a_change_through_one_process_reaches_the_other_well_under_the_cache_ttl(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    url = asyncio.run(fresh_postgres_database(postgres_url))
+    env = {"CONSENTRY_CACHE_TTL": str(TTL)}
+    with seeded_servers(url, tmp_path, count=2, env=env, users=0) as (world, (a, b), _processes):
+        seen = asyncio.run(_scenario(world, a, b))
+    slowest = max(seen.values())
+    record(f"notify: with cache_ttl {TTL} s, the other process followed within {slowest * 1000:.0f} ms "
+           f"({', '.join(f'{k} {v * 1000:.0f} ms' for k, v in seen.items())})")
