@@ -64,6 +64,7 @@ def client_json(rt: Runtime, row: Client, secret: str | None = None) -> dict[str
     if row.status != "active":
         body["status"] = row.status
     body.pop("metadata_url_host", None)
+    body.pop("cimd", None)  # internal cache bookkeeping of metadata-document clients
     if secret:
         body["client_secret"] = secret
     return body
