@@ -8,8 +8,6 @@ server processes share one database: what one writes, the other serves.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -176,8 +174,9 @@ def test_auth0_python_against_sqlite(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def shared_postgres(postgres_url: str) -> Iterator[str]:
-    yield asyncio.run(fresh_postgres_database(postgres_url))
+async def shared_postgres(postgres_url: str) -> str:
+    """A fresh database on the test PostgreSQL server, for the live servers alone."""
+    return await fresh_postgres_database(postgres_url)
 
 
 def test_auth0_python_against_two_servers_on_postgresql(tmp_path: Path, shared_postgres: str) -> None:
