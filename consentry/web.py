@@ -218,8 +218,12 @@ PAGE_HEADERS = [
 ]  # fmt: skip
 
 
+JSON_NO_STORE = (b"cache-control", b"no-store")
+
+
 class SecurityHeadersMiddleware:
-    """``nosniff`` everywhere; clickjacking and CSP headers on HTML pages (unless the page set its own CSP)."""
+    """``nosniff`` everywhere; clickjacking and CSP headers on HTML pages (unless the page set its own CSP);
+    ``no-store`` on JSON answers that did not choose their own caching (discovery and JWKS do)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -237,6 +241,8 @@ class SecurityHeadersMiddleware:
                 content_type = dict(headers).get(b"content-type", b"")
                 if content_type.startswith(b"text/html") and b"content-security-policy" not in names:
                     headers += [h for h in PAGE_HEADERS if h[0] not in names]
+                if content_type.startswith(b"application/json") and b"cache-control" not in names:
+                    headers.append(JSON_NO_STORE)  # secrets, tokens, personal data: never kept by a cache
                 message = {**message, "headers": headers}
             await send(message)
 
