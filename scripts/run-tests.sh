@@ -11,4 +11,9 @@ if [ $code -eq 5 ]; then
   echo "error: pytest collected no tests" >&2
   exit 1
 fi
+# Dependency audit on full runs: a known vulnerability fails the run; a vulnerability service that cannot be
+# reached from this machine is reported as "NOT DONE" and does not (network limits are not project defects).
+if [ $# -eq 0 ]; then
+  .venv/bin/python -m tests.security.dependency_audit || { [ $code -eq 0 ] && code=1; }
+fi
 exit $code
