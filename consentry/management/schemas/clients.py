@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 AppType = Literal["native", "spa", "regular_web", "non_interactive"]
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
@@ -55,6 +56,17 @@ class ClientFields(BaseModel):
     addons: dict[str, Any] | None = None
     encryption_key: dict[str, Any] | None = None
     compliance_level: str | None = None
+
+    @field_validator("logo_uri")
+    @classmethod
+    def _image_url(cls, value: str | None) -> str | None:
+        """Rendered as an image on the consent screen: an http(s) URL, never ``javascript:`` or ``data:``."""
+        if value is None or value == "":
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+            raise ValueError("must be an http(s) URL")
+        return value
 
 
 class ClientCreate(ClientFields):
