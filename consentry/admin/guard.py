@@ -31,9 +31,9 @@ class LoginRequired(Exception):
 class Forbidden(Exception):
     """Signed in, but not allowed here (not an admin, or a failed CSRF check)."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, needs_role: bool = False) -> None:
         super().__init__(message)
-        self.message = message
+        self.message, self.needs_role = message, needs_role
 
 
 class PageNotFound(Exception):
@@ -97,7 +97,7 @@ async def admin(request: Request) -> Viewer:
     """FastAPI dependency for ``/admin``: a signed-in user with the dashboard role (``User.is_admin``)."""
     who = await viewer(request, login_next="/admin")
     if not who.is_admin:
-        raise Forbidden(f"You are signed in as {who.label}, who is not a dashboard administrator.")
+        raise Forbidden(f"You are signed in as {who.label}, who is not a dashboard administrator.", needs_role=True)
     return who
 
 

@@ -116,7 +116,7 @@ async def _login_required(request: Request, exc: Exception) -> Response:
 
 async def _forbidden(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Forbidden)
-    return render(request, "admin/forbidden.html", status=403, message=exc.message)
+    return render(request, "admin/forbidden.html", status=403, message=exc.message, needs_role=exc.needs_role)
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
