@@ -65,8 +65,10 @@ def table(report: dict[str, Any]) -> str:
                        f"{m['errors']:>6} {_fmt_rate(target):>8} {ratio:>8} {vs_hello:>7}{flag}")  # fmt: skip
         rss = block.get("rss_mb")
         if rss:
+            pss = block.get("pss_mb") or []
             out.append(f"{'memory (RSS/worker)':<22} {db:<10} {max(rss):>7.0f} MB  (workers: "
-                       f"{', '.join(f'{r:.0f}' for r in rss)} MB; target ≤ 100 MB)")  # fmt: skip
+                       f"{', '.join(f'{r:.0f}' for r in rss)} MB; PSS {', '.join(f'{r:.0f}' for r in pss)} MB; "
+                       f"target ≤ 100 MB){'' if max(rss) <= 100 else '  MISS'}")  # fmt: skip
     for db, block in report.get("scale", {}).items():
         out.append("")
         out.append(f"data scale on {db}: {block.get('summary', '')}")
@@ -87,3 +89,69 @@ def table(report: dict[str, Any]) -> str:
 def write_json(report: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, sort_keys=False) + "\n")
+
+
+REFERENCES = {  # per vCPU, from the issue's sources (Keycloak 26 sizing guide; Ory Hydra's 2-core benchmark)
+    "password_login": "Keycloak 15/s",
+    "client_credentials": "Keycloak 120/s · Hydra 256/s (bcrypt on the secret)",
+    "refresh_token": "Keycloak 120/s",
+    "introspection": "Hydra 2,555/s (opaque tokens, in-memory store)",
+}
+
+
+def markdown(report: dict[str, Any], scale: dict[str, Any] | None = None) -> str:
+    """The results as Markdown tables (docs/performance.md)."""
+    dbs = list(report.get("databases", {}))
+    hello = (report.get("hello") or {}).get("rate") or 0.0
+    cpus = (report.get("machine") or {}).get("cpus") or 2
+    head = "| scenario | target | " + " | ".join(f"{db} rate/s (p50 / p99 ms)" for db in dbs) + " | ×target | ×hello |"
+    out = [head, "|" + "---|" * (4 + len(dbs))]
+    blanks = "".join(" |" for _ in dbs[1:])
+    out.append(f"| hello world (limit) | – | {hello:,.0f} |{blanks} – | 1 |")
+    first = report["databases"][dbs[0]]["scenarios"] if dbs else {}
+    for name in first:
+        cells = []
+        for db in dbs:
+            row = report["databases"][db]["scenarios"].get(name, {})
+            m = row.get("result")
+            if not m:
+                cells.append("skipped")
+                continue
+            err = f", **{m['errors']} errors**" if m["errors"] else ""
+            cells.append(f"{m['rate']:,.0f} ({m['p50_ms']:.1f} / {m['p99_ms']:.1f}){err}")
+        m0 = first[name].get("result") or {}
+        target = first[name].get("target") or 0
+        rate = m0.get("rate", 0)
+        out.append(f"| {name} | {target:,.0f} | " + " | ".join(cells)
+                   + f" | {rate / target:.2f} | {rate / hello if hello else 0:.3f} |")  # fmt: skip
+    for db in dbs:
+        block = report["databases"][db]
+        if block.get("rss_mb"):
+            out.append(f"\nMemory after the run on {db}: RSS {', '.join(f'{r:.0f}' for r in block['rss_mb'])} MB "
+                       f"per worker (PSS {', '.join(f'{r:.0f}' for r in block.get('pss_mb', []))} MB).")  # fmt: skip
+    scaling = report.get("scaling")
+    if scaling:
+        out.append(f"\nclient_credentials on {scaling['db']}: 1 worker {scaling['one']:,.0f}/s, {scaling['workers']} "
+                   f"workers {scaling['many']:,.0f}/s (×{scaling['ratio']:.2f}; target ×1.7).")  # fmt: skip
+    out.append("\n| per vCPU | Consentry (" + dbs[0] + ") | reference |" if dbs else "")
+    out.append("|---|---|---|")
+    for name, reference in REFERENCES.items():
+        m = (first.get(name) or {}).get("result")
+        if m:
+            out.append(f"| {name} | {m['rate'] / cpus:,.0f}/s | {reference} |")
+    if scale:
+        for db, block in scale.get("scale", {}).items():
+            out.append(f"\nData scale on {db}: {block['summary']}.\n")
+            out.append("| scenario | empty rate/s | scaled rate/s | change |\n|---|---|---|---|")
+            for name, row in block["scenarios"].items():
+                out.append(f"| {name} | {row['empty']:,.0f} | {row['scaled']:,.0f} | "
+                           f"{(row['scaled'] / row['empty'] - 1) * 100 if row['empty'] else 0:+.1f} % |")  # fmt: skip
+    return "\n".join(out)
+
+
+if __name__ == "__main__":  # python -m consentry.bench.results latest.json [scale.json]
+    import sys
+
+    main = json.loads(Path(sys.argv[1]).read_text())
+    extra = json.loads(Path(sys.argv[2]).read_text()) if len(sys.argv) > 2 else None
+    print(markdown(main, extra))

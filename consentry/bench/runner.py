@@ -220,6 +220,7 @@ def bench_database(db: str, url: str, opts: Options, workdir: Path, report: dict
     try:
         block: dict[str, Any] = {"scenarios": _run_all(srv, fx, opts, workdir)}
         block["rss_mb"] = srv.rss()
+        block["pss_mb"] = srv.pss()
     finally:
         srv.stop()
     report["databases"][db] = block

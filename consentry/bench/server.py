@@ -47,6 +47,17 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size: private memory plus a fair share of what the workers share (libraries)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of one process (from /proc)."""
     try:
@@ -109,6 +120,9 @@ class Server:
 
     def rss(self) -> list[float]:
         return [round(rss_mb(p), 1) for p in self.worker_pids()]
+
+    def pss(self) -> list[float]:
+        return [round(pss_mb(p), 1) for p in self.worker_pids()]
 
     def cpu(self) -> float:
         return sum(cpu_seconds(p) for p in self.worker_pids())
