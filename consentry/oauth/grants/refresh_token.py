@@ -68,6 +68,8 @@ class RefreshTokenGrant:
             # Non-rotating (first-party, confidential) clients keep using the token they have.
             response = await issue_user_tokens(rt, s, req, family_id=row.family_id, mint_refresh=rotate)
             await s.execute(update(Client).where(Client.client_id == client.client_id).values(last_used_at=now))
+            if row.grant_id:
+                await s.execute(update(UserGrant).where(UserGrant.id == row.grant_id).values(last_used_at=now))
         return response
 
 
