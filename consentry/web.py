@@ -106,7 +106,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     else:
         message = str(exc.detail)
     err = "invalid_request" if _kind(request.url.path) == "oauth" else message
-    return error_response(request, exc.status_code, err, message, "not_found" if exc.status_code == 404 else None)
+    code = {404: "not_found", 400: "invalid_body"}.get(exc.status_code)  # 400 here: a body FastAPI could not parse
+    return error_response(request, exc.status_code, err, message, code)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -242,6 +242,7 @@ def _check_shape(r: httpx.Response, status: int, shape: str) -> None:
         assert set(r.json()) >= {"error", "error_description"}
     elif shape == "mgmt":
         assert set(r.json()) == {"statusCode", "error", "message", "errorCode"} and r.json()["statusCode"] == status
+        assert " " not in r.json()["errorCode"], "errorCode is a code, not a sentence"
     else:
         assert query(r.headers["location"])["error"] == shape.split(":")[1]
 
