@@ -8,12 +8,14 @@ RFC 6749 §5.2 JSON, and pages an HTML error page. Anything unexpected becomes a
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -111,7 +113,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, OperationalError | DBAPIError) and _looks_unavailable(exc):
+    if _looks_unavailable(exc):
         log.warning("database unavailable: %s", type(exc).__name__)
         err = TEMPORARILY_UNAVAILABLE
     else:
@@ -120,9 +122,36 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_response(request, err.status, err.error, err.description, err.error)
 
 
-def _looks_unavailable(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return any(k in text for k in ("connection", "database is locked", "could not connect", "disk", "closed"))
+# SQLSTATE classes of a database that is away, restarting, failing over or out of resources (not of a bad
+# statement): connection exception, operator intervention (shutdown, "cannot connect now"), insufficient
+# resources (too many connections, disk full), read-only transaction (a demoted primary), serialization.
+UNAVAILABLE_SQLSTATES = ("08", "57P", "53", "25006", "40001", "40P01")
+UNAVAILABLE_TEXT = ("database is locked", "database or disk is full", "disk i/o error", "unable to open database",
+                    "connection is closed", "connection was closed", "could not connect", "shutting down",
+                    "starting up", "recovery mode")  # fmt: skip
+
+
+def _looks_unavailable(exc: BaseException) -> bool:
+    """True when the database is unreachable, restarting or busy (a 503 worth retrying), not for a bug."""
+    if isinstance(exc, PoolTimeout) or getattr(exc, "connection_invalidated", False):
+        return True
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:  # the driver's own exception hides under SQLAlchemy's (.orig, __cause__)
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, OSError | TimeoutError):
+            return True  # refused, reset, unreachable, timed out
+        state = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(state, str) and state.startswith(UNAVAILABLE_SQLSTATES):
+            return True
+        if isinstance(err, DBAPIError) or type(err).__module__.startswith(("asyncpg", "sqlite3")):
+            if any(k in str(err).lower() for k in UNAVAILABLE_TEXT):
+                return True
+        todo += [getattr(err, "orig", None), err.__cause__, err.__context__]
+    return False
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -130,6 +159,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ManagementError, _management_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Database errors get handlers of their own: the catch-all ``Exception`` handler runs in Starlette's
+    # ServerErrorMiddleware, which re-raises after answering (uvicorn then logs a traceback per request
+    # for as long as the database is away).
+    for database_error in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror):
+        app.add_exception_handler(database_error, _unexpected)
     app.add_exception_handler(Exception, _unexpected)
 
 

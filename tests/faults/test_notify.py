@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.faults.conftest import Pair
 from tests.load.report import record
-from tests.load.world import API, World, seeded_servers
-from tests.support.live_server import fresh_postgres_database
+from tests.load.world import API, World
 
 pytestmark = pytest.mark.fault
 
@@ -46,8 +45,8 @@ async def _scenario(world: World, a: str, b: str) -> dict[str, float]:
     seen: dict[str, float] = {}
     async with httpx.AsyncClient(timeout=10) as http:
         auth = await _mgmt(http, a, world)
-        r = await http.post(f"{a}api/v2/clients", headers=auth, json={"name": "svc", "app_type": "non_interactive",
-                                                                      "grant_types": ["client_credentials"]})  # fmt: skip
+        svc_body = {"name": "svc", "app_type": "non_interactive", "grant_types": ["client_credentials"]}
+        r = await http.post(f"{a}api/v2/clients", headers=auth, json=svc_body)
         assert r.status_code == 201, r.text
         svc = r.json()
         form = {"grant_type": "client_credentials", "client_id": svc["client_id"],
@@ -97,13 +96,9 @@ async def _scenario(world: World, a: str, b: str) -> dict[str, float]:
     return seen
 
 
-def test_a_change_through_one_process_reaches_the_other_well_under_the_cache_ttl(
-    tmp_path: Path, postgres_url: str
-) -> None:
-    url = asyncio.run(fresh_postgres_database(postgres_url))
-    env = {"CONSENTRY_CACHE_TTL": str(TTL)}
-    with seeded_servers(url, tmp_path, count=2, env=env, users=0) as (world, (a, b), _processes):
-        seen = asyncio.run(_scenario(world, a, b))
+def test_a_change_through_one_process_reaches_the_other_well_under_the_cache_ttl(pg_pair: Pair) -> None:
+    a, b = pg_pair.bases
+    seen = asyncio.run(_scenario(pg_pair.world, a, b))
     slowest = max(seen.values())
     record(f"notify: with cache_ttl {TTL} s, the other process followed within {slowest * 1000:.0f} ms "
            f"({', '.join(f'{k} {v * 1000:.0f} ms' for k, v in seen.items())})")

@@ -148,7 +148,14 @@ class User:
         self.tokens: list[str] = []  # every refresh token this user's app was given
 
     async def sign_in(self) -> str:
-        """The authorization code flow through the pages; returns the code."""
+        """The authorization code flow through the pages, then the code exchange; returns the code."""
+        code, verifier = await self.authorize()
+        await self.exchange(code, verifier)
+        return code
+
+    async def authorize(self, stop_at_consent: bool = False) -> tuple[str, str]:
+        """Through the pages to the client's callback: ``(code, verifier)``; with ``stop_at_consent``, to the
+        consent page: ``(state, csrf)`` of its form (the page is not answered)."""
         verifier, challenge = pkce_pair()
         params = {"client_id": self.world.app_id, "redirect_uri": CALLBACK, "response_type": "code", "scope": SCOPE,
                   "audience": API, "state": "s", "nonce": "n", "code_challenge": challenge,
@@ -163,6 +170,8 @@ class User:
                         "password": PASSWORD}  # fmt: skip
                 r, callback = await self.b.follow(await self.b.request("POST", "/u/login", data=form, retry=True))
             elif r.status_code == 200 and 'name="action" value="accept"' in page:
+                if stop_at_consent:
+                    return hidden(page, "state"), hidden(page, "csrf")
                 form = {"state": hidden(page, "state"), "csrf": hidden(page, "csrf"), "action": "accept"}
                 r, callback = await self.b.follow(await self.b.request("POST", "/u/consent", data=form, retry=True))
                 if callback is not None:
@@ -171,8 +180,7 @@ class User:
                 raise Aborted(f"page {r.status_code}: {page[:200]}")
         code = _code(callback)
         self.ledger.codes.append(code)
-        await self.exchange(code, verifier)
-        return code
+        return code, verifier
 
     async def token(self, data: dict[str, str], uncertain_key: str) -> httpx.Response:
         before = self.ledger.retries
