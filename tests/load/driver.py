@@ -42,8 +42,8 @@ class Ledger:
 
     requests: int = 0
     statuses: Counter[str] = field(default_factory=Counter)  # "POST /oauth/token 200" -> count
-    server_errors: list[str] = field(default_factory=list)  # 5xx answers (none expected)
-    transport_errors: list[str] = field(default_factory=list)
+    server_errors: list[str] = field(default_factory=list)  # "<epoch> <request> <status> <body>" of each 5xx
+    transport_errors: list[str] = field(default_factory=list)  # "<epoch> <request>: <exception>"
     retries: int = 0
     flows: int = 0
     aborted_flows: list[str] = field(default_factory=list)
@@ -90,14 +90,14 @@ class Browser:
             try:
                 r = await self.http.request(method, self._url(path), **kw)
             except httpx.TransportError as exc:
-                self.ledger.transport_errors.append(f"{key}: {type(exc).__name__}")
+                self.ledger.transport_errors.append(f"{time.time():.3f} {key}: {type(exc).__name__}")
                 if retry and attempt == 1:
                     self.ledger.retries += 1
                     continue
                 raise Aborted(f"{key}: {type(exc).__name__}") from None
             self.ledger.statuses[f"{key} {r.status_code}"] += 1
             if r.status_code >= 500:
-                self.ledger.server_errors.append(f"{key} {r.status_code} {r.text[:200]}")
+                self.ledger.server_errors.append(f"{time.time():.3f} {key} {r.status_code} {r.text[:200]}")
                 if retry and attempt == 1 and r.status_code in RETRY_STATUSES:
                     self.ledger.retries += 1
                     continue

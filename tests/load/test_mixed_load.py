@@ -34,6 +34,7 @@ def test_mixed_load_on_two_processes_accounts_for_every_token(tmp_path: Path, po
         refused = asyncio.run(refresh_refused(world, bases[1], dead))
     figures = findings.figures
     assert not findings.problems, findings.problems
+    assert not ledger.server_errors, ledger.server_errors[:5]
     assert not ledger.aborted_flows, ledger.aborted_flows[:5]
     assert not ledger.transport_errors and ledger.retries == 0
     assert refused == {"refused": len(dead)}, refused
