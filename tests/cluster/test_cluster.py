@@ -53,7 +53,7 @@ pytestmark = pytest.mark.fault
 
 NODES = {"n1": 11, "n2": 12, "n3": 13}
 LB, DB, CLIENT = 2, 20, 30
-USERS, ROUNDS, KILL_AT = 10, 5, 0.4
+USERS, ROUNDS, KILL_AT = 12, 8, 0.4
 BOUND = 3.0
 ISSUER = f"http://{SUBNET}.{LB}/"
 MAX_FAILURES = int(Settings.model_fields["login_max_failures"].default)

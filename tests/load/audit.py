@@ -146,7 +146,7 @@ async def audit(url: str, world: World, ledger: Ledger, issuer: str) -> Findings
     out.figures.update(requests=ledger.requests, flows=ledger.flows, aborted_flows=len(ledger.aborted_flows),
                        retries=ledger.retries, codes_received=len(ledger.codes), unreceived_codes=len(unreceived),
                        refresh_tokens_given=len(held), refresh_states=dict(states), orphan_tokens=len(orphans),
-                       consents=len(ledger.consents), revocations=ledger.revocations,
+                       logins=ledger.logins, consents=len(ledger.consents), revocations=ledger.revocations,
                        deleted_grants=len(ledger.deleted_grants), server_errors=len(ledger.server_errors),
                        transport_errors=len(ledger.transport_errors), seconds=round(ledger.seconds, 1))  # fmt: skip
     return out

@@ -2,8 +2,9 @@
 
 Each virtual user is a browser (its own cookie jar) plus the partner app's back end, and repeats:
 log in on the authorization page and consent (first time), get a code, exchange it (PKCE), refresh the
-tokens a few times (rotation), and sometimes sign in again through SSO, revoke the refresh token
-(``/oauth/revoke``) or have the consent deleted through the Management API. Every request goes to one of
+tokens a few times (rotation), and sometimes sign in again through SSO or from a new browser (the login
+page again), revoke the refresh token (``/oauth/revoke``) or have the consent deleted through the
+Management API. Every request goes to one of
 ``bases`` (several server processes, or one load balancer); absolute URLs under ``issuer`` are ours.
 
 Client retry policy (what docs/deployment.md tells integrators): a ``POST`` that got no answer (connection
@@ -49,6 +50,7 @@ class Ledger:
     aborted_flows: list[str] = field(default_factory=list)
     codes: list[str] = field(default_factory=list)  # every code a client received
     exchanged: list[str] = field(default_factory=list)  # codes exchanged with a 200
+    logins: int = 0  # successful password logins
     consents: list[str] = field(default_factory=list)  # emails whose consent page was accepted
     access_tokens: list[str] = field(default_factory=list)
     refresh: dict[str, str] = field(default_factory=dict)  # raw refresh token -> live | rotated | revoked
@@ -168,7 +170,9 @@ class User:
             if r.status_code == 200 and 'name="password"' in page:
                 form = {"state": hidden(page, "state"), "csrf": hidden(page, "csrf"), "username": self.email,
                         "password": PASSWORD}  # fmt: skip
-                r, callback = await self.b.follow(await self.b.request("POST", "/u/login", data=form, retry=True))
+                r = await self.b.request("POST", "/u/login", data=form, retry=True)
+                self.ledger.logins += r.status_code == 303
+                r, callback = await self.b.follow(r)
             elif r.status_code == 200 and 'name="action" value="accept"' in page:
                 if stop_at_consent:
                     return hidden(page, "state"), hidden(page, "csrf")
@@ -264,11 +268,14 @@ async def _iteration(user: User, rng: random.Random, mgmt_token: str, refreshes:
     for _ in range(refreshes):
         await user.refresh_once()
     roll = rng.random()
-    if roll < 0.25:
+    if roll < 0.20:
         await user.sign_in()  # SSO: the session and the consent are there, no page
-    elif roll < 0.40:
-        await user.revoke_token()
+    elif roll < 0.35:
+        user.b.http.cookies.clear()  # a new browser: the login page again (the consent is remembered)
+        await user.sign_in()
     elif roll < 0.50:
+        await user.revoke_token()
+    elif roll < 0.60:
         await user.delete_consent(mgmt_token)
 
 
