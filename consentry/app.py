@@ -24,7 +24,13 @@ from consentry.services import dcr_prune
 from consentry.settings import Settings, load_settings
 from consentry.ui import apps_routes
 from consentry.ui.render import STATIC
-from consentry.web import BodyLimitMiddleware, MetadataFastPath, SecurityHeadersMiddleware, install_error_handlers
+from consentry.web import (
+    BodyLimitMiddleware,
+    EndpointFastLane,
+    MetadataFastPath,
+    SecurityHeadersMiddleware,
+    install_error_handlers,
+)
 
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, clock: Clock | None = None) -> FastAPI:
@@ -54,6 +60,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    app.add_middleware(EndpointFastLane, routes={"/oauth/token": oauth_routes.token_endpoint,  # innermost
+                                                 "/oauth/introspect": oauth_endpoints.introspect_endpoint})
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling

@@ -90,7 +90,7 @@ class Catalog:
 
     async def client(self, client_id: str) -> ClientInfo | None:
         async def load() -> ClientInfo | None:
-            async with self.db.read() as s:
+            async with self.db.cache_read() as s:
                 row = await s.get(Client, client_id)
                 return ClientInfo.from_row(row) if row else None
 
@@ -98,7 +98,7 @@ class Catalog:
 
     async def api(self, identifier: str) -> ApiInfo | None:
         async def load() -> ApiInfo | None:
-            async with self.db.read() as s:
+            async with self.db.cache_read() as s:
                 row = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == identifier))
                 return ApiInfo.from_row(row) if row else None
 
@@ -112,7 +112,7 @@ class Catalog:
             query = select(ClientGrant).where(ClientGrant.audience == audience)
             if client_id is not None:
                 query = query.where(or_(ClientGrant.client_id == client_id, ClientGrant.client_id.is_(None)))
-            async with self.db.read() as s:
+            async with self.db.cache_read() as s:
                 rows = (await s.scalars(query)).all()
                 return tuple(ClientGrantInfo.from_row(r) for r in rows)
 
@@ -126,7 +126,7 @@ class Catalog:
             links_query = select(ConnectionClient.connection_id, ConnectionClient.client_id)
             if client_id is not None:
                 links_query = links_query.where(ConnectionClient.client_id == client_id)
-            async with self.db.read() as s:
+            async with self.db.cache_read() as s:
                 rows = (await s.scalars(select(Connection).order_by(Connection.created_at))).all()
                 links = (await s.execute(links_query)).all()
             enabled: dict[str, set[str]] = {}
@@ -142,7 +142,7 @@ class Catalog:
 
     async def tenant(self) -> dict[str, Any]:
         async def load() -> dict[str, Any]:
-            async with self.db.read() as s:
+            async with self.db.cache_read() as s:
                 row = await s.get(Tenant, 1)
                 return merged_settings(row.settings if row else {})
 

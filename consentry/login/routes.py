@@ -37,7 +37,7 @@ def _safe_next(value: str | None) -> str | None:
 
 
 async def _context(rt: Runtime, txn: Interaction | None) -> tuple[ClientInfo | None, list[ConnectionInfo]]:
-    connections = await rt.catalog.connections()
+    connections = await rt.catalog.connections(txn.client_id if txn is not None else None)
     if txn is None:
         return None, [c for c in connections if c.strategy == "auth0"]
     client = await rt.catalog.client(txn.client_id)

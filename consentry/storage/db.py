@@ -51,11 +51,13 @@ def _prepare_sqlite(url: str) -> bool:
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An engine for SQLite (WAL, foreign keys) or PostgreSQL (asyncpg)."""
     if _prepare_sqlite(url):
+        # Inline SQLite sessions hold a connection only briefly; each connection keeps its own page cache.
+        pool_size = min(pool_size, 5)
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         args, kwargs = engine.dialect.create_connect_args(engine.url)
         if len(args) == 1 and not kwargs.get("uri"):  # a plain file or :memory: (performance.md: no thread hops)
             engine.sync_engine.dispose()
-            engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size,
+            engine = create_async_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
                                          async_creator=sqlite_inline.connector(args[0], **kwargs))  # fmt: skip
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -110,6 +112,8 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self._write_lock: asyncio.Lock | None = None
+        self._aux: AsyncEngine | None = None
+        self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -134,5 +138,21 @@ class Database:
         async with self.sessions() as session:
             yield session
 
+    @asynccontextmanager
+    async def cache_read(self) -> AsyncIterator[AsyncSession]:
+        """A read for the process caches (catalog, signing keys), from a small pool of its own.
+
+        Cache misses happen inside requests that already hold a pooled connection (often in a write
+        transaction); drawing from the same pool, a burst of such requests could take every connection
+        and then wait forever for one more.
+        """
+        if self._aux_sessions is None:
+            self._aux = create_engine(self.url, pool_size=2)
+            self._aux_sessions = async_sessionmaker(self._aux, expire_on_commit=False, autoflush=False)
+        async with self._aux_sessions() as session:
+            yield session
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._aux is not None:
+            await self._aux.dispose()

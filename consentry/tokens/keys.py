@@ -120,7 +120,7 @@ class KeyStore:
         await self.reload()
 
     async def reload(self) -> None:
-        async with self.db.read() as s:
+        async with self.db.cache_read() as s:
             rows = (await s.scalars(select(SigningKey).where(SigningKey.state != "revoked"))).all()
         keys: dict[str, LoadedKey] = {}
         current: LoadedKey | None = None

@@ -87,7 +87,7 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
         txn = txn or await interaction.start(rt, client.client_id, params)
         return to_page(rt, "u/login", txn)
     assert session is not None
-    connections = allowed_connections(client, await rt.catalog.connections())
+    connections = allowed_connections(client, await rt.catalog.connections(client.client_id))
     if session.user.connection_id not in {c.id for c in connections}:
         if "none" in ctx.prompts:
             raise LOGIN_REQUIRED.with_hint("The user's connection is not available to this application.")

@@ -186,7 +186,7 @@ async def check_scope(ctx: AuthorizeContext) -> None:
     if api is None:
         dropped += api_requested
     else:
-        access = api_access(client, api, await ctx.rt.catalog.client_grants(api.identifier), USER)
+        access = api_access(client, api, await ctx.rt.catalog.client_grants(api.identifier, client.client_id), USER)
         if not access.allowed:
             raise ACCESS_DENIED.with_hint(f"The application is not authorized to access {api.name} ({access.reason}).")
         kept, outside = split_scopes(api_requested, access.ceiling)

@@ -38,7 +38,7 @@ class PasswordGrant:
             raise INVALID_REQUEST.with_hint("Missing required parameter: username and password")
         tenant = await rt.catalog.tenant()
         realm = params.get("realm") if self.GRANT_TYPE == PASSWORD_REALM else tenant.get("default_directory")
-        connection = next((c for c in await rt.catalog.connections() if c.name == realm), None)
+        connection = next((c for c in await rt.catalog.connections(client.client_id) if c.name == realm), None)
         if connection is None or connection.strategy != "auth0":
             raise INVALID_REQUEST.with_hint(f"Unknown connection: {str(realm)[:128]}")
         if client.client_id not in connection.enabled_clients and not connection.is_domain_connection:
@@ -52,7 +52,7 @@ class PasswordGrant:
         if OFFLINE in requested and (api is None or api.allow_offline_access):
             scopes.append(OFFLINE)
         if api is not None:
-            access = api_access(client, api, await rt.catalog.client_grants(api.identifier), USER)
+            access = api_access(client, api, await rt.catalog.client_grants(api.identifier, client.client_id), USER)
             if not access.allowed:
                 raise ACCESS_DENIED.with_hint(f"The application is not authorized to access {api.name}.")
             scopes += split_scopes([s for s in requested if s not in scopes], access.ceiling)[0]
