@@ -99,8 +99,10 @@ class Notifier:
                     if failures or self.received:
                         self._resync()  # we may have missed notifications while we were not listening
                     failures = 0
+                    lost = asyncio.Event()
+                    raw.add_termination_listener(lambda _conn, lost=lost: lost.set())  # type: ignore[misc]
                     self.connected.set()
-                    await self._watch(conn)
+                    await self._watch(conn, lost)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database went away: retry
@@ -109,11 +111,15 @@ class Notifier:
             failures += 1
             await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS)) - 1])
 
-    async def _watch(self, conn: AsyncConnection) -> None:
-        """Return when the connection is gone (raising), checking it every ``PING_SECONDS``."""
-        while True:
-            await asyncio.sleep(PING_SECONDS)
-            await asyncio.wait_for(conn.exec_driver_sql("SELECT 1"), PING_SECONDS)
+    async def _watch(self, conn: AsyncConnection, lost: asyncio.Event) -> None:
+        """Raise when the connection is gone: closed by the server (``lost``) or not answering a ping sent
+        every ``PING_SECONDS`` (a dead peer on a network that drops packets)."""
+        while not lost.is_set():
+            try:
+                await asyncio.wait_for(lost.wait(), PING_SECONDS)
+            except TimeoutError:
+                await asyncio.wait_for(conn.exec_driver_sql("SELECT 1"), PING_SECONDS)
+        raise ConnectionError("the listening connection was closed")
 
     def _received(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         kind, _, origin = payload.partition(" ")
