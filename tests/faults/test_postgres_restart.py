@@ -111,7 +111,9 @@ def test_postgres_restart_under_load_fails_cleanly_and_recovers(tmp_path: Path, 
     during = traffic.between(marks["down"] + 0.5, marks["starting"])
     assert during and all(a.status == 503 for a in during if a.kind in ("refresh", "mgmt", "authorize")), kinds
     settled = traffic.between(marks["up"] + RECOVERY, marks["end"])
-    assert settled and all(200 <= a.status < 400 for a in settled), Counter((a.status, a.error) for a in settled)
+    # a refresh whose 503 had in fact committed is refused as a replay when retried; that user signs in again
+    assert settled and all(200 <= a.status < 400 or (a.kind, a.error) == ("refresh", "invalid_grant")
+                           for a in settled), Counter((a.status, a.error) for a in settled)  # fmt: skip
     first_ok = min(a.at for a in traffic.answers if a.at > marks["up"] and a.status == 200)
     assert not found.problems, found.problems
     assert "Traceback" not in logs, logs[-3000:]

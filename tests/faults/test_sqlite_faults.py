@@ -122,7 +122,7 @@ def test_sqlite_locked_by_another_process_is_a_clean_503_and_recovers(tmp_path: 
     check, clients = _integrity(db)
     assert check == "ok" and clients == 2 + 2  # bootstrap's M2M "ops" and the app, then "before" and "after"
     assert WRITE_LOCK_TIMEOUT - 0.5 < out["write_wait"] < WRITE_LOCK_TIMEOUT + 5
-    assert out["jwks_delay"] < 1.0 and out["read_delay"] < 1.0, out  # the worker is not frozen by the wait
+    assert out["jwks_delay"] < 3.0 and out["read_delay"] < 3.0, out  # not frozen for the 10 s of the wait
     record(f"sqlite locked: a write waited {out['write_wait']:.1f} s for another process's lock and got a clean "
            f"503; meanwhile JWKS answered in {out['jwks_delay'] * 1000:.0f} ms and a Management API read in "
            f"{out['read_delay'] * 1000:.0f} ms (the wait is on the event loop); integrity_check ok")
