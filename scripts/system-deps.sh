@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # System packages the test suite needs: PostgreSQL (storage tests), Chromium (browser tests), wrk (bench),
-# iproute2 and nginx (the scale-out test in tests/cluster).
+# iproute2 and nginx (the scale-out test in tests/cluster), Node.js and npm (interop with JS clients).
 # Installs them with apt-get when running as root; otherwise says what is missing.
 set -euo pipefail
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)  # openid-client and auth0-spa-js interop tests
 if [ "$(id -u)" = "0" ]; then  # the namespace cluster test runs only as root (it skips otherwise)
   command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || missing+=(iproute2)
   command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
