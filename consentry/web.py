@@ -7,6 +7,7 @@ RFC 6749 §5.2 JSON, and pages an HTML error page. Anything unexpected becomes a
 
 from __future__ import annotations
 
+import json
 import logging
 import socket
 from typing import Any
@@ -32,7 +33,10 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 class ORJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content)
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # e.g. an integer beyond 64 bits a client stored in free-form metadata
+            return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def json_response(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
