@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import socket
 from typing import Any
 
@@ -176,7 +177,8 @@ class BodyLimitMiddleware:
 
     The body is read whole (it is at most 1 MiB) before the app runs, so an oversized stream is refused
     before any route sees it. NUL bytes (raw, ``%00`` or JSON ``\\u0000``) have no use in OAuth or Management
-    API values and PostgreSQL refuses them in text columns: they are a 400 here, not a database error.
+    API values and PostgreSQL refuses them in text columns: they are a 400 here, not a database error; so is a
+    JSON escape of half a surrogate pair, which no database or JSON renderer can store.
     """
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
@@ -211,6 +213,10 @@ class BodyLimitMiddleware:
         if any(marker in body for marker in NUL_MARKERS):
             await _refuse_nul(scope, receive, send, "body")
             return
+        is_json = headers.get(b"content-type", b"").lower().startswith(JSON_TYPES)
+        if is_json and b"\\u" in body and LONE_SURROGATE.search(body):
+            await _refuse_nul(scope, receive, send, "body", "The JSON body contains an unpaired surrogate escape.")
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -236,12 +242,20 @@ class BodyLimitMiddleware:
 
 
 NUL_MARKERS = (b"\x00", b"%00", b"\\u0000")
+# A JSON escape of half a surrogate pair: Python's json accepts it, but the string cannot be encoded as UTF-8
+# (the database driver and the JSON renderer fail on it), so it is refused like a NUL byte.
+LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"  # a high half not followed by a low half
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a low half not preceded by a high half
+)
+JSON_TYPES = (b"application/json", b"application/merge-patch+json")
 
 
-async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str) -> None:
+async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str,
+                      message: str = "The request contains a NUL character.") -> None:  # fmt: skip
     request = Request(scope)
     code = "invalid_query_string" if where == "query_string" else "invalid_body"
-    response = error_response(request, 400, "invalid_request", "The request contains a NUL character.", code)
+    response = error_response(request, 400, "invalid_request", message, code)
     await response(scope, receive, send)
 
 

@@ -340,6 +340,74 @@ async def test_nul_byte(
     _check_shape(r, status, shape)
 
 
+# --- JSON the database or the renderer cannot take (found by the live-server fuzzing: a 500) ---------------------
+
+USER = '"email": "j@example.com", "password": "long password 1", "connection": "Username-Password-Authentication"'
+UNSTORABLE_JSON: list[Any] = [
+    pytest.param(
+        "/api/v2/users",
+        "{" + USER + ', "user_metadata": {"n": 302025142591365832507392}}',
+        "mgmt",
+        id="user_metadata_integer_beyond_64_bits",
+    ),
+    pytest.param(
+        "/api/v2/users",
+        "{" + USER + ', "app_metadata": {"n": [-9223372036854775809]}}',
+        "mgmt",
+        id="app_metadata_integer_below_int64",
+    ),
+    pytest.param(
+        "/api/v2/users",
+        "{" + USER + ', "user_metadata": {"s": "a\\ud800b"}}',
+        "mgmt",
+        id="user_metadata_lone_high_surrogate",
+    ),
+    pytest.param(
+        "/api/v2/users",
+        "{" + USER + ', "user_metadata": {"\\udc00": 1}}',
+        "mgmt",
+        id="user_metadata_lone_low_surrogate_key",
+    ),
+    pytest.param(
+        "/api/v2/clients",
+        '{"name": "x", "client_metadata": {"k": "a\\udc00"}}',
+        "mgmt",
+        id="client_metadata_lone_surrogate",
+    ),
+    pytest.param(
+        "/api/v2/clients", '{"name": "x", "addons": {"k": "\\ud83d"}}', "mgmt", id="client_addons_lone_surrogate"
+    ),
+    pytest.param(
+        "/oauth/token",
+        '{"grant_type": "client_credentials", "client_id": "\\ud800", "client_secret": "x"}',
+        "oauth",
+        id="token_json_lone_surrogate",
+    ),
+    pytest.param(
+        "/oidc/register",
+        '{"redirect_uris": ["https://a.example/cb"], "client_name": "\\udfff"}',
+        "oauth",
+        id="dynamic_registration_lone_surrogate",
+    ),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "shape"), UNSTORABLE_JSON)
+async def test_unstorable_json(
+    client: httpx.AsyncClient, world: World, mgmt_token: str, path: str, body: str, shape: str
+) -> None:
+    headers = {"content-type": "application/json"}
+    r = await _send(client, world, mgmt_token, "POST", path, {"content": body, "headers": headers})
+    _check_shape(r, 400, shape)
+
+
+async def test_unstorable_json_control(mgmt: httpx.AsyncClient, world: World) -> None:
+    """Valid surrogate pairs (an emoji) and 64-bit integers are fine."""
+    body = "{" + USER + ', "name": "J \\ud83d\\ude00", "user_metadata": {"n": 9223372036854775807}}'
+    r = await mgmt.post("/api/v2/users", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 201 and r.json()["name"] == "J \U0001f600"
+
+
 # --- header and markup injection through state and other reflected values -----------------------------------------
 
 STATE_INJECTION = [

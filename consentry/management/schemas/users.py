@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Metadata = dict[str, Any]
 
@@ -27,6 +28,17 @@ class UserFields(BaseModel):
     picture: str | None = Field(None, max_length=2000)
     user_metadata: Metadata | None = None
     app_metadata: Metadata | None = None
+
+    @field_validator("user_metadata", "app_metadata")
+    @classmethod
+    def _storable(cls, value: Metadata | None) -> Metadata | None:
+        """Metadata is stored and answered as JSON: integers beyond 64 bits cannot be (they were a 500)."""
+        if value is not None:
+            try:
+                orjson.dumps(value)
+            except orjson.JSONEncodeError:
+                raise ValueError("must be JSON with integers between -2^63 and 2^64 - 1") from None
+        return value
 
 
 class UserCreate(UserFields):
