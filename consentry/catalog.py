@@ -111,6 +111,11 @@ class Catalog:
         if self.publish is not None:
             self.publish()
 
+    @property
+    def generation(self) -> int:
+        """Changes at every invalidation; per-process caches elsewhere compare it to know they are stale."""
+        return self._generation
+
     def invalidate_local(self) -> None:
         """Forget everything; the notification listener calls this when another process wrote."""
         self._entries.clear()

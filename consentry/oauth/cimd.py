@@ -57,13 +57,20 @@ class _State:
     memo: dict[str, tuple[float, ClientInfo]] = field(default_factory=dict)
     failures: dict[str, tuple[float, OAuthError]] = field(default_factory=dict)
     locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+    generation: int = -1
 
 
 _STATES: weakref.WeakKeyDictionary[Catalog, _State] = weakref.WeakKeyDictionary()
 
 
 def _state(rt: Runtime) -> _State:
-    return _STATES.setdefault(rt.catalog, _State())
+    """This process's CIMD memo, emptied whenever the catalog is invalidated (a client deleted or changed)."""
+    state = _STATES.setdefault(rt.catalog, _State())
+    if state.generation != rt.catalog.generation:
+        state.memo.clear()
+        state.failures.clear()
+        state.generation = rt.catalog.generation
+    return state
 
 
 def check_url(url: str) -> str:
