@@ -1,0 +1,131 @@
+"""The consent screen in a real browser (SPEC C5, C6, C7, C10): what a user sees and what each button does.
+
+Runs the real server (one per session, from tests/interop) and Debian's Chromium through Playwright.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from tests.interop.conftest import admin, app_server, browser_context, chromium, live  # noqa: F401 - fixtures
+from tests.interop.harness import PASSWORD, Admin, AppServer, LiveServer, on_page
+
+pytestmark = pytest.mark.e2e
+
+
+def _challenge() -> str:
+    verifier = secrets.token_urlsafe(48)
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def _third_party_setup(admin: Admin, callback: str, **client: Any) -> tuple[str, str]:
+    """The seeds' setup: an API with read/write posts, a default grant, a domain-level connection, an app."""
+    api = admin.api(["read:posts", "write:posts"])["identifier"]
+    admin._post("/api/v2/client-grants", {"default_for": "third_party_clients", "audience": api,
+                                          "scope": ["read:posts", "write:posts"], "subject_type": "user"})  # fmt: skip
+    conns = admin.http.get("/api/v2/connections", params={"name": "Username-Password-Authentication"}).json()
+    conn = conns[0] if isinstance(conns, list) else conns["connections"][0]
+    assert admin.http.patch(f"/api/v2/connections/{conn['id']}", json={"is_domain_connection": True}).status_code == 200
+    app = admin._post("/api/v2/clients", {"name": "Partner Widget", "app_type": "spa", "is_first_party": False,
+                                          "callbacks": [callback], **client})  # fmt: skip
+    return app["client_id"], api
+
+
+def _authorize_url(live: LiveServer, client_id: str, callback: str, audience: str, **extra: str) -> str:
+    params = {"client_id": client_id, "redirect_uri": callback, "response_type": "code",
+              "scope": "read:posts write:posts", "audience": audience, "code_challenge": _challenge(),
+              "code_challenge_method": "S256", "state": "STATE_VALUE", **extra}  # fmt: skip
+    return live.url("authorize") + "?" + urlencode(params)
+
+
+async def _login(page: Any, live: LiveServer, email: str) -> None:
+    await page.wait_for_selector("#username")
+    await page.fill("#username", email)
+    await page.fill("#password", PASSWORD)
+    async with page.expect_navigation():
+        await page.click("#submit")
+
+
+async def test_C5_C6_grouped_text_then_deny_shows_an_error_page_without_redirect(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    callback = app_server.url("/cb")
+    client_id, api = _third_party_setup(admin, callback)
+    user = admin.user()
+    page = await browser_context.new_page()
+    await page.goto(_authorize_url(live, client_id, callback, api))
+    await _login(page, live, user["email"])
+    assert on_page(page.url, live.issuer, "u/consent")
+    text = await page.inner_text("main")
+    assert "Posts: read and write your posts" in text
+    assert "Third-party application" in text and "127.0.0.1" in text
+    async with page.expect_navigation():
+        await page.click("#deny")
+    assert on_page(page.url, live.issuer, "u/consent"), "open_redirect_protection: the user stays with us"
+    assert "User did not authorize the request" in await page.inner_text("main")
+    assert not any(path.startswith("/cb") for path in app_server.seen)
+
+
+async def test_C6_deny_with_allow_always_returns_access_denied_to_the_app(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    callback = app_server.url("/cb")
+    client_id, api = _third_party_setup(admin, callback, redirection_policy="allow_always")
+    user = admin.user()
+    page = await browser_context.new_page()
+    await page.goto(_authorize_url(live, client_id, callback, api))
+    await _login(page, live, user["email"])
+    async with page.expect_navigation():
+        await page.click("#deny")
+    assert page.url.startswith(callback)
+    params = {k: v[0] for k, v in parse_qs(urlsplit(page.url).query).items()}
+    assert params["error"] == "access_denied" and params["state"] == "STATE_VALUE" and params["iss"] == live.issuer
+
+
+async def test_C3_C10_accept_then_silent_then_forced_consent_and_descriptions(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    callback = app_server.url("/cb")
+    client_id, api = _third_party_setup(admin, callback)
+    user = admin.user()
+    page = await browser_context.new_page()
+    await page.goto(_authorize_url(live, client_id, callback, api))
+    await _login(page, live, user["email"])
+    async with page.expect_navigation():
+        await page.click("#accept")
+    assert page.url.startswith(callback) and "code=" in page.url
+    await page.goto(_authorize_url(live, client_id, callback, api))  # C3: granted, no screen
+    assert page.url.startswith(callback) and "code=" in page.url
+    r = admin.http.patch("/api/v2/tenants/settings", json={"flags": {"use_scope_descriptions_for_consent": True}})
+    assert r.status_code == 200
+    try:
+        await page.goto(_authorize_url(live, client_id, callback, api, prompt="consent"))  # C10
+        assert on_page(page.url, live.issuer, "u/consent")
+        text = await page.inner_text("main")
+        assert "Scope read:posts" in text and "Scope write:posts" in text  # the API's descriptions (C5 flag)
+    finally:
+        admin.http.patch("/api/v2/tenants/settings", json={"flags": {"use_scope_descriptions_for_consent": False}})
+
+
+async def test_C7_loopback_first_party_app_gets_a_login_confirmation(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    callback = app_server.url("/cb")  # http://127.0.0.1:PORT/cb: not verifiable
+    api = admin.api(["read:posts"])["identifier"]
+    app = admin.app("spa", [callback])
+    user = admin.user()
+    page = await browser_context.new_page()
+    await page.goto(_authorize_url(live, app["client_id"], callback, api, scope="read:posts"))
+    await _login(page, live, user["email"])
+    assert on_page(page.url, live.issuer, "u/consent")
+    text = await page.inner_text("main")
+    assert "Continue only if you started this sign-in" in text and "First-party application" in text
+    async with page.expect_navigation():
+        await page.click("#accept")
+    assert page.url.startswith(callback) and "code=" in page.url
