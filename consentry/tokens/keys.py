@@ -97,6 +97,12 @@ def new_key_row(kek: bytes, now: float, tenant: str) -> SigningKey:
     )
 
 
+def _retrieve(task: asyncio.Future[None]) -> None:
+    """A failed background reload is not fatal: the keys expire and the next request reloads them."""
+    if not task.cancelled():
+        task.exception()
+
+
 class KeyStore:
     """Process-local view of the signing keys, refreshed from the database."""
 
@@ -106,6 +112,7 @@ class KeyStore:
         self._current: LoadedKey | None = None
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
+        self._reloading: asyncio.Future[None] | None = None
         self._private_cache: dict[str, rsa.RSAPrivateKey] = {}
         self.jwks_json: bytes = b'{"keys":[]}'
         # tokens.jwt.verify remembers verified tokens here; emptied whenever the key set changes
@@ -144,10 +151,19 @@ class KeyStore:
         self.jwks_json = orjson.dumps({"keys": [k.jwk for k in ordered]})
 
     async def _fresh(self) -> None:
-        if self.clock.now() - self._loaded_at > self.ttl:
-            async with self._lock:
-                if self.clock.now() - self._loaded_at > self.ttl:
-                    await self.reload()
+        """Keys are never used older than ``ttl``; past half of it they are reloaded in the background, so
+        requests under load do not queue behind the reload (p99, docs/performance.md)."""
+        age = self.clock.now() - self._loaded_at
+        if age <= self.ttl / 2:
+            return
+        if age <= self.ttl:
+            if self._reloading is None or self._reloading.done():
+                self._reloading = asyncio.ensure_future(self.reload())
+                self._reloading.add_done_callback(_retrieve)
+            return
+        async with self._lock:
+            if self.clock.now() - self._loaded_at > self.ttl:
+                await self.reload()
 
     async def signing_key(self) -> LoadedKey:
         await self._fresh()
