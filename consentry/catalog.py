@@ -20,7 +20,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from consentry.clock import Clock
 from consentry.domain import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
@@ -143,11 +143,15 @@ class Catalog:
         the defaults (``client_id`` NULL), which is all ``access.effective_client_grant`` looks at."""
 
         async def load() -> tuple[ClientGrantInfo, ...]:
-            query = select(ClientGrant).where(ClientGrant.audience == audience)
-            if client_id is not None:
-                query = query.where(or_(ClientGrant.client_id == client_id, ClientGrant.client_id.is_(None)))
+            if client_id is None:
+                queries = [select(ClientGrant).where(ClientGrant.audience == audience)]
+            else:  # two lookups on the client_id index (an OR made SQLite scan every grant of the API)
+                queries = [
+                    select(ClientGrant).where(ClientGrant.client_id == client_id, ClientGrant.audience == audience),
+                    select(ClientGrant).where(ClientGrant.client_id.is_(None), ClientGrant.audience == audience),
+                ]
             async with self.db.cache_read() as s:
-                rows = (await s.scalars(query)).all()
+                rows = [row for query in queries for row in (await s.scalars(query)).all()]
                 return tuple(ClientGrantInfo.from_row(r) for r in rows)
 
         return await self._cached(("grants", f"{audience}\x00{client_id or ''}"), load)
@@ -158,10 +162,11 @@ class Catalog:
 
         async def load() -> tuple[ConnectionInfo, ...]:
             links_query = select(ConnectionClient.connection_id, ConnectionClient.client_id)
-            if client_id is not None:
-                links_query = links_query.where(ConnectionClient.client_id == client_id)
             async with self.db.cache_read() as s:
                 rows = (await s.scalars(select(Connection).order_by(Connection.created_at))).all()
+                if client_id is not None:  # (connection_id, client_id) is the primary key: look each pair up
+                    links_query = links_query.where(ConnectionClient.connection_id.in_([r.id for r in rows]),
+                                                    ConnectionClient.client_id == client_id)  # fmt: skip
                 links = (await s.execute(links_query)).all()
             enabled: dict[str, set[str]] = {}
             for conn_id, cid in links:
