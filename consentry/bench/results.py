@@ -104,7 +104,8 @@ def markdown(report: dict[str, Any], scale: dict[str, Any] | None = None) -> str
     dbs = list(report.get("databases", {}))
     hello = (report.get("hello") or {}).get("rate") or 0.0
     cpus = (report.get("machine") or {}).get("cpus") or 2
-    head = "| scenario | target | " + " | ".join(f"{db} rate/s (p50 / p99 ms)" for db in dbs) + " | ×target | ×hello |"
+    head = ("| scenario | target | " + " | ".join(f"{db}: rate/s (p50 / p99 ms; server CPU per op)" for db in dbs)
+            + " | ×target | ×hello |")
     out = [head, "|" + "---|" * (4 + len(dbs))]
     blanks = "".join(" |" for _ in dbs[1:])
     out.append(f"| hello world (limit) | – | {hello:,.0f} |{blanks} – | 1 |")
@@ -118,7 +119,9 @@ def markdown(report: dict[str, Any], scale: dict[str, Any] | None = None) -> str
                 cells.append("skipped")
                 continue
             err = f", **{m['errors']} errors**" if m["errors"] else ""
-            cells.append(f"{m['rate']:,.0f} ({m['p50_ms']:.1f} / {m['p99_ms']:.1f}){err}")
+            cpu = row.get("server_cpu_ms_per_op")
+            cpu_text = f"; {cpu:.2f} ms CPU" if cpu is not None else ""
+            cells.append(f"{m['rate']:,.0f} ({m['p50_ms']:.1f} / {m['p99_ms']:.1f}{cpu_text}){err}")
         m0 = first[name].get("result") or {}
         target = first[name].get("target") or 0
         rate = m0.get("rate", 0)
