@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import sys
 import tempfile
 import time
@@ -306,4 +307,8 @@ def run(opts: Options) -> dict[str, Any]:
     write_json(report, opts.output)
     print(table(report))
     print(f"\nwritten to {opts.output}")
+    if opts.workdir is None and not report["errors"]:
+        shutil.rmtree(workdir, ignore_errors=True)  # databases, logs, token lists (kept when a request failed)
+    else:
+        print(f"work folder kept: {workdir}")
     return report
