@@ -40,3 +40,18 @@ def grant_types_problem(grant_types: Sequence[str], *, third_party: bool, public
     if len(set(grant_types)) != len(grant_types):
         return "grant_types contains duplicates."
     return None
+
+
+def display_name_problem(name: str) -> str | None:
+    """Why an application name may not be shown on the consent screen, or None.
+
+    Markup characters, blank names and invisible or reordering characters (controls, bidi overrides
+    such as U+202E, zero-width spaces) are refused: they could make one app look like another.
+    """
+    if not name.strip():
+        return "must not be blank"
+    if "<" in name or ">" in name:
+        return "must not contain '<' or '>'"
+    if not all(c.isprintable() for c in name):
+        return "must not contain control, format or invisible characters"
+    return None

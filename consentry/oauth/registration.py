@@ -30,6 +30,7 @@ from consentry.oauth.errors import (
     TOO_MANY_REQUESTS,
     OAuthError,
 )
+from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.redirect_uri import LOOPBACK_HOSTS, callback_problem, host_of
 from consentry.runtime import Runtime
 from consentry.services import clients as client_service
@@ -173,8 +174,8 @@ def validate(meta: ClientMetadata, settings: Settings) -> Registration:
     if meta.scope is not None and not all(_SCOPE_TOKEN.match(t) for t in meta.scope.split(" ") if t):
         raise INVALID_CLIENT_METADATA.with_hint("scope must be a space-separated list of scope tokens.")
     name = meta.client_name if meta.client_name is not None else host_of(uris[0])
-    if not name.strip() or any(c in name for c in "<>") or any(ord(c) < 0x20 or ord(c) == 0x7F for c in name):
-        raise INVALID_CLIENT_METADATA.with_hint("client_name must not be blank or contain '<', '>' or control chars.")
+    if problem := display_name_problem(name):
+        raise INVALID_CLIENT_METADATA.with_hint(f"client_name {problem}.")
     if method == "none":
         app_type = "native" if native else "spa"
     else:

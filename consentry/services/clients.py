@@ -10,7 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from consentry.clock import iso
 from consentry.management.errors import ManagementError, bad_request, not_found
 from consentry.management.schemas.clients import COLUMN_FIELDS, ClientCreate, ClientUpdate
-from consentry.oauth.client_rules import default_auth_method, default_grant_types, grant_types_problem
+from consentry.oauth.client_rules import (
+    default_auth_method,
+    default_grant_types,
+    display_name_problem,
+    grant_types_problem,
+)
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
@@ -85,8 +90,9 @@ def _check_origins(field: str, values: list[str] | None) -> None:
 
 
 def _check_name(name: str | None) -> None:
-    if name is not None and ("<" in name or ">" in name or not name.strip()):
-        raise bad_request("Payload validation error: name must not be blank or contain '<' or '>'.")
+    problem = display_name_problem(name) if name is not None else None
+    if problem:
+        raise bad_request(f"Payload validation error: name {problem}.")
 
 
 def _validate(row: Client) -> None:

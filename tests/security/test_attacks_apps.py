@@ -16,12 +16,6 @@ from tests.security.conftest import SQLITE_ONLY, World
 pytestmark = [pytest.mark.attack, SQLITE_ONLY]
 
 BIDI_NAME = "Google \u202emoc.live"  # shows as "Google evil.com" reversed: a look-alike of another app's name
-F5 = pytest.mark.xfail(
-    strict=True,
-    reason="finding F5: application names may contain Unicode bidi/format "
-    "characters (U+202E) that make the consent screen show another name; fix proposed in "
-    "docs/reliability.md (services/clients._check_name and oauth/registration.validate)",
-)
 
 MANAGEMENT: list[Any] = [
     pytest.param({"logo_uri": "javascript:alert(document.cookie)"}, id="logo_javascript_url"),
@@ -29,7 +23,7 @@ MANAGEMENT: list[Any] = [
     pytest.param({"logo_uri": "//evil.example/logo.png"}, id="logo_scheme_relative"),
     pytest.param({"name": "<img src=x onerror=alert(1)>"}, id="name_markup"),
     pytest.param({"name": "   "}, id="name_blank"),
-    pytest.param({"name": BIDI_NAME}, id="name_bidi_override", marks=F5),
+    pytest.param({"name": BIDI_NAME}, id="name_bidi_override"),
     pytest.param({"callbacks": ["javascript:alert(1)//"]}, id="callback_javascript"),
     pytest.param({"callbacks": ["data:text/html,<script>alert(1)</script>"]}, id="callback_data"),
     pytest.param({"callbacks": ["https://partner.example.com/cb#x"]}, id="callback_fragment"),
@@ -56,7 +50,7 @@ DCR: list[Any] = [
     pytest.param({"logo_uri": "http://evil.example/logo.png"}, "invalid_client_metadata", id="dcr_logo_plain_http"),
     pytest.param({"client_uri": "javascript:alert(1)"}, "invalid_client_metadata", id="dcr_client_uri_javascript"),
     pytest.param({"client_name": "<script>alert(1)</script>"}, "invalid_client_metadata", id="dcr_name_markup"),
-    pytest.param({"client_name": BIDI_NAME}, "invalid_client_metadata", id="dcr_name_bidi_override", marks=F5),
+    pytest.param({"client_name": BIDI_NAME}, "invalid_client_metadata", id="dcr_name_bidi_override"),
     pytest.param({"redirect_uris": ["javascript:alert(1)//"]}, "invalid_redirect_uri", id="dcr_redirect_javascript"),
     pytest.param(
         {"redirect_uris": ["http://partner.example.com/cb"]}, "invalid_redirect_uri", id="dcr_redirect_plain_http_web"

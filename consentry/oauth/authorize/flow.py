@@ -18,7 +18,7 @@ from consentry.domain import ClientInfo, ConnectionInfo
 from consentry.login import interaction
 from consentry.login.sessions import CurrentSession, current_session
 from consentry.oauth.authorize import respond
-from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext
+from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext, kept_parameters
 from consentry.oauth.errors import CONSENT_REQUIRED, LOGIN_REQUIRED, OAuthError
 from consentry.oauth.redirect_uri import is_verifiable
 from consentry.runtime import Runtime
@@ -84,7 +84,7 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
     if _needs_login(rt, ctx, session, params):
         if "none" in ctx.prompts:
             raise LOGIN_REQUIRED
-        txn = txn or await interaction.start(rt, client.client_id, params)
+        txn = txn or await interaction.start(rt, client.client_id, kept_parameters(params))
         return to_page(rt, "u/login", txn)
     assert session is not None
     connections = allowed_connections(client, await rt.catalog.connections(client.client_id))
@@ -98,7 +98,8 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
     if decision.required:
         if "none" in ctx.prompts:
             raise CONSENT_REQUIRED
-        txn = txn or await interaction.start(rt, client.client_id, params, session.user_id, session.sid)
+        txn = txn or await interaction.start(rt, client.client_id, kept_parameters(params), session.user_id,
+                                              session.sid)
         if not txn.user_id:
             await interaction.update_state(rt, txn.id, user_id=session.user_id, session_id=session.sid)
         return to_page(rt, "u/consent", txn)

@@ -33,6 +33,17 @@ OFFLINE = "offline_access"
 RESPONSE_MODES = ("query", "form_post", "web_message")
 PROMPTS = {"none", "login", "consent", "select_account"}
 CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+# What a pending request keeps while the user logs in or consents; anything else (e.g. an SDK's
+# auth0Client telemetry, or junk) is not stored, so unauthenticated requests cannot bloat the database.
+KEPT_PARAMETERS = frozenset({
+    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "audience",
+    "resource", "code_challenge", "code_challenge_method", "prompt", "max_age", "connection", "login_hint",
+    "ui_locales", "acr_values", "screen_hint",
+})  # fmt: skip
+
+
+def kept_parameters(params: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in params.items() if k in KEPT_PARAMETERS or k.startswith("__")}
 
 
 @dataclass
