@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
 from consentry.oauth.errors import INVALID_CLIENT, OAuthError
+from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
@@ -258,8 +259,9 @@ def validate_document(body: bytes, url: str) -> dict[str, Any]:
     if doc.get("response_types") not in (None, ["code"]):
         raise _refuse('A client metadata document may use only response_types ["code"].')
     name = _optional_str(doc, "client_name")
-    if name is not None and (not name.strip() or len(name) > 255 or "<" in name or ">" in name):
-        raise _refuse("The client metadata document's client_name must be 1 to 255 characters without '<' or '>'.")
+    if name is not None and (len(name) > 255 or display_name_problem(name)):
+        raise _refuse("The client metadata document's client_name must be 1 to 255 visible characters without "
+                      "'<' or '>'.")  # fmt: skip
     logo = _optional_str(doc, "logo_uri")
     if logo is not None and (not logo.startswith("https://") or callback_problem(logo, native=False)):
         raise _refuse("The client metadata document's logo_uri must be an https URL.")
