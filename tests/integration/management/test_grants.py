@@ -58,8 +58,6 @@ async def test_upsert_is_one_grant_with_the_union_of_scopes(runtime: Runtime, se
 
 
 async def test_concurrent_upserts_keep_every_scope(runtime: Runtime, setup: dict[str, str]) -> None:
-    if runtime.db.is_sqlite:
-        pytest.skip("SQLite serializes writers; the race matters on PostgreSQL")
     await asyncio.gather(
         *(_grant(runtime, setup["ann"], setup["app"], API, [s]) for s in ("read:posts", "write:posts"))
     )
