@@ -7,16 +7,11 @@ machine and on whatever else runs on it (docs/performance.md).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from consentry.bench.scenarios import SCENARIOS
-
-pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
 
 
 def test_bench_quick_runs_every_scenario_without_errors(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ NODE_DIR = Path(__file__).resolve().parent / "node"
 def node_modules() -> Path:
     """``node_modules`` from the committed lockfile (``npm ci`` when missing); skip when node is not installed."""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("node and npm are not installed (apt-get install -y nodejs npm)")
+        pytest.fail("node and npm are not installed (apt-get install -y nodejs npm; make test installs them)")
     modules = NODE_DIR / "node_modules"
     if not (modules / ".package-lock.json").exists():
         done = subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,

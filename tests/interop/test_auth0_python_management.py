@@ -14,15 +14,12 @@ from urllib.parse import urlsplit
 
 import jwt
 import pytest
+from auth0.authentication import GetToken
+from auth0.authentication.token_verifier import AsymmetricSignatureVerifier
+from auth0.management import Auth0
+from auth0.management.errors import ConflictError, ForbiddenError, NotFoundError
 
 from tests.support.live_server import LiveProcess, fresh_postgres_database, live_server
-
-pytest.importorskip("auth0")
-
-from auth0.authentication import GetToken  # noqa: E402
-from auth0.authentication.token_verifier import AsymmetricSignatureVerifier  # noqa: E402
-from auth0.management import Auth0  # noqa: E402
-from auth0.management.errors import ConflictError, ForbiddenError, NotFoundError  # noqa: E402
 
 pytestmark = pytest.mark.interop
 

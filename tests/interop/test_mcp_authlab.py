@@ -76,7 +76,7 @@ def test_mcp_authlab_grades_consentry_and_the_example_server(
     live: LiveServer, admin: Admin, notes: NotesServer, tmp_path: Path
 ) -> None:
     if shutil.which("mcp-authlab", path=str(Path(sys.executable).parent)) is None:
-        pytest.skip("mcp-authlab is not installed (.venv/bin/pip install mcp-authlab)")
+        pytest.fail("mcp-authlab is not installed (.venv/bin/pip install -e .[test])")
     require_chromium()
     # a second API for the scanner's "foreign" token (TOK-03: a token for another resource is refused)
     foreign = notes.resource.replace("/mcp", "/other")

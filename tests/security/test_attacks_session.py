@@ -101,7 +101,7 @@ async def test_csrf(client: httpx.AsyncClient, world: World, form: str, how: str
         return
     if form == "revoke":
         if not await _has_route(client, "/u/apps"):
-            pytest.skip("the connected-apps page is not mounted")
+            pytest.fail("the connected-apps page is not mounted")
         await get_tokens(client, world.spa)
         r = await client.post(
             "/u/apps/revoke", data={"client_id": world.spa.client_id, **({"csrf": "x" * 64} if how == "wrong" else {})}
@@ -110,7 +110,7 @@ async def test_csrf(client: httpx.AsyncClient, world: World, form: str, how: str
         assert await _grants(world) == 1, "the grant survives"
         return
     if not await _has_route(client, "/admin"):
-        pytest.skip("the admin dashboard is not mounted")
+        pytest.fail("the admin dashboard is not mounted")
     async with world.rt.db.transaction() as s:
         await s.execute(update(User).where(User.user_id == world.alice).values(is_admin=True))
     await login_as(client)
@@ -193,10 +193,10 @@ async def _page(client: httpx.AsyncClient, world: World, page: str) -> httpx.Res
     await login_as(client)
     if page == "connected_apps":
         if not await _has_route(client, "/u/apps"):
-            pytest.skip("the connected-apps page is not mounted")
+            pytest.fail("the connected-apps page is not mounted")
         return await client.get("/u/apps")
     if not await _has_route(client, "/admin"):
-        pytest.skip("the admin dashboard is not mounted")
+        pytest.fail("the admin dashboard is not mounted")
     return await client.get("/admin")  # a non-admin gets a 403 page: it must not be frameable either
 
 

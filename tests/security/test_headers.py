@@ -51,7 +51,7 @@ async def _signed_in(client: httpx.AsyncClient, path: str, admin: bool, world: W
     await login_as(client)
     r = await client.get(path)
     if r.status_code == 404:
-        pytest.skip(f"{path} is not mounted")
+        pytest.fail(f"{path} is not mounted")
     return r
 
 

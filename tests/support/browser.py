@@ -34,7 +34,7 @@ def require_chromium() -> str:
     """The Chromium executable, or skip the test with the install command (scripts/system-deps.sh)."""
     path = chromium_path()
     if path is None:
-        pytest.skip("Debian chromium is not installed (apt-get install -y chromium)")
+        pytest.fail("Debian chromium is not installed (apt-get install -y chromium; make test installs it)")
     return path
 
 
