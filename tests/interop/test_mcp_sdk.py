@@ -188,6 +188,29 @@ async def test_mcp_sdk_with_dynamic_client_registration(
     assert [(g["clientID"], g["audience"], sorted(g["scope"])) for g in grants] == [
         (params["client_id"], notes.resource, sorted([*SCOPES, "offline_access"]))
     ]
+    await revoke_on_connected_apps(live, browser_context, client["name"])
+    refresh = httpx.post(live.url("oauth/token"), timeout=10, data={
+        "grant_type": "refresh_token", "refresh_token": seen["tokens"].refresh_token,
+        "client_id": params["client_id"], "client_secret": seen["client"].client_secret})  # fmt: skip
+    assert refresh.status_code == 403 and refresh.json()["error"] == "invalid_grant"
+
+
+async def revoke_on_connected_apps(live: LiveServer, context: Any, app_name: str) -> None:
+    """The user (still signed in from the consent) sees the agent at /u/apps and revokes it."""
+    page = await context.new_page()
+    try:
+        await page.goto(live.url("u/apps"))
+        assert app_name in await page.inner_text("main")
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Revoke").first.click()
+        if await page.get_by_role("button", name="Revoke").count():  # the confirmation step
+            async with page.expect_navigation():
+                await page.get_by_role("button", name="Revoke").first.click()
+        text = await page.inner_text("main")
+        assert f"{app_name} can no longer access your account." in text
+        assert await page.locator("article", has_text=app_name).count() == 0  # its card is gone
+    finally:
+        await page.close()
 
 
 async def test_mcp_sdk_with_a_client_id_metadata_document(
