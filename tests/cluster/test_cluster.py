@@ -242,7 +242,9 @@ def test_three_nodes_behind_nginx_lose_no_write_when_one_is_killed(
     late = [f for f in failures if float(f.split()[0]) > killed["at"] + 2.0]
     assert not late, f"requests failed after the kill was over: {late[:5]}"
     assert all(" 502 " in f and f.split()[1] == "POST" for f in ledger.server_errors), ledger.server_errors
-    assert not ledger.transport_errors, ledger.transport_errors
+    # A POST in flight on the killed node ends as a 502 or, when nginx had already relayed part of the
+    # exchange, as a dropped connection; both only around the kill (``late`` above), never for a GET.
+    assert all(f.split()[1] == "POST" for f in ledger.transport_errors), ledger.transport_errors
     assert len(ledger.aborted_flows) <= len(failures), ledger.aborted_flows
     served = _upstreams(tmp_path)
 
