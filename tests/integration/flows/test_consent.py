@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import jwt
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from consentry.management.schemas.resource_servers import ScopeIn
 from consentry.runtime import Runtime
-from consentry.storage.models import Tenant
+from consentry.storage.models import Tenant, UserGrant
 from tests.conftest import ISSUER
 from tests.integration.flows.conftest import API, PASSWORD, grant, make_api, make_app
 from tests.support.flow import authorize, consent, exchange, hidden, login, pkce_pair
@@ -95,7 +95,7 @@ async def test_C6_decline_with_open_redirect_protection_shows_a_page(client: htt
     step = await consent(client, await _logged_in_consent(client, _params(app.client_id, app.callback, challenge)), "deny")
     assert step.callback is None and step.response.status_code == 403
     assert "access_denied" in step.page
-    grants = await _grants(client, social, app.client_id)
+    grants = await _grants(social, app.client_id)
     assert grants == []
 
 
@@ -212,7 +212,7 @@ async def test_consent_form_rejects_tampering_and_replay(client: httpx.AsyncClie
     assert unknown.status_code == 400
     weird = await client.post("/u/consent", data={"state": state, "csrf": hidden(step.page, "csrf"), "action": "maybe"})
     assert weird.status_code == 400
-    assert await _grants(client, social, app.client_id) == []
+    assert await _grants(social, app.client_id) == []
     done = await consent(client, step)
     assert "code" in done.params
     replay = await client.post("/u/consent", data={"state": state, "csrf": hidden(step.page, "csrf"), "action": "accept"})
@@ -220,12 +220,6 @@ async def test_consent_form_rejects_tampering_and_replay(client: httpx.AsyncClie
     assert (await client.get("/u/consent", params={"state": state})).status_code == 400
 
 
-async def _grants(client: httpx.AsyncClient, rt: Runtime, client_id: str) -> list:
-    from consentry.services.user_grants import list_grants  # noqa: F401 - the service the API uses
-
+async def _grants(rt: Runtime, client_id: str) -> list[UserGrant]:
     async with rt.db.read() as s:
-        from sqlalchemy import select
-
-        from consentry.storage.models import UserGrant
-
         return list((await s.scalars(select(UserGrant).where(UserGrant.client_id == client_id))).all())
