@@ -10,6 +10,7 @@ waits on the event loop (``BEGIN IMMEDIATE`` retried after ``asyncio.sleep``), n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from consentry.storage import sqlite_inline
@@ -71,11 +72,11 @@ def create_nullpool_engine(url: str) -> AsyncEngine:
     return engine
 
 
-_in_write: ContextVar[bool] = ContextVar("consentry_in_write", default=False)
+_in_write: ContextVar[int] = ContextVar("consentry_in_write", default=0)  # SQLite write nesting depth
 WRITE_LOCK_TIMEOUT = 10.0  # seconds a write waits for another process's write lock before a 503
 
 
-async def _take_write_lock(session: AsyncSession) -> None:
+async def _take_write_lock(conn: AsyncConnection) -> None:
     """Start the SQLite transaction with ``BEGIN IMMEDIATE``, waiting for the database write lock on the event loop.
 
     SQLite's busy handler sleeps in the calling thread; with inline SQLite that thread is the event loop,
@@ -85,7 +86,7 @@ async def _take_write_lock(session: AsyncSession) -> None:
     transaction waits again (WAL readers never wait for the writer). After ``WRITE_LOCK_TIMEOUT`` the
     ``database is locked`` error stands (a 503).
     """
-    raw = (await (await session.connection()).get_raw_connection()).driver_connection
+    raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
     deadline, delay = time.monotonic() + WRITE_LOCK_TIMEOUT, 0.001
     await raw.execute("PRAGMA busy_timeout=0")
@@ -118,18 +119,46 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any exception."""
-        if not self.is_sqlite or _in_write.get():
+        async with self._writer():
             async with self.sessions() as session, session.begin():
+                if self._must_lock():
+                    await _take_write_lock(await session.connection())
                 yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction on a Core connection, for the hot write paths (no ORM unit of work).
+
+        The same unit of work as ``transaction()`` at a third of the cost per statement (performance.md).
+        """
+        async with self._writer():
+            async with self.engine.connect() as conn, conn.begin():
+                if self._must_lock():
+                    await _take_write_lock(conn)
+                yield conn
+
+    @asynccontextmanager
+    async def connect(self) -> AsyncIterator[AsyncConnection]:
+        """A Core read (no transaction is held open beyond the block)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    def _must_lock(self) -> bool:
+        return self.is_sqlite and _in_write.get() == 1
+
+    @asynccontextmanager
+    async def _writer(self) -> AsyncIterator[None]:
+        """SQLite: queue the writers of this process; the outermost one takes the database lock."""
+        if not self.is_sqlite:
+            yield
             return
+        depth = _in_write.get()
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
-        async with self._write_lock:
-            token = _in_write.set(True)
+        async with contextlib.nullcontext() if depth else self._write_lock:
+            token = _in_write.set(depth + 1)
             try:
-                async with self.sessions() as session, session.begin():
-                    await _take_write_lock(session)
-                    yield session
+                yield
             finally:
                 _in_write.reset(token)
 
