@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 from consentry.catalog import Catalog
 from consentry.clock import Clock
+from consentry.services.usage import UsageMarks
 from consentry.settings import Settings
 from consentry.storage.db import Database
 from consentry.storage.notify import CONFIG, Notifier, SharedKeyStore
@@ -22,6 +23,7 @@ class Runtime:
     catalog: Catalog
     # PostgreSQL: tells the other processes about configuration writes and key changes (started by the app)
     notifier: Notifier | None = None
+    usage: UsageMarks = field(default_factory=UsageMarks)  # when last_used_at was last written
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:

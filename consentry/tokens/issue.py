@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from consentry.clock import iso
 from consentry.domain import ApiInfo, ClientInfo
 from consentry.runtime import Runtime
-from consentry.storage.models import RefreshToken, User
+from consentry.storage.models import RefreshToken
 from consentry.tenant import flag
 from consentry.tokens import ids, subjects
 from consentry.tokens.jwt import half_hash, issue_access_token, sign
@@ -23,10 +24,21 @@ from consentry.tokens.jwt import half_hash, issue_access_token, sign
 OFFLINE = "offline_access"
 
 
+class ClaimsUser(Protocol):
+    """What the tokens say about a user: an ORM ``User`` or a row read with Core on the hot paths."""
+
+    user_id: str
+    email: str | None
+    username: str | None
+    email_verified: bool
+    profile: dict[str, Any] | None
+    updated_at: float
+
+
 @dataclass(frozen=True)
 class UserTokenRequest:
     client: ClientInfo
-    user: User
+    user: ClaimsUser
     scopes: tuple[str, ...]
     api: ApiInfo | None
     session_id: str | None
@@ -46,7 +58,7 @@ def wants_refresh_token(req: UserTokenRequest) -> bool:
     return OFFLINE in req.scopes and (req.api is None or req.api.allow_offline_access)
 
 
-def profile_claims(user: User, scopes: tuple[str, ...]) -> dict[str, Any]:
+def profile_claims(user: ClaimsUser, scopes: tuple[str, ...]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
     profile = user.profile or {}
     if "profile" in scopes:
@@ -95,17 +107,37 @@ ID_TOKEN_CLAIMS: tuple[Callable[[UserTokenRequest, dict[str, Any]], dict[str, An
 )
 
 
-async def issue_user_tokens(
+REFRESH_TOKENS = RefreshToken.__table__
+STORE_REFRESH_TOKEN = insert(REFRESH_TOKENS)  # built once (performance.md)
+
+
+@dataclass(frozen=True)
+class MintedTokens:
+    """A signed token response and the refresh-token row to store with it (None when none was minted)."""
+
+    response: dict[str, Any]
+    refresh_row: dict[str, Any] | None
+
+    async def store(self, conn: AsyncConnection) -> None:
+        """Insert the refresh token in the caller's transaction (Core: the hot paths use no ORM session)."""
+        if self.refresh_row is not None:
+            await conn.execute(STORE_REFRESH_TOKEN, self.refresh_row)
+
+
+async def mint_user_tokens(
     rt: Runtime,
-    s: AsyncSession,
     req: UserTokenRequest,
     *,
     family_id: str | None = None,
     code_hash: str | None = None,
     mint_refresh: bool = True,
     extra_claims: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Build the token response; a refresh token row is added to ``s`` (the caller's transaction)."""
+) -> MintedTokens:
+    """Sign the access and ID tokens and draw the refresh token; nothing is written here.
+
+    Signing needs no database, so callers do it before their write transaction and hold the (SQLite)
+    write lock only for the statements.
+    """
     now = rt.clock.now()
     tenant = await rt.catalog.tenant()
     sub = subject_for(rt, tenant, req.client, req.user.user_id)
@@ -134,24 +166,22 @@ async def issue_user_tokens(
         for build in ID_TOKEN_CLAIMS:
             claims.update(build(req, ctx))
         response["id_token"] = await sign(rt.keys, claims, "JWT")
+    row = None
     if mint_refresh and wants_refresh_token(req):
         raw = ids.secret(48)
-        s.add(
-            RefreshToken(
-                id=ids.hex_id(),
-                token_hash=ids.digest(raw),
-                family_id=family_id or ids.hex_id(),
-                client_id=req.client.client_id,
-                user_id=req.user.user_id,
-                audience=req.api.identifier if req.api else None,
-                scope=list(req.scopes),
-                grant_id=req.grant_id,
-                session_id=req.session_id,
-                code_hash=code_hash,
-                auth_time=req.auth_time,
-                created_at=now,
-                expires_at=now + rt.settings.refresh_token_lifetime,
-            )
-        )
+        row = {"id": ids.hex_id(), "token_hash": ids.digest(raw), "family_id": family_id or ids.hex_id(),
+               "client_id": req.client.client_id, "user_id": req.user.user_id,
+               "audience": req.api.identifier if req.api else None, "scope": list(req.scopes),
+               "grant_id": req.grant_id, "session_id": req.session_id, "code_hash": code_hash,
+               "auth_time": req.auth_time, "created_at": now, "expires_at": now + rt.settings.refresh_token_lifetime,
+               "rotated_at": None, "revoked_at": None}  # fmt: skip
         response["refresh_token"] = raw
-    return response
+    return MintedTokens(response, row)
+
+
+async def issue_user_tokens(rt: Runtime, s: AsyncSession, req: UserTokenRequest, **options: Any) -> dict[str, Any]:
+    """``mint_user_tokens`` for a caller with an ORM session: the refresh token row is added to ``s``."""
+    minted = await mint_user_tokens(rt, req, **options)
+    if minted.refresh_row is not None:
+        s.add(RefreshToken(**minted.refresh_row))
+    return minted.response

@@ -13,15 +13,27 @@ import hmac
 import re
 from typing import Any, ClassVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, select, update
 
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
+from consentry.oauth.grants.holder import (
+    consent_gone,
+    consume,
+    consume_statement,
+    holder_of,
+    holder_query,
+    usage_updates,
+)
 from consentry.services import audit
-from consentry.storage.models import AuthorizationCode, Client, RefreshToken, User, UserGrant
+from consentry.storage.models import AuthorizationCode, RefreshToken
 from consentry.tokens import ids
-from consentry.tokens.issue import UserTokenRequest, issue_user_tokens
+from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
+
+CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
+READ = holder_query(CODES, CODES.c.code_hash)
+CONSUME = consume_statement(CODES, CODES.c.code_hash, "consumed_at")
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
@@ -52,8 +64,10 @@ class AuthorizationCodeGrant:
             raise INVALID_REQUEST.with_hint("Missing required parameter: code")
         code_hash = ids.digest(code)
         now = rt.clock.now()
-        async with rt.db.read() as s:
-            row = await s.get(AuthorizationCode, code_hash) if len(code) <= 200 else None
+        row = None
+        if len(code) <= 200:
+            async with rt.db.connect() as conn:
+                row = (await conn.execute(READ, {"key": code_hash})).first()
         if row is None or row.client_id != client.client_id:
             raise INVALID_GRANT.with_hint("Invalid authorization code")
         if row.consumed_at is not None:
@@ -67,34 +81,25 @@ class AuthorizationCodeGrant:
         resource = params.get("resource") or params.get("audience")
         if resource and resource != (row.audience or rt.settings.userinfo_audience):
             raise INVALID_TARGET.with_hint("The resource does not match the authorization request.")
+        user = holder_of(row)
+        if user is None or user.blocked:
+            raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
+        if consent_gone(row):
+            raise INVALID_GRANT.with_hint("The user's consent was revoked.")
         api = await rt.catalog.api(row.audience) if row.audience else None
-        async with rt.db.transaction() as s:
-            consumed = await s.execute(
-                update(AuthorizationCode)
-                .where(AuthorizationCode.code_hash == code_hash, AuthorizationCode.consumed_at.is_(None))
-                .values(consumed_at=now)
-            )
-            if consumed.rowcount != 1:  # type: ignore[attr-defined]
+        req = UserTokenRequest(client, user, tuple(row.scope), api, row.session_id, row.auth_time, row.nonce,
+                               row.grant_id)  # fmt: skip
+        minted = await mint_user_tokens(rt, req, code_hash=code_hash)
+        async with rt.db.write() as conn:
+            if not await consume(conn, CONSUME, code_hash, now):
                 raise INVALID_GRANT.with_hint("Invalid authorization code")
-            user = await s.get(User, row.user_id)
-            if user is None or user.blocked:
-                raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
-            if row.grant_id and await s.get(UserGrant, row.grant_id) is None:
-                raise INVALID_GRANT.with_hint("The user's consent was revoked.")
-            response = await issue_user_tokens(
-                rt,
-                s,
-                UserTokenRequest(client, user, tuple(row.scope), api, row.session_id, row.auth_time, row.nonce,
-                                 row.grant_id),  # fmt: skip
-                code_hash=code_hash,
-            )
-            await s.execute(update(Client).where(Client.client_id == client.client_id).values(last_used_at=now))
-            if row.grant_id:
-                await s.execute(update(UserGrant).where(UserGrant.id == row.grant_id).values(last_used_at=now))
-        return response
+            await minted.store(conn)
+            for statement, values in usage_updates(rt, client.client_id, row.grant_id, now):
+                await conn.execute(statement, values)
+        return minted.response
 
 
-async def _revoke_replayed(ctx: TokenContext, row: AuthorizationCode) -> None:
+async def _revoke_replayed(ctx: TokenContext, row: Row[Any]) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
         families = select(RefreshToken.family_id).where(RefreshToken.code_hash == row.code_hash)

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, update
 
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
+from consentry.oauth.grants.holder import (
+    consent_gone,
+    consume,
+    consume_statement,
+    holder_of,
+    holder_query,
+    usage_updates,
+)
 from consentry.oauth.params import scope_list
 from consentry.services import audit
-from consentry.storage.models import Client, RefreshToken, User, UserGrant
+from consentry.storage.models import RefreshToken
 from consentry.tokens import ids
-from consentry.tokens.issue import UserTokenRequest, issue_user_tokens
+from consentry.tokens.issue import REFRESH_TOKENS as TOKENS
+from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
 
 UNKNOWN = "Unknown or invalid refresh token."
+READ = holder_query(TOKENS, TOKENS.c.token_hash)
+ROTATE = consume_statement(TOKENS, TOKENS.c.id, "rotated_at")
 
 
 class RefreshTokenGrant:
@@ -33,9 +44,10 @@ class RefreshTokenGrant:
         if not raw:
             raise INVALID_REQUEST.with_hint("Missing required parameter: refresh_token")
         now = rt.clock.now()
-        async with rt.db.read() as s:
-            row = await s.scalar(select(RefreshToken).where(RefreshToken.token_hash == ids.digest(raw))) if len(
-                raw) <= 200 else None  # fmt: skip
+        row = None
+        if len(raw) <= 200:
+            async with rt.db.connect() as conn:
+                row = (await conn.execute(READ, {"key": ids.digest(raw)})).first()
         if row is None or row.client_id != client.client_id:
             raise INVALID_GRANT.with_hint(UNKNOWN)
         if row.revoked_at is not None or row.expires_at <= now:
@@ -44,33 +56,26 @@ class RefreshTokenGrant:
         if row.rotated_at is not None and rotate:
             await _revoke_family(ctx, row)
             raise INVALID_GRANT.with_hint(UNKNOWN)
+        user = holder_of(row)
+        if user is None or user.blocked or consent_gone(row):
+            raise INVALID_GRANT.with_hint(UNKNOWN)
         scopes = _narrowed(row.scope, params.get("scope"))
         target = params.get("resource") or params.get("audience")
         if target and target != row.audience:
             raise INVALID_TARGET.with_hint("A refresh cannot change the resource of the original grant.")
         api = await rt.catalog.api(row.audience) if row.audience else None
-        async with rt.db.transaction() as s:
-            if rotate:
-                retired = await s.execute(
-                    update(RefreshToken)
-                    .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None),
-                           RefreshToken.revoked_at.is_(None))
-                    .values(rotated_at=now)
-                )  # fmt: skip
-                if retired.rowcount != 1:  # type: ignore[attr-defined]
+        req = UserTokenRequest(client, user, tuple(scopes), api, row.session_id, row.auth_time, None, row.grant_id)
+        # Non-rotating (first-party, confidential) clients keep using the token they have.
+        minted = await mint_user_tokens(rt, req, family_id=row.family_id, mint_refresh=rotate)
+        usage = usage_updates(rt, client.client_id, row.grant_id, now)
+        if rotate or usage:
+            async with rt.db.write() as conn:
+                if rotate and not await consume(conn, ROTATE, row.id, now):
                     raise INVALID_GRANT.with_hint(UNKNOWN)
-            user = await s.get(User, row.user_id)
-            if user is None or user.blocked:
-                raise INVALID_GRANT.with_hint(UNKNOWN)
-            if row.grant_id and await s.get(UserGrant, row.grant_id) is None:
-                raise INVALID_GRANT.with_hint(UNKNOWN)
-            req = UserTokenRequest(client, user, tuple(scopes), api, row.session_id, row.auth_time, None, row.grant_id)
-            # Non-rotating (first-party, confidential) clients keep using the token they have.
-            response = await issue_user_tokens(rt, s, req, family_id=row.family_id, mint_refresh=rotate)
-            await s.execute(update(Client).where(Client.client_id == client.client_id).values(last_used_at=now))
-            if row.grant_id:
-                await s.execute(update(UserGrant).where(UserGrant.id == row.grant_id).values(last_used_at=now))
-        return response
+                await minted.store(conn)
+                for statement, values in usage:
+                    await conn.execute(statement, values)
+        return minted.response
 
 
 def _narrowed(original: list[str], requested: str | None) -> list[str]:
@@ -83,7 +88,7 @@ def _narrowed(original: list[str], requested: str | None) -> list[str]:
     return [s for s in original if s in wanted]
 
 
-async def _revoke_family(ctx: TokenContext, row: RefreshToken) -> None:
+async def _revoke_family(ctx: TokenContext, row: Row[Any]) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
         await s.execute(

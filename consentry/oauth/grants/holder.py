@@ -1,0 +1,99 @@
+"""The user behind an authorization code or a refresh token, read and re-checked with Core statements.
+
+The code and refresh grants are the hottest write paths: each reads its row, the user and the consent in
+ONE joined select (no ORM), signs the tokens outside any transaction, then consumes the row with a
+conditional ``UPDATE`` that re-checks, atomically, that the row is unused, the user not blocked and the
+consent still there — so a revocation or a block that lands between the read and the write still wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Column, ColumnElement, Row, Select, Table, Update, and_, bindparam, exists, false, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from consentry.storage.models import Client, User, UserGrant
+
+if TYPE_CHECKING:
+    from consentry.runtime import Runtime
+
+USERS: Table = User.__table__  # type: ignore[assignment]
+GRANTS: Table = UserGrant.__table__  # type: ignore[assignment]
+CLIENTS: Table = Client.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The claims-relevant columns of the user (``ClaimsUser``), plus what decides whether tokens may be issued."""
+
+    user_id: str
+    email: str | None
+    username: str | None
+    email_verified: bool
+    profile: dict[str, Any] | None
+    updated_at: float
+    blocked: bool
+
+
+HOLDER_COLUMNS = (USERS.c.user_id.label("holder_id"), USERS.c.email, USERS.c.username, USERS.c.email_verified,
+                  USERS.c.profile, USERS.c.updated_at, USERS.c.blocked, GRANTS.c.id.label("live_grant_id"))  # fmt: skip
+
+
+def holder_query(table: Table, key: Column[Any]) -> Select[Any]:
+    """The code/refresh row where ``key`` = :key, its user (None if gone) and whether its consent still exists.
+
+    Built once per grant at import: building and hashing a statement costs several times more than
+    executing it (measured 230 µs vs 45 µs per execution on SQLite).
+    """
+    joined = table.outerjoin(USERS, USERS.c.user_id == table.c.user_id)
+    joined = joined.outerjoin(GRANTS, GRANTS.c.id == table.c.grant_id)
+    return select(table, *HOLDER_COLUMNS).select_from(joined).where(key == bindparam("key"))
+
+
+def holder_of(row: Row[Any]) -> Holder | None:
+    """The user of a ``read_with_holder`` row, or None when the user no longer exists."""
+    if row.holder_id is None:
+        return None
+    return Holder(row.holder_id, row.email, row.username, bool(row.email_verified), row.profile, row.updated_at,
+                  bool(row.blocked))  # fmt: skip
+
+
+def consent_gone(row: Row[Any]) -> bool:
+    """The row was issued under a user grant (consent) that has since been revoked."""
+    return row.grant_id is not None and row.live_grant_id is None
+
+
+def still_allowed(table: Table) -> ColumnElement[bool]:
+    """SQL: the row's user exists and is not blocked, and its consent (if any) still exists."""
+    user_ok = exists().where(USERS.c.user_id == table.c.user_id, USERS.c.blocked == false())
+    grant_ok = table.c.grant_id.is_(None) | exists().where(GRANTS.c.id == table.c.grant_id)
+    return and_(user_ok, grant_ok)
+
+
+def consume_statement(table: Table, key: Column[Any], marker: str) -> Update:
+    """Set ``marker`` to :now on the row where ``key`` = :key if it is unused and still allowed (built once)."""
+    live = [table.c.revoked_at.is_(None)] if "revoked_at" in table.c else []
+    return (update(table).where(key == bindparam("key"), table.c[marker].is_(None), *live, still_allowed(table))
+            .values({marker: bindparam("now")}))  # fmt: skip
+
+
+async def consume(conn: AsyncConnection, statement: Update, key: str, now: float) -> bool:
+    """Run a ``consume_statement``; True when this call marked the row (it was not used concurrently)."""
+    result = await conn.execute(statement, {"key": key, "now": now})
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+TOUCH_CLIENT = update(CLIENTS).where(CLIENTS.c.client_id == bindparam("key")).values(last_used_at=bindparam("now"))
+TOUCH_GRANT = update(GRANTS).where(GRANTS.c.id == bindparam("key")).values(last_used_at=bindparam("now"))
+
+
+def usage_updates(rt: Runtime, client_id: str, grant_id: str | None, now: float) -> list[tuple[Update, dict[str, Any]]]:
+    """The ``last_used_at`` writes due now for the client and its user grant (``services.usage``)."""
+    updates = []
+    if rt.usage.due("client", client_id, now):
+        updates.append((TOUCH_CLIENT, {"key": client_id, "now": now}))
+    if grant_id and rt.usage.due("grant", grant_id, now):
+        updates.append((TOUCH_GRANT, {"key": grant_id, "now": now}))
+    return updates
