@@ -9,29 +9,28 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.runtime import Runtime
 from consentry.storage.models import Interaction
 from consentry.tokens import ids
 
+# Core statements on the table, built once: these run on every step of a login (performance.md).
+_TABLE: Table = Interaction.__table__  # type: ignore[assignment]
+_INSERT = insert(_TABLE)
+_LOAD = select(_TABLE).where(_TABLE.c.id == bindparam("txn"))
+
 
 async def start(rt: Runtime, client_id: str | None, params: dict[str, str], user_id: str | None = None,
                 session_id: str | None = None) -> Interaction:  # fmt: skip
     now = rt.clock.now()
-    row = Interaction(
-        id=ids.secret(24),
-        client_id=client_id,
-        params=dict(params),
-        csrf=ids.secret(24),
-        user_id=user_id,
-        session_id=session_id,
-        created_at=now,
-        expires_at=now + rt.settings.interaction_lifetime,
-    )
-    async with rt.db.transaction() as s:
-        s.add(row)
-    return row
+    values = {"id": ids.secret(24), "client_id": client_id, "params": dict(params), "csrf": ids.secret(24),
+              "user_id": user_id, "session_id": session_id, "login_done_at": None, "created_at": now,
+              "expires_at": now + rt.settings.interaction_lifetime, "consumed_at": None}  # fmt: skip
+    async with rt.db.write() as conn:
+        await conn.execute(_INSERT, values)
+    return Interaction(**values)
 
 
 async def start_direct(rt: Runtime, next_path: str) -> Interaction:
@@ -40,31 +39,38 @@ async def start_direct(rt: Runtime, next_path: str) -> Interaction:
 
 
 async def load(rt: Runtime, txn: str | None) -> Interaction | None:
-    """The live transaction, or None when it is unknown, expired or already used."""
+    """The live transaction (a detached row), or None when it is unknown, expired or already used."""
     if not txn or len(txn) > 100:
         return None
-    async with rt.db.read() as s:
-        row = await s.get(Interaction, txn)
+    async with rt.db.connect() as conn:
+        row = (await conn.execute(_LOAD, {"txn": txn})).first()
     if row is None or row.consumed_at is not None or row.expires_at <= rt.clock.now():
         return None
-    return row
+    return Interaction(**row._mapping)
 
 
 def csrf_ok(row: Interaction, presented: str | None) -> bool:
     return bool(presented) and hmac.compare_digest(row.csrf.encode(), (presented or "").encode())
 
 
+async def update_in(conn: AsyncConnection, txn: str, **values: Any) -> None:
+    """Update the transaction inside the caller's write transaction."""
+    await conn.execute(update(_TABLE).where(_TABLE.c.id == txn).values(**values))
+
+
 async def update_state(rt: Runtime, txn: str, **values: Any) -> None:
-    async with rt.db.transaction() as s:
-        await s.execute(update(Interaction).where(Interaction.id == txn).values(**values))
+    async with rt.db.write() as conn:
+        await update_in(conn, txn, **values)
+
+
+async def consume_in(conn: AsyncConnection, txn: str, now: float) -> bool:
+    """Mark the transaction used inside the caller's write transaction; False when another request used it first."""
+    result = await conn.execute(update(_TABLE).where(_TABLE.c.id == txn, _TABLE.c.consumed_at.is_(None))
+                                .values(consumed_at=now))  # fmt: skip
+    return result.rowcount == 1
 
 
 async def consume(rt: Runtime, txn: str) -> bool:
     """Mark the transaction used; False when another request used it first."""
-    async with rt.db.transaction() as s:
-        result = await s.execute(
-            update(Interaction)
-            .where(Interaction.id == txn, Interaction.consumed_at.is_(None))
-            .values(consumed_at=rt.clock.now())
-        )
-    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+    async with rt.db.write() as conn:
+        return await consume_in(conn, txn, rt.clock.now())

@@ -7,16 +7,17 @@ verification as a wrong password. Failed attempts are limited per username and I
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import or_, select
+from sqlalchemy import Table, bindparam, or_, select, update
 from starlette.responses import RedirectResponse, Response
 
 from consentry.domain import ClientInfo, ConnectionInfo
 from consentry.login import interaction
-from consentry.login.passwords import verify_password
-from consentry.login.sessions import create_session, end_session, set_cookie
+from consentry.login.passwords import verify_password_off_loop
+from consentry.login.sessions import cookie_token, create_session, revoke_in, set_cookie
 from consentry.oauth.authorize.flow import allowed_connections
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
@@ -27,6 +28,15 @@ from consentry.web import client_ip
 router = APIRouter(tags=["Universal Login"], include_in_schema=False)
 GENERIC_FAILURE = "Wrong email or password."
 LOCAL_NEXT = ("/admin", "/u/apps")
+_USERS: Table = User.__table__  # type: ignore[assignment]
+_FIND_USER = (
+    select(User.user_id, User.password_hash, User.blocked)
+    .where(User.connection_id.in_(bindparam("connections", expanding=True)),
+           or_(User.email == bindparam("login"), User.username == bindparam("login")))
+    .limit(1)
+)  # fmt: skip
+_COUNT_LOGIN = update(_USERS).where(_USERS.c.user_id == bindparam("uid")).values(
+    logins_count=_USERS.c.logins_count + 1, last_login=bindparam("now"), last_ip=bindparam("ip"))  # fmt: skip
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -98,28 +108,17 @@ async def login_submit(
         return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=429, username=username,
                      error="Too many failed attempts. Wait a few minutes and try again.")  # fmt: skip
     user = await _find_user(rt, login, [c.id for c in connections]) if login and connections else None
-    if not verify_password(user.password_hash if user else None, password) or user is None or user.blocked:
-        await rate_limit.hit(rt, limit_key, rt.settings.login_max_failures, rt.settings.login_failure_window)
-        async with rt.db.transaction() as s:
-            audit.record(s, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE, client_id=txn.client_id or None,
-                         user_id=user.user_id if user else None, ip=ip, details={"username": login[:100]})  # fmt: skip
+    ok = await verify_password_off_loop(user.password_hash if user else None, password)
+    if not ok or user is None or user.blocked:
+        async with rt.db.write() as conn:
+            await rate_limit.hit_in(rt, conn, limit_key, rt.settings.login_max_failures,
+                                    rt.settings.login_failure_window)  # fmt: skip
+            await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE,
+                              client_id=txn.client_id or None, user_id=user.user_id if user else None, ip=ip,
+                              details={"username": login[:100]})  # fmt: skip
         return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=401,
                      error=GENERIC_FAILURE, username=username)  # fmt: skip
-    await end_session(rt, request)
-    now = rt.clock.now()
-    async with rt.db.transaction() as s:
-        token, session = await create_session(rt, s, user.user_id)
-        db_user = await s.get(User, user.user_id)
-        assert db_user is not None
-        db_user.logins_count += 1
-        db_user.last_login, db_user.last_ip = now, ip
-        audit.record(s, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
-                     user_id=user.user_id, ip=ip)  # fmt: skip
-        row = await s.get(Interaction, txn.id)
-        assert row is not None
-        row.user_id, row.session_id, row.login_done_at = user.user_id, session.id, now
-        row.params = {**row.params, "__login": "1"}
-    await rate_limit.reset(rt, limit_key)
+    token = await _complete_login(rt, txn, user.user_id, ip, limit_key, cookie_token(request))
     target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
         rt.settings.url(txn.params.get("__next", "/u/apps").lstrip("/")))  # fmt: skip
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
@@ -127,10 +126,26 @@ async def login_submit(
     return response
 
 
-async def _find_user(rt: Runtime, login: str, connection_ids: list[str]) -> User | None:
-    async with rt.db.read() as s:
-        return await s.scalar(
-            select(User)
-            .where(User.connection_id.in_(connection_ids), or_(User.email == login, User.username == login))
-            .limit(1)
-        )
+async def _complete_login(rt: Runtime, txn: Interaction, user_id: str, ip: str, limit_key: str,
+                          old_token: str | None) -> str:  # fmt: skip
+    """Everything a successful login writes, in ONE transaction: the previous session ends, a new one starts,
+    the user's login count, the audit event, the transaction's answer and the failure counter's reset.
+    A failure anywhere leaves none of it. Returns the new session's cookie token."""
+    now = rt.clock.now()
+    async with rt.db.write() as conn:
+        if old_token is not None:
+            await revoke_in(conn, old_token, now)
+        token, sid = await create_session(rt, conn, user_id, now)
+        await conn.execute(_COUNT_LOGIN, {"uid": user_id, "now": now, "ip": ip})
+        await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
+                          user_id=user_id, ip=ip)  # fmt: skip
+        await interaction.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now,
+                                    params={**txn.params, "__login": "1"})  # fmt: skip
+        await rate_limit.reset_in(conn, limit_key)
+    return token
+
+
+async def _find_user(rt: Runtime, login: str, connection_ids: list[str]) -> Any:
+    """The candidate's id, hash and blocked flag (a Core row), or None."""
+    async with rt.db.connect() as conn:
+        return (await conn.execute(_FIND_USER, {"connections": connection_ids, "login": login})).first()

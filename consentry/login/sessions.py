@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -18,6 +18,19 @@ from consentry.storage.models import LoginSession, User
 from consentry.tokens import ids
 
 COOKIE = "consentry_session"
+_SESSIONS: Table = LoginSession.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """The user columns the SSO paths need (consent, connections, dashboard role), not the whole row."""
+
+    user_id: str
+    connection_id: str
+    email: str | None
+    username: str | None
+    blocked: bool
+    is_admin: bool
 
 
 @dataclass(frozen=True)
@@ -25,55 +38,57 @@ class CurrentSession:
     sid: str
     user_id: str
     auth_time: float
-    user: User
+    user: SessionUser
 
 
-async def create_session(rt: Runtime, s: AsyncSession, user_id: str) -> tuple[str, LoginSession]:
-    now = rt.clock.now()
-    token = ids.secret(32)
-    row = LoginSession(
-        id=ids.secret(16),
-        token_hash=ids.digest(token),
-        user_id=user_id,
-        auth_time=now,
-        created_at=now,
-        expires_at=now + rt.settings.session_lifetime,
-    )
-    s.add(row)
-    return token, row
+_INSERT = insert(_SESSIONS)
+# Built once: one Core statement on the hot path of every /authorize (performance.md: no ORM here).
+_LOOKUP = (
+    select(LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at, User.user_id,
+           User.connection_id, User.email, User.username, User.blocked, User.is_admin)
+    .join(User, User.user_id == LoginSession.user_id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)  # fmt: skip
+
+
+def cookie_token(request: Request) -> str | None:
+    token = request.cookies.get(COOKIE)
+    return token if token and len(token) <= 200 else None
+
+
+async def create_session(rt: Runtime, conn: AsyncConnection, user_id: str, now: float) -> tuple[str, str]:
+    """A new session row in the caller's write transaction; returns (cookie token, session id)."""
+    token, sid = ids.secret(32), ids.secret(16)
+    await conn.execute(_INSERT, {"id": sid, "token_hash": ids.digest(token), "user_id": user_id, "auth_time": now,
+                                 "created_at": now, "expires_at": now + rt.settings.session_lifetime})  # fmt: skip
+    return token, sid
 
 
 async def current_session(rt: Runtime, request: Request) -> CurrentSession | None:
-    token = request.cookies.get(COOKIE)
-    if not token or len(token) > 200:
+    token = cookie_token(request)
+    if token is None:
         return None
     now = rt.clock.now()
-    async with rt.db.read() as s:
-        found = (
-            await s.execute(
-                select(LoginSession, User)
-                .join(User, User.user_id == LoginSession.user_id)
-                .where(LoginSession.token_hash == ids.digest(token))
-            )
-        ).first()
-    if found is None:
+    async with rt.db.connect() as conn:
+        row = (await conn.execute(_LOOKUP, {"token_hash": ids.digest(token)})).first()
+    if row is None or row.revoked_at is not None or row.expires_at <= now or row.blocked:
         return None
-    session, user = found
-    if session.revoked_at is not None or session.expires_at <= now or user.blocked:
-        return None
-    return CurrentSession(session.id, user.user_id, session.auth_time, user)
+    user = SessionUser(row.user_id, row.connection_id, row.email, row.username, bool(row.blocked), bool(row.is_admin))
+    return CurrentSession(row.id, row.user_id, row.auth_time, user)
+
+
+async def revoke_in(conn: AsyncConnection, token: str, now: float) -> None:
+    """Revoke the session named by a cookie token, inside the caller's write transaction."""
+    await conn.execute(update(_SESSIONS).where(_SESSIONS.c.token_hash == ids.digest(token),
+                                               _SESSIONS.c.revoked_at.is_(None)).values(revoked_at=now))  # fmt: skip
 
 
 async def end_session(rt: Runtime, request: Request) -> None:
-    token = request.cookies.get(COOKIE)
-    if not token or len(token) > 200:
+    token = cookie_token(request)
+    if token is None:
         return
-    async with rt.db.transaction() as s:
-        await s.execute(
-            update(LoginSession)
-            .where(LoginSession.token_hash == ids.digest(token), LoginSession.revoked_at.is_(None))
-            .values(revoked_at=rt.clock.now())
-        )
+    async with rt.db.write() as conn:
+        await revoke_in(conn, token, rt.clock.now())
 
 
 def set_cookie(rt: Runtime, response: Response, token: str) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from consentry.clock import iso
 from consentry.storage.models import AuditEvent
@@ -46,6 +47,27 @@ def record(
             details=details or {},
         )
     )
+
+
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+_INSERT = insert(_EVENTS)
+
+
+async def write(
+    conn: AsyncConnection,
+    now: float,
+    type_: str,
+    description: str,
+    *,
+    client_id: str | None = None,
+    user_id: str | None = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """``record`` inside a Core write transaction (``rt.db.write()``), for the hot paths."""
+    values = {"log_id": ids.hex_id(), "date": now, "type": type_, "description": description,
+              "client_id": client_id, "user_id": user_id, "ip": ip, "details": details or {}}  # fmt: skip
+    await conn.execute(_INSERT, values)
 
 
 def as_json(event: AuditEvent) -> dict[str, Any]:

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import case, delete, select
+from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.runtime import Runtime
 from consentry.storage.models import RateCounter
 
 LEASE_PREFIX = "lease:"
+_COUNT = select(RateCounter.count, RateCounter.window_start).where(RateCounter.key == bindparam("key"))
 
 
 def _insert(rt: Runtime) -> Any:
@@ -28,6 +30,12 @@ async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:
 
     A window starts at the first event after the previous one ended; the count then restarts at 1.
     """
+    async with rt.db.write() as conn:
+        return await hit_in(rt, conn, key, limit, window)
+
+
+async def hit_in(rt: Runtime, conn: AsyncConnection, key: str, limit: int, window: float) -> bool:
+    """``hit`` inside the caller's write transaction."""
     now = rt.clock.now()
     expired = RateCounter.window_start <= now - window
     stmt = (
@@ -42,25 +50,29 @@ async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:
         )
         .returning(RateCounter.count)
     )
-    async with rt.db.transaction() as s:
-        count = int((await s.execute(stmt)).scalar_one())
+    count = int((await conn.execute(stmt)).scalar_one())
     return count <= limit
 
 
 async def count(rt: Runtime, key: str, window: float) -> int:
     """Events counted for ``key`` in its current window (0 when the window has ended); does not count."""
-    async with rt.db.read() as s:
-        row = (await s.execute(select(RateCounter.count, RateCounter.window_start)
-                               .where(RateCounter.key == key[:255]))).first()  # fmt: skip
-    if row is None or row.window_start <= rt.clock.now() - window:
+    async with rt.db.connect() as conn:
+        row = (await conn.execute(_COUNT, {"key": key[:255]})).first()
+    if row is None:
         return 0
-    return int(row.count)
+    events, window_start = row
+    return 0 if window_start <= rt.clock.now() - window else int(events)
 
 
 async def reset(rt: Runtime, key: str) -> None:
     """Forget ``key`` (e.g. after a successful login)."""
-    async with rt.db.transaction() as s:
-        await s.execute(delete(RateCounter).where(RateCounter.key == key[:255]))
+    async with rt.db.write() as conn:
+        await reset_in(conn, key)
+
+
+async def reset_in(conn: AsyncConnection, key: str) -> None:
+    """``reset`` inside the caller's write transaction."""
+    await conn.execute(delete(RateCounter).where(RateCounter.key == key[:255]))
 
 
 async def lease(rt: Runtime, name: str, holder: int, ttl: float) -> bool:
