@@ -8,9 +8,9 @@ issued under it in the same transaction, so a revoked app loses access at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,28 @@ async def find_grant(s: AsyncSession, user_id: str, client_id: str, audience: st
             UserGrant.user_id == user_id, UserGrant.client_id == client_id, UserGrant.audience == audience
         )
     )
+
+
+class GrantRef(NamedTuple):
+    """What ``/authorize`` needs of a stored grant: its id (kept on the code) and scopes (the consent check)."""
+
+    id: str
+    scope: list[str]
+
+
+_GRANT_REF = select(UserGrant.id, UserGrant.scope).where(
+    UserGrant.user_id == bindparam("user_id"),
+    UserGrant.client_id == bindparam("client_id"),
+    UserGrant.audience == bindparam("audience"),
+)
+
+
+async def find_grant_ref(rt: Runtime, user_id: str, client_id: str, audience: str) -> GrantRef | None:
+    """``find_grant`` as one Core read of two columns (the hot path of every ``/authorize``)."""
+    async with rt.db.connect() as conn:
+        params = {"user_id": user_id, "client_id": client_id, "audience": audience}
+        row = (await conn.execute(_GRANT_REF, params)).first()
+    return GrantRef(row.id, list(row.scope or [])) if row is not None else None
 
 
 def _union(current: Iterable[str], added: Iterable[str]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from sqlalchemy import Table, insert
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -22,11 +23,13 @@ from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext, kept_pa
 from consentry.oauth.errors import CONSENT_REQUIRED, LOGIN_REQUIRED, OAuthError
 from consentry.oauth.redirect_uri import is_verifiable
 from consentry.runtime import Runtime
-from consentry.services.user_grants import find_grant
+from consentry.services.user_grants import GrantRef, find_grant_ref
 from consentry.storage.models import AuthorizationCode, Interaction
 from consentry.tokens import ids
 
 RESERVED = ("__login", "__consent", "__confirmed")
+_CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
+_INSERT_CODE = insert(_CODES)
 
 
 def grant_audience(rt: Runtime, ctx: AuthorizeContext) -> str:
@@ -52,10 +55,14 @@ def to_page(rt: Runtime, page: str, txn: Interaction) -> Response:
                             headers=respond.NO_STORE)  # fmt: skip
 
 
-async def decide_consent(rt: Runtime, ctx: AuthorizeContext, user_id: str, params: dict[str, str]) -> ConsentDecision:
+async def find_user_grant(rt: Runtime, ctx: AuthorizeContext, user_id: str) -> GrantRef | None:
     assert ctx.client is not None
-    async with rt.db.read() as s:
-        grant = await find_grant(s, user_id, ctx.client.client_id, grant_audience(rt, ctx))
+    return await find_grant_ref(rt, user_id, ctx.client.client_id, grant_audience(rt, ctx))
+
+
+def consent_decision(ctx: AuthorizeContext, params: dict[str, str], grant: GrantRef | None) -> ConsentDecision:
+    """The consent policy's answer for this request, given the user's stored grant (or none)."""
+    assert ctx.client is not None
     skip = ctx.client.skip_non_verifiable_callback_uri_confirmation_prompt
     if skip is None:
         skip = bool(ctx.tenant.get("skip_non_verifiable_callback_uri_confirmation_prompt", False))
@@ -72,6 +79,10 @@ async def decide_consent(rt: Runtime, ctx: AuthorizeContext, user_id: str, param
             already_answered="__consent" in params or "__confirmed" in params,
         )
     )
+
+
+async def decide_consent(rt: Runtime, ctx: AuthorizeContext, user_id: str, params: dict[str, str]) -> ConsentDecision:
+    return consent_decision(ctx, params, await find_user_grant(rt, ctx, user_id))
 
 
 async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: Interaction | None) -> Response:
@@ -94,12 +105,13 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
         raise OAuthError("access_denied", "Your account's connection is not available to this application."
                          + (" Third-party applications can use only domain-level connections." if client.is_third_party
                             else ""), 403, redirectable=False)  # fmt: skip
-    decision = await decide_consent(rt, ctx, session.user_id, params)
+    grant = await find_user_grant(rt, ctx, session.user_id)
+    decision = consent_decision(ctx, params, grant)
     if decision.required:
         if "none" in ctx.prompts:
             raise CONSENT_REQUIRED
         txn = txn or await interaction.start(rt, client.client_id, kept_parameters(params), session.user_id,
-                                              session.sid)
+                                              session.sid)  # fmt: skip
         if not txn.user_id:
             await interaction.update_state(rt, txn.id, user_id=session.user_id, session_id=session.sid)
         return to_page(rt, "u/consent", txn)
@@ -107,10 +119,7 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
     if "__consent" in params:
         approved, asked = set(params["__consent"].split()), set(consent_scopes(ctx))
         scopes = [s for s in scopes if s in approved or s not in asked]
-    if txn is not None and not await interaction.consume(rt, txn.id):
-        raise OAuthError("invalid_request", "This authorization request was already completed.", 400,
-                         redirectable=False)  # fmt: skip
-    code = await _issue_code(rt, ctx, session, scopes)
+    code = await _issue_code(rt, ctx, session, scopes, grant, txn)
     return respond.success(client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, code, ctx.state)
 
 
@@ -124,28 +133,33 @@ def _needs_login(rt: Runtime, ctx: AuthorizeContext, session: CurrentSession | N
     return ctx.max_age is not None and rt.clock.now() - session.auth_time > ctx.max_age
 
 
-async def _issue_code(rt: Runtime, ctx: AuthorizeContext, session: CurrentSession, scopes: list[str]) -> str:
+async def _issue_code(rt: Runtime, ctx: AuthorizeContext, session: CurrentSession, scopes: list[str],
+                      grant: GrantRef | None, txn: Interaction | None) -> str:  # fmt: skip
+    """Consume the pending transaction (if any) and store the code: one write transaction, so a code never
+    exists for a transaction that another request completed, and a failed insert leaves the transaction usable."""
     assert ctx.client is not None and ctx.redirect_uri is not None
     code = ids.secret(32)
     now = rt.clock.now()
-    async with rt.db.transaction() as s:
-        grant = await find_grant(s, session.user_id, ctx.client.client_id, grant_audience(rt, ctx))
-        s.add(
-            AuthorizationCode(
-                code_hash=ids.digest(code),
-                client_id=ctx.client.client_id,
-                user_id=session.user_id,
-                session_id=session.sid,
-                redirect_uri=ctx.redirect_uri,
-                scope=scopes,
-                audience=ctx.api.identifier if ctx.api else None,
-                resource=ctx.resource,
-                code_challenge=ctx.code_challenge,
-                nonce=ctx.nonce,
-                auth_time=session.auth_time,
-                grant_id=grant.id if grant else None,
-                created_at=now,
-                expires_at=now + rt.settings.authorization_code_lifetime,
-            )
-        )
+    values = {
+        "code_hash": ids.digest(code),
+        "client_id": ctx.client.client_id,
+        "user_id": session.user_id,
+        "session_id": session.sid,
+        "redirect_uri": ctx.redirect_uri,
+        "scope": scopes,
+        "audience": ctx.api.identifier if ctx.api else None,
+        "resource": ctx.resource,
+        "code_challenge": ctx.code_challenge,
+        "nonce": ctx.nonce,
+        "auth_time": session.auth_time,
+        "grant_id": grant.id if grant else None,
+        "created_at": now,
+        "expires_at": now + rt.settings.authorization_code_lifetime,
+        "consumed_at": None,
+    }
+    async with rt.db.write() as conn:
+        if txn is not None and not await interaction.consume_in(conn, txn.id, now):
+            raise OAuthError("invalid_request", "This authorization request was already completed.", 400,
+                             redirectable=False)  # fmt: skip
+        await conn.execute(_INSERT_CODE, values)
     return code
