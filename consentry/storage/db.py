@@ -62,7 +62,10 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
                                          async_creator=sqlite_inline.connector(args[0], **kwargs))  # fmt: skip
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it cost a round trip per checkout, on every request. A connection found dead instead fails
+    # its request (a 503) and invalidates the whole pool, so a restarted PostgreSQL costs one request per
+    # process (tests/faults/test_postgres_restart.py); recycling bounds how long an idle connection is kept.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def create_nullpool_engine(url: str) -> AsyncEngine:
@@ -112,6 +115,8 @@ class Database:
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        # SQLite begins no transaction for a SELECT anyway (and resetting its isolation level costs a statement)
+        self._reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock: asyncio.Lock | None = None
         self._aux: AsyncEngine | None = None
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
@@ -139,8 +144,8 @@ class Database:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A Core read (no transaction is held open beyond the block)."""
-        async with self.engine.connect() as conn:
+        """A Core read in autocommit mode: on PostgreSQL no ``BEGIN``/``ROLLBACK`` round trips around it."""
+        async with self._reader.connect() as conn:
             yield conn
 
     def _must_lock(self) -> bool:
