@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
 from consentry.runtime import Runtime
-from consentry.storage.models import LoginSession, User
+from consentry.services.user_grants import GrantRef
+from consentry.storage.models import LoginSession, User, UserGrant
 from consentry.tokens import ids
 
 COOKIE = "consentry_session"
@@ -39,14 +40,25 @@ class CurrentSession:
     user_id: str
     auth_time: float
     user: SessionUser
+    grant: GrantRef | None = None  # the user's grant asked for with ``grant_for`` (None: none stored, or not asked)
 
 
 _INSERT = insert(_SESSIONS)
 # Built once: one Core statement on the hot path of every /authorize (performance.md: no ORM here).
+_COLUMNS = (LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at, User.user_id,
+            User.connection_id, User.email, User.username, User.blocked, User.is_admin)  # fmt: skip
 _LOOKUP = (
-    select(LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at, User.user_id,
-           User.connection_id, User.email, User.username, User.blocked, User.is_admin)
+    select(*_COLUMNS)
     .join(User, User.user_id == LoginSession.user_id)
+    .where(LoginSession.token_hash == bindparam("token_hash"))
+)
+# The same, with the user's grant for one (client, audience): /authorize needs both, and one statement on one
+# connection costs less than two reads.
+_LOOKUP_WITH_GRANT = (
+    select(*_COLUMNS, UserGrant.id.label("grant_id"), UserGrant.scope.label("grant_scope"))
+    .join(User, User.user_id == LoginSession.user_id)
+    .outerjoin(UserGrant, and_(UserGrant.user_id == User.user_id, UserGrant.client_id == bindparam("client_id"),
+                               UserGrant.audience == bindparam("audience")))
     .where(LoginSession.token_hash == bindparam("token_hash"))
 )  # fmt: skip
 
@@ -64,17 +76,24 @@ async def create_session(rt: Runtime, conn: AsyncConnection, user_id: str, now: 
     return token, sid
 
 
-async def current_session(rt: Runtime, request: Request) -> CurrentSession | None:
+async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, str] | None = None
+                          ) -> CurrentSession | None:  # fmt: skip
+    """The live session named by the cookie; with ``grant_for=(client_id, audience)`` also the user's grant."""
     token = cookie_token(request)
     if token is None:
         return None
     now = rt.clock.now()
     async with rt.db.connect() as conn:
-        row = (await conn.execute(_LOOKUP, {"token_hash": ids.digest(token)})).first()
+        if grant_for is None:
+            row = (await conn.execute(_LOOKUP, {"token_hash": ids.digest(token)})).first()
+        else:
+            params = {"token_hash": ids.digest(token), "client_id": grant_for[0], "audience": grant_for[1]}
+            row = (await conn.execute(_LOOKUP_WITH_GRANT, params)).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or row.blocked:
         return None
     user = SessionUser(row.user_id, row.connection_id, row.email, row.username, bool(row.blocked), bool(row.is_admin))
-    return CurrentSession(row.id, row.user_id, row.auth_time, user)
+    grant = GrantRef(row.grant_id, list(row.grant_scope or [])) if grant_for and row.grant_id is not None else None
+    return CurrentSession(row.id, row.user_id, row.auth_time, user, grant)
 
 
 async def revoke_in(conn: AsyncConnection, token: str, now: float) -> None:

@@ -89,7 +89,7 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
     client = ctx.client
     assert client is not None and ctx.redirect_uri is not None
     params = ctx.params
-    session = await current_session(rt, request)
+    session = await current_session(rt, request, grant_for=(client.client_id, grant_audience(rt, ctx)))
     if txn is not None and session is not None and txn.user_id and session.user_id != txn.user_id:
         session = None  # another user logged in meanwhile: start over
     if _needs_login(rt, ctx, session, params):
@@ -105,7 +105,7 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
         raise OAuthError("access_denied", "Your account's connection is not available to this application."
                          + (" Third-party applications can use only domain-level connections." if client.is_third_party
                             else ""), 403, redirectable=False)  # fmt: skip
-    grant = await find_user_grant(rt, ctx, session.user_id)
+    grant = session.grant  # read with the session, once per request
     decision = consent_decision(ctx, params, grant)
     if decision.required:
         if "none" in ctx.prompts:

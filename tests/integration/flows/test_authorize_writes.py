@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.login import interaction
 from consentry.runtime import Runtime
-from consentry.services import user_grants
 from consentry.storage.models import AuthorizationCode, Interaction, UserGrant
 from consentry.tokens import ids
 from tests.conftest import ISSUER
@@ -63,25 +62,29 @@ async def _logged_in_resume(client: httpx.AsyncClient, rt: Runtime) -> tuple[App
     return app, r.headers["location"]
 
 
-async def test_the_code_carries_the_grant_read_once(
-    client: httpx.AsyncClient, social: Runtime, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_an_sso_authorize_is_one_read_and_one_insert(client: httpx.AsyncClient, social: Runtime) -> None:
+    """The session, its user and the user's grant in one statement; the code (with the grant's id) in one write."""
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     step = await consent(client, await login(client, await authorize(client, _params(app)), "alice@example.com",
                                              PASSWORD))  # fmt: skip
     assert "code" in step.params
-    reads: list[str] = []
-    real = user_grants.find_grant_ref
+    await client.get("/authorize", params=_params(app))  # warm the catalog (read through a pool of its own)
+    statements: list[str] = []
 
-    async def counted(*args: Any) -> Any:
-        reads.append("grant")
-        return await real(*args)
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()[:3]))
 
-    monkeypatch.setattr("consentry.oauth.authorize.flow.find_grant_ref", counted)
-    step = await authorize(client, _params(app))  # SSO: straight to the callback
+    event.listen(social.db.engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        step = await authorize(client, _params(app))  # SSO: straight to the callback
+    finally:
+        event.remove(social.db.engine.sync_engine, "before_cursor_execute", seen)
     code = step.params["code"]
-    assert reads == ["grant"]
+    assert [s for s in statements if s.split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")] == [
+        "SELECT login_sessions.id, login_sessions.auth_time,",
+        "INSERT INTO authorization_codes",
+    ], statements
     async with social.db.read() as s:
         row = await s.get(AuthorizationCode, ids.digest(code))
         stored = await s.scalar(select(UserGrant).where(UserGrant.client_id == app.client_id))
