@@ -20,6 +20,9 @@ from consentry.tokens import ids
 _TABLE: Table = Interaction.__table__  # type: ignore[assignment]
 _INSERT = insert(_TABLE)
 _LOAD = select(_TABLE).where(_TABLE.c.id == bindparam("txn"))
+# The SET clause comes from the parameter names (the columns to write); the statement is built once.
+_UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("txn"))
+_CONSUME = update(_TABLE).where(_TABLE.c.id == bindparam("txn"), _TABLE.c.consumed_at.is_(None))
 
 
 async def start(rt: Runtime, client_id: str | None, params: dict[str, str], user_id: str | None = None,
@@ -55,7 +58,7 @@ def csrf_ok(row: Interaction, presented: str | None) -> bool:
 
 async def update_in(conn: AsyncConnection, txn: str, **values: Any) -> None:
     """Update the transaction inside the caller's write transaction."""
-    await conn.execute(update(_TABLE).where(_TABLE.c.id == txn).values(**values))
+    await conn.execute(_UPDATE, {"txn": txn, **values})
 
 
 async def update_state(rt: Runtime, txn: str, **values: Any) -> None:
@@ -65,8 +68,7 @@ async def update_state(rt: Runtime, txn: str, **values: Any) -> None:
 
 async def consume_in(conn: AsyncConnection, txn: str, now: float) -> bool:
     """Mark the transaction used inside the caller's write transaction; False when another request used it first."""
-    result = await conn.execute(update(_TABLE).where(_TABLE.c.id == txn, _TABLE.c.consumed_at.is_(None))
-                                .values(consumed_at=now))  # fmt: skip
+    result = await conn.execute(_CONSUME, {"txn": txn, "consumed_at": now})
     return result.rowcount == 1
 
 

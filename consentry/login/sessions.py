@@ -96,10 +96,12 @@ async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, s
     return CurrentSession(row.id, row.user_id, row.auth_time, user, grant)
 
 
+_REVOKE = update(_SESSIONS).where(_SESSIONS.c.token_hash == bindparam("b_token_hash"), _SESSIONS.c.revoked_at.is_(None))
+
+
 async def revoke_in(conn: AsyncConnection, token: str, now: float) -> None:
     """Revoke the session named by a cookie token, inside the caller's write transaction."""
-    await conn.execute(update(_SESSIONS).where(_SESSIONS.c.token_hash == ids.digest(token),
-                                               _SESSIONS.c.revoked_at.is_(None)).values(revoked_at=now))  # fmt: skip
+    await conn.execute(_REVOKE, {"b_token_hash": ids.digest(token), "revoked_at": now})
 
 
 async def end_session(rt: Runtime, request: Request) -> None:

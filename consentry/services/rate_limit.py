@@ -19,6 +19,7 @@ from consentry.storage.models import RateCounter
 
 LEASE_PREFIX = "lease:"
 _COUNT = select(RateCounter.count, RateCounter.window_start).where(RateCounter.key == bindparam("key"))
+_RESET = delete(RateCounter).where(RateCounter.key == bindparam("key"))
 
 
 def _insert(rt: Runtime) -> Any:
@@ -72,7 +73,7 @@ async def reset(rt: Runtime, key: str) -> None:
 
 async def reset_in(conn: AsyncConnection, key: str) -> None:
     """``reset`` inside the caller's write transaction."""
-    await conn.execute(delete(RateCounter).where(RateCounter.key == key[:255]))
+    await conn.execute(_RESET, {"key": key[:255]})
 
 
 async def lease(rt: Runtime, name: str, holder: int, ttl: float) -> bool:
