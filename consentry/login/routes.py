@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import RedirectResponse, Response
 
 from consentry.domain import ClientInfo, ConnectionInfo
@@ -27,6 +28,7 @@ from consentry.web import client_ip
 
 router = APIRouter(tags=["Universal Login"], include_in_schema=False)
 GENERIC_FAILURE = "Wrong email or password."
+TOO_MANY = "Too many failed attempts. Wait a few minutes and try again."
 LOCAL_NEXT = ("/admin", "/u/apps")
 _USERS: Table = User.__table__  # type: ignore[assignment]
 _FIND_USER = (
@@ -104,10 +106,12 @@ async def login_submit(
     ip = client_ip(request)
     login = username.strip().lower()
     limit_key = f"login-fail:{ip}:{login}"
-    if await rate_limit.count(rt, limit_key, rt.settings.login_failure_window) >= rt.settings.login_max_failures:
-        return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=429, username=username,
-                     error="Too many failed attempts. Wait a few minutes and try again.")  # fmt: skip
-    user = await _find_user(rt, login, [c.id for c in connections]) if login and connections else None
+    async with rt.db.connect() as conn:  # both reads on one connection
+        failures = await rate_limit.count_in(rt, conn, limit_key, rt.settings.login_failure_window)
+        if failures >= rt.settings.login_max_failures:
+            return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=429,
+                         username=username, error=TOO_MANY)  # fmt: skip
+        user = await _find_user(conn, login, [c.id for c in connections]) if login and connections else None
     ok = await verify_password_off_loop(user.password_hash if user else None, password)
     if not ok or user is None or user.blocked:
         async with rt.db.write() as conn:
@@ -145,7 +149,6 @@ async def _complete_login(rt: Runtime, txn: Interaction, user_id: str, ip: str, 
     return token
 
 
-async def _find_user(rt: Runtime, login: str, connection_ids: list[str]) -> Any:
+async def _find_user(conn: AsyncConnection, login: str, connection_ids: list[str]) -> Any:
     """The candidate's id, hash and blocked flag (a Core row), or None."""
-    async with rt.db.connect() as conn:
-        return (await conn.execute(_FIND_USER, {"connections": connection_ids, "login": login})).first()
+    return (await conn.execute(_FIND_USER, {"connections": connection_ids, "login": login})).first()

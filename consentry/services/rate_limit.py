@@ -58,7 +58,12 @@ async def hit_in(rt: Runtime, conn: AsyncConnection, key: str, limit: int, windo
 async def count(rt: Runtime, key: str, window: float) -> int:
     """Events counted for ``key`` in its current window (0 when the window has ended); does not count."""
     async with rt.db.connect() as conn:
-        row = (await conn.execute(_COUNT, {"key": key[:255]})).first()
+        return await count_in(rt, conn, key, window)
+
+
+async def count_in(rt: Runtime, conn: AsyncConnection, key: str, window: float) -> int:
+    """``count`` on the caller's connection (one checkout for the several reads of a login)."""
+    row = (await conn.execute(_COUNT, {"key": key[:255]})).first()
     if row is None:
         return 0
     events, window_start = row
