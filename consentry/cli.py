@@ -109,6 +109,8 @@ def serve() -> None:
     # threshold so the 19 MiB argon2 buffers go back to the OS after each hash (RSS per worker, performance.md).
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(1024 * 1024))
+    # Code objects without column tables (PEP 657): ~0.6 MB less per worker; tracebacks only lose their ^^^ marks.
+    os.environ.setdefault("PYTHONNODEBUGRANGES", "1")
     # A spawned worker first re-runs the parent's __main__ script (the ``consentry`` console script): that would
     # import this CLI with typer and click (~1.3 MB per worker) for nothing; without ``__file__`` it is skipped.
     vars(sys.modules["__main__"]).pop("__file__", None)
