@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 from sqlalchemy.pool import NullPool
 
 from consentry.storage import sqlite_inline
+from consentry.storage.checkpoint import WalCheckpointer
 
 BUSY_TIMEOUT_MS = 10000
 
@@ -37,6 +38,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.close()
+
+
+def _inline_sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+    """As ``_sqlite_pragmas``; the WAL is checkpointed by the database's ``WalCheckpointer`` thread instead."""
+    _sqlite_pragmas(dbapi_connection, record)
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA wal_autocheckpoint=0")
+    cur.close()
+
+
+def inline_sqlite_file(url: str) -> str | None:
+    """The database file when ``url`` is a plain SQLite file (run inline on the event loop), else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    if parsed.query or parsed.database.startswith("file:"):
+        return None
+    return parsed.database
 
 
 def _prepare_sqlite(url: str) -> bool:
@@ -56,11 +75,14 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_size = min(pool_size, 5)
         engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         args, kwargs = engine.dialect.create_connect_args(engine.url)
+        pragmas = _sqlite_pragmas
         if len(args) == 1 and not kwargs.get("uri"):  # a plain file or :memory: (performance.md: no thread hops)
             engine.sync_engine.dispose()
             engine = create_async_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
                                          async_creator=sqlite_inline.connector(args[0], **kwargs))  # fmt: skip
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            if inline_sqlite_file(url):
+                pragmas = _inline_sqlite_pragmas
+        event.listen(engine.sync_engine, "connect", pragmas)
         return engine
     # No pre-ping: it cost a round trip per checkout, on every request. A connection found dead instead fails
     # its request (a 503) and invalidates the whole pool, so a restarted PostgreSQL costs one request per
@@ -102,7 +124,7 @@ async def _take_write_lock(conn: AsyncConnection) -> None:
                 if "locked" not in str(exc) or time.monotonic() + delay > deadline:
                     raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, 0.005)
     finally:
         await raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
@@ -118,6 +140,8 @@ class Database:
         # SQLite begins no transaction for a SELECT anyway (and resetting its isolation level costs a statement)
         self._reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock: asyncio.Lock | None = None
+        path = inline_sqlite_file(url)
+        self._checkpointer = WalCheckpointer(path) if path else None
         self._aux: AsyncEngine | None = None
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
 
@@ -157,6 +181,8 @@ class Database:
         if not self.is_sqlite:
             yield
             return
+        if self._checkpointer is not None:
+            self._checkpointer.ensure_started()
         depth = _in_write.get()
         if self._write_lock is None:
             self._write_lock = asyncio.Lock()
@@ -187,6 +213,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
         await self.engine.dispose()
         if self._aux is not None:
             await self._aux.dispose()
