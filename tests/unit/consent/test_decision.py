@@ -1,0 +1,57 @@
+"""``flow.consent_decision``: the consent policy fed from a validated request and the stored grant (no database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from consentry.consent.policy import Prompt
+from consentry.oauth.authorize.flow import consent_decision
+from consentry.oauth.authorize.request import AuthorizeContext
+from consentry.services.user_grants import GrantRef
+from tests.unit.builders import make_api, make_client
+
+
+def _ctx(*, first_party: bool, api_scopes: list[str], identity: tuple[str, ...] = (), offline: bool = False,
+         prompts: frozenset[str] = frozenset(), redirect_uri: str = "https://partner.example.com/callback",
+         tenant: dict[str, Any] | None = None, **client: Any) -> AuthorizeContext:  # fmt: skip
+    ctx = AuthorizeContext(rt=None, params={}, tenant=tenant or {})  # type: ignore[arg-type]
+    ctx.client = make_client(first_party=first_party, **client)
+    ctx.api, ctx.redirect_uri, ctx.prompts = make_api(), redirect_uri, prompts
+    ctx.api_scopes, ctx.identity_scopes, ctx.offline = api_scopes, list(identity), offline
+    return ctx
+
+
+def test_third_party_needs_what_the_grant_lacks() -> None:
+    ctx = _ctx(first_party=False, api_scopes=["read:posts", "write:posts"], identity=["openid"], offline=True)
+    none = consent_decision(ctx, {}, None)
+    assert none.prompt is Prompt.CONSENT
+    assert none.missing == {"openid", "offline_access", "read:posts", "write:posts"}
+    partial = consent_decision(ctx, {}, GrantRef("ugr_1", ["openid", "offline_access", "read:posts"]))
+    assert partial.prompt is Prompt.CONSENT and partial.missing == {"write:posts"}
+    covered = consent_decision(ctx, {}, GrantRef("ugr_1", ["openid", "offline_access", "read:posts", "write:posts"]))
+    assert covered.prompt is Prompt.NONE and not covered.required
+
+
+def test_an_answer_for_this_request_counts_once_given() -> None:
+    ctx = _ctx(first_party=False, api_scopes=["read:posts"])
+    assert consent_decision(ctx, {"__consent": "read:posts"}, None).prompt is Prompt.NONE
+    assert consent_decision(ctx, {"__confirmed": "1"}, None).prompt is Prompt.NONE
+
+
+def test_prompt_consent_asks_even_with_a_full_grant() -> None:
+    ctx = _ctx(first_party=False, api_scopes=["read:posts"], prompts=frozenset({"consent"}))
+    decision = consent_decision(ctx, {}, GrantRef("ugr_1", ["read:posts"]))
+    assert decision.prompt is Prompt.CONSENT and decision.missing == {"read:posts"}
+
+
+def test_first_party_loopback_confirmation_follows_client_then_tenant() -> None:
+    loopback = "http://127.0.0.1:8080/callback"
+    asks = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback)
+    assert consent_decision(asks, {}, None).prompt is Prompt.CONFIRM
+    tenant_skips = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback,
+                        tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True})  # fmt: skip
+    assert consent_decision(tenant_skips, {}, None).prompt is Prompt.NONE
+    client_overrides = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback,
+                            tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True},
+                            skip_non_verifiable_callback_uri_confirmation_prompt=False)  # fmt: skip
+    assert consent_decision(client_overrides, {}, None).prompt is Prompt.CONFIRM
