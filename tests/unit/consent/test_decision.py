@@ -22,7 +22,7 @@ def _ctx(*, first_party: bool, api_scopes: list[str], identity: tuple[str, ...] 
 
 
 def test_third_party_needs_what_the_grant_lacks() -> None:
-    ctx = _ctx(first_party=False, api_scopes=["read:posts", "write:posts"], identity=["openid"], offline=True)
+    ctx = _ctx(first_party=False, api_scopes=["read:posts", "write:posts"], identity=("openid",), offline=True)
     none = consent_decision(ctx, {}, None)
     assert none.prompt is Prompt.CONSENT
     assert none.missing == {"openid", "offline_access", "read:posts", "write:posts"}
