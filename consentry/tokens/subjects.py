@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -16,7 +17,9 @@ from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 PREFIX = "pw|"
 
 
+@lru_cache(maxsize=8)
 def _siv(secret: bytes) -> AESSIV:
+    """One cipher per key-encryption key and process (deriving it cost more than the encryption)."""
     return AESSIV(hashlib.sha512(b"consentry-pairwise-sub\x00" + secret).digest())
 
 
