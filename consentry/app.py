@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from consentry import admin
 from consentry.clock import Clock
-from consentry.management.routers import ROUTERS as MANAGEMENT_ROUTERS
 from consentry.consent import routes as consent_routes
 from consentry.login import routes as login_routes
 from consentry.oauth import endpoints as oauth_endpoints
@@ -28,6 +28,7 @@ from consentry.ui.render import STATIC
 from consentry.web import (
     BodyLimitMiddleware,
     EndpointFastLane,
+    LazyRouters,
     MetadataFastPath,
     SecurityHeadersMiddleware,
     install_error_handlers,
@@ -61,8 +62,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     )
     app.state.runtime = rt
     install_error_handlers(app)
-    app.add_middleware(EndpointFastLane, routes={"/oauth/token": oauth_routes.token_endpoint,  # innermost
-                                                 "/oauth/introspect": oauth_endpoints.introspect_endpoint})
+    app.add_middleware(LazyRouters, prefix="/api/v2", load=_management_api_loader(app))  # innermost
+    app.add_middleware(
+        EndpointFastLane,
+        routes={"/oauth/token": oauth_routes.token_endpoint, "/oauth/introspect": oauth_endpoints.introspect_endpoint},
+    )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling
@@ -75,11 +79,38 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(login_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(apps_routes.router)
-    admin.mount(app)
-    for router in MANAGEMENT_ROUTERS:
-        app.include_router(router)
+    admin.mount(app)  # the Management API routers follow, on first use (LazyRouters)
     logging.getLogger("consentry").setLevel(rt.settings.log_level.upper())
     return app
+
+
+def _management_api_loader(app: FastAPI) -> Callable[[], None]:
+    """Import and mount the Management API once: on the first ``/api/v2`` request or OpenAPI document.
+
+    Its routers, schemas and their validators are ~2.5 MB per worker (performance.md, memory) that a worker
+    serving only OAuth traffic never uses. They are included after every other route, as before.
+    """
+    loaded = False
+
+    def load() -> None:
+        nonlocal loaded
+        if loaded:
+            return
+        from consentry.management.routers import ROUTERS
+
+        for router in ROUTERS:
+            app.include_router(router)
+        app.openapi_schema = None
+        loaded = True
+
+    build_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        load()
+        return build_openapi()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return load
 
 
 def app_factory() -> FastAPI:

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -364,6 +365,21 @@ class MetadataFastPath:
             headers = headers + self.cors
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class LazyRouters:
+    """Call ``load()`` (which mounts routers once) before the first request under ``prefix`` reaches the router.
+
+    For routes most workers never serve (the Management API): their modules are imported on first use.
+    """
+
+    def __init__(self, app: ASGIApp, prefix: str, load: Callable[[], None]) -> None:
+        self.app, self.prefix, self.load = app, prefix, load
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            self.load()
+        await self.app(scope, receive, send)
 
 
 class EndpointFastLane:
