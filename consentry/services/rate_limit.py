@@ -7,11 +7,10 @@ SQLite (≥ 3.35) and PostgreSQL run without a read-modify-write race.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.runtime import Runtime
@@ -23,7 +22,9 @@ _RESET = delete(RateCounter).where(RateCounter.key == bindparam("key"))
 
 
 def _insert(rt: Runtime) -> Any:
-    return (sqlite_insert if rt.db.is_sqlite else pg_insert)(RateCounter)
+    # Only the dialect in use is loaded (the other one is ~2 MB per worker, docs/performance.md).
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{'sqlite' if rt.db.is_sqlite else 'postgresql'}")
+    return dialect.insert(RateCounter)
 
 
 async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:

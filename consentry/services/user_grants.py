@@ -7,11 +7,11 @@ issued under it in the same transaction, so a revoked app loses access at once.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.management.errors import bad_request, not_found
@@ -75,7 +75,7 @@ async def upsert_grant(
     """
     now = rt.clock.now()
     wanted = _union([], scopes)
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    dialect = importlib.import_module(f"sqlalchemy.dialects.{s.get_bind().dialect.name}")  # only the one in use
     inserted = await s.execute(
         dialect.insert(UserGrant)
         .values(
