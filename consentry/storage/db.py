@@ -168,7 +168,10 @@ class Database:
 
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A Core read in autocommit mode: on PostgreSQL no ``BEGIN``/``ROLLBACK`` round trips around it."""
+        """A Core connection in autocommit mode, for reads and single-statement writes.
+
+        On PostgreSQL each statement is its own transaction: no ``BEGIN``/``COMMIT`` round trips around it.
+        """
         async with self._reader.connect() as conn:
             yield conn
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.domain import ApiInfo, ClientInfo
@@ -117,11 +117,6 @@ class MintedTokens:
 
     response: dict[str, Any]
     refresh_row: dict[str, Any] | None
-
-    async def store(self, conn: AsyncConnection) -> None:
-        """Insert the refresh token in the caller's transaction (Core: the hot paths use no ORM session)."""
-        if self.refresh_row is not None:
-            await conn.execute(STORE_REFRESH_TOKEN, self.refresh_row)
 
 
 async def mint_user_tokens(

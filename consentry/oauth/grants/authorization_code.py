@@ -18,14 +18,7 @@ from sqlalchemy import Row, Table, select, update
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
-from consentry.oauth.grants.holder import (
-    consent_gone,
-    consume,
-    consume_statement,
-    holder_of,
-    holder_query,
-    usage_updates,
-)
+from consentry.oauth.grants.holder import Redemption, consent_gone, holder_of, holder_query, usage_updates
 from consentry.services import audit
 from consentry.storage.models import AuthorizationCode, RefreshToken
 from consentry.tokens import ids
@@ -33,7 +26,7 @@ from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
 
 CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
 READ = holder_query(CODES, CODES.c.code_hash)
-CONSUME = consume_statement(CODES, CODES.c.code_hash, "consumed_at")
+REDEEM = Redemption(CODES, CODES.c.code_hash, "consumed_at")
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
@@ -90,12 +83,9 @@ class AuthorizationCodeGrant:
         req = UserTokenRequest(client, user, tuple(row.scope), api, row.session_id, row.auth_time, row.nonce,
                                row.grant_id)  # fmt: skip
         minted = await mint_user_tokens(rt, req, code_hash=code_hash)
-        async with rt.db.write() as conn:
-            if not await consume(conn, CONSUME, code_hash, now):
-                raise INVALID_GRANT.with_hint("Invalid authorization code")
-            await minted.store(conn)
-            for statement, values in usage_updates(rt, client.client_id, row.grant_id, now):
-                await conn.execute(statement, values)
+        usage = usage_updates(rt, client.client_id, row.grant_id, now)
+        if not await REDEEM(rt, code_hash, now, minted.refresh_row, usage):
+            raise INVALID_GRANT.with_hint("Invalid authorization code")
         return minted.response
 
 

@@ -11,10 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, ColumnElement, Row, Select, Table, Update, and_, bindparam, exists, false, select, update
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Row,
+    Select,
+    Table,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    false,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.storage.models import Client, User, UserGrant
+from consentry.tokens.issue import REFRESH_TOKENS, STORE_REFRESH_TOKEN
 
 if TYPE_CHECKING:
     from consentry.runtime import Runtime
@@ -83,6 +98,48 @@ async def consume(conn: AsyncConnection, statement: Update, key: str, now: float
     """Run a ``consume_statement``; True when this call marked the row (it was not used concurrently)."""
     result = await conn.execute(statement, {"key": key, "now": now})
     return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+class Redemption:
+    """Mark a code or refresh token used and store the refresh token it buys, atomically (statements built once).
+
+    SQLite: one write transaction (``UPDATE`` then ``INSERT``). PostgreSQL: one statement in autocommit, the
+    ``UPDATE … RETURNING`` as a CTE feeding the ``INSERT … SELECT`` (a row is stored only if the mark
+    succeeded): one round trip instead of four (``BEGIN``, ``UPDATE``, ``INSERT``, ``COMMIT``).
+    """
+
+    def __init__(self, table: Table, key: Column[Any], marker: str) -> None:
+        self.mark = consume_statement(table, key, marker)
+        marked = self.mark.returning(key).cte("marked")
+        columns = list(REFRESH_TOKENS.c)
+        successor = select(*[bindparam(f"new_{c.name}", type_=c.type) for c in columns]).select_from(marked)
+        self.mark_and_store = insert(REFRESH_TOKENS).from_select(columns, successor)
+
+    async def __call__(self, rt: Runtime, key: str, now: float, successor: dict[str, Any] | None,
+                       usage: list[tuple[Update, dict[str, Any]]]) -> bool:  # fmt: skip
+        """True when this request redeemed the row (False: used concurrently, consent revoked or user blocked)."""
+        if rt.db.is_sqlite:
+            async with rt.db.write() as conn:
+                if not await consume(conn, self.mark, key, now):
+                    return False
+                if successor is not None:
+                    await conn.execute(STORE_REFRESH_TOKEN, successor)
+                await write_usage(conn, usage)
+            return True
+        async with rt.db.connect() as conn:  # autocommit: each statement is its own transaction
+            if successor is None:
+                redeemed = await consume(conn, self.mark, key, now)
+            else:
+                values = {"key": key, "now": now, **{f"new_{name}": v for name, v in successor.items()}}
+                redeemed = (await conn.execute(self.mark_and_store, values)).rowcount == 1  # type: ignore[attr-defined]
+            if redeemed:
+                await write_usage(conn, usage)
+        return redeemed
+
+
+async def write_usage(conn: AsyncConnection, usage: list[tuple[Update, dict[str, Any]]]) -> None:
+    for statement, values in usage:
+        await conn.execute(statement, values)
 
 
 TOUCH_CLIENT = update(CLIENTS).where(CLIENTS.c.client_id == bindparam("key")).values(last_used_at=bindparam("now"))

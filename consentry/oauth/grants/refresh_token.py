@@ -15,12 +15,12 @@ from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
+    Redemption,
     consent_gone,
-    consume,
-    consume_statement,
     holder_of,
     holder_query,
     usage_updates,
+    write_usage,
 )
 from consentry.oauth.params import scope_list
 from consentry.services import audit
@@ -31,7 +31,7 @@ from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
 
 UNKNOWN = "Unknown or invalid refresh token."
 READ = holder_query(TOKENS, TOKENS.c.token_hash)
-ROTATE = consume_statement(TOKENS, TOKENS.c.id, "rotated_at")
+ROTATE = Redemption(TOKENS, TOKENS.c.id, "rotated_at")
 
 
 class RefreshTokenGrant:
@@ -68,13 +68,12 @@ class RefreshTokenGrant:
         # Non-rotating (first-party, confidential) clients keep using the token they have.
         minted = await mint_user_tokens(rt, req, family_id=row.family_id, mint_refresh=rotate)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
-        if rotate or usage:
+        if rotate:
+            if not await ROTATE(rt, row.id, now, minted.refresh_row, usage):
+                raise INVALID_GRANT.with_hint(UNKNOWN)
+        elif usage:
             async with rt.db.write() as conn:
-                if rotate and not await consume(conn, ROTATE, row.id, now):
-                    raise INVALID_GRANT.with_hint(UNKNOWN)
-                await minted.store(conn)
-                for statement, values in usage:
-                    await conn.execute(statement, values)
+                await write_usage(conn, usage)
         return minted.response
 
 
