@@ -61,7 +61,9 @@ async def _audience(ctx: TokenContext) -> str:
         raise INVALID_TARGET.with_hint("audience and resource name different APIs.")
     value = audience or resource or (await ctx.rt.catalog.tenant()).get("default_audience") or ""
     if not value:
-        raise ACCESS_DENIED.with_hint("No audience parameter was provided, and no default audience has been configured.")
+        raise ACCESS_DENIED.with_hint(
+            "No audience parameter was provided, and no default audience has been configured."
+        )
     return value
 
 

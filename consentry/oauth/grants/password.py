@@ -10,14 +10,14 @@ from typing import Any, ClassVar
 
 from sqlalchemy import or_, select
 
+from consentry.login.passwords import verify_password
 from consentry.oauth.access import USER, api_access, split_scopes
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.client_rules import PASSWORD_REALM
-from consentry.oauth.errors import ACCESS_DENIED, INVALID_GRANT, INVALID_REQUEST, OAuthError, UNAUTHORIZED_CLIENT
+from consentry.oauth.errors import ACCESS_DENIED, INVALID_GRANT, INVALID_REQUEST, UNAUTHORIZED_CLIENT, OAuthError
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.params import scope_list
-from consentry.login.passwords import verify_password
 from consentry.services import audit, rate_limit
 from consentry.storage.models import User
 from consentry.tokens.issue import UserTokenRequest, issue_user_tokens
@@ -69,8 +69,8 @@ class PasswordGrant:
         if await rate_limit.count(rt, key, rt.settings.login_failure_window) >= rt.settings.login_max_failures:
             raise OAuthError("too_many_attempts", "Too many failed attempts. Try again later.", 429)
         async with rt.db.read() as s:
-            user = await s.scalar(select(User).where(User.connection_id == connection_id,
-                                                     or_(User.email == login, User.username == login)).limit(1))  # fmt: skip
+            named = or_(User.email == login, User.username == login)
+            user = await s.scalar(select(User).where(User.connection_id == connection_id, named).limit(1))
         if not verify_password(user.password_hash if user else None, password) or user is None or user.blocked:
             await rate_limit.hit(rt, key, rt.settings.login_max_failures, rt.settings.login_failure_window)
             raise INVALID_GRANT.with_hint(WRONG)
