@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from consentry import admin
@@ -35,7 +35,9 @@ from consentry.web import (
 )
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, clock: Clock | None = None
+) -> FastAPI:
     rt = runtime or Runtime.create(settings or load_settings(), clock)
 
     @asynccontextmanager
@@ -63,6 +65,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.state.runtime = rt
     install_error_handlers(app)
     app.add_middleware(LazyRouters, prefix="/api/v2", load=_management_api_loader(app))  # innermost
+    app.add_middleware(LazyRouters, prefix="/admin", load=_lazy_mount(app, admin.routers))
     app.add_middleware(
         EndpointFastLane,
         routes={"/oauth/token": oauth_routes.token_endpoint, "/oauth/introspect": oauth_endpoints.introspect_endpoint},
@@ -79,9 +82,31 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app.include_router(login_routes.router)
     app.include_router(consent_routes.router)
     app.include_router(apps_routes.router)
-    admin.mount(app)  # the Management API routers follow, on first use (LazyRouters)
+    admin.install(app)  # the dashboard and the Management API routers follow, on first use (LazyRouters)
     logging.getLogger("consentry").setLevel(rt.settings.log_level.upper())
     return app
+
+
+def _lazy_mount(app: FastAPI, routers: Callable[[], Iterable[APIRouter]]) -> Callable[[], None]:
+    """A loader that imports and includes ``routers()`` once, after every route included so far."""
+    loaded = False
+
+    def load() -> None:
+        nonlocal loaded
+        if loaded:
+            return
+        for router in routers():
+            app.include_router(router)
+        app.openapi_schema = None
+        loaded = True
+
+    return load
+
+
+def _management_routers() -> Iterable[APIRouter]:
+    from consentry.management.routers import ROUTERS
+
+    return ROUTERS
 
 
 def _management_api_loader(app: FastAPI) -> Callable[[], None]:
@@ -90,19 +115,7 @@ def _management_api_loader(app: FastAPI) -> Callable[[], None]:
     Its routers, schemas and their validators are ~2.5 MB per worker (performance.md, memory) that a worker
     serving only OAuth traffic never uses. They are included after every other route, as before.
     """
-    loaded = False
-
-    def load() -> None:
-        nonlocal loaded
-        if loaded:
-            return
-        from consentry.management.routers import ROUTERS
-
-        for router in ROUTERS:
-            app.include_router(router)
-        app.openapi_schema = None
-        loaded = True
-
+    load = _lazy_mount(app, _management_routers)
     build_openapi = app.openapi
 
     def openapi() -> dict[str, Any]:

@@ -7,17 +7,22 @@ transaction in the same service the Management API uses, so there is no second c
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from consentry.admin import apis, applications, client_grants, overview, tenant, users
 from consentry.admin.pages import install_handlers
 
-# client_grants before applications: its /applications/{id}/grants/… routes are more specific.
-ROUTERS = (overview.router, client_grants.router, applications.router, apis.router, users.router, tenant.router)
+
+def routers() -> tuple[APIRouter, ...]:
+    """The dashboard's routers, imported on first use (``app.py`` mounts them on the first ``/admin`` request).
+
+    Most workers never serve a dashboard page; its modules are ~1.6 MB per worker (performance.md, memory).
+    """
+    from consentry.admin import apis, applications, client_grants, overview, tenant, users
+
+    # client_grants before applications: its /applications/{id}/grants/… routes are more specific.
+    return (overview.router, client_grants.router, applications.router, apis.router, users.router, tenant.router)
 
 
-def mount(app: FastAPI) -> None:
-    """Mount the dashboard's routers and the handlers that turn "sign in" / "not allowed" into pages."""
+def install(app: FastAPI) -> None:
+    """The handlers that turn "sign in" / "not allowed" into pages (the routers come with ``routers()``)."""
     install_handlers(app)
-    for router in ROUTERS:
-        app.include_router(router)

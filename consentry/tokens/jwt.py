@@ -66,7 +66,7 @@ def half_hash(value: str) -> str:
     return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
 
 
-VERIFIED_MAX = 4096  # tokens whose verification a process remembers (a few MB at most)
+VERIFIED_MAX = 1024  # tokens whose verification a process remembers (~3 KB each: ~3 MB at most)
 
 
 async def verify(

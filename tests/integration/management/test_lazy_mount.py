@@ -44,3 +44,15 @@ async def test_openapi_document_lists_the_management_api_before_any_request(app:
     paths = app.openapi()["paths"]
     assert "/api/v2/clients" in paths and "/api/v2/users/{user_id}" in paths
     assert "/oauth/token" in paths
+
+
+async def test_dashboard_is_mounted_on_its_first_request(app: Any, client: httpx.AsyncClient) -> None:
+    before = len(app.router.routes)
+    assert (await client.get("/.well-known/jwks.json")).status_code == 200
+    assert len(app.router.routes) == before  # OAuth traffic leaves the dashboard unloaded
+    r = await client.get("/admin")
+    assert r.status_code == 303 and "/u/login?next=%2Fadmin" in r.headers["location"]  # sign in first
+    mounted = len(app.router.routes)
+    assert mounted > before
+    r = await client.get("/admin/applications")
+    assert r.status_code == 303 and len(app.router.routes) == mounted  # once
