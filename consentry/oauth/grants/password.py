@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import or_, select
 
-from consentry.login.passwords import verify_password
+from consentry.login.passwords import verify_password_off_loop
 from consentry.oauth.access import USER, api_access, split_scopes
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 from consentry.oauth.client_auth import require_grant_type
@@ -71,7 +71,8 @@ class PasswordGrant:
         async with rt.db.read() as s:
             named = or_(User.email == login, User.username == login)
             user = await s.scalar(select(User).where(User.connection_id == connection_id, named).limit(1))
-        if not verify_password(user.password_hash if user else None, password) or user is None or user.blocked:
+        matches = await verify_password_off_loop(user.password_hash if user else None, password)
+        if not matches or user is None or user.blocked:
             await rate_limit.hit(rt, key, rt.settings.login_max_failures, rt.settings.login_failure_window)
             raise INVALID_GRANT.with_hint(WRONG)
         return user
