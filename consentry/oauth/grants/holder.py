@@ -68,7 +68,7 @@ def holder_query(table: Table, key: Column[Any]) -> Select[Any]:
 
 
 def holder_of(row: Row[Any]) -> Holder | None:
-    """The user of a ``read_with_holder`` row, or None when the user no longer exists."""
+    """The user of a ``holder_query`` row, or None when the user no longer exists."""
     if row.holder_id is None:
         return None
     return Holder(row.holder_id, row.email, row.username, bool(row.email_verified), row.profile, row.updated_at,
