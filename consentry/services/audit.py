@@ -35,18 +35,14 @@ def record(
     ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            log_id=ids.hex_id(),
-            date=now,
-            type=type_,
-            description=description,
-            client_id=client_id,
-            user_id=user_id,
-            ip=ip,
-            details=details or {},
-        )
-    )
+    session.add(AuditEvent(**_event(now, type_, description, client_id, user_id, ip, details)))
+
+
+def _event(now: float, type_: str, description: str, client_id: str | None, user_id: str | None, ip: str | None,
+           details: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
+    """The columns of one audit event (shared by the ORM ``record`` and the Core ``write``)."""
+    return {"log_id": ids.hex_id(), "date": now, "type": type_, "description": description,
+            "client_id": client_id, "user_id": user_id, "ip": ip, "details": details or {}}  # fmt: skip
 
 
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
@@ -65,9 +61,7 @@ async def write(
     details: dict[str, Any] | None = None,
 ) -> None:
     """``record`` inside a Core write transaction (``rt.db.write()``), for the hot paths."""
-    values = {"log_id": ids.hex_id(), "date": now, "type": type_, "description": description,
-              "client_id": client_id, "user_id": user_id, "ip": ip, "details": details or {}}  # fmt: skip
-    await conn.execute(_INSERT, values)
+    await conn.execute(_INSERT, _event(now, type_, description, client_id, user_id, ip, details))
 
 
 def as_json(event: AuditEvent) -> dict[str, Any]:
