@@ -52,15 +52,26 @@ async def _login(page: Any, live: LiveServer, email: str) -> None:
         await page.click("#submit")
 
 
-async def test_C5_C6_grouped_text_then_deny_shows_an_error_page_without_redirect(
-    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
-) -> None:
+async def _sign_in_to_third_party(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any, **client: Any
+) -> tuple[Any, str, str, str]:
+    """A third-party app and a user; the user opens its authorization request and signs in.
+
+    Returns the page (now past the login form), the app's callback, its client id and the API.
+    """
     callback = app_server.url("/cb")
-    client_id, api = _third_party_setup(admin, callback)
+    client_id, api = _third_party_setup(admin, callback, **client)
     user = admin.user()
     page = await browser_context.new_page()
     await page.goto(_authorize_url(live, client_id, callback, api))
     await _login(page, live, user["email"])
+    return page, callback, client_id, api
+
+
+async def test_C5_C6_grouped_text_then_deny_shows_an_error_page_without_redirect(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    page, *_ = await _sign_in_to_third_party(live, admin, app_server, browser_context)
     assert on_page(page.url, live.issuer, "u/consent")
     text = await page.inner_text("main")
     assert "Posts: read and write your posts" in text
@@ -75,12 +86,9 @@ async def test_C5_C6_grouped_text_then_deny_shows_an_error_page_without_redirect
 async def test_C6_deny_with_allow_always_returns_access_denied_to_the_app(
     live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
 ) -> None:
-    callback = app_server.url("/cb")
-    client_id, api = _third_party_setup(admin, callback, redirection_policy="allow_always")
-    user = admin.user()
-    page = await browser_context.new_page()
-    await page.goto(_authorize_url(live, client_id, callback, api))
-    await _login(page, live, user["email"])
+    page, callback, *_ = await _sign_in_to_third_party(
+        live, admin, app_server, browser_context, redirection_policy="allow_always"
+    )
     async with page.expect_navigation():
         await page.click("#deny")
     assert page.url.startswith(callback)
@@ -91,12 +99,7 @@ async def test_C6_deny_with_allow_always_returns_access_denied_to_the_app(
 async def test_C3_C10_accept_then_silent_then_forced_consent_and_descriptions(
     live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
 ) -> None:
-    callback = app_server.url("/cb")
-    client_id, api = _third_party_setup(admin, callback)
-    user = admin.user()
-    page = await browser_context.new_page()
-    await page.goto(_authorize_url(live, client_id, callback, api))
-    await _login(page, live, user["email"])
+    page, callback, client_id, api = await _sign_in_to_third_party(live, admin, app_server, browser_context)
     async with page.expect_navigation():
         await page.click("#accept")
     assert page.url.startswith(callback) and "code=" in page.url
