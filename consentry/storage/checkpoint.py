@@ -4,9 +4,14 @@ With inline SQLite (``sqlite_inline.py``) a commit runs on the event loop thread
 checkpoint runs inside the commit that crosses ``wal_autocheckpoint`` pages: it copies the WAL into the
 database file and fsyncs it, and the whole worker waits (measured on the refresh rotation: 1.5 ms of
 blocked event loop per request on average, more than the request's own CPU). Server connections
-therefore turn the automatic checkpoint off and this thread runs a ``PASSIVE`` checkpoint every
-``interval`` seconds with its own connection: it never waits for readers or writers, and ``sqlite3``
-releases the GIL while it works.
+therefore turn the automatic checkpoint off and this thread checkpoints every ``interval`` seconds with
+its own connection (``sqlite3`` releases the GIL while it works):
+
+- ``PASSIVE`` first: it never waits for readers or writers. Under steady writes it never finishes,
+  though (new frames arrive while it copies), and the WAL only starts over once it is fully copied;
+- so once the WAL file has grown past ``WAL_RESTART_BYTES``, ``TRUNCATE``: it holds the write lock for
+  the copy, writers wait for it on their event loops (``Database._take_write_lock``), and the WAL starts
+  over at zero bytes.
 """
 
 from __future__ import annotations
