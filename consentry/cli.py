@@ -106,12 +106,10 @@ def serve() -> None:
     prepare(cfg)
     typer.echo(f"Consentry listening on http://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
     # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
-    # threshold so the 19 MiB argon2 buffers go back to the OS after each hash (RSS per worker, performance.md).
+    # threshold so a large buffer goes back to the OS when freed instead of raising the threshold and
+    # staying in the heap (RSS per worker, performance.md). argon2's 19 MiB are libsodium's own mmap.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(1024 * 1024))
-    # ... and those mmapped buffers on transparent huge pages: faulting 19 MiB back in 4 KiB pages at every hash
-    # cost ~12 ms of kernel CPU per login, in 2 MiB pages ~3 ms (no effect on RSS; madvise only, glibc >= 2.35).
-    os.environ.setdefault("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")
     # Code objects without column tables (PEP 657): ~0.6 MB less per worker; tracebacks only lose their ^^^ marks.
     os.environ.setdefault("PYTHONNODEBUGRANGES", "1")
     # A spawned worker first re-runs the parent's __main__ script (the ``consentry`` console script): that would

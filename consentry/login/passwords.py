@@ -1,4 +1,10 @@
-"""argon2id password hashing (OWASP parameters: t=2, m=19 MiB, p=1)."""
+"""argon2id password hashing (OWASP parameters: t=2, m=19 MiB, p=1), by libsodium.
+
+libsodium (PyNaCl) chooses its Argon2 code for the CPU at run time (AVX-512F, AVX2 or SSSE3); a portable
+SSE2 build such as argon2-cffi's wheels spends twice the user CPU per hash (performance.md). The hashes are
+standard PHC strings (``$argon2id$v=19$m=19456,t=2,p=1$salt$hash``): any argon2 library verifies them, and
+argon2i/argon2id hashes made elsewhere (imports) verify here with their own parameters.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +12,26 @@ import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from nacl import pwhash
+from nacl.exceptions import CryptoError
 
-_hasher = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+TIME_COST = 2
+MEMORY_KIB = 19456
+
+
+def _utf8(password: str) -> bytes:
+    # A JSON body can carry a lone surrogate; it must not turn a password check into a 500.
+    return password.encode("utf-8", "surrogatepass")
+
+
+def hash_password(password: str) -> str:
+    return pwhash.argon2id.str(_utf8(password), opslimit=TIME_COST, memlimit=MEMORY_KIB * 1024).decode("ascii")
+
+
 # Verified against when the user does not exist, so a miss costs the same time as a wrong password.
-_DUMMY = _hasher.hash("consentry-dummy-password")
+_DUMMY = hash_password("consentry-dummy-password").encode("ascii")
 
-# Hashes run off the event loop (argon2-cffi releases the GIL), at most one per core at a time: each holds
+# Hashes run off the event loop (libsodium releases the GIL), at most one per core at a time: each maps
 # 19 MiB while it runs, so an unbounded pool would let a burst of logins grow the worker's RSS without limit.
 HASH_THREADS = max(1, min(os.cpu_count() or 1, 4))
 _pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="argon2")
@@ -22,14 +40,11 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
 def verify_password(stored_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(stored_hash or _DUMMY, password) and stored_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        stored = stored_hash.encode("ascii") if stored_hash is not None else _DUMMY
+        return pwhash.verify(stored, _utf8(password)) and stored_hash is not None
+    except (CryptoError, UnicodeEncodeError):  # a mismatch, or a stored value that is no argon2 hash
         return False
 
 
