@@ -28,7 +28,7 @@ class Runtime:
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:
         clock = clock or Clock()
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, pool_size=settings.database_pool_size)
         kek = load_kek(settings.key_encryption_key, settings.data_dir)
         keys = SharedKeyStore(db, kek, clock, settings.tenant_name, ttl=max(settings.cache_ttl, 1.0))
         catalog = Catalog(db, clock, settings.cache_ttl)

@@ -68,7 +68,7 @@ def _prepare_sqlite(url: str) -> bool:
     return True
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     """An engine for SQLite (WAL, foreign keys) or PostgreSQL (asyncpg)."""
     if _prepare_sqlite(url):
         # Inline SQLite sessions hold a connection only briefly; each connection keeps its own page cache.
@@ -87,6 +87,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     # No pre-ping: it cost a round trip per checkout, on every request. A connection found dead instead fails
     # its request (a 503) and invalidates the whole pool, so a restarted PostgreSQL costs one request per
     # process (tests/faults/test_postgres_restart.py); recycling bounds how long an idle connection is kept.
+    # Overflow connections are closed on check-in: a pool much smaller than the requests a worker has in flight
+    # (64 connections over 2 workers in the bench) opens and closes one per request (performance.md).
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
@@ -132,7 +134,7 @@ async def _take_write_lock(conn: AsyncConnection) -> None:
 class Database:
     """Owns the engine; hands out sessions whose ``begin()`` block is the unit of work."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

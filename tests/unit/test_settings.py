@@ -41,6 +41,7 @@ def test_issuer_is_kept_byte_for_byte(monkeypatch: pytest.MonkeyPatch) -> None:
         ("CONSENTRY_PORT", "70000", "CONSENTRY_PORT"),
         ("CONSENTRY_DATABASE_URL", "mysql://x", "CONSENTRY_DATABASE_URL"),
         ("CONSENTRY_WORKERS", "-1", "CONSENTRY_WORKERS"),
+        ("CONSENTRY_DATABASE_POOL_SIZE", "0", "CONSENTRY_DATABASE_POOL_SIZE"),
         ("CONSENTRY_NOPE", "1", "unknown setting CONSENTRY_NOPE"),
     ],
 )
@@ -64,3 +65,28 @@ def test_production_refuses_http_issuer(monkeypatch: pytest.MonkeyPatch) -> None
 def test_configuration_doc_is_generated_from_the_settings() -> None:
     doc = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
     assert doc.read_text() == render(), "run: python -m consentry.settings_doc > docs/configuration.md"
+
+
+@pytest.mark.parametrize(
+    ("url", "pool_size", "kept", "burst"),
+    [
+        ("postgresql+asyncpg://consentry@db.example/consentry", None, 20, 20),
+        ("postgresql+asyncpg://consentry@db.example/consentry", "7", 7, 7),
+        ("sqlite+aiosqlite:///{tmp}/pool.db", "40", 5, 10),  # SQLite keeps at most 5 (one writer anyway)
+    ],
+)
+async def test_database_pool_size_reaches_the_engine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, pool_size: str | None, kept: int, burst: int
+) -> None:
+    from consentry.storage.db import Database
+
+    monkeypatch.setenv("CONSENTRY_DATABASE_URL", url.format(tmp=tmp_path))
+    if pool_size is not None:
+        monkeypatch.setenv("CONSENTRY_DATABASE_POOL_SIZE", pool_size)
+    cfg = load_settings()
+    db = Database(cfg.database_url, pool_size=cfg.database_pool_size)  # what Runtime.create does
+    try:
+        pool = db.engine.pool
+        assert (pool.size(), pool._max_overflow) == (kept, burst)  # no connection is opened
+    finally:
+        await db.dispose()
