@@ -143,6 +143,7 @@ class Database:
         self._reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._write_lock: asyncio.Lock | None = None
         path = inline_sqlite_file(url)
+        self._inline = path is not None
         self._checkpointer = WalCheckpointer(path) if path else None
         self._aux: AsyncEngine | None = None
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
@@ -151,7 +152,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the block ends, rolled back on any exception."""
         async with self._writer():
-            async with self.sessions() as session, session.begin():
+            async with self._session(self.sessions) as session, session.begin():
                 if self._must_lock():
                     await _take_write_lock(await session.connection())
                 yield session
@@ -163,7 +164,7 @@ class Database:
         The same unit of work as ``transaction()`` at a third of the cost per statement (performance.md).
         """
         async with self._writer():
-            async with self.engine.connect() as conn, conn.begin():
+            async with self._connection(self.engine) as conn, conn.begin():
                 if self._must_lock():
                     await _take_write_lock(conn)
                 yield conn
@@ -174,8 +175,40 @@ class Database:
 
         On PostgreSQL each statement is its own transaction: no ``BEGIN``/``COMMIT`` round trips around it.
         """
-        async with self._reader.connect() as conn:
+        async with self._connection(self._reader) as conn:
             yield conn
+
+    @asynccontextmanager
+    async def _connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        """``engine.connect()``, closed by a plain ``await`` on inline SQLite.
+
+        ``async with engine.connect()`` closes the connection in a task of its own, shielded from cancellation:
+        three turns of the event loop, which a writer spends still holding this process's write queue
+        (measured with 32 concurrent refreshes: the queue was held 1.2 ms per write, a fraction of it the
+        write itself). Closing an inline SQLite connection never suspends, so no cancellation can cut it short.
+        """
+        if not self._inline:
+            async with engine.connect() as conn:
+                yield conn
+            return
+        conn = await engine.connect()
+        try:
+            yield conn
+        finally:
+            await conn.close()
+
+    @asynccontextmanager
+    async def _session(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+        """An ORM session, closed by a plain ``await`` on inline SQLite (see ``_connection``)."""
+        if not self._inline:
+            async with maker() as session:
+                yield session
+            return
+        session = maker()
+        try:
+            yield session
+        finally:
+            await session.close()
 
     def _must_lock(self) -> bool:
         return self.is_sqlite and _in_write.get() == 1
@@ -200,7 +233,7 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        async with self._session(self.sessions) as session:
             yield session
 
     @asynccontextmanager
@@ -214,7 +247,7 @@ class Database:
         if self._aux_sessions is None:
             self._aux = create_engine(self.url, pool_size=2)
             self._aux_sessions = async_sessionmaker(self._aux, expire_on_commit=False, autoflush=False)
-        async with self._aux_sessions() as session:
+        async with self._session(self._aux_sessions) as session:
             yield session
 
     async def dispose(self) -> None:
