@@ -175,19 +175,21 @@ class Database:
 
         On PostgreSQL each statement is its own transaction: no ``BEGIN``/``COMMIT`` round trips around it.
         """
-        async with self._connection(self._reader) as conn:
+        async with self._connection(self._reader, autocommit=not self.is_sqlite) as conn:
             yield conn
 
     @asynccontextmanager
-    async def _connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-        """``engine.connect()``, closed by a plain ``await`` on inline SQLite.
+    async def _connection(self, engine: AsyncEngine, *, autocommit: bool = False) -> AsyncIterator[AsyncConnection]:
+        """``engine.connect()``, closed by a plain ``await`` where closing cannot suspend.
 
         ``async with engine.connect()`` closes the connection in a task of its own, shielded from cancellation:
-        three turns of the event loop, which a writer spends still holding this process's write queue
-        (measured with 32 concurrent refreshes: the queue was held 1.2 ms per write, a fraction of it the
-        write itself). Closing an inline SQLite connection never suspends, so no cancellation can cut it short.
+        three turns of the event loop per connection use, which a SQLite writer spent still holding this
+        process's write queue (measured with 32 concurrent refreshes: the queue was held 1.2 ms per write, a
+        fraction of it the write itself). Closing never suspends for an inline SQLite connection, nor for a
+        PostgreSQL connection in autocommit (its rollback on return has no transaction to end), so no
+        cancellation can cut those closes short. Anything else, or a connection found broken, keeps the shield.
         """
-        if not self._inline:
+        if not (self._inline or autocommit):
             async with engine.connect() as conn:
                 yield conn
             return
@@ -195,7 +197,10 @@ class Database:
         try:
             yield conn
         finally:
-            await conn.close()
+            if conn.invalidated:
+                await conn.__aexit__(None, None, None)  # SQLAlchemy's own close, shielded
+            else:
+                await conn.close()
 
     @asynccontextmanager
     async def _session(self, maker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
