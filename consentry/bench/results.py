@@ -39,6 +39,15 @@ def _fmt_rate(value: float | None) -> str:
     return "-" if value is None else f"{value:,.0f}"
 
 
+def _cpu_change(row: dict[str, Any]) -> str:
+    """Server and load-generator CPU per operation, empty → scaled: the data's cost apart from the machine's pace."""
+    server, load = row.get("server_cpu_ms_per_op") or [None, None], row.get("load_cpu_ms_per_op") or [None, None]
+    if not all(server) or not all(load):
+        return ""
+    return (f"   server CPU/op {(server[1] / server[0] - 1) * 100:>+4.0f} %"
+            f"   load CPU/op {(load[1] / load[0] - 1) * 100:>+4.0f} %")
+
+
 def table(report: dict[str, Any]) -> str:
     """One row per scenario and database: rate, latencies, errors, target and the two ratios."""
     hello = (report.get("hello") or {}).get("rate")
@@ -76,7 +85,8 @@ def table(report: dict[str, Any]) -> str:
             empty, scaled = row.get("empty"), row.get("scaled")
             if empty and scaled:
                 out.append(f"  {name:<20} empty {empty:>9,.0f}/s   scaled {scaled:>9,.0f}/s   "
-                           f"{(scaled / empty - 1) * 100:>+6.1f} %{'' if row.get('met') else '  MISS'}")  # fmt: skip
+                           f"{(scaled / empty - 1) * 100:>+6.1f} %{_cpu_change(row)}"
+                           f"{'' if row.get('met') else '  MISS'}")  # fmt: skip
     scaling = report.get("scaling")
     if scaling:
         out.append("")

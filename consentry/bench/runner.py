@@ -258,12 +258,16 @@ def bench_database(db: str, url: str, opts: Options, workdir: Path, report: dict
             srv.stop()
         rows = {}
         for name, row in scaled.items():
-            empty = (block["scenarios"].get(name) or {}).get("result")
+            before = block["scenarios"].get(name) or {}
+            empty = before.get("result")
             if not empty or "result" not in row:
                 continue
             ratio = row["result"]["rate"] / empty["rate"] if empty["rate"] else 0.0
             rows[name] = {"empty": empty["rate"], "scaled": row["result"]["rate"], "errors": row["result"]["errors"],
-                          "p99_ms": row["result"]["p99_ms"], "met": ratio >= 0.9 and row["result"]["errors"] == 0}
+                          "p99_ms": row["result"]["p99_ms"], "met": ratio >= 0.9 and row["result"]["errors"] == 0,
+                          # what the data costs the server, apart from how fast the shared machine ran meanwhile
+                          "server_cpu_ms_per_op": [before.get("server_cpu_ms_per_op"), row.get("server_cpu_ms_per_op")],
+                          "load_cpu_ms_per_op": [before.get("load_cpu_ms_per_op"), row.get("load_cpu_ms_per_op")]}
         report["scale"][db] = {
             "summary": f"{opts.scale_users:,} users, {opts.scale_clients:,} clients, {opts.scale_grants:,} user "
                        f"grants; seeded in {seeded} s",
