@@ -39,8 +39,8 @@ class Settings(BaseSettings):
         20,
         ge=1,
         le=200,
-        description="PostgreSQL connections each process keeps open (as many more may open under a burst). "
-        "Size it so workers x 2 x this fits PostgreSQL's max_connections. SQLite uses at most 5.",
+        description="PostgreSQL connections each process opens on demand and keeps; requests beyond it wait for "
+        "one. Size it so workers x (this + 6) fits PostgreSQL's max_connections. SQLite uses at most 5.",
     )
     workers: int = Field(0, ge=0, le=64, description="Server processes; 0 means one per CPU core.")
     data_dir: Path = Field(Path("./data"), description="Folder for the SQLite database and the key-encryption key.")

@@ -87,9 +87,10 @@ def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
     # No pre-ping: it cost a round trip per checkout, on every request. A connection found dead instead fails
     # its request (a 503) and invalidates the whole pool, so a restarted PostgreSQL costs one request per
     # process (tests/faults/test_postgres_restart.py); recycling bounds how long an idle connection is kept.
-    # Overflow connections are closed on check-in: a pool much smaller than the requests a worker has in flight
-    # (64 connections over 2 workers in the bench) opens and closes one per request (performance.md).
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    # No overflow: SQLAlchemy closes overflow connections on check-in, so a burst beyond the pool would open and
+    # close a connection (and a PostgreSQL backend) per request, costing more than waiting for a kept one
+    # (performance.md). Connections open on first need, up to pool_size, and stay open.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_recycle=1800)
 
 
 def create_nullpool_engine(url: str) -> AsyncEngine:

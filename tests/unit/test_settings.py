@@ -70,8 +70,9 @@ def test_configuration_doc_is_generated_from_the_settings() -> None:
 @pytest.mark.parametrize(
     ("url", "pool_size", "kept", "burst"),
     [
-        ("postgresql+asyncpg://consentry@db.example/consentry", None, 20, 20),
-        ("postgresql+asyncpg://consentry@db.example/consentry", "7", 7, 7),
+        ("postgresql+asyncpg://consentry@db.example/consentry", None, 20, 0),  # no burst connections
+        ("postgresql+asyncpg://consentry@db.example/consentry", "7", 7, 0),
+        ("postgresql+asyncpg://consentry@/consentry?host=/var/run/postgresql", None, 20, 0),  # the Unix socket
         ("sqlite+aiosqlite:///{tmp}/pool.db", "40", 5, 10),  # SQLite keeps at most 5 (one writer anyway)
     ],
 )
