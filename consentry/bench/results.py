@@ -93,7 +93,15 @@ def table(report: dict[str, Any]) -> str:
         out.append(f"client_credentials on {scaling['db']}: 1 worker {scaling['one']:,.0f}/s, "
                    f"{scaling['workers']} workers {scaling['many']:,.0f}/s = ×{scaling['ratio']:.2f} "
                    f"(target ≥ ×1.7){'' if scaling['met'] else '  MISS'}")  # fmt: skip
+        runs = scaling.get("runs")
+        if runs:
+            out.append(f"  means of runs made back to back, 1 worker {_rates(runs['one'])} and "
+                       f"{scaling['workers']} workers {_rates(runs['many'])}")  # fmt: skip
     return "\n".join(out)
+
+
+def _rates(values: list[float]) -> str:
+    return " / ".join(f"{v:,.0f}" for v in values)
 
 
 def write_json(report: dict[str, Any], path: Path) -> None:
