@@ -199,8 +199,8 @@ class Postgres:
         opts = (f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c synchronous_commit=off "
                 f"-c max_connections=200 -c shared_buffers=256MB")  # fmt: skip
         self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
-        # Its Unix socket, as for any PostgreSQL on the same host (deployment.md): TCP loopback cost this VM about
-        # 0.4 ms more server CPU per refresh grant (performance.md).
+        # Its Unix socket, as for any PostgreSQL on the same host (deployment.md): TCP loopback cost this VM
+        # 0.2-0.8 ms more server CPU per refresh grant (performance.md).
         return f"postgresql+asyncpg://postgres@/postgres?host={self.dir}&port={self.port}"
 
     def stop(self) -> None:
