@@ -1,4 +1,4 @@
-"""``consentry bench --quick`` end to end on SQLite (what CI runs to keep the harness working).
+"""``consentry bench --quick`` end to end (what CI runs to keep the harness working).
 
 It fails on harness errors and on any failed request, never on a number: the figures depend on the
 machine and on whatever else runs on it (docs/performance.md).
@@ -6,12 +6,16 @@ machine and on whatever else runs on it (docs/performance.md).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from consentry.bench.scenarios import SCENARIOS
+from tests.support.live_server import fresh_postgres_database
 
 
 def test_bench_quick_runs_every_scenario_without_errors(tmp_path: Path) -> None:
@@ -32,3 +36,21 @@ def test_bench_quick_runs_every_scenario_without_errors(tmp_path: Path) -> None:
         assert row["result"]["errors"] == 0, (name, row["result"])
     assert report["databases"]["sqlite"]["rss_mb"]
     assert "client_credentials" in proc.stdout and "hello world (limit)" in proc.stdout
+
+
+def test_bench_scaling_compares_one_and_two_workers_back_to_back(postgres_url: str, tmp_path: Path) -> None:
+    """The scaling figure (PostgreSQL): client_credentials with 1, 2, 2, 1 workers, the ratio of the means."""
+    url = asyncio.run(fresh_postgres_database(postgres_url))  # the bench seeds and bootstraps its own
+    out = tmp_path / "latest.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "consentry", "bench", "--quick", "--db", "postgresql", "--postgres-url", url,
+         "--scenario", "client_credentials", "--duration", "1", "--connections", "16", "--output", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    scaling = json.loads(out.read_text())["scaling"]
+    runs = scaling["runs"]
+    assert len(runs["one"]) == 2 and len(runs["many"]) == 2 and min(runs["one"] + runs["many"]) > 0
+    assert scaling["one"] == pytest.approx(sum(runs["one"]) / 2)
+    assert scaling["ratio"] == pytest.approx(scaling["many"] / scaling["one"], abs=0.01)
+    assert "means of runs made back to back" in proc.stdout
