@@ -68,7 +68,7 @@ def _prepare_sqlite(url: str) -> bool:
     return True
 
 
-def create_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int) -> AsyncEngine:
     """An engine for SQLite (WAL, foreign keys) or PostgreSQL (asyncpg)."""
     if _prepare_sqlite(url):
         # Inline SQLite sessions hold a connection only briefly; each connection keeps its own page cache.
