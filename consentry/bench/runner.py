@@ -191,7 +191,7 @@ def _run_all(srv: server.Server, fx: seed.Fixture, opts: Options, workdir: Path)
     return rows
 
 
-def measure_scaling(start: Callable[[int, str], server.Server], fx: seed.Fixture, opts: Options,
+def measure_scaling(db: str, start: Callable[[int, str], server.Server], fx: seed.Fixture, opts: Options,
                     workdir: Path) -> dict[str, Any]:  # fmt: skip
     """client_credentials with one worker and with ``opts.workers``, run back to back as 1, N, N, 1.
 
@@ -200,7 +200,7 @@ def measure_scaling(start: Callable[[int, str], server.Server], fx: seed.Fixture
     symmetric order cancels a steady drift, and each side is the mean of its two runs.
     """
     rates: dict[int, list[float]] = {1: [], opts.workers: []}
-    log(f"postgresql: scaling, client_credentials with 1, {opts.workers}, {opts.workers}, 1 workers")
+    log(f"{db}: scaling, client_credentials with 1, {opts.workers}, {opts.workers}, 1 workers")
     for i, workers in enumerate((1, opts.workers, opts.workers, 1)):
         srv = start(workers, f"scaling-{i}-{workers}w")
         try:
@@ -210,7 +210,7 @@ def measure_scaling(start: Callable[[int, str], server.Server], fx: seed.Fixture
         rates[workers].append(row["result"]["rate"] if row["result"]["errors"] == 0 else 0.0)
     one, many = (sum(rates[w]) / len(rates[w]) for w in (1, opts.workers))
     ratio = many / one if one else 0.0
-    return {"db": "postgresql", "workers": opts.workers, "one": one, "many": many, "ratio": round(ratio, 2),
+    return {"db": db, "workers": opts.workers, "one": one, "many": many, "ratio": round(ratio, 2),
             "runs": {"one": rates[1], "many": rates[opts.workers]}, "met": ratio >= 1.7}  # fmt: skip
 
 
@@ -258,7 +258,7 @@ def bench_database(db: str, url: str, opts: Options, workdir: Path, report: dict
         srv.stop()
     report["databases"][db] = block
     if opts.scaling and opts.workers > 1 and db == "postgresql" and "client_credentials" in opts.scenarios:
-        report["scaling"] = measure_scaling(start, fx, opts, workdir)
+        report["scaling"] = measure_scaling(db, start, fx, opts, workdir)
     if opts.scale:
         log(f"{db}: seeding the data-scale set")
         t0 = time.perf_counter()
