@@ -14,10 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from consentry.consent import display
 from consentry.domain import THIRD_PARTY_DEFAULT, ClientInfo
 from consentry.runtime import Runtime
-from consentry.storage.models import Client, ClientGrant, Connection, RefreshToken, ResourceServer, User, UserGrant
+from consentry.services import audit
+from consentry.storage.models import (
+    AuditEvent,
+    Client,
+    ClientGrant,
+    Connection,
+    RefreshToken,
+    ResourceServer,
+    User,
+    UserGrant,
+)
 from consentry.tenant import flag
 
 OFFLINE = "offline_access"
+REVOKED_NOTICE_SECONDS = 600  # how long after a revocation /u/apps may still confirm it
 
 
 @dataclass(frozen=True)
@@ -126,6 +137,20 @@ class GrantView:
     @property
     def api_scopes(self) -> list[dict[str, Any]]:
         return list(self.api.scopes or []) if self.api else []
+
+
+async def revoked_recently(rt: Runtime, user_id: str, client_id: str) -> bool:
+    """Whether this user revoked a grant of this app in the last ``REVOKED_NOTICE_SECONDS`` (from the audit log),
+    so that the confirmation notice on ``/u/apps`` speaks only of the signed-in user's own revocations."""
+    since = rt.clock.now() - REVOKED_NOTICE_SECONDS
+    query = select(AuditEvent.log_id).where(
+        AuditEvent.user_id == user_id,
+        AuditEvent.client_id == client_id,
+        AuditEvent.type == audit.GRANT_REVOKED,
+        AuditEvent.date >= since,
+    )
+    async with rt.db.read() as s:
+        return await s.scalar(query.limit(1)) is not None
 
 
 async def api_rows(rt: Runtime) -> dict[str, ResourceServer]:

@@ -31,9 +31,12 @@ def _page(request: Request, who: guard.Viewer, template: str, status: int = 200,
 @router.get("/u/apps")
 async def connected_apps(request: Request, who: User, revoked: str = Query("", max_length=2000)) -> Response:
     apps = await queries.connected_apps(who.rt, who.user_id)
-    # The notice names the app only if it really is gone, so a crafted link cannot claim a revocation.
+    # The notice names the app only if this user just revoked it and it is gone, so a crafted link cannot
+    # claim a revocation of an app the user never connected.
     still_connected = any(a.client.client_id == revoked for a in apps)
-    gone = await who.rt.catalog.client(revoked) if revoked and not still_connected else None
+    gone = None
+    if revoked and not still_connected and await queries.revoked_recently(who.rt, who.user_id, revoked):
+        gone = await who.rt.catalog.client(revoked)
     return _page(request, who, "apps.html", apps=apps, revoked=gone)
 
 

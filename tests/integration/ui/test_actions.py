@@ -138,12 +138,15 @@ async def test_user_revokes_on_connected_apps_and_the_refresh_token_dies(
     await grant(runtime, default=True)
     app = await make_app(runtime, third_party=True)
     other = await make_app(runtime, third_party=True, callback="https://other.example.com/cb")
+    stranger = await make_app(runtime, third_party=True, callback="https://stranger.example.com/cb")
     user = browser()
     tokens = await _connect(user, app.client_id, app.callback, first=True)
     await _connect(user, other.client_id, other.callback, first=False)
 
     page = await user.get("/u/apps", params={"revoked": app.client_id})  # a crafted link claims nothing
     assert 'id="notice"' not in page.text
+    page = await user.get("/u/apps", params={"revoked": stranger.client_id})  # an app this user never connected
+    assert 'id="notice"' not in page.text and "can no longer access" not in page.text
     cards = re.findall(r'<article[^>]*data-client-id="([^"]+)"', page.text)
     assert cards == [app.client_id, other.client_id]
     text = text_of(page.text)
