@@ -157,6 +157,7 @@ class LoginSession(Base):
     auth_time: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
+    last_used_at: Mapped[float | None] = mapped_column(Float)  # idle session lifetime
     revoked_at: Mapped[float | None] = mapped_column(Float)
 
 
@@ -209,7 +210,8 @@ class RefreshToken(Base):
     code_hash: Mapped[str | None] = mapped_column(String(128), index=True)
     auth_time: Mapped[float] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
-    expires_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)  # the earlier of family_expires_at and the idle deadline
+    family_expires_at: Mapped[float | None] = mapped_column(Float)  # absolute end of the family; None: never
     rotated_at: Mapped[float | None] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float)
 
