@@ -20,6 +20,52 @@ class ScopeDef:
     optional: bool = False
 
 
+NEVER = 253402300799.0  # 9999-12-31T23:59:59Z: the ``expires_at`` of a token that does not expire
+
+
+@dataclass(frozen=True)
+class RefreshPolicy:
+    """A client's ``refresh_token`` settings, as Auth0 defines them: how long a rotation family lives, how long
+    it may sit unused, and for how long (``leeway``) a rotated token may be exchanged again without counting
+    as reuse (a retry after a lost response)."""
+
+    rotation_type: str = "rotating"
+    expiration_type: str = "expiring"
+    leeway: int = 0
+    token_lifetime: int | None = None  # None: the server's refresh_token_lifetime
+    infinite_token_lifetime: bool = False
+    idle_token_lifetime: int | None = None
+    infinite_idle_token_lifetime: bool = True
+
+    def absolute_lifetime(self, default: int) -> int | None:
+        """Seconds from the first token of a family to its end (None: never)."""
+        if self.expiration_type == "non-expiring" or self.infinite_token_lifetime:
+            return None
+        return self.token_lifetime or default
+
+    def idle_lifetime(self) -> int | None:
+        """Seconds a token may go unused before it expires (None: no idle limit)."""
+        if self.expiration_type == "non-expiring" or self.infinite_idle_token_lifetime:
+            return None
+        return self.idle_token_lifetime
+
+    @staticmethod
+    def from_settings(value: dict[str, Any]) -> RefreshPolicy:
+        def number(key: str) -> int | None:
+            v = value.get(key)
+            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+
+        return RefreshPolicy(
+            rotation_type=value.get("rotation_type") or "rotating",
+            expiration_type=value.get("expiration_type") or "expiring",
+            leeway=number("leeway") or 0,
+            token_lifetime=number("token_lifetime"),
+            infinite_token_lifetime=value.get("infinite_token_lifetime") is True,
+            idle_token_lifetime=number("idle_token_lifetime"),
+            infinite_idle_token_lifetime=value.get("infinite_idle_token_lifetime") is not False,
+        )
+
+
 @dataclass(frozen=True)
 class ClientInfo:
     client_id: str
@@ -40,7 +86,7 @@ class ClientInfo:
     status: str
     skip_non_verifiable_callback_uri_confirmation_prompt: bool | None
     id_token_lifetime: int | None
-    refresh_rotation: str
+    refresh: RefreshPolicy = RefreshPolicy()
     metadata_url_host: str | None = None
 
     @property
@@ -50,6 +96,11 @@ class ClientInfo:
     @property
     def is_third_party(self) -> bool:
         return not self.is_first_party
+
+    @property
+    def rotates_refresh_tokens(self) -> bool:
+        """Public and third-party apps always rotate (RFC 9700 §4.14.2); others as configured."""
+        return self.is_public or self.is_third_party or self.refresh.rotation_type == "rotating"
 
     @staticmethod
     def from_row(row: models.Client) -> ClientInfo:
@@ -77,7 +128,7 @@ class ClientInfo:
                 "skip_non_verifiable_callback_uri_confirmation_prompt"
             ),
             id_token_lifetime=jwt_cfg.get("lifetime_in_seconds"),
-            refresh_rotation=rt.get("rotation_type", "rotating"),
+            refresh=RefreshPolicy.from_settings(rt if isinstance(rt, dict) else {}),
             metadata_url_host=attrs.get("metadata_url_host"),
         )
 

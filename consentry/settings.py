@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = Field("info", description="Server log level.")
     tenant_name: str = Field("consentry", description="Tenant name shown in client objects and pages.")
     access_token_lifetime: int = Field(86400, ge=60, description="Default API access token lifetime (seconds).")
+    third_party_access_token_lifetime: int = Field(
+        3600, ge=60, description="Upper bound on access token lifetimes for third-party apps (seconds)."
+    )
     id_token_lifetime: int = Field(36000, ge=60, description="Default ID token lifetime (seconds).")
     authorization_code_lifetime: int = Field(60, ge=10, le=600, description="Authorization code lifetime (seconds).")
     refresh_token_lifetime: int = Field(2592000, ge=300, description="Absolute refresh token lifetime (seconds).")

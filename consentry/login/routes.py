@@ -19,7 +19,7 @@ from consentry.domain import ClientInfo, ConnectionInfo
 from consentry.login import interaction
 from consentry.login.passwords import verify_password_off_loop
 from consentry.login.sessions import cookie_token, create_session, revoke_in, set_cookie
-from consentry.oauth.authorize.flow import allowed_connections
+from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
 from consentry.storage.models import Interaction, User

@@ -10,6 +10,7 @@ from fastapi import Request
 from consentry.management.errors import ManagementError
 from consentry.runtime import Runtime
 from consentry.tokens.jwt import TokenInvalid, verify
+from consentry.tokens.liveness import live_scopes
 
 Principal = dict[str, Any]
 
@@ -30,7 +31,10 @@ def require(*scopes: str) -> Callable[[Request], Awaitable[Principal]]:
             )
         except TokenInvalid:
             raise ManagementError(401, "Invalid token", "invalid_token") from None
-        granted = set(str(claims.get("scope", "")).split())
+        verdict = await live_scopes(rt, claims)
+        if verdict.scopes is None:  # its application, grant or user is gone (tokens.liveness)
+            raise ManagementError(401, "Invalid token", "invalid_token")
+        granted = set(verdict.scopes)
         if scopes and not granted.intersection(scopes):
             raise ManagementError(403, f"Insufficient scope, expected any of: {','.join(scopes)}", "insufficient_scope")
         return claims

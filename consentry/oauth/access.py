@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from consentry.domain import THIRD_PARTY_DEFAULT, ApiInfo, ClientGrantInfo, ClientInfo
+from consentry.domain import THIRD_PARTY_DEFAULT, ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
 
 USER = "user"
 CLIENT = "client"
@@ -62,6 +62,13 @@ def api_access(client: ClientInfo, api: ApiInfo, grants: Iterable[ClientGrantInf
     if grant is None:
         return ApiAccess(False, frozenset(), f"the application has no client grant for {api.name}")
     return ApiAccess(True, _ceiling(grant, api), "allowed by a client grant", grant.id)
+
+
+def allowed_connections(client: ClientInfo, connections: Iterable[ConnectionInfo]) -> list[ConnectionInfo]:
+    """T6: third-party apps use domain-level connections only; first-party apps their enabled ones."""
+    if client.is_third_party:
+        return [c for c in connections if c.is_domain_connection]
+    return [c for c in connections if client.client_id in c.enabled_clients or c.is_domain_connection]
 
 
 def split_scopes(requested: Iterable[str], ceiling: frozenset[str]) -> tuple[list[str], list[str]]:

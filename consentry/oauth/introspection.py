@@ -3,9 +3,10 @@
 Only confidential clients that authenticate may call it (RFC 7662 §2.1 requires authorization;
 resource servers register as machine-to-machine apps). The endpoint never writes.
 
-- A JWT access token is answered from its signature and claims alone: the keys and the client come
-  from process caches, so the hot path reads no database. Any authenticated client may introspect
-  any access token (that is what resource servers need).
+- A JWT access token is answered from its signature and claims, and from current decisions: it is
+  inactive once its app, client grant, user, consent or refresh family is gone (``tokens.liveness``: cached
+  configuration plus one indexed read for user tokens). Any authenticated client may introspect any
+  access token (that is what resource servers need).
 - A refresh token (one indexed read) is active only for the client it was issued to: RFC 7662 §2.2
   lets the server decide what a caller may learn, and no other party has any business with it.
 - Anything else, and every failure, is ``{"active": false}`` with no reason (RFC 7662 §2.2).
@@ -27,6 +28,7 @@ from consentry.storage.models import RefreshToken, User
 from consentry.tokens import ids
 from consentry.tokens.issue import subject_for
 from consentry.tokens.jwt import TokenInvalid, verify
+from consentry.tokens.liveness import live_scopes
 
 ACCESS_TOKEN_TYP = {"at+jwt", "jwt"}  # RFC 9068 profile and Auth0's dialect
 MAX_TOKEN = 16 * 1024
@@ -54,9 +56,11 @@ async def verify_access_token(rt: Runtime, token: str, audience: str | None = No
     return claims
 
 
-def _access_token_answer(claims: dict[str, Any]) -> dict[str, Any]:
-    keys = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat")
+def _access_token_answer(claims: dict[str, Any], scopes: tuple[str, ...]) -> dict[str, Any]:
+    keys = ("client_id", "sub", "aud", "iss", "exp", "iat")
     answer: dict[str, Any] = {"active": True, **{k: claims[k] for k in keys if k in claims}}
+    if "scope" in claims:
+        answer["scope"] = " ".join(scopes)  # what current decisions still allow (a narrowed grant narrows it)
     answer["token_type"] = "Bearer"
     answer["jti"] = claims["jti"]
     return answer
@@ -69,10 +73,10 @@ async def _access_token(rt: Runtime, token: str) -> dict[str, Any]:
         return INACTIVE
     if claims["exp"] <= rt.clock.now():  # no leeway here: "active" means usable now
         return INACTIVE
-    client = await rt.catalog.client(claims["client_id"]) if len(claims["client_id"]) <= 512 else None
-    if client is None or client.status != "active":  # a deleted application's tokens are dead
+    verdict = await live_scopes(rt, claims)
+    if verdict.scopes is None:  # revoked by a later decision (tokens.liveness)
         return INACTIVE
-    return _access_token_answer(claims)
+    return _access_token_answer(claims, verdict.scopes)
 
 
 async def _refresh_token(rt: Runtime, token: str, client_id: str) -> dict[str, Any]:

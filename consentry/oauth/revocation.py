@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from starlette.requests import Request
 
 from consentry.oauth.client_auth import authenticate_client
@@ -24,6 +24,7 @@ from consentry.oauth.errors import INVALID_REQUEST
 from consentry.oauth.params import body_params
 from consentry.runtime import Runtime
 from consentry.services import audit, user_grants
+from consentry.services.token_families import revoke_families
 from consentry.storage.models import RefreshToken, UserGrant
 from consentry.tenant import flag
 from consentry.tokens import ids
@@ -49,12 +50,7 @@ async def revoke(rt: Runtime, request: Request) -> None:
     revoke_grant = bool(row.grant_id) and flag(await rt.catalog.tenant(), "revoke_refresh_token_grant")
     now, ip = rt.clock.now(), client_ip(request)
     async with rt.db.transaction() as s:
-        result = await s.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-        )
-        revoked = int(getattr(result, "rowcount", 0) or 0)
+        revoked = await revoke_families(s, now, RefreshToken.family_id == row.family_id)
         grant_deleted = False
         if revoke_grant and row.grant_id and await s.get(UserGrant, row.grant_id) is not None:
             await user_grants.revoke_grant(rt, s, row.grant_id, actor=f"client:{client.client_id}", ip=ip)

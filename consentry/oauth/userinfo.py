@@ -17,15 +17,18 @@ from starlette.requests import Request
 
 from consentry.oauth.errors import INSUFFICIENT_SCOPE, INVALID_REQUEST, INVALID_TOKEN, OAuthError
 from consentry.oauth.introspection import verify_access_token
+from consentry.oauth.mint_policy import APP_GONE
 from consentry.oauth.params import body_params, scope_list
 from consentry.runtime import Runtime
 from consentry.storage.models import User
 from consentry.tokens import subjects
 from consentry.tokens.issue import profile_claims
 from consentry.tokens.jwt import TokenInvalid
+from consentry.tokens.liveness import live_scopes
 
 NO_TOKEN_CHALLENGE = 'Bearer realm="consentry"'  # RFC 6750 §3.1: no error code when no token was sent
 FORM = ("application/x-www-form-urlencoded", "")
+USER_GONE_MESSAGE = "The user of this access token is blocked or no longer exists."
 
 
 def challenge(err: OAuthError, scope: str | None = None) -> OAuthError:
@@ -96,14 +99,20 @@ async def userinfo(rt: Runtime, request: Request) -> dict[str, Any]:
     scopes = tuple(scope_list(claims.get("scope") if isinstance(claims.get("scope"), str) else ""))
     if "openid" not in scopes:  # OIDC Core §5.3: the UserInfo endpoint serves openid requests only
         raise challenge(INSUFFICIENT_SCOPE.with_hint("The access token was not granted the openid scope."), "openid")
+    verdict = await live_scopes(rt, claims)
+    if verdict.scopes is None:
+        if verdict.reason == APP_GONE:
+            raise invalid_token("The application of this access token no longer exists.")
+        if verdict.user_gone:
+            raise invalid_token(USER_GONE_MESSAGE)
+        raise invalid_token(f"The access token was revoked: {verdict.reason}.")
+    scopes = verdict.scopes
     client_id, sub = claims["client_id"], claims["sub"]
-    if len(client_id) > 512 or await rt.catalog.client(client_id) is None:
-        raise invalid_token("The application of this access token no longer exists.")
     user_id = subjects.resolve(rt.keys.kek, client_id, sub)
     user = None
     if user_id is not None and len(user_id) <= 255:
         async with rt.db.read() as s:
             user = await s.get(User, user_id)
     if user is None or user.blocked:
-        raise invalid_token("The user of this access token is blocked or no longer exists.")
+        raise invalid_token(USER_GONE_MESSAGE)
     return {"sub": sub, **profile_claims(user, scopes)}

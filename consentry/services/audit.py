@@ -21,6 +21,10 @@ CLIENT_CREATED = "client.created"
 CLIENT_UPDATED = "client.updated"
 CLIENT_DELETED = "client.deleted"
 TOKEN_REUSE = "refresh_token.reused"
+# Auth0's failed-exchange codes, for mints that a later decision (policy, consent, user) refuses.
+CODE_REFUSED = "feacft"
+REFRESH_REFUSED = "fertft"
+CLIENT_CREDENTIALS_REFUSED = "feccft"
 DCR_PRUNED = "client.pruned"
 
 

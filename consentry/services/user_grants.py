@@ -11,12 +11,13 @@ import importlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.management.errors import bad_request, not_found
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.token_families import revoke_families
 from consentry.storage.models import RefreshToken, UserGrant
 from consentry.tokens import ids
 
@@ -135,12 +136,7 @@ async def list_grants(
 async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | None, ip: str | None) -> int:
     """Delete one grant, revoke its refresh tokens, record the event; returns how many tokens were revoked."""
     now = rt.clock.now()
-    result = await s.execute(
-        update(RefreshToken)
-        .where(RefreshToken.grant_id == row.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
-    revoked = int(getattr(result, "rowcount", 0) or 0)
+    revoked = await revoke_families(s, now, RefreshToken.grant_id == row.id)
     audit.record(s, now, audit.GRANT_REVOKED, f"Grant for '{row.audience}' revoked", client_id=row.client_id,
                  user_id=row.user_id, ip=ip,
                  details={"grant_id": row.id, "audience": row.audience, "scope": list(row.scope or []),

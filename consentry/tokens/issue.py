@@ -14,7 +14,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.domain import ApiInfo, ClientInfo
+from consentry.domain import NEVER, ApiInfo, ClientInfo
 from consentry.runtime import Runtime
 from consentry.storage.models import RefreshToken
 from consentry.tenant import flag
@@ -22,6 +22,8 @@ from consentry.tokens import ids, subjects
 from consentry.tokens.jwt import half_hash, issue_access_token, sign
 
 OFFLINE = "offline_access"
+GRANT_CLAIM = "grant_id"  # the user grant (consent) the access token was minted under
+FAMILY_CLAIM = "family_id"  # the refresh-token family it belongs to
 
 
 class ClaimsUser(Protocol):
@@ -119,11 +121,52 @@ class MintedTokens:
     refresh_row: dict[str, Any] | None
 
 
+@dataclass(frozen=True)
+class Family:
+    """The rotation family a refresh token continues: its id and absolute end (None: never)."""
+
+    id: str
+    expires_at: float | None
+
+
+def refresh_expiry(rt: Runtime, client: ClientInfo, family_expires_at: float | None, now: float) -> float:
+    """When a refresh token minted now expires: the family's end or the idle deadline, whichever is first."""
+    idle = client.refresh.idle_lifetime()
+    deadlines = [t for t in (family_expires_at, now + idle if idle else None) if t is not None]
+    return min(deadlines) if deadlines else NEVER
+
+
+def new_family(rt: Runtime, client: ClientInfo, now: float) -> Family:
+    absolute = client.refresh.absolute_lifetime(rt.settings.refresh_token_lifetime)
+    return Family(ids.hex_id(), now + absolute if absolute else None)
+
+
+def provenance_claims(grant_id: str | None, family: Family | None) -> dict[str, str]:
+    """What an access token was minted under, so that revoking it reaches the token (``tokens.liveness``):
+    the user grant (consent) and the refresh-token family."""
+    claims = {}
+    if grant_id:
+        claims[GRANT_CLAIM] = grant_id
+    if family:
+        claims[FAMILY_CLAIM] = family.id
+    return claims
+
+
+def access_token_lifetime(rt: Runtime, client: ClientInfo, api: ApiInfo | None) -> int:
+    """The API's lifetime (else the server default), capped for third-party apps by
+    ``third_party_access_token_lifetime``: their tokens are checked offline by resource servers, so a short
+    lifetime bounds how long a revoked consent can still be used against one that does not introspect."""
+    lifetime = api.token_lifetime if api else rt.settings.access_token_lifetime
+    if client.is_third_party:
+        return min(lifetime, rt.settings.third_party_access_token_lifetime)
+    return lifetime
+
+
 async def mint_user_tokens(
     rt: Runtime,
     req: UserTokenRequest,
     *,
-    family_id: str | None = None,
+    family: Family | None = None,
     code_hash: str | None = None,
     mint_refresh: bool = True,
     extra_claims: dict[str, Any] | None = None,
@@ -131,7 +174,7 @@ async def mint_user_tokens(
     """Sign the access and ID tokens and draw the refresh token; nothing is written here.
 
     Signing needs no database, so callers do it before their write transaction and hold the (SQLite)
-    write lock only for the statements.
+    write lock only for the statements. ``family``: the family a rotation continues (default: a new one).
     """
     now = rt.clock.now()
     tenant = await rt.catalog.tenant()
@@ -140,7 +183,10 @@ async def mint_user_tokens(
     audiences = [req.api.identifier] if req.api else []
     if "openid" in req.scopes or not audiences:
         audiences.append(rt.settings.userinfo_audience)
-    lifetime = req.api.token_lifetime if req.api else rt.settings.access_token_lifetime
+    lifetime = access_token_lifetime(rt, req.client, req.api)
+    refresh = mint_refresh and wants_refresh_token(req)
+    if refresh:
+        family = family or new_family(rt, req.client, now)
     access_token, _ = await issue_access_token(
         rt.keys,
         issuer=rt.settings.issuer_url,
@@ -151,7 +197,7 @@ async def mint_user_tokens(
         now=now,
         lifetime=lifetime,
         dialect=req.api.token_dialect if req.api else "rfc9068_profile",
-        extra=extra_claims,
+        extra={**(extra_claims or {}), **provenance_claims(req.grant_id, family)},
     )
     response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
                                 "scope": scope}  # fmt: skip
@@ -162,14 +208,16 @@ async def mint_user_tokens(
             claims.update(build(req, ctx))
         response["id_token"] = await sign(rt.keys, claims, "JWT")
     row = None
-    if mint_refresh and wants_refresh_token(req):
+    if refresh:
+        assert family is not None
         raw = ids.secret(48)
-        row = {"id": ids.hex_id(), "token_hash": ids.digest(raw), "family_id": family_id or ids.hex_id(),
+        row = {"id": ids.hex_id(), "token_hash": ids.digest(raw), "family_id": family.id,
                "client_id": req.client.client_id, "user_id": req.user.user_id,
                "audience": req.api.identifier if req.api else None, "scope": list(req.scopes),
                "grant_id": req.grant_id, "session_id": req.session_id, "code_hash": code_hash,
-               "auth_time": req.auth_time, "created_at": now, "expires_at": now + rt.settings.refresh_token_lifetime,
-               "rotated_at": None, "revoked_at": None}  # fmt: skip
+               "auth_time": req.auth_time, "created_at": now,
+               "expires_at": refresh_expiry(rt, req.client, family.expires_at, now),
+               "family_expires_at": family.expires_at, "rotated_at": None, "revoked_at": None}  # fmt: skip
         response["refresh_token"] = raw
     return MintedTokens(response, row)
 

@@ -48,7 +48,6 @@ def make_client(*, first_party: bool = True, **overrides: Any) -> ClientInfo:
         "status": "active",
         "skip_non_verifiable_callback_uri_confirmation_prompt": None,
         "id_token_lifetime": None,
-        "refresh_rotation": "rotating",
     }
     values.update(overrides)
     return ClientInfo(**values)

@@ -15,9 +15,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from consentry.consent.policy import ConsentDecision, ConsentInput, evaluate
-from consentry.domain import ClientInfo, ConnectionInfo
 from consentry.login import interaction
 from consentry.login.sessions import CurrentSession, current_session
+from consentry.oauth.access import allowed_connections
 from consentry.oauth.authorize import respond
 from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext, kept_parameters
 from consentry.oauth.errors import CONSENT_REQUIRED, LOGIN_REQUIRED, OAuthError
@@ -41,13 +41,6 @@ def consent_scopes(ctx: AuthorizeContext) -> list[str]:
     assert ctx.client is not None
     extra = (ctx.identity_scopes + ([OFFLINE] if ctx.offline else [])) if ctx.client.is_third_party else []
     return extra + ctx.api_scopes
-
-
-def allowed_connections(client: ClientInfo, connections: tuple[ConnectionInfo, ...]) -> list[ConnectionInfo]:
-    """T6: third-party apps use domain-level connections only; first-party apps their enabled ones."""
-    if client.is_third_party:
-        return [c for c in connections if c.is_domain_connection]
-    return [c for c in connections if client.client_id in c.enabled_clients or c.is_domain_connection]
 
 
 def to_page(rt: Runtime, page: str, txn: Interaction) -> Response:

@@ -11,15 +11,17 @@ import base64
 import hashlib
 import hmac
 import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import Row, Table, select, update
 
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
-from consentry.oauth.grants.holder import Redemption, consent_gone, holder_of, holder_query, usage_updates
+from consentry.oauth.grants.holder import Redemption, consent_gone, holder_of, holder_query, mint_input, usage_updates
+from consentry.oauth.mint_policy import decide
 from consentry.services import audit
+from consentry.services.token_families import revoke_families
 from consentry.storage.models import AuthorizationCode, RefreshToken
 from consentry.tokens import ids
 from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
@@ -79,8 +81,11 @@ class AuthorizationCodeGrant:
             raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
         if consent_gone(row):
             raise INVALID_GRANT.with_hint("The user's consent was revoked.")
-        api = await rt.catalog.api(row.audience) if row.audience else None
-        req = UserTokenRequest(client, user, tuple(row.scope), api, row.session_id, row.auth_time, row.nonce,
+        inp = await mint_input(rt, client, row, list(row.scope))
+        decision = decide(inp)
+        if not decision.allowed:
+            await _refuse(ctx, row, decision.reason)
+        req = UserTokenRequest(client, user, decision.scopes, inp.api, row.session_id, row.auth_time, row.nonce,
                                row.grant_id)  # fmt: skip
         minted = await mint_user_tokens(rt, req, code_hash=code_hash)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
@@ -89,15 +94,22 @@ class AuthorizationCodeGrant:
         return minted.response
 
 
+async def _refuse(ctx: TokenContext, row: Row[Any], reason: str) -> NoReturn:
+    """The code's decision no longer holds: consume the code (it cannot succeed later), record why, refuse."""
+    rt = ctx.rt
+    async with rt.db.transaction() as s:
+        await s.execute(update(AuthorizationCode).where(AuthorizationCode.code_hash == row.code_hash)
+                        .values(consumed_at=rt.clock.now()))  # fmt: skip
+        audit.record(s, rt.clock.now(), audit.CODE_REFUSED, f"Code exchange refused: {reason}",
+                     client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
+    raise INVALID_GRANT.with_hint(f"Code exchange refused: {reason}.")
+
+
 async def _revoke_replayed(ctx: TokenContext, row: Row[Any]) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
         families = select(RefreshToken.family_id).where(RefreshToken.code_hash == row.code_hash)
-        await s.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id.in_(families), RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=rt.clock.now())
-        )
+        await revoke_families(s, rt.clock.now(), RefreshToken.family_id.in_(families))
         audit.record(s, rt.clock.now(), audit.TOKEN_REUSE, "Authorization code replayed; tokens revoked",
                      client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
 

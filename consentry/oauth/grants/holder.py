@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from consentry.domain import ClientInfo
+from consentry.oauth.mint_policy import MintInput
 from consentry.storage.models import Client, User, UserGrant
 from consentry.tokens.issue import REFRESH_TOKENS, STORE_REFRESH_TOKEN
 
@@ -50,10 +52,12 @@ class Holder:
     profile: dict[str, Any] | None
     updated_at: float
     blocked: bool
+    connection_id: str
 
 
 HOLDER_COLUMNS = (USERS.c.user_id.label("holder_id"), USERS.c.email, USERS.c.username, USERS.c.email_verified,
-                  USERS.c.profile, USERS.c.updated_at, USERS.c.blocked, GRANTS.c.id.label("live_grant_id"))  # fmt: skip
+                  USERS.c.profile, USERS.c.updated_at, USERS.c.blocked, USERS.c.connection_id,
+                  GRANTS.c.id.label("live_grant_id"), GRANTS.c.scope.label("live_grant_scope"))  # fmt: skip
 
 
 def holder_query(table: Table, key: Column[Any]) -> Select[Any]:
@@ -72,7 +76,7 @@ def holder_of(row: Row[Any]) -> Holder | None:
     if row.holder_id is None:
         return None
     return Holder(row.holder_id, row.email, row.username, bool(row.email_verified), row.profile, row.updated_at,
-                  bool(row.blocked))  # fmt: skip
+                  bool(row.blocked), row.connection_id)  # fmt: skip
 
 
 def consent_gone(row: Row[Any]) -> bool:
@@ -154,3 +158,12 @@ def usage_updates(rt: Runtime, client_id: str, grant_id: str | None, now: float)
     if grant_id and rt.usage.due("grant", grant_id, now):
         updates.append((TOUCH_GRANT, {"key": grant_id, "now": now}))
     return updates
+
+
+async def mint_input(rt: Runtime, client: ClientInfo, row: Row[Any], scopes: list[str]) -> MintInput:
+    """The current data ``mint_policy.decide`` needs for a code or refresh ``holder_query`` row."""
+    api = await rt.catalog.api(row.audience) if row.audience else None
+    grants = await rt.catalog.client_grants(row.audience, client.client_id) if api is not None else ()
+    consent = frozenset(row.live_grant_scope or ()) if row.live_grant_id is not None else None
+    return MintInput(client, holder_of(row), row.audience, api, grants, await rt.catalog.connections(client.client_id),
+                     tuple(scopes), row.grant_id is not None, consent)  # fmt: skip

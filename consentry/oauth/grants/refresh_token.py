@@ -1,37 +1,45 @@
 """``refresh_token`` (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14).
 
 Each use returns a new refresh token and retires the old one in one atomic update; presenting a
-retired token again revokes the whole family. A refresh may narrow the scope or keep the resource,
-never widen either. Public and third-party clients always rotate.
+retired token again revokes the whole family — unless it comes within the client's ``leeway`` of its
+rotation (a retry after a lost response), which is answered again. A refresh may narrow the scope or keep
+the resource, never widen either. Public and third-party clients always rotate.
+
+Every refresh makes the ``/authorize`` decision again from current data (``mint_policy``): scopes no longer
+allowed are dropped, and when nothing is left the family is revoked and the answer is ``invalid_grant``.
+The family keeps its absolute end through rotation; each token also expires after the idle lifetime.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Row, update
+from sqlalchemy import Row, bindparam, update
 
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
     Redemption,
-    consent_gone,
     holder_of,
     holder_query,
+    mint_input,
     usage_updates,
     write_usage,
 )
+from consentry.oauth.mint_policy import decide
 from consentry.oauth.params import scope_list
 from consentry.services import audit
+from consentry.services.token_families import revoke_families
 from consentry.storage.models import RefreshToken
 from consentry.tokens import ids
 from consentry.tokens.issue import REFRESH_TOKENS as TOKENS
-from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
+from consentry.tokens.issue import STORE_REFRESH_TOKEN, Family, UserTokenRequest, mint_user_tokens, refresh_expiry
 
 UNKNOWN = "Unknown or invalid refresh token."
 READ = holder_query(TOKENS, TOKENS.c.token_hash)
 ROTATE = Redemption(TOKENS, TOKENS.c.id, "rotated_at")
+EXTEND = update(TOKENS).where(TOKENS.c.id == bindparam("key")).values(expires_at=bindparam("expires"))
 
 
 class RefreshTokenGrant:
@@ -52,28 +60,42 @@ class RefreshTokenGrant:
             raise INVALID_GRANT.with_hint(UNKNOWN)
         if row.revoked_at is not None or row.expires_at <= now:
             raise INVALID_GRANT.with_hint(UNKNOWN)
-        rotate = client.is_public or client.is_third_party or client.refresh_rotation == "rotating"
-        if row.rotated_at is not None and rotate:
-            await _revoke_family(ctx, row)
-            raise INVALID_GRANT.with_hint(UNKNOWN)
-        user = holder_of(row)
-        if user is None or user.blocked or consent_gone(row):
+        rotate = client.rotates_refresh_tokens
+        retry = rotate and row.rotated_at is not None
+        if retry and now - row.rotated_at > client.refresh.leeway:
+            await _revoke_family(ctx, row, audit.TOKEN_REUSE, "Refresh token reused; family revoked")
             raise INVALID_GRANT.with_hint(UNKNOWN)
         scopes = _narrowed(row.scope, params.get("scope"))
         target = params.get("resource") or params.get("audience")
         if target and target != row.audience:
             raise INVALID_TARGET.with_hint("A refresh cannot change the resource of the original grant.")
-        api = await rt.catalog.api(row.audience) if row.audience else None
-        req = UserTokenRequest(client, user, tuple(scopes), api, row.session_id, row.auth_time, None, row.grant_id)
+        inp = await mint_input(rt, client, row, scopes)
+        decision = decide(inp)
+        user = holder_of(row)
+        if not decision.allowed or user is None:
+            await _revoke_family(ctx, row, audit.REFRESH_REFUSED, f"Refresh refused: {decision.reason}")
+            raise INVALID_GRANT.with_hint(UNKNOWN if user is None else f"Refresh refused: {decision.reason}.")
+        req = UserTokenRequest(client, user, decision.scopes, inp.api, row.session_id, row.auth_time, None,
+                               row.grant_id)  # fmt: skip
         # Non-rotating (first-party, confidential) clients keep using the token they have.
-        minted = await mint_user_tokens(rt, req, family_id=row.family_id, mint_refresh=rotate)
+        family = Family(row.family_id, row.family_expires_at)
+        minted = await mint_user_tokens(rt, req, family=family, mint_refresh=rotate)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
-        if rotate:
+        if retry:  # within the leeway: the rotated token buys one more successor; nothing to mark
+            async with rt.db.write() as conn:
+                if minted.refresh_row is not None:
+                    await conn.execute(STORE_REFRESH_TOKEN, minted.refresh_row)
+                await write_usage(conn, usage)
+        elif rotate:
             if not await ROTATE(rt, row.id, now, minted.refresh_row, usage):
                 raise INVALID_GRANT.with_hint(UNKNOWN)
-        elif usage:
-            async with rt.db.write() as conn:
-                await write_usage(conn, usage)
+        else:
+            if client.refresh.idle_lifetime():
+                usage.append((EXTEND, {"key": row.id,
+                                       "expires": refresh_expiry(rt, client, row.family_expires_at, now)}))  # fmt: skip
+            if usage:
+                async with rt.db.write() as conn:
+                    await write_usage(conn, usage)
         return minted.response
 
 
@@ -87,16 +109,11 @@ def _narrowed(original: list[str], requested: str | None) -> list[str]:
     return [s for s in original if s in wanted]
 
 
-async def _revoke_family(ctx: TokenContext, row: Row[Any]) -> None:
+async def _revoke_family(ctx: TokenContext, row: Row[Any], type_: str, description: str) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
-        await s.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == row.family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=rt.clock.now())
-        )
-        audit.record(s, rt.clock.now(), audit.TOKEN_REUSE, "Refresh token reused; family revoked",
-                     client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
+        await revoke_families(s, rt.clock.now(), RefreshToken.family_id == row.family_id)
+        audit.record(s, rt.clock.now(), type_, description, client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)
 
 
 register(RefreshTokenGrant())
