@@ -2,11 +2,17 @@
 
 The cookie is ``HttpOnly``, ``SameSite=Lax`` and ``Secure`` when the issuer is https. A new
 session id is issued at every login, so a session fixed before login is never reused.
+
+Lifetimes are the tenant's, as Auth0 defines them: ``session_lifetime`` (absolute, hours, or
+``session_lifetime_in_minutes``) and ``idle_session_lifetime`` (without use), each bounded by the server's
+``CONSENTRY_SESSION_LIFETIME``. Use is recorded at most once a minute (``TOUCH_EVERY``, or a tenth of a shorter idle lifetime),
+so the idle deadline costs one write per session per minute at most.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -19,6 +25,7 @@ from consentry.storage.models import LoginSession, User, UserGrant
 from consentry.tokens import ids
 
 COOKIE = "consentry_session"
+TOUCH_EVERY = 60.0
 _SESSIONS: Table = LoginSession.__table__  # type: ignore[assignment]
 
 
@@ -45,8 +52,10 @@ class CurrentSession:
 
 _INSERT = insert(_SESSIONS)
 # Built once: one Core statement on the hot path of every /authorize (performance.md: no ORM here).
-_COLUMNS = (LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at, User.user_id,
-            User.connection_id, User.email, User.username, User.blocked, User.is_admin)  # fmt: skip
+_COLUMNS = (LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at,
+            LoginSession.created_at, LoginSession.last_used_at, User.user_id, User.connection_id, User.email,
+            User.username, User.blocked, User.is_admin)  # fmt: skip
+_TOUCH = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id")).values(last_used_at=bindparam("now"))
 _LOOKUP = (
     select(*_COLUMNS)
     .join(User, User.user_id == LoginSession.user_id)
@@ -68,11 +77,29 @@ def cookie_token(request: Request) -> str | None:
     return token if token and len(token) <= 200 else None
 
 
+def _hours_or_minutes(tenant: dict[str, Any], name: str) -> float | None:
+    minutes, hours = tenant.get(f"{name}_in_minutes"), tenant.get(name)
+    if isinstance(minutes, int | float) and not isinstance(minutes, bool) and minutes > 0:
+        return float(minutes) * 60
+    if isinstance(hours, int | float) and not isinstance(hours, bool) and hours > 0:
+        return float(hours) * 3600
+    return None
+
+
+def lifetimes(rt: Runtime, tenant: dict[str, Any]) -> tuple[float, float | None]:
+    """(absolute, idle) session lifetimes in seconds: the tenant's, bounded by the server's."""
+    bound = float(rt.settings.session_lifetime)
+    absolute = min(_hours_or_minutes(tenant, "session_lifetime") or bound, bound)
+    idle = _hours_or_minutes(tenant, "idle_session_lifetime")
+    return absolute, (min(idle, absolute) if idle else None)
+
+
 async def create_session(rt: Runtime, conn: AsyncConnection, user_id: str, now: float) -> tuple[str, str]:
     """A new session row in the caller's write transaction; returns (cookie token, session id)."""
     token, sid = ids.secret(32), ids.secret(16)
+    absolute, _ = lifetimes(rt, await rt.catalog.tenant())
     await conn.execute(_INSERT, {"id": sid, "token_hash": ids.digest(token), "user_id": user_id, "auth_time": now,
-                                 "created_at": now, "expires_at": now + rt.settings.session_lifetime})  # fmt: skip
+                                 "created_at": now, "last_used_at": now, "expires_at": now + absolute})  # fmt: skip
     return token, sid
 
 
@@ -91,6 +118,13 @@ async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, s
             row = (await conn.execute(_LOOKUP_WITH_GRANT, params)).first()
     if row is None or row.revoked_at is not None or row.expires_at <= now or row.blocked:
         return None
+    _, idle = lifetimes(rt, await rt.catalog.tenant())
+    last_used = row.last_used_at or row.created_at
+    if idle is not None and now - last_used >= idle:
+        return None
+    if now - last_used >= min(TOUCH_EVERY, idle / 10 if idle else TOUCH_EVERY):
+        async with rt.db.write() as conn:
+            await conn.execute(_TOUCH, {"b_id": row.id, "now": now})
     user = SessionUser(row.user_id, row.connection_id, row.email, row.username, bool(row.blocked), bool(row.is_admin))
     grant = GrantRef(row.grant_id, list(row.grant_scope or [])) if grant_for and row.grant_id is not None else None
     return CurrentSession(row.id, row.user_id, row.auth_time, user, grant)

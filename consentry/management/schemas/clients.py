@@ -5,16 +5,34 @@ from __future__ import annotations
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 AppType = Literal["native", "spa", "regular_web", "non_interactive"]
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
 
 
+MAX_REFRESH_LIFETIME = 157_788_000  # five years, Auth0's bound
+
+
 class RefreshTokenConfig(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    """Auth0's ``refresh_token`` object; every field takes effect (docs/consent.md, "Refresh tokens"). Multi-resource
+    ``policies`` are not supported and refused rather than stored and ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
     rotation_type: Literal["rotating", "non-rotating"] = "rotating"
     expiration_type: Literal["expiring", "non-expiring"] = "expiring"
+    leeway: int = Field(0, ge=0, le=MAX_REFRESH_LIFETIME)
+    token_lifetime: int | None = Field(None, ge=1, le=MAX_REFRESH_LIFETIME)
+    infinite_token_lifetime: bool | None = None
+    idle_token_lifetime: int | None = Field(None, ge=1, le=MAX_REFRESH_LIFETIME)
+    infinite_idle_token_lifetime: bool | None = None
+    policies: list[Any] | None = Field(None, max_length=0)
+
+    @model_validator(mode="after")
+    def _rotation_expires(self) -> RefreshTokenConfig:
+        if self.rotation_type == "rotating" and self.expiration_type == "non-expiring":
+            raise ValueError("rotation_type 'rotating' requires expiration_type 'expiring'")
+        return self
 
 
 class ClientFields(BaseModel):

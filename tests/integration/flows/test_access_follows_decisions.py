@@ -172,7 +172,8 @@ async def test_revocation_reaches_the_access_token(
         r = await client.delete(f"/api/v2/grants/{grants[0]['id']}", headers=admin(mgmt_token))
     elif revocation == "apps_page_action":  # the signed-in user revokes the app on /u/apps
         confirm = await client.get("/u/apps/revoke", params={"client_id": partner.client_id})
-        r = await client.post("/u/apps/revoke", data={"client_id": partner.client_id, "csrf": hidden(confirm.text, "csrf")})
+        form = {"client_id": partner.client_id, "csrf": hidden(confirm.text, "csrf")}
+        r = await client.post("/u/apps/revoke", data=form)
         assert r.status_code == 303 and "revoked=" in r.headers["location"]
         r = httpx.Response(204)
     elif revocation == "block_user":
@@ -250,8 +251,8 @@ def frozen(social: Runtime) -> FrozenClock:
 
 
 async def first_party(social: Runtime, **refresh_token: Any) -> App:
-    return await make_app(social, third_party=False, app_type="regular_web",
-                          refresh_token={"rotation_type": "rotating", "expiration_type": "expiring", **refresh_token})  # fmt: skip
+    settings = {"rotation_type": "rotating", "expiration_type": "expiring", **refresh_token}
+    return await make_app(social, third_party=False, app_type="regular_web", refresh_token=settings)
 
 
 async def test_a_retry_within_the_leeway_succeeds_and_outside_it_is_reuse(
