@@ -47,6 +47,7 @@ def create_app(
         if rt.notifier is not None:
             await rt.notifier.start()  # configuration and key changes made by the other processes
         yield
+        await rt.mint_log.flush()
         if rt.notifier is not None:
             await rt.notifier.stop()
         await dcr_prune.stop_periodic(pruner)

@@ -7,6 +7,7 @@ from functools import partial
 
 from consentry.catalog import Catalog
 from consentry.clock import Clock
+from consentry.services.audit_buffer import AuditBuffer
 from consentry.services.usage import UsageMarks
 from consentry.settings import Settings
 from consentry.storage.db import Database
@@ -24,6 +25,10 @@ class Runtime:
     # PostgreSQL: tells the other processes about configuration writes and key changes (started by the app)
     notifier: Notifier | None = None
     usage: UsageMarks = field(default_factory=UsageMarks)  # when last_used_at was last written
+    mint_log: AuditBuffer = field(init=False)  # token-mint audit events, written in batches
+
+    def __post_init__(self) -> None:
+        self.mint_log = AuditBuffer(self.db)
 
     @classmethod
     def create(cls, settings: Settings, clock: Clock | None = None) -> Runtime:

@@ -69,6 +69,7 @@ async def prune(request: Request, who: Admin) -> Response:
 async def show_logs(request: Request, who: Admin, q: str = Query("", max_length=500),
                     page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
     errors: dict[str, str] = {}
+    await who.rt.mint_log.flush()
     try:
         async with who.rt.db.read() as s:
             rows, total = await logs.list_logs(s, offset=page_no * PER_PAGE, limit=PER_PAGE, q=q or None)

@@ -170,7 +170,7 @@ async def seed_sessions(rt: Runtime, fx: Fixture, count: int) -> None:
     tokens = [ids.secret(32) for _ in range(count)]
     await _bulk(rt, LoginSession, [
         {"id": ids.secret(16), "token_hash": ids.digest(t), "user_id": fx.users[i % len(fx.users)], "auth_time": now,
-         "created_at": now, "expires_at": now + 7 * 86400, "revoked_at": None}
+         "created_at": now, "expires_at": now + 7 * 86400, "last_used_at": now, "revoked_at": None}
         for i, t in enumerate(tokens)])  # fmt: skip
     fx.sessions = tokens
 
@@ -193,7 +193,8 @@ async def seed_consumables(rt: Runtime, fx: Fixture, workdir: Path, count: int, 
             yield {"id": ids.hex_id(), "token_hash": ids.digest(raw), "family_id": ids.hex_id(),
                    "client_id": fx.app_id, "user_id": uid, "audience": API, "scope": scope, "grant_id": gid,
                    "session_id": None, "code_hash": None, "auth_time": now, "created_at": now,
-                   "expires_at": now + 86400, "rotated_at": None, "revoked_at": None}  # fmt: skip
+                   "expires_at": now + 86400, "family_expires_at": now + 86400, "rotated_at": None,
+                   "revoked_at": None}  # fmt: skip
 
     codes = [ids.secret(32) for _ in range(count)]
 

@@ -20,11 +20,19 @@ GRANT_REVOKED = "grant.revoked"
 CLIENT_CREATED = "client.created"
 CLIENT_UPDATED = "client.updated"
 CLIENT_DELETED = "client.deleted"
+CLIENT_SECRET_ROTATED = "client.secret_rotated"
+CLIENT_GRANT_CREATED = "client_grant.created"
+CLIENT_GRANT_UPDATED = "client_grant.updated"
+CLIENT_GRANT_DELETED = "client_grant.deleted"
 TOKEN_REUSE = "refresh_token.reused"
 # Auth0's failed-exchange codes, for mints that a later decision (policy, consent, user) refuses.
 CODE_REFUSED = "feacft"
 REFRESH_REFUSED = "fertft"
 CLIENT_CREDENTIALS_REFUSED = "feccft"
+# Auth0's successful-exchange codes, one per token mint (written in batches: services.audit_buffer).
+CODE_EXCHANGED = "seacft"
+REFRESH_EXCHANGED = "sertft"
+CLIENT_CREDENTIALS_EXCHANGED = "seccft"
 DCR_PRUNED = "client.pruned"
 
 
@@ -39,18 +47,18 @@ def record(
     ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(AuditEvent(**_event(now, type_, description, client_id, user_id, ip, details)))
+    session.add(AuditEvent(**event(now, type_, description, client_id, user_id, ip, details)))
 
 
-def _event(now: float, type_: str, description: str, client_id: str | None, user_id: str | None, ip: str | None,
-           details: dict[str, Any] | None) -> dict[str, Any]:  # fmt: skip
-    """The columns of one audit event (shared by the ORM ``record`` and the Core ``write``)."""
+def event(now: float, type_: str, description: str, client_id: str | None = None, user_id: str | None = None,
+          ip: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The columns of one audit event (shared by the ORM ``record``, the Core ``write`` and ``audit_buffer``)."""
     return {"log_id": ids.hex_id(), "date": now, "type": type_, "description": description,
             "client_id": client_id, "user_id": user_id, "ip": ip, "details": details or {}}  # fmt: skip
 
 
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
-_INSERT = insert(_EVENTS)
+INSERT_EVENTS = insert(_EVENTS)
 
 
 async def write(
@@ -65,7 +73,7 @@ async def write(
     details: dict[str, Any] | None = None,
 ) -> None:
     """``record`` inside a Core write transaction (``rt.db.write()``), for the hot paths."""
-    await conn.execute(_INSERT, _event(now, type_, description, client_id, user_id, ip, details))
+    await conn.execute(INSERT_EVENTS, event(now, type_, description, client_id, user_id, ip, details))
 
 
 def as_json(event: AuditEvent) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from consentry.management.errors import ManagementError, bad_request, conflict, 
 from consentry.management.pagination import Paging, checkpoint_select, checkpoint_split
 from consentry.management.schemas.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.runtime import Runtime
+from consentry.services import audit
 from consentry.storage.models import Client, ClientGrant, ResourceServer
 from consentry.tokens import ids
 
@@ -80,7 +81,14 @@ async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCre
     except IntegrityError:
         raise conflict("A client grant for this client (or default), audience and subject type already exists.",
                        "client_grant_conflict") from None  # fmt: skip
+    _record(rt, s, audit.CLIENT_GRANT_CREATED, "created", row)
     return row
+
+
+def _record(rt: Runtime, s: AsyncSession, type_: str, verb: str, row: ClientGrant) -> None:
+    audit.record(s, rt.clock.now(), type_, f"Client grant for '{row.audience}' {verb}", client_id=row.client_id,
+                 details={"client_grant_id": row.id, "audience": row.audience, "scope": list(row.scope or []),
+                          "default_for": row.default_for, "subject_type": row.subject_type})  # fmt: skip
 
 
 async def get_client_grant(s: AsyncSession, grant_id: str) -> ClientGrant:
@@ -117,12 +125,14 @@ async def update_client_grant(rt: Runtime, s: AsyncSession, grant_id: str, body:
                 attrs[key] = data[key]
     row.attributes = attrs
     await s.flush()
+    _record(rt, s, audit.CLIENT_GRANT_UPDATED, "updated", row)
     return row
 
 
 async def delete_client_grant(rt: Runtime, s: AsyncSession, grant_id: str) -> None:
     row = await get_client_grant(s, grant_id)
     _ensure_not_system(row)
+    _record(rt, s, audit.CLIENT_GRANT_DELETED, "deleted", row)
     await s.delete(row)
     await s.flush()
 

@@ -30,6 +30,7 @@ async def get_logs(
     include_fields: str | None = None,
 ) -> Response:
     rt = runtime(request)
+    await rt.mint_log.flush()  # this process's queued mint events are visible to its own reads
     async with rt.db.read() as s:
         rows, total = await service.list_logs(s, offset=p.offset, limit=p.per_page, q=q or search, sort=sort)
     items = [select_fields(as_json(r), fields, include_fields) for r in rows]
@@ -39,6 +40,7 @@ async def get_logs(
 @router.get("/{log_id}", summary="Get a log event by id", operation_id="get_logs_by_id")
 async def get_log(request: Request, log_id: str, _: Read) -> Response:
     rt = runtime(request)
+    await rt.mint_log.flush()
     async with rt.db.read() as s:
         row = await service.get_log(s, log_id)
     return json_response(as_json(row))

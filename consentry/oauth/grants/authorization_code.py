@@ -18,7 +18,15 @@ from sqlalchemy import Row, Table, select, update
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
-from consentry.oauth.grants.holder import Redemption, consent_gone, holder_of, holder_query, mint_input, usage_updates
+from consentry.oauth.grants.holder import (
+    Redemption,
+    consent_gone,
+    holder_of,
+    holder_query,
+    mint_details,
+    mint_input,
+    usage_updates,
+)
 from consentry.oauth.mint_policy import decide
 from consentry.services import audit
 from consentry.services.token_families import revoke_families
@@ -91,6 +99,8 @@ class AuthorizationCodeGrant:
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
         if not await REDEEM(rt, code_hash, now, minted.refresh_row, usage):
             raise INVALID_GRANT.with_hint("Invalid authorization code")
+        rt.mint_log.add(now, audit.CODE_EXCHANGED, "Authorization code exchanged", client_id=client.client_id,
+                        user_id=user.user_id, ip=ctx.ip, details=mint_details(row, decision))  # fmt: skip
         return minted.response
 
 

@@ -1,6 +1,7 @@
 """``client_credentials`` (RFC 6749 §4.4) with Auth0's ``audience``: machine-to-machine tokens.
 
-No database write: the client, the API and its client grants come from the cache.
+No database write on the request's path: the client, the API and its client grants come from the cache, and
+the audit event (``seccft``, or ``feccft`` for a refusal) is queued for a batched write (``audit_buffer``).
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from typing import Any, ClassVar
 
 from consentry.oauth.access import CLIENT, api_access
 from consentry.oauth.client_auth import require_grant_type
-from consentry.oauth.errors import ACCESS_DENIED, INVALID_TARGET, UNAUTHORIZED_CLIENT
+from consentry.oauth.errors import ACCESS_DENIED, INVALID_TARGET, UNAUTHORIZED_CLIENT, OAuthError
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.params import scope_list
+from consentry.services import audit
 from consentry.tokens.jwt import issue_access_token
 
 
@@ -26,15 +28,15 @@ class ClientCredentialsGrant:
         audience = await _audience(ctx)
         api = await rt.catalog.api(audience)
         if api is None:
-            raise ACCESS_DENIED.with_hint(f"Service not enabled within domain: {audience}")
+            raise _refused(ctx, f"Service not enabled within domain: {audience}")
         access = api_access(client, api, await rt.catalog.client_grants(audience, client.client_id), CLIENT)
         if not access.allowed:
-            raise ACCESS_DENIED.with_hint(f"Client is not authorized to access \"{audience}\": {access.reason}.")
+            raise _refused(ctx, f"Client is not authorized to access \"{audience}\": {access.reason}.")
         requested = scope_list(ctx.params.get("scope"))
         if requested:
             missing = [s for s in requested if s not in access.ceiling]
             if missing:
-                raise ACCESS_DENIED.with_hint("Client has not been granted scopes: " + " ".join(missing))
+                raise _refused(ctx, "Client has not been granted scopes: " + " ".join(missing))
             scopes = requested
         else:
             scopes = [s.value for s in api.scopes if s.value in access.ceiling]
@@ -51,7 +53,17 @@ class ClientCredentialsGrant:
             dialect=api.token_dialect,
             extra={"gty": "client-credentials"},
         )
+        details = {"audience": audience, "scope": scope}
+        rt.mint_log.add(rt.clock.now(), audit.CLIENT_CREDENTIALS_EXCHANGED, "Client credentials exchanged",
+                        client_id=client.client_id, ip=ctx.ip, details=details)  # fmt: skip
         return {"access_token": token, "token_type": "Bearer", "expires_in": api.token_lifetime, "scope": scope}
+
+
+def _refused(ctx: TokenContext, description: str) -> OAuthError:
+    """A policy refusal: audited (``feccft``), then answered as Auth0 does (403 ``access_denied``)."""
+    ctx.rt.mint_log.add(ctx.rt.clock.now(), audit.CLIENT_CREDENTIALS_REFUSED, description[:500],
+                        client_id=ctx.client.client_id, ip=ctx.ip)  # fmt: skip
+    return ACCESS_DENIED.with_hint(description)
 
 
 async def _audience(ctx: TokenContext) -> str:

@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.domain import ClientInfo
-from consentry.oauth.mint_policy import MintInput
+from consentry.oauth.mint_policy import MintDecision, MintInput
 from consentry.storage.models import Client, User, UserGrant
 from consentry.tokens.issue import REFRESH_TOKENS, STORE_REFRESH_TOKEN
 
@@ -167,3 +167,11 @@ async def mint_input(rt: Runtime, client: ClientInfo, row: Row[Any], scopes: lis
     consent = frozenset(row.live_grant_scope or ()) if row.live_grant_id is not None else None
     return MintInput(client, holder_of(row), row.audience, api, grants, await rt.catalog.connections(client.client_id),
                      tuple(scopes), row.grant_id is not None, consent)  # fmt: skip
+
+
+def mint_details(row: Row[Any], decision: MintDecision) -> dict[str, Any]:
+    """The audit details of a user-flow mint: what it was for, what it got, and what current policy dropped."""
+    details: dict[str, Any] = {"audience": row.audience, "scope": " ".join(decision.scopes), "grant_id": row.grant_id}
+    if decision.dropped:
+        details["dropped"] = list(decision.dropped)
+    return details

@@ -23,6 +23,7 @@ from consentry.oauth.grants.holder import (
     Redemption,
     holder_of,
     holder_query,
+    mint_details,
     mint_input,
     usage_updates,
     write_usage,
@@ -96,6 +97,9 @@ class RefreshTokenGrant:
             if usage:
                 async with rt.db.write() as conn:
                     await write_usage(conn, usage)
+        rt.mint_log.add(now, audit.REFRESH_EXCHANGED, "Refresh token exchanged" + (" (retry within leeway)" * retry),
+                        client_id=client.client_id, user_id=user.user_id, ip=ctx.ip,
+                        details=mint_details(row, decision))  # fmt: skip
         return minted.response
 
 

@@ -334,3 +334,32 @@ async def test_a_blocked_user_cannot_refresh(client: httpx.AsyncClient, social: 
         await s.execute(update(User).values(blocked=True))
     r = await refresh(client, partner, tokens["refresh_token"])
     assert_invalid_grant(r)
+
+
+# -- audit: every mint, refusal and configuration write leaves one event --------------------------------------
+
+
+async def log_types(client: httpx.AsyncClient, mgmt_token: str, client_id: str) -> list[str]:
+    r = await client.get("/api/v2/logs", params={"q": f'client_id:"{client_id}"', "per_page": 100},
+                         headers=admin(mgmt_token))  # fmt: skip
+    assert r.status_code == 200, r.text
+    return sorted(e["type"] for e in r.json())
+
+
+async def test_every_mint_and_refusal_is_audited(
+    client: httpx.AsyncClient, social: Runtime, partner: App, mgmt_token: str
+) -> None:
+    tokens = await tokens_for(client, partner)
+    assert (await refresh(client, partner, tokens["refresh_token"])).status_code == 200
+    types = await log_types(client, mgmt_token, partner.client_id)
+    assert types.count("seacft") == 1 and types.count("sertft") == 1 and "client_grant.created" in types
+
+    m2m = await make_app(social, third_party=False, app_type="non_interactive", grant_types=["client_credentials"])
+    form = {"grant_type": "client_credentials", "audience": API, "client_id": m2m.client_id,
+            "client_secret": m2m.secret}  # fmt: skip
+    assert (await client.post("/oauth/token", data=form)).status_code == 403  # no client grant yet
+    await grant(social, client_id=m2m.client_id, scope=["read:posts"], subject_type="client")
+    assert (await client.post("/oauth/token", data=form)).status_code == 200
+    assert (await client.post("/oauth/token", data={**form, "scope": "write:posts"})).status_code == 403
+    types = await log_types(client, mgmt_token, m2m.client_id)
+    assert types.count("seccft") == 1 and types.count("feccft") == 2, types
