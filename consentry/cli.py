@@ -224,7 +224,8 @@ def apis_create(
 
 @keys_app.command("rotate")
 def keys_rotate() -> None:
-    """Make a new signing key current; the previous one stays in the JWKS until revoked."""
+    """Promote the next signing key (already in the JWKS) to current and publish a new next key; the key that
+    was current stays in the JWKS until revoked. Prints the key that now signs."""
 
     async def work(rt: Any) -> dict[str, str]:
         row = await rt.keys.rotate()

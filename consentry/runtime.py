@@ -37,6 +37,7 @@ class Runtime:
         kek = load_kek(settings.key_encryption_key, settings.data_dir)
         keys = SharedKeyStore(db, kek, clock, settings.tenant_name, ttl=max(settings.cache_ttl, 1.0))
         catalog = Catalog(db, clock, settings.cache_ttl)
+        keys.watch(lambda: catalog.generation)  # a configuration change seen by the catalog reloads the keys too
         notifier = None if db.is_sqlite else Notifier(settings.database_url, catalog.invalidate_local, keys.reload)
         if notifier is not None:
             catalog.publish = partial(notifier.publish, CONFIG)

@@ -321,8 +321,10 @@ class MetadataFastPath:
 
     def __init__(self, app: ASGIApp, runtime: Any) -> None:
         from consentry.oauth.cors import EXPOSE
+        from consentry.tokens.keys import JWKS_CACHE_CONTROL
 
         self.app, self.rt = app, runtime
+        self._jwks_cache_control = JWKS_CACHE_CONTROL.encode()
         self.cors = [(b"access-control-allow-origin", b"*"), (b"access-control-expose-headers", EXPOSE)]
         self._tenant: Any = None
         self._discovery = b""
@@ -331,14 +333,14 @@ class MetadataFastPath:
         self._discovery_headers: list[tuple[bytes, bytes]] = []
 
     @staticmethod
-    def _headers(body: bytes) -> list[tuple[bytes, bytes]]:
-        return [(b"cache-control", b"public, max-age=60"), (b"content-length", str(len(body)).encode()),
+    def _headers(body: bytes, cache_control: bytes = b"public, max-age=60") -> list[tuple[bytes, bytes]]:
+        return [(b"cache-control", cache_control), (b"content-length", str(len(body)).encode()),
                 (b"content-type", b"application/json"), *SECURITY_HEADERS]  # fmt: skip
 
     async def _jwks(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         body: bytes = await self.rt.keys.jwks()
         if body is not self._jwks_source:
-            self._jwks_source, self._jwks_headers = body, self._headers(body)
+            self._jwks_source, self._jwks_headers = body, self._headers(body, self._jwks_cache_control)
         return body, self._jwks_headers
 
     async def _metadata(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:

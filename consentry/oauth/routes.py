@@ -9,6 +9,7 @@ from starlette.responses import Response
 from consentry.oauth import token
 from consentry.oauth.discovery import metadata
 from consentry.runtime import Runtime
+from consentry.tokens.keys import JWKS_CACHE_CONTROL
 from consentry.web import NO_STORE, json_response
 
 router = APIRouter(tags=["Authentication API"])
@@ -29,7 +30,7 @@ async def discovery(request: Request) -> Response:
 @router.get("/.well-known/jwks.json", summary="Public signing keys (JWKS)")
 async def jwks(request: Request) -> Response:
     body = await runtime(request).keys.jwks()
-    return Response(body, media_type="application/json", headers={"Cache-Control": "public, max-age=60"})
+    return Response(body, media_type="application/json", headers={"Cache-Control": JWKS_CACHE_CONTROL})
 
 
 @router.post("/oauth/token", summary="Token endpoint (form or JSON body)")

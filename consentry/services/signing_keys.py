@@ -1,7 +1,8 @@
 """Signing keys as Auth0's Management API shows them, plus rotate and revoke (through ``rt.keys``).
 
-The key store owns the key material and its own transactions (``KeyStore.rotate``/``revoke``); this module
-only checks the request, renders keys and records audit events.
+The key store owns the key material and its own transactions (``KeyStore.rotate``/``revoke``), the allowed
+transitions are ``consentry.tokens.key_states``; this module renders keys, turns refused transitions into
+Auth0-shaped errors and records audit events.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from consentry.management.errors import bad_request, not_found
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.storage.models import SigningKey
+from consentry.tokens.key_states import CURRENT, NEXT, PREVIOUS, REVOKED, KeyStateError
 
 KEY_ROTATED = "signing_key.rotated"
 KEY_REVOKED = "signing_key.revoked"
@@ -35,10 +37,10 @@ def key_json(row: SigningKey) -> dict[str, Any]:
         "pkcs7": pkcs7.serialize_certificates([cert], serialization.Encoding.PEM).decode(),
         "fingerprint": ":".join(sha1[i : i + 2] for i in range(0, len(sha1), 2)).upper(),
         "thumbprint": sha1,
-        "current": row.state == "current",
-        "next": False,
-        "previous": row.state == "previous",
-        "revoked": row.state == "revoked",
+        "current": row.state == CURRENT,
+        "next": row.state == NEXT,
+        "previous": row.state == PREVIOUS,
+        "revoked": row.state == REVOKED,
     }
     for field in ("current_since", "current_until", "revoked_at"):
         value = getattr(row, field)
@@ -59,7 +61,8 @@ async def get_key(s: AsyncSession, kid: str) -> SigningKey:
 
 
 async def rotate(rt: Runtime, *, actor: str | None) -> SigningKey:
-    """A new key signs from now on; the old one stays in the JWKS (``previous``) until revoked."""
+    """The next key (published since the last rotation) signs from now on; the old one stays in the JWKS
+    (``previous``) until revoked; a new next key is published. Returns the key that now signs."""
     row = await rt.keys.rotate()
     async with rt.db.transaction() as s:
         audit.record(s, rt.clock.now(), KEY_ROTATED, "Signing key rotated", details={"kid": row.kid, "actor": actor})
@@ -67,16 +70,16 @@ async def rotate(rt: Runtime, *, actor: str | None) -> SigningKey:
 
 
 async def revoke(rt: Runtime, kid: str, *, actor: str | None) -> SigningKey:
-    """Only a previous key can be revoked (rotate first); it leaves the JWKS at once in this process."""
+    """Only a previous key can be revoked (not the current or the next one, as in Auth0); it leaves the JWKS
+    at once in this process."""
     async with rt.db.read() as s:
-        row = await get_key(s, kid)
-    if row.state == "current":
-        raise bad_request("The current signing key cannot be revoked; rotate the keys first.", "invalid_key_state")
-    if row.state == "revoked":
-        raise bad_request("The signing key is already revoked.", "invalid_key_state")
-    revoked = await rt.keys.revoke(kid)
-    if revoked is None or revoked.state != "revoked":
-        raise bad_request("The signing key cannot be revoked in its current state.", "invalid_key_state")
+        await get_key(s, kid)  # the 404 for an unknown or overlong kid
+    try:
+        revoked = await rt.keys.revoke(kid)
+    except KeyStateError as exc:
+        raise bad_request(str(exc), "invalid_key_state") from None
+    if revoked is None:  # deleted meanwhile (keys are never deleted by Consentry)
+        raise not_found("signing key", "inexistent_signing_key")
     async with rt.db.transaction() as s:
         audit.record(s, rt.clock.now(), KEY_REVOKED, "Signing key revoked", details={"kid": kid, "actor": actor})
     return revoked

@@ -1,8 +1,11 @@
 """RS256 signing keys: generation, encryption at rest, JWKS, rotation and revocation.
 
-States: ``current`` signs; ``previous`` keys stay published until revoked; ``revoked`` keys are gone
-from the JWKS. Every process reloads the key set from the database at most every ``ttl`` seconds
-(and at once when it meets an unknown ``kid``), so a rotation by one process reaches the others.
+States (``consentry.tokens.key_states``): ``current`` signs; ``next`` is published one rotation before it
+signs; ``previous`` keys stay published until revoked; ``revoked`` keys are gone from the JWKS. Every process
+reloads the key set from the database at most every ``ttl`` seconds, at once when the configuration
+generation it watches changes (``watch``), and when it meets an unknown ``kid``, so a rotation by one process
+reaches the others. A process that has not yet seen a rotation keeps signing with the key that was current,
+which stays published as ``previous``: no verifier rejects its tokens meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +27,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import select, update
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import Clock
 from consentry.storage.db import Database
 from consentry.storage.models import SigningKey
+from consentry.tokens import key_states
 from consentry.tokens.ids import random_alnum
+from consentry.tokens.key_states import CURRENT, PREVIOUS, REVOKED, Change, KeyView
+
+# Cache-Control max-age of the JWKS. Rotation does not depend on it (the key that will sign next is published
+# a rotation ahead); it bounds how long a verifier may still trust a revoked key, and how soon a new next key
+# reaches every verifier, hence the least safe interval between two rotations (docs/api.md, "Signing keys").
+JWKS_MAX_AGE = 60
+JWKS_CACHE_CONTROL = f"public, max-age={JWKS_MAX_AGE}"
+# PostgreSQL: rotations, revocations and the bootstrap of keys take this transaction lock, so that two of them
+# (two nodes starting at once, two admins rotating) never both promote or both create a next key. SQLite writes
+# are serialized by BEGIN IMMEDIATE already.
+KEYS_LOCK = 0x636B657973  # "ckeys"
 
 
 def _b64url(data: bytes) -> str:
@@ -57,7 +74,7 @@ class LoadedKey:
     jwk: dict[str, Any]
 
 
-def new_key_row(kek: bytes, now: float, tenant: str) -> SigningKey:
+def new_key_row(kek: bytes, now: float, tenant: str, state: str = CURRENT) -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     kid = random_alnum(24)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, tenant)])
@@ -91,10 +108,14 @@ def new_key_row(kek: bytes, now: float, tenant: str) -> SigningKey:
         private_key=pem,
         public_jwk=jwk,
         cert=cert.public_bytes(serialization.Encoding.PEM).decode(),
-        state="current",
+        state=state,
         created_at=now,
-        current_since=now,
+        current_since=now if state == CURRENT else None,
     )
+
+
+def view(row: SigningKey) -> KeyView:
+    return KeyView(row.kid, row.state, row.created_at, row.current_since)
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:
@@ -114,45 +135,127 @@ class KeyStore:
         self._lock = asyncio.Lock()
         self._reloading: asyncio.Future[None] | None = None
         self._private_cache: dict[str, rsa.RSAPrivateKey] = {}
+        self._generation: Callable[[], int] | None = None
+        self._seen_generation = 0
         self.jwks_json: bytes = b'{"keys":[]}'
         # tokens.jwt.verify remembers verified tokens here; emptied whenever the key set changes
         self.verified: dict[Any, tuple[float, str, dict[str, Any]]] = {}
 
+    def watch(self, generation: Callable[[], int]) -> None:
+        """Reload before the next use whenever ``generation()`` changes (``Runtime``: the catalog's generation,
+        which moves when this or, through the shared change counter, another process wrote configuration)."""
+        self._generation = generation
+        self._seen_generation = generation()
+
+    # writes: each one transaction under KEYS_LOCK, then a reload of this process's view
+
+    async def _new_key(self) -> SigningKey:
+        """RSA key generation takes 50-200 ms of CPU: in a thread, not blocking this worker's other requests."""
+        return await asyncio.to_thread(new_key_row, self.kek, self.clock.now(), self.tenant)
+
+    async def _take_keys_lock(self, s: AsyncSession) -> None:
+        if not self.db.is_sqlite:
+            await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": KEYS_LOCK})
+
+    async def _locked_keys(self, s: AsyncSession) -> list[SigningKey]:
+        await self._take_keys_lock(s)
+        return list((await s.scalars(select(SigningKey).where(SigningKey.state != REVOKED))).all())
+
+    def _apply(
+        self, s: AsyncSession, rows: list[SigningKey], change: Change, spare: list[SigningKey]
+    ) -> list[SigningKey]:
+        """Write ``change`` (new keys taken from ``spare``, generated beforehand, outside the transaction)."""
+        now = self.clock.now()
+        by_kid = {r.kid: r for r in rows}
+        for kid, state in change.states.items():
+            row = by_kid[kid]
+            row.state = state
+            if state == CURRENT:
+                row.current_since = now
+            elif state == PREVIOUS:
+                row.current_until = now
+            elif state == REVOKED:
+                row.revoked_at = now
+        created = []
+        for state in change.create:
+            row = spare.pop() if spare else new_key_row(self.kek, now, self.tenant)
+            row.state, row.created_at = state, now
+            row.current_since = now if state == CURRENT else None
+            s.add(row)
+            created.append(row)
+        return created
+
     async def ensure_key(self) -> None:
-        """Create the first signing key if the tenant has none (idempotent)."""
-        async with self.db.transaction() as s:
-            found = await s.scalar(select(SigningKey.kid).where(SigningKey.state == "current").limit(1))
-            if found is None:
-                s.add(new_key_row(self.kek, self.clock.now(), self.tenant))
+        """Create the current and the next key if the tenant lacks them (bootstrap; idempotent)."""
+        async with self.db.read() as s:
+            missing = key_states.ensure([view(r) for r in (await s.scalars(select(SigningKey))).all()])
+        if missing:
+            spare = [await self._new_key() for _ in missing.create]
+            async with self.db.transaction() as s:
+                rows = await self._locked_keys(s)
+                self._apply(s, rows, key_states.ensure([view(r) for r in rows]), spare)
         await self.reload()
 
+    async def rotate(self) -> SigningKey:
+        """The next key, already published, signs from now on; the current one becomes previous and stays in
+        the JWKS until revoked; a new next key is published. Returns the key that now signs."""
+        spare = [await self._new_key()]
+        async with self.db.transaction() as s:
+            rows = await self._locked_keys(s)
+            created = self._apply(s, rows, key_states.rotate([view(r) for r in rows]), spare)
+            signing = key_states.signer([view(r) for r in rows + created])
+            assert signing is not None
+            current = next(r for r in rows + created if r.kid == signing.kid)
+        await self.reload()
+        return current
+
+    async def revoke(self, kid: str) -> SigningKey | None:
+        """Revoke a previous key (None if there is no such key); ``key_states.KeyStateError`` for the current
+        or next key, or one already revoked."""
+        async with self.db.transaction() as s:
+            await self._take_keys_lock(s)
+            row = await s.get(SigningKey, kid)
+            if row is None:
+                return None
+            self._apply(s, [row], key_states.revoke(view(row)), [])
+        await self.reload()
+        return row
+
+    # reads
+
     async def reload(self) -> None:
+        if self._generation is not None:
+            self._seen_generation = self._generation()  # taken first: a change during the read reloads again
         async with self.db.cache_read() as s:
-            rows = (await s.scalars(select(SigningKey).where(SigningKey.state != "revoked"))).all()
+            rows = (await s.scalars(select(SigningKey).where(SigningKey.state != REVOKED))).all()
         keys: dict[str, LoadedKey] = {}
-        current: LoadedKey | None = None
+        signing = key_states.signer([view(r) for r in rows])
         for row in rows:
             private = None
-            if row.state == "current":
+            if signing is not None and row.kid == signing.kid:
                 private = self._private_cache.get(row.kid)
                 if private is None:
                     loaded = serialization.load_pem_private_key(row.private_key.encode(), password=self.kek)
                     assert isinstance(loaded, rsa.RSAPrivateKey)
                     private = self._private_cache[row.kid] = loaded
             public = RSAAlgorithm.from_jwk(row.public_jwk)
-            key = LoadedKey(row.kid, row.state, private, public, row.public_jwk)
-            keys[row.kid] = key
-            if row.state == "current" and (current is None or (row.current_since or 0) > 0):
-                current = key
+            keys[row.kid] = LoadedKey(row.kid, row.state, private, public, row.public_jwk)
         if {k: v.state for k, v in keys.items()} != {k: v.state for k, v in self._keys.items()}:
             self.verified.clear()
+        current = keys[signing.kid] if signing is not None else None
         self._keys, self._current, self._loaded_at = keys, current, self.clock.now()
-        ordered = sorted(keys.values(), key=lambda k: k.state != "current")
-        self.jwks_json = orjson.dumps({"keys": [k.jwk for k in ordered]})
+        ordered = key_states.published([view(r) for r in rows])
+        self.jwks_json = orjson.dumps({"keys": [keys[k.kid].jwk for k in ordered]})
 
     async def _fresh(self) -> None:
-        """Keys are never used older than ``ttl``; past half of it they are reloaded in the background, so
-        requests under load do not queue behind the reload (p99, docs/performance.md)."""
+        """Keys are never used older than ``ttl``, nor after the watched generation moved; past half of ``ttl``
+        they are reloaded in the background, so requests under load do not queue behind the reload (p99,
+        docs/performance.md)."""
+        if self._generation is not None and self._generation() != self._seen_generation:
+            async with self._lock:
+                if self._generation() != self._seen_generation:
+                    await self.reload()
+            return
         age = self.clock.now() - self._loaded_at
         if age <= self.ttl / 2:
             return
@@ -183,27 +286,3 @@ class KeyStore:
     async def jwks(self) -> bytes:
         await self._fresh()
         return self.jwks_json
-
-    async def rotate(self) -> SigningKey:
-        """A new key becomes current; the old current becomes previous and stays in the JWKS."""
-        now = self.clock.now()
-        row = new_key_row(self.kek, now, self.tenant)
-        async with self.db.transaction() as s:
-            await s.execute(
-                update(SigningKey)
-                .where(SigningKey.state == "current")
-                .values(state="previous", current_until=now)
-            )
-            s.add(row)
-        await self.reload()
-        return row
-
-    async def revoke(self, kid: str) -> SigningKey | None:
-        """Revoke a previous key (the current one cannot be revoked: rotate first)."""
-        async with self.db.transaction() as s:
-            row = await s.get(SigningKey, kid)
-            if row is None or row.state != "previous":
-                return row
-            row.state, row.revoked_at = "revoked", self.clock.now()
-        await self.reload()
-        return row

@@ -2,7 +2,8 @@
 
 Two ``consentry serve`` processes share one PostgreSQL with ``CONSENTRY_CACHE_TTL=30``: without the
 notification, process B would keep serving its cached client grant (and key set) for up to 30 seconds
-after process A changed it. Here B must follow within ``BOUND`` seconds.
+after process A changed it. Here B must follow within ``BOUND`` seconds: after a rotation, B signs with the
+promoted key and publishes the new next key.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 import httpx
+import jwt
 import pytest
 
 from tests.faults.conftest import Pair
@@ -72,18 +74,23 @@ async def _scenario(world: World, a: str, b: str) -> dict[str, float]:
         async def kids(base: str) -> set[str]:
             return {k["kid"] for k in (await http.get(f"{base}.well-known/jwks.json")).json()["keys"]}
 
-        old = await kids(b)
-        assert len(old) == 1
+        async def b_signs_with() -> str:
+            return str(jwt.get_unverified_header((await _mgmt(http, b, world))["Authorization"][7:])["kid"])
+
+        assert len(await kids(b)) == 2, "the current and the next key"
         token_b = await _mgmt(http, b, world)  # signed by B with the old key
+        old_kid = await b_signs_with()
         r = await http.post(f"{a}api/v2/keys/signing/rotate", headers=auth)
         assert r.status_code == 201, r.text
         new_kid = r.json()["kid"]
+        assert new_kid in await kids(b), "the promoted key was published before the rotation"
+        keys = (await http.get(f"{a}api/v2/keys/signing", headers=auth)).json()
+        new_next = next(k["kid"] for k in keys if k["next"])
 
-        async def b_publishes_new() -> bool:
-            return new_kid in await kids(b)
+        async def b_follows() -> bool:
+            return new_next in await kids(b) and await b_signs_with() == new_kid
 
-        seen["key rotated"] = await _until(b_publishes_new)
-        (old_kid,) = old
+        seen["key rotated"] = await _until(b_follows)
         r = await http.put(f"{a}api/v2/keys/signing/{old_kid}/revoke", headers=auth)
         assert r.status_code == 200, r.text
 

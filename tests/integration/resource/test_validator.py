@@ -142,12 +142,26 @@ async def test_header_checks(validator: TokenValidator, runtime: Runtime) -> Non
         await validator.validate(f"{head}.{body}.{sig[:-4]}AAAA")
 
 
-async def test_key_rotation_refetches_once(
+async def test_key_rotation_needs_no_refetch(
     runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str, mint: TokenFactory
 ) -> None:
+    """The key a rotation promotes was published as the next key: the JWKS fetched before already holds it."""
+    v = TokenValidator(ISSUER, notes_api, http_client=as_http, clock=lambda: 1000.0)
+    await v.validate(await mint())
+    rotated = await runtime.keys.rotate()
+    token = await mint()
+    assert jwt.get_unverified_header(token)["kid"] == rotated.kid
+    assert (await v.validate(token))["aud"] == RESOURCE and v.fetch_count == 1
+
+
+async def test_a_key_created_after_the_fetch_refetches_once(
+    runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str, mint: TokenFactory
+) -> None:
+    """Two rotations since the fetch: the signing key was created (as next) after it, an unknown kid."""
     clock = [1000.0]
     v = TokenValidator(ISSUER, notes_api, http_client=as_http, clock=lambda: clock[0])
     await v.validate(await mint())
+    await runtime.keys.rotate()
     await runtime.keys.rotate()
     token = await mint()
     with pytest.raises(InvalidToken, match="unknown key"):
