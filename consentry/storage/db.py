@@ -148,6 +148,7 @@ class Database:
         self._checkpointer = WalCheckpointer(path) if path else None
         self._aux: AsyncEngine | None = None
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._aux_reader: AsyncEngine | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -250,11 +251,25 @@ class Database:
         transaction); drawing from the same pool, a burst of such requests could take every connection
         and then wait forever for one more.
         """
+        async with self._session(self._cache_engine()) as session:
+            yield session
+
+    def _cache_engine(self) -> async_sessionmaker[AsyncSession]:
         if self._aux_sessions is None:
             self._aux = create_engine(self.url, pool_size=2)
             self._aux_sessions = async_sessionmaker(self._aux, expire_on_commit=False, autoflush=False)
-        async with self._session(self._aux_sessions) as session:
-            yield session
+            self._aux_reader = (
+                self._aux if self.is_sqlite else self._aux.execution_options(isolation_level="AUTOCOMMIT")
+            )
+        return self._aux_sessions
+
+    @asynccontextmanager
+    async def cache_connect(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection from the cache pool (see ``cache_read``), autocommit on PostgreSQL."""
+        self._cache_engine()
+        assert self._aux_reader is not None
+        async with self._connection(self._aux_reader, autocommit=not self.is_sqlite) as conn:
+            yield conn
 
     async def dispose(self) -> None:
         if self._checkpointer is not None:

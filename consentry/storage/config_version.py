@@ -1,0 +1,162 @@
+"""The shared configuration change counter: one row in ``config_version``, bumped by database triggers.
+
+Every table a per-process cache reads (``WATCHED``) has triggers that bump ``config_version.version`` in the
+same transaction as the write, whichever process or code path writes (Management API, dashboard, CLI, DCR,
+Core or ORM), so no write can forget it. Columns that hot paths write on every request (``clients.last_used_at``)
+are left out of the ``UPDATE OF`` list, so those writes do not bump it. Each request reads the counter once
+(``Catalog``) and drops the process's cached entries when it moved: a write is visible on every worker and
+node as soon as it returns.
+
+PostgreSQL: the triggers are deferred constraint triggers, so the counter row is locked only while the writing
+transaction commits (writers never hold it while taking other locks: no deadlock), it is bumped once per
+transaction, and they ``pg_notify`` the ``consentry_config`` channel (the fast path, ``storage.notify``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+
+from consentry.storage.db import Database, inline_sqlite_file
+
+TABLE = "config_version"
+# Written on every token request (services.usage); never configuration.
+HOT_COLUMNS = {"clients": frozenset({"last_used_at"})}
+READ = "SELECT version FROM config_version WHERE id = 1"
+_BUMP = ("INSERT INTO config_version (id, version) VALUES (1, 1) "
+         "ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1")  # fmt: skip
+PG_FUNCTION = "consentry_config_changed"
+PG_CHANNEL = "consentry_config"  # storage.notify.CHANNEL
+
+
+def watched(metadata_tables: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """``{table: columns whose update is a configuration change}`` from ``{table: all its columns}``."""
+    return {t: tuple(c for c in cols if c not in HOT_COLUMNS.get(t, ())) for t, cols in metadata_tables.items()}
+
+
+def _names(table: str) -> tuple[str, str]:
+    return f"cv_{table}_write", f"cv_{table}_update"
+
+
+def sqlite_ddl(tables: Mapping[str, tuple[str, ...]]) -> list[str]:
+    statements = []
+    for table, columns in tables.items():
+        write, upd = _names(table)
+        for event in ("INSERT", "DELETE"):
+            statements.append(f"CREATE TRIGGER {write}_{event.lower()} AFTER {event} ON {table} BEGIN {_BUMP}; END")
+        statements.append(f"CREATE TRIGGER {upd} AFTER UPDATE OF {', '.join(columns)} ON {table} BEGIN {_BUMP}; END")
+    return statements
+
+
+def postgresql_ddl(tables: Mapping[str, tuple[str, ...]]) -> list[str]:
+    # Once per transaction: the deferred triggers fire per row at commit (a prune deleting thousands of clients).
+    statements = [
+        f"""CREATE OR REPLACE FUNCTION {PG_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF coalesce(current_setting('consentry.config_bumped', true), '') <> txid_current()::text THEN
+    PERFORM set_config('consentry.config_bumped', txid_current()::text, true);
+    {_BUMP};
+    PERFORM pg_notify('{PG_CHANNEL}', 'config');
+  END IF;
+  RETURN NULL;
+END $$"""
+    ]
+    for table, columns in tables.items():
+        write, upd = _names(table)
+        tail = f"ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {PG_FUNCTION}()"
+        statements.append(f"CREATE CONSTRAINT TRIGGER {write} AFTER INSERT OR DELETE {tail}")
+        statements.append(f"CREATE CONSTRAINT TRIGGER {upd} AFTER UPDATE OF {', '.join(columns)} {tail}")
+    return statements
+
+
+def drop_ddl(dialect: str, tables: Iterable[str]) -> list[str]:
+    statements = []
+    for table in tables:
+        write, upd = _names(table)
+        if dialect == "sqlite":
+            statements += [f"DROP TRIGGER IF EXISTS {write}_insert", f"DROP TRIGGER IF EXISTS {write}_delete",
+                           f"DROP TRIGGER IF EXISTS {upd}"]  # fmt: skip
+        else:
+            statements += [f"DROP TRIGGER IF EXISTS {write} ON {table}", f"DROP TRIGGER IF EXISTS {upd} ON {table}"]
+    if dialect != "sqlite":
+        statements.append(f"DROP FUNCTION IF EXISTS {PG_FUNCTION}()")
+    return statements
+
+
+def create_triggers(conn: Connection, tables: Mapping[str, tuple[str, ...]]) -> None:
+    """Create the counter's row and triggers on an open (synchronous) connection: migrations, ``create_all``."""
+    dialect = conn.dialect.name
+    conn.execute(text("INSERT INTO config_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"))
+    for statement in sqlite_ddl(tables) if dialect == "sqlite" else postgresql_ddl(tables):
+        conn.exec_driver_sql(statement)
+
+
+def reader(db: Database) -> Callable[[], Awaitable[int]]:
+    """``await read()``: the counter as committed when the call began (0 when the row is missing).
+
+    SQLite file: a dedicated ``sqlite3`` connection queried inline (a few µs; WAL readers never wait).
+    Otherwise a Core connection from the cache pool, with at most one query in flight per process: a
+    caller that arrives while one runs waits for the next one, which starts after it arrived (so it sees
+    every write that returned before), and all such callers share it.
+    """
+    path = inline_sqlite_file(db.url)
+    if path is not None:
+        return _SqliteReader(path).read
+    return _CoalescedReader(db).read
+
+
+class _SqliteReader:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._conn: sqlite3.Connection | None = None
+
+    async def read(self) -> int:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=100")
+        try:
+            row = self._conn.execute(READ).fetchone()
+        except sqlite3.Error:
+            self._conn.close()
+            self._conn = None
+            raise
+        return int(row[0]) if row else 0
+
+
+class _CoalescedReader:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._next: asyncio.Future[int] | None = None
+        self._running = False
+        self._task: asyncio.Future[None] | None = None  # referenced while it runs
+
+    async def read(self) -> int:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        future = self._next
+        if not self._running:
+            self._running = True
+            self._task = asyncio.ensure_future(self._run())
+        return await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        try:
+            while self._next is not None:
+                future, self._next = self._next, None
+                try:
+                    async with self.db.cache_connect() as conn:
+                        value = (await conn.exec_driver_sql(READ)).scalar()
+                except Exception as exc:  # noqa: BLE001 - handed to the waiters
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: a waiter that was cancelled does not warn
+                except BaseException:
+                    future.cancel()
+                    raise
+                else:
+                    future.set_result(int(value or 0))
+        finally:
+            self._running = False
