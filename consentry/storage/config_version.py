@@ -15,11 +15,15 @@ transaction, and they ``pg_notify`` the ``consentry_config`` channel (the fast p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from consentry.storage.db import Database, inline_sqlite_file
 
@@ -99,14 +103,21 @@ def reader(db: Database) -> Callable[[], Awaitable[int]]:
     """``await read()``: the counter as committed when the call began (0 when the row is missing).
 
     SQLite file: a dedicated ``sqlite3`` connection queried inline (a few µs; WAL readers never wait).
-    Otherwise a Core connection from the cache pool, with at most one query in flight per process: a
-    caller that arrives while one runs waits for the next one, which starts after it arrived (so it sees
-    every write that returned before), and all such callers share it.
+    PostgreSQL: a dedicated connection (no pool checkout, a prepared statement: one round trip), with at most
+    one query in flight per process: a caller that arrives while one runs waits for the next one, which starts
+    after it arrived (so it sees every write that returned before), and all such callers share it.
+    Anything else: the same, through the cache pool.
     """
     path = inline_sqlite_file(db.url)
     if path is not None:
-        return _SqliteReader(path).read
-    return _CoalescedReader(db).read
+        sqlite_reader = _SqliteReader(path)
+        db.on_dispose.append(sqlite_reader.close)
+        return sqlite_reader.read
+    if db.is_sqlite:
+        return _Coalesced(lambda: _pooled_read(db)).read
+    pg_reader = _PostgresReader(db.url)
+    db.on_dispose.append(pg_reader.close)
+    return _Coalesced(pg_reader.read).read
 
 
 class _SqliteReader:
@@ -121,15 +132,53 @@ class _SqliteReader:
         try:
             row = self._conn.execute(READ).fetchone()
         except sqlite3.Error:
-            self._conn.close()
-            self._conn = None
+            await self.close()
             raise
         return int(row[0]) if row else 0
 
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
-class _CoalescedReader:
-    def __init__(self, db: Database) -> None:
-        self.db = db
+
+async def _pooled_read(db: Database) -> int:
+    async with db.cache_connect() as conn:
+        return int((await conn.exec_driver_sql(READ)).scalar() or 0)
+
+
+class _PostgresReader:
+    """One connection of its own, opened on first use and again after a failure."""
+
+    def __init__(self, url: str) -> None:
+        self._engine = create_async_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        self._conn: AsyncConnection | None = None
+        self._raw: Any = None
+
+    async def read(self) -> int:
+        if self._raw is None:
+            self._conn = await self._engine.connect()
+            self._raw = (await self._conn.get_raw_connection()).driver_connection
+        try:
+            value = await self._raw.fetchval(READ)
+        except Exception:
+            await self.close()
+            raise
+        return int(value or 0)
+
+    async def close(self) -> None:
+        conn, self._conn, self._raw = self._conn, None, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
+        await self._engine.dispose()
+
+
+class _Coalesced:
+    """At most one ``query()`` in flight; callers that arrive meanwhile share the next one."""
+
+    def __init__(self, query: Callable[[], Awaitable[int]]) -> None:
+        self.query = query
         self._next: asyncio.Future[int] | None = None
         self._running = False
         self._task: asyncio.Future[None] | None = None  # referenced while it runs
@@ -148,8 +197,7 @@ class _CoalescedReader:
             while self._next is not None:
                 future, self._next = self._next, None
                 try:
-                    async with self.db.cache_connect() as conn:
-                        value = (await conn.exec_driver_sql(READ)).scalar()
+                    value = await self.query()
                 except Exception as exc:  # noqa: BLE001 - handed to the waiters
                     future.set_exception(exc)
                     future.exception()  # retrieved: a waiter that was cancelled does not warn
@@ -157,6 +205,6 @@ class _CoalescedReader:
                     future.cancel()
                     raise
                 else:
-                    future.set_result(int(value or 0))
+                    future.set_result(value)
         finally:
             self._running = False

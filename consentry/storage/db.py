@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -149,6 +149,7 @@ class Database:
         self._aux: AsyncEngine | None = None
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
         self._aux_reader: AsyncEngine | None = None
+        self.on_dispose: list[Callable[[], Awaitable[None]]] = []  # helpers holding connections of their own
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -272,6 +273,8 @@ class Database:
             yield conn
 
     async def dispose(self) -> None:
+        for close in self.on_dispose:
+            await close()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
         await self.engine.dispose()
