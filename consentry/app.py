@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from consentry import admin
+from consentry.catalog import RequestSnapshot
 from consentry.clock import Clock
 from consentry.consent import routes as consent_routes
 from consentry.login import routes as login_routes
@@ -74,7 +75,8 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling
-    app.add_middleware(MetadataFastPath, runtime=rt)  # outermost: JWKS and discovery as cached bytes
+    app.add_middleware(MetadataFastPath, runtime=rt)  # JWKS and discovery as cached bytes
+    app.add_middleware(RequestSnapshot)  # outermost: one catalog snapshot per request (catalog.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
     app.include_router(oauth_endpoints.router)

@@ -1,9 +1,13 @@
 """Cached reads of the configuration the hot paths need: clients, APIs, client grants, connections, tenant.
 
-Entries live ``ttl`` seconds (``CONSENTRY_CACHE_TTL``) and are dropped at once in the process that
-writes; other processes see a change within ``ttl``, and on PostgreSQL at once: ``invalidate()`` publishes a
-``NOTIFY`` that their listeners answer with ``invalidate_local()`` (``consentry.storage.notify``). Nothing
-here is authoritative state.
+Read-your-writes on every worker and node: every configuration write bumps a shared counter in its own
+transaction (database triggers, ``storage.config_version``). Within a request (``RequestSnapshot``), the
+first lookup reads the counter and drops every entry when it moved, so a write is seen by every process as
+soon as it returned; every later lookup of a key in the same request returns the value its first lookup
+returned (one snapshot per request). Outside a request (background tasks) no counter is read: entries live
+``ttl`` seconds (``CONSENTRY_CACHE_TTL``, now only a last bound), are dropped at once in the process that
+writes and, on PostgreSQL, when the triggers' ``NOTIFY`` arrives (``storage.notify``, the fast path).
+Nothing here is authoritative state.
 
 A missing or expired entry is loaded once: concurrent requests for the same key wait for that one
 load instead of each querying the database. A hot entry is reloaded in the background during the second
@@ -18,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import select
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consentry.clock import Clock
 from consentry.domain import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
@@ -33,16 +39,104 @@ log = logging.getLogger("consentry")
 MAX_ENTRIES = 50_000
 
 
+class Snapshot:
+    """What one request has read from the catalog: the counter check, then the value of every key looked up."""
+
+    __slots__ = ("values", "checked", "checking")
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], Any] = {}
+        self.checked = False
+        self.checking: asyncio.Event | None = None
+
+
+_snapshot: ContextVar[Snapshot | None] = ContextVar("consentry_catalog_snapshot", default=None)
+
+
+class RequestSnapshot:
+    """ASGI middleware: each HTTP request reads the catalog through a ``Snapshot`` of its own."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        token = _snapshot.set(Snapshot())
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _snapshot.reset(token)
+
+
 class Catalog:
-    def __init__(self, db: Database, clock: Clock, ttl: float) -> None:
+    def __init__(self, db: Database, clock: Clock, ttl: float,
+                 read_version: Callable[[], Awaitable[int]] | None = None) -> None:  # fmt: skip
         self.db, self.clock, self.ttl = db, clock, ttl
         self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
         self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._refreshing: dict[tuple[str, str], asyncio.Task[Any]] = {}
         self._generation = 0
         self.publish: Callable[[], None] | None = None
+        # the shared change counter (storage.config_version); None: not checked (entries live ttl)
+        self.read_version = read_version
+        self._version: int | None = None
+        self._checks_started = self._check_applied = 0
+        # awaited when the counter moved, before the request goes on (signing keys reload)
+        self.on_change: list[Callable[[], Awaitable[None]]] = []
+
+    async def fresh(self) -> None:
+        """Within a request: make sure this process has seen every configuration write that returned before
+        the request began (the counter, read once per request). Outside a request: nothing."""
+        snap = _snapshot.get()
+        if snap is None or snap.checked or self.read_version is None:
+            return
+        if snap.checking is not None:  # another lookup of this request is reading the counter
+            await snap.checking.wait()
+            return
+        snap.checking = asyncio.Event()
+        try:
+            await self._check()
+        finally:
+            snap.checked = True
+            snap.checking.set()
+
+    async def _check(self) -> None:
+        assert self.read_version is not None
+        self._checks_started += 1
+        started = self._checks_started
+        try:
+            version: int | None = await self.read_version()
+        except Exception as exc:  # noqa: BLE001 - unknown: assume it moved, the loads that follow report errors
+            log.warning("reading the configuration version failed: %s", type(exc).__name__)
+            version = None
+        if started < self._check_applied:
+            return  # a check that started later has already been applied (answers may arrive out of order)
+        self._check_applied = started
+        if version is not None and version == self._version:
+            return
+        self._version = version
+        self.invalidate_local()
+        for hook in self.on_change:
+            try:
+                await hook()
+            except Exception as exc:  # noqa: BLE001 - the hook's own TTL still bounds its staleness
+                log.warning("reloading after a configuration change failed: %s", type(exc).__name__)
 
     async def _cached(self, key: tuple[str, str], load: Callable[[], Awaitable[T]]) -> T:
+        snap = _snapshot.get()
+        if snap is None:
+            return await self._shared(key, load)
+        if key in snap.values:
+            return snap.values[key]  # type: ignore[no-any-return]
+        if not snap.checked:
+            await self.fresh()
+        value = await self._shared(key, load)
+        snap.values.setdefault(key, value)
+        return snap.values[key]  # type: ignore[no-any-return]
+
+    async def _shared(self, key: tuple[str, str], load: Callable[[], Awaitable[T]]) -> T:
         now = self.clock.now()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
@@ -105,9 +199,12 @@ class Catalog:
         task.add_done_callback(done)
 
     def invalidate(self) -> None:
-        """Forget everything (called after any configuration write in this process) and tell the other
-        processes to do the same (``publish``: PostgreSQL ``NOTIFY``, set by ``Runtime.create``)."""
+        """Forget everything (called after any configuration write in this process), including what the
+        current request has read (it sees its own writes), and tell the other processes (``publish``)."""
         self.invalidate_local()
+        snap = _snapshot.get()
+        if snap is not None:
+            snap.values.clear()
         if self.publish is not None:
             self.publish()
 

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import partial
 
 from consentry.catalog import Catalog
 from consentry.clock import Clock
 from consentry.services.audit_buffer import AuditBuffer
 from consentry.services.usage import UsageMarks
 from consentry.settings import Settings
+from consentry.storage import config_version
 from consentry.storage.db import Database
-from consentry.storage.notify import CONFIG, Notifier, SharedKeyStore
+from consentry.storage.notify import Notifier, SharedKeyStore
 from consentry.tokens.keys import KeyStore, load_kek
 
 
@@ -36,10 +36,11 @@ class Runtime:
         db = Database(settings.database_url, pool_size=settings.database_pool_size)
         kek = load_kek(settings.key_encryption_key, settings.data_dir)
         keys = SharedKeyStore(db, kek, clock, settings.tenant_name, ttl=max(settings.cache_ttl, 1.0))
-        catalog = Catalog(db, clock, settings.cache_ttl)
-        keys.watch(lambda: catalog.generation)  # a configuration change seen by the catalog reloads the keys too
+        catalog = Catalog(db, clock, settings.cache_ttl, read_version=config_version.reader(db))
+        catalog.on_change.append(keys.reload)  # the counter covers signing_keys too
+        keys.watch(lambda: catalog.generation)  # and any other invalidation seen by the catalog
+        # PostgreSQL: the counter's triggers NOTIFY configuration writes themselves (CLI writes included)
         notifier = None if db.is_sqlite else Notifier(settings.database_url, catalog.invalidate_local, keys.reload)
         if notifier is not None:
-            catalog.publish = partial(notifier.publish, CONFIG)
             keys.notifier = notifier
         return cls(settings, db, clock, keys, catalog, notifier)

@@ -1,10 +1,10 @@
 """Which browser origins may call the CORS endpoints: every active client's ``web_origins``,
 ``allowed_origins`` and the origins of its http(s) callbacks (Auth0 allows callback origins by default).
 
-The set is read from the database and kept ``cache_ttl`` seconds per process, like the catalog
-(other processes see a change within that time). It is not a security boundary: the CORS
-endpoints take no cookies, so CORS only decides which web apps a browser lets read the answers;
-client authentication and PKCE protect the endpoints themselves.
+The set is read from the database and kept ``cache_ttl`` seconds per process, and dropped with the
+catalog's entries (a configuration write, seen by every process when it returns: ``catalog.py``).
+It is not a security boundary: the CORS endpoints take no cookies, so CORS only decides which web apps a
+browser lets read the answers; client authentication and PKCE protect the endpoints themselves.
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ class AllowedOrigins:
         self.rt = rt
         self._value: frozenset[str] | None = None
         self._expires = float("-inf")
+        self._generation = -1
         self._lock = asyncio.Lock()
 
     async def _load(self) -> frozenset[str]:
@@ -68,14 +69,23 @@ class AllowedOrigins:
             rows = (await s.execute(query.where(Client.status == "active"))).all()
         return collect((r[0], r[1], r[2]) for r in rows)
 
+    def _valid(self) -> bool:
+        return (self._value is not None and self.rt.clock.now() < self._expires
+                and self._generation == self.rt.catalog.generation)  # fmt: skip
+
     async def get(self) -> frozenset[str]:
-        if self._value is not None and self.rt.clock.now() < self._expires:
+        await self.rt.catalog.fresh()
+        if self._valid():
+            assert self._value is not None
             return self._value
         async with self._lock:
-            if self._value is not None and self.rt.clock.now() < self._expires:
+            if self._valid():
+                assert self._value is not None
                 return self._value
+            generation = self.rt.catalog.generation
             value = await self._load()
             self._value, self._expires = value, self.rt.clock.now() + self.rt.settings.cache_ttl
+            self._generation = generation
             return value
 
     async def allows(self, origin: str) -> bool:

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -148,6 +148,8 @@ class Database:
         self._checkpointer = WalCheckpointer(path) if path else None
         self._aux: AsyncEngine | None = None
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
+        self._aux_reader: AsyncEngine | None = None
+        self.on_dispose: list[Callable[[], Awaitable[None]]] = []  # helpers holding connections of their own
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -250,13 +252,29 @@ class Database:
         transaction); drawing from the same pool, a burst of such requests could take every connection
         and then wait forever for one more.
         """
+        async with self._session(self._cache_engine()) as session:
+            yield session
+
+    def _cache_engine(self) -> async_sessionmaker[AsyncSession]:
         if self._aux_sessions is None:
             self._aux = create_engine(self.url, pool_size=2)
             self._aux_sessions = async_sessionmaker(self._aux, expire_on_commit=False, autoflush=False)
-        async with self._session(self._aux_sessions) as session:
-            yield session
+            self._aux_reader = (
+                self._aux if self.is_sqlite else self._aux.execution_options(isolation_level="AUTOCOMMIT")
+            )
+        return self._aux_sessions
+
+    @asynccontextmanager
+    async def cache_connect(self) -> AsyncIterator[AsyncConnection]:
+        """A Core connection from the cache pool (see ``cache_read``), autocommit on PostgreSQL."""
+        self._cache_engine()
+        assert self._aux_reader is not None
+        async with self._connection(self._aux_reader, autocommit=not self.is_sqlite) as conn:
+            yield conn
 
     async def dispose(self) -> None:
+        for close in self.on_dispose:
+            await close()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.stop)
         await self.engine.dispose()

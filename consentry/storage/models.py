@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -249,3 +249,28 @@ class RateCounter(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     window_start: Mapped[float] = mapped_column(Float)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ConfigVersion(Base):
+    """One row (``id`` 1): the configuration change counter, bumped by triggers (``storage.config_version``)."""
+
+    __tablename__ = "config_version"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The tables per-process caches read (Catalog, KeyStore, CORS origins): their writes bump ``config_version``.
+CACHED_TABLES = (Tenant, Client, ResourceServer, ClientGrant, Connection, ConnectionClient, SigningKey)
+
+
+def _create_config_triggers(_metadata: Any, connection: Any, tables: Any = (), **_kw: Any) -> None:
+    """``metadata.create_all`` builds the same counter and triggers as migration 0004, after every table."""
+    from consentry.storage import config_version
+
+    if ConfigVersion.__tablename__ not in {t.name for t in tables}:
+        return
+    tables = {m.__tablename__: [c.name for c in m.__table__.columns] for m in CACHED_TABLES}
+    config_version.create_triggers(connection, config_version.watched(tables))
+
+
+event.listen(Base.metadata, "after_create", _create_config_triggers)
