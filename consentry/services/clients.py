@@ -221,8 +221,6 @@ async def rotate_secret(rt: Runtime, s: AsyncSession, client_id: str) -> tuple[C
         raise bad_request("Public applications (token_endpoint_auth_method none) have no secret to rotate.")
     secret = ids.secret(48)
     row.secret_hash, row.updated_at = ids.digest(secret), rt.clock.now()
-    audit.record(s, row.updated_at, audit.CLIENT_SECRET_ROTATED, f"Client '{row.name}' secret rotated",
-                 client_id=client_id)  # fmt: skip
     return row, secret
 
 

@@ -9,10 +9,12 @@ from starlette.responses import Response
 
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import Paging, paged, paging, parse_bool, select_fields
+from consentry.management.routers.common import actor
 from consentry.management.schemas.clients import ClientCreate, ClientUpdate
 from consentry.runtime import Runtime
+from consentry.services import audit
 from consentry.services import clients as service
-from consentry.web import json_response
+from consentry.web import client_ip, json_response
 
 router = APIRouter(prefix="/api/v2/clients", tags=["Clients"])
 
@@ -88,10 +90,12 @@ async def delete_client(request: Request, client_id: str, _: Principal = Depends
 
 @router.post("/{client_id}/rotate-secret", summary="Rotate a client secret", operation_id="post_rotate_secret")
 async def rotate_secret(
-    request: Request, client_id: str, _: Principal = Depends(require("update:client_keys", "update:clients"))
+    request: Request, client_id: str, who: Principal = Depends(require("update:client_keys", "update:clients"))
 ) -> Response:
     rt = _rt(request)
     async with rt.db.transaction() as s:
         row, secret = await service.rotate_secret(rt, s, client_id)
+        audit.record(s, rt.clock.now(), audit.CLIENT_SECRET_ROTATED, f"Client '{row.name}' secret rotated",
+                     client_id=client_id, ip=client_ip(request), details={"actor": actor(who)})  # fmt: skip
     rt.catalog.invalidate()
     return json_response(service.client_json(rt, row, secret))

@@ -132,15 +132,17 @@ async def test_every_cached_table_bumps_it(runtime: Runtime, db: Database) -> No
         assert await _version(db) > before, statement
 
 
-async def test_postgresql_bumps_once_per_transaction(runtime: Runtime, db: Database) -> None:
-    if runtime.db.is_sqlite:
-        pytest.skip("SQLite triggers are per row; one transaction may bump the counter several times")
+async def test_one_transaction_moves_the_counter_once_on_postgresql_and_at_least_once_on_sqlite(
+    runtime: Runtime, db: Database
+) -> None:
+    """PostgreSQL's triggers are per statement and bump once per transaction; SQLite's are per row."""
     now = runtime.clock.now()
     start = await _version(db)
     async with runtime.db.write() as conn:
         await conn.execute(insert(Client), [_client_row(f"cv-many-{i}", now) for i in range(20)])
         await conn.execute(delete(ClientGrant).where(ClientGrant.client_id.like("cv-many-%")))
-    assert await _version(db) == start + 1
+    after = await _version(db)
+    assert after > start if runtime.db.is_sqlite else after == start + 1
 
 
 async def test_a_database_made_by_create_all_has_the_counter_and_its_triggers(tmp_path: Any) -> None:
