@@ -42,7 +42,7 @@ def _path(location: str) -> str:
 
 def _cookie(reply: Reply, name: str) -> str:
     for header in reply.cookies:
-        if header.startswith(name + "="):
+        if header.startswith((name + "=", "__Secure-" + name + "=")):
             return header.split(";", 1)[0]
     raise FlowError(f"no {name} cookie")
 
@@ -81,7 +81,8 @@ async def login_flow(conn: Connection, fx: Fixture, n: int) -> None:
     if "state" not in fields or "csrf" not in fields:
         raise FlowError("login page without state/csrf")
     form = {**fields, "username": fx.emails[n % len(fx.emails)], "password": PASSWORD}
-    reply = _expect(await conn.post_form("/u/login", form), 303, "login")
+    login_cookie = _cookie(page, "consentry_login")  # the form's token is bound to it (login CSRF)
+    reply = _expect(await conn.post_form("/u/login", form, login_cookie), 303, "login")
     cookie = _cookie(reply, "consentry_session")
     reply = _expect(await conn.get(_path(reply.location), cookie), 302, "resume")
     await exchange(conn, fx, reply.location, verifier)

@@ -1,5 +1,8 @@
 """Universal login: ``GET``/``POST /u/login`` (username or email + password, CSRF-protected).
 
+The form's ``csrf`` is bound to the browser by a pre-login cookie (``browser_binding``), not only to the
+pending login: a form copied from someone else's login page is refused (no login CSRF).
+
 Failures show one generic message (no user enumeration); a missing user costs the same argon2
 verification as a wrong password. Failed attempts are limited per username and IP in the shared
 ``rate_counters`` table. Every successful login starts a new session (no session fixation).
@@ -16,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import RedirectResponse, Response
 
 from consentry.domain import ClientInfo, ConnectionInfo
-from consentry.login import interaction
+from consentry.login import browser_binding, interaction
 from consentry.login.passwords import verify_password_off_loop
 from consentry.login.sessions import cookie_token, create_session, revoke_in, set_cookie
 from consentry.oauth.access import allowed_connections
@@ -62,11 +65,20 @@ async def _context(rt: Runtime, txn: Interaction | None) -> tuple[ClientInfo | N
     return client, allowed
 
 
-def _page(request: Request, rt: Runtime, *, txn: Interaction | None, csrf: str, client: ClientInfo | None,
-          next_url: str | None, error: str | None = None, status: int = 200, username: str = "") -> Response:  # fmt: skip
-    return render(request, "login.html", status=status, client=client, state=txn.id if txn else "", csrf=csrf,
-                  next=next_url or "", error=error, username=username,
-                  tenant_name=rt.settings.tenant_name)  # fmt: skip
+BAD_FORM = "The form has expired or was tampered with (CSRF check failed). Go back and try again."
+NO_COOKIE = ("Your browser did not send this sign-in page's cookie (cookies may be blocked, or the form came from "
+             "another site). Start again from the application, with cookies allowed for this site.")  # fmt: skip
+
+
+def _page(request: Request, rt: Runtime, *, txn: Interaction, client: ClientInfo | None, error: str | None = None,
+          status: int = 200, username: str = "") -> Response:  # fmt: skip
+    """The login form, with a CSRF token made for this browser's pre-login cookie (set or refreshed here)."""
+    nonce = browser_binding.nonce_for_page(rt, request)
+    response = render(request, "login.html", status=status, client=client, state=txn.id,
+                      csrf=browser_binding.form_token(rt, txn, nonce), error=error, username=username,
+                      tenant_name=rt.settings.tenant_name)  # fmt: skip
+    browser_binding.set_cookie(rt, response, nonce)
+    return response
 
 
 @router.get("/u/login")
@@ -80,10 +92,11 @@ async def login_form(request: Request, state: str | None = None, next: str | Non
         txn = await interaction.start_direct(rt, _safe_next(next) or "/u/apps")
     client, connections = await _context(rt, txn if txn.client_id else None)
     if not connections:
+        hint = " Third-party applications can sign in users only through domain-level connections."
         return render_error(request, "No login method is available to this application."
-                            + (" Third-party applications can sign in users only through domain-level connections."
-                               if client and client.is_third_party else ""), status=403, error="access_denied")  # fmt: skip
-    return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None)
+                            + (hint if client and client.is_third_party else ""), status=403,
+                            error="access_denied")  # fmt: skip
+    return _page(request, rt, txn=txn, client=client)
 
 
 @router.post("/u/login")
@@ -99,9 +112,10 @@ async def login_submit(
     if txn is None:
         return render_error(request, "This sign-in request has expired. Start again from the application.",
                             error="invalid_request")  # fmt: skip
-    if not interaction.csrf_ok(txn, csrf):
-        return render_error(request, "The form has expired or was tampered with (CSRF check failed). Go back and "
-                            "try again.", status=403, error="invalid_request")  # fmt: skip
+    problem = browser_binding.problem(rt, request, txn, csrf)
+    if problem is not None:
+        return render_error(request, NO_COOKIE if problem == browser_binding.MISSING else BAD_FORM, status=403,
+                            error="invalid_request")  # fmt: skip
     client, connections = await _context(rt, txn if txn.client_id else None)
     ip = client_ip(request)
     login = username.strip().lower()
@@ -109,8 +123,7 @@ async def login_submit(
     async with rt.db.connect() as conn:  # both reads on one connection
         failures = await rate_limit.count_in(rt, conn, limit_key, rt.settings.login_failure_window)
         if failures >= rt.settings.login_max_failures:
-            return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=429,
-                         username=username, error=TOO_MANY)  # fmt: skip
+            return _page(request, rt, txn=txn, client=client, status=429, username=username, error=TOO_MANY)
         user = await _find_user(conn, login, [c.id for c in connections]) if login and connections else None
     ok = await verify_password_off_loop(user.password_hash if user else None, password)
     if not ok or user is None or user.blocked:
@@ -120,8 +133,7 @@ async def login_submit(
             await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE,
                               client_id=txn.client_id or None, user_id=user.user_id if user else None, ip=ip,
                               details={"username": login[:100]})  # fmt: skip
-        return _page(request, rt, txn=txn, csrf=txn.csrf, client=client, next_url=None, status=401,
-                     error=GENERIC_FAILURE, username=username)  # fmt: skip
+        return _page(request, rt, txn=txn, client=client, status=401, error=GENERIC_FAILURE, username=username)
     token = await _complete_login(rt, txn, user.user_id, ip, limit_key, cookie_token(request))
     target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
         rt.settings.url(txn.params.get("__next", "/u/apps").lstrip("/")))  # fmt: skip

@@ -21,7 +21,11 @@ BASIC_CHALLENGE = {"WWW-Authenticate": 'Basic realm="consentry", charset="UTF-8"
 
 
 def _basic_credentials(request: Request) -> tuple[str, str] | None:
-    header = request.headers.get("authorization", "")
+    return basic_credentials(request.headers.get("authorization", ""))
+
+
+def basic_credentials(header: str) -> tuple[str, str] | None:
+    """The client id and secret of an ``Authorization: Basic`` header; None for another scheme."""
     if not header[:6].lower() == "basic ":
         return None
     try:

@@ -34,8 +34,12 @@ def query_params(request: Request) -> dict[str, str]:
 
 async def body_params(request: Request) -> dict[str, str]:
     """Form-encoded or JSON body (by Content-Type); anything else is ``invalid_request``."""
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    raw = await request.body()
+    return parse_body(request.headers.get("content-type", ""), await request.body())
+
+
+def parse_body(content_type_header: str, raw: bytes) -> dict[str, str]:
+    """``body_params`` on bytes already read (the CORS middleware reads the same body the same way)."""
+    content_type = content_type_header.split(";")[0].strip().lower()
     if content_type == "application/json":
         try:
             data = orjson.loads(raw) if raw else {}

@@ -50,6 +50,46 @@ async def test_cors_control(client: httpx.AsyncClient, world: World) -> None:
     )
 
 
+# --- CORS per client (issue 17): an origin registered only by app Y never reads app X's answers -------------------
+
+Y_ORIGIN = "https://y-app.example.net"
+CROSS_CLIENT = [
+    pytest.param("token", id="token_response_of_another_app"),
+    pytest.param("revoke", id="revocation_response_of_another_app"),
+    pytest.param("userinfo", id="userinfo_response_of_another_apps_token"),
+    pytest.param("userinfo_form", id="userinfo_form_post_of_another_apps_token"),
+    pytest.param("token_json", id="token_json_body_of_another_app"),
+]
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize("what", CROSS_CLIENT)
+async def test_cors_per_client(client: httpx.AsyncClient, world: World, what: str) -> None:
+    from tests.integration.flows.conftest import make_app
+
+    await make_app(world.rt, third_party=False, app_type="spa", callback=f"{Y_ORIGIN}/cb", web_origins=[Y_ORIGIN])
+    tokens = await get_tokens(client, world.fp_spa, scope="openid read:posts offline_access")
+    x = world.fp_spa.client_id  # first-party SPA: its callback origin is WEB_ORIGIN
+    for origin in (Y_ORIGIN, WEB_ORIGIN):  # Y's origin is refused; X's own (the control) is answered
+        headers = {"Origin": origin}
+        if what == "token":
+            r = await client.post("/oauth/token", headers=headers, data={"grant_type": "refresh_token",
+                                  "client_id": x, "refresh_token": tokens["refresh_token"]})  # fmt: skip
+            tokens = r.json() if r.status_code == 200 else tokens
+        elif what == "token_json":
+            r = await client.post("/oauth/token", headers=headers, json={"grant_type": "refresh_token",
+                                  "client_id": x, "refresh_token": tokens["refresh_token"]})  # fmt: skip
+            tokens = r.json() if r.status_code == 200 else tokens
+        elif what == "revoke":
+            r = await client.post("/oauth/revoke", headers=headers, data={"client_id": x, "token": "nothing"})
+        elif what == "userinfo":
+            r = await client.get("/userinfo", headers={**headers, "Authorization": f"Bearer {tokens['access_token']}"})
+        else:
+            r = await client.post("/userinfo", headers=headers, data={"access_token": tokens["access_token"]})
+        assert r.status_code == 200, r.text
+        assert r.headers.get("access-control-allow-origin") == (origin if origin == WEB_ORIGIN else None), origin
+
+
 # --- Host header: URLs come from the configured issuer, never from the request ------------------------------------
 
 HOST: list[Any] = [

@@ -26,18 +26,19 @@ async def _has_route(client: httpx.AsyncClient, path: str) -> bool:
 
 async def _on_consent(client: httpx.AsyncClient, world: World) -> Step:
     step = await authorize(client, params(world.spa, pkce_pair()[1]))
-    step = await follow(
-        client,
-        await client.post(
-            "/u/login",
-            data={
-                "state": hidden(step.page, "state"),
-                "csrf": hidden(step.page, "csrf"),
-                "username": "alice@example.com",
-                "password": PASSWORD,
-            },
-        ),
-    )
+    if step.on_login:  # the second time, the SSO session goes straight to the consent page
+        step = await follow(
+            client,
+            await client.post(
+                "/u/login",
+                data={
+                    "state": hidden(step.page, "state"),
+                    "csrf": hidden(step.page, "csrf"),
+                    "username": "alice@example.com",
+                    "password": PASSWORD,
+                },
+            ),
+        )
     assert step.on_consent
     return step
 
@@ -53,6 +54,8 @@ CSRF = [
     pytest.param("login", "missing", id="login_without_token"),
     pytest.param("login", "wrong", id="login_wrong_token"),
     pytest.param("login", "other_transaction", id="login_token_of_another_transaction"),
+    pytest.param("login", "attackers_form", id="login_form_copied_from_attackers_browser"),
+    pytest.param("login", "attackers_form_own_cookie", id="login_form_copied_into_browser_with_own_cookie"),
     pytest.param("consent", "missing", id="consent_without_token"),
     pytest.param("consent", "wrong", id="consent_wrong_token"),
     pytest.param("consent", "other_transaction", id="consent_token_of_another_transaction"),
@@ -68,14 +71,21 @@ CSRF = [
 @pytest.mark.parametrize(("form", "how"), CSRF)
 async def test_csrf(client: httpx.AsyncClient, world: World, form: str, how: str) -> None:
     if form == "login":
-        page = (await client.get("/u/login")).text
-        other = (await client.get("/u/login")).text
-        token = {"missing": "", "wrong": "x" * 32, "other_transaction": hidden(other, "csrf")}[how]
+        if how.startswith("attackers_form"):  # issue 17: state and csrf from the attacker's own login page
+            async with httpx.AsyncClient(transport=client._transport, base_url="http://testserver") as attacker:
+                page = (await attacker.get("/u/login")).text
+            if how.endswith("own_cookie"):
+                await client.get("/u/login")
+            token = hidden(page, "csrf")
+        else:
+            page = (await client.get("/u/login")).text
+            other = (await client.get("/u/login")).text
+            token = {"missing": "", "wrong": "x" * 32, "other_transaction": hidden(other, "csrf")}[how]
         r = await client.post(
             "/u/login",
             data={"state": hidden(page, "state"), "csrf": token, "username": "alice@example.com", "password": PASSWORD},
         )
-        assert r.status_code == 403 and "CSRF" in r.text
+        assert r.status_code == 403 and ("CSRF" in r.text or "did not send" in r.text)
         assert COOKIE not in r.cookies, "no session is started"
         return
     if form == "consent":

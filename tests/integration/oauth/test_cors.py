@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from consentry.oauth.cors_origins import origin_of, request_origin_ok
 from consentry.runtime import Runtime
 from consentry.storage.models import Client
-from tests.integration.flows.conftest import App, make_app, social  # noqa: F401
+from tests.integration.dcr.conftest import set_flag
+from tests.integration.flows.conftest import App, grant, make_app, social  # noqa: F401
 from tests.integration.oauth.test_userinfo import bearer, spa, user_tokens
 
 WEB_ORIGIN = "https://spa.example.com"
@@ -154,3 +155,152 @@ def test_request_origin_must_be_serialized() -> None:
     assert not request_origin_ok("https://app.example.com/")
     assert not request_origin_ok("null")
     assert not request_origin_ok("HTTPS://app.example.com")
+
+
+# --- per client (issue 17): one app's origins never read another app's answers --------------------------------------
+
+X_ORIGIN = WEB_ORIGIN  # listed by app X (browser_app) only
+Y_ORIGIN = "https://y-app.example.net"  # listed by app Y only
+
+
+@pytest.fixture
+async def app_y(social: Runtime) -> App:  # noqa: F811
+    return await make_app(social, third_party=False, app_type="spa", callback=f"{Y_ORIGIN}/cb",
+                          web_origins=[Y_ORIGIN])  # fmt: skip
+
+
+def acao(r: httpx.Response) -> str | None:
+    return r.headers.get("access-control-allow-origin")
+
+
+async def _refresh(client: httpx.AsyncClient, app: App, token: str, origin: str) -> httpx.Response:
+    return await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": app.client_id,
+                                                   "refresh_token": token}, headers={"Origin": origin})  # fmt: skip
+
+
+async def test_another_apps_origin_cannot_read_the_token_response(client: httpx.AsyncClient, browser_app: App,
+                                                                  app_y: App) -> None:  # fmt: skip
+    tokens = await user_tokens(client, browser_app)
+    r = await _refresh(client, browser_app, tokens["refresh_token"], Y_ORIGIN)
+    assert r.status_code == 200 and "access_token" in r.json(), r.text  # the endpoint answered ...
+    assert acao(r) is None and "Origin" in r.headers["vary"]  # ... but Y's page may not read it
+    r = await _refresh(client, browser_app, r.json()["refresh_token"], X_ORIGIN)
+    assert r.status_code == 200 and acao(r) == X_ORIGIN
+    r = await _refresh(client, browser_app, "nope", Y_ORIGIN)  # an error about X's request: X's origins only
+    assert r.status_code == 403 and acao(r) is None
+    r = await _refresh(client, app_y, "nope", Y_ORIGIN)  # Y's own requests are Y's to read
+    assert r.status_code == 403 and acao(r) == Y_ORIGIN
+
+
+async def test_json_bodies_are_attributed_like_forms(client: httpx.AsyncClient, browser_app: App,
+                                                     app_y: App) -> None:  # fmt: skip
+    body = {"grant_type": "refresh_token", "client_id": browser_app.client_id, "refresh_token": "nope"}
+    r = await client.post("/oauth/token", json=body, headers={"Origin": Y_ORIGIN})
+    assert r.status_code == 403 and acao(r) is None
+    r = await client.post("/oauth/token", json=body, headers={"Origin": X_ORIGIN})
+    assert r.status_code == 403 and acao(r) == X_ORIGIN
+
+
+async def test_another_apps_origin_cannot_read_revocation(client: httpx.AsyncClient, browser_app: App,
+                                                          app_y: App) -> None:  # fmt: skip
+    tokens = await user_tokens(client, browser_app)
+    data = {"client_id": browser_app.client_id, "token": tokens["refresh_token"]}
+    r = await client.post("/oauth/revoke", data=data, headers={"Origin": Y_ORIGIN})
+    assert r.status_code == 200 and acao(r) is None
+    r = await client.post("/oauth/revoke", data=data, headers={"Origin": X_ORIGIN})
+    assert r.status_code == 200 and acao(r) == X_ORIGIN
+
+
+async def test_another_apps_origin_cannot_read_userinfo(client: httpx.AsyncClient, browser_app: App,
+                                                        app_y: App) -> None:  # fmt: skip
+    token = (await user_tokens(client, browser_app))["access_token"]
+    r = await client.get("/userinfo", headers={"Origin": Y_ORIGIN, **bearer(token)})
+    assert r.status_code == 200 and "sub" in r.json() and acao(r) is None
+    r = await client.post("/userinfo", data={"access_token": token}, headers={"Origin": Y_ORIGIN})
+    assert r.status_code == 200 and acao(r) is None
+    r = await client.get("/userinfo", headers={"Origin": X_ORIGIN, **bearer(token)})
+    assert r.status_code == 200 and acao(r) == X_ORIGIN
+    r = await client.post("/userinfo", data={"access_token": token}, headers={"Origin": CALLBACK_ORIGIN})
+    assert r.status_code == 200 and acao(r) == CALLBACK_ORIGIN
+
+
+async def test_a_forged_client_id_claim_is_not_trusted(client: httpx.AsyncClient, browser_app: App,
+                                                       app_y: App) -> None:  # fmt: skip
+    """A token that does not verify names nobody: its 401 is readable (an error), never its claims."""
+    token = (await user_tokens(client, browser_app))["access_token"]
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-4]}AAAA"
+    r = await client.get("/userinfo", headers={"Origin": Y_ORIGIN, **bearer(forged)})
+    assert r.status_code == 401 and acao(r) == Y_ORIGIN and r.json()["error"] == "invalid_token"
+
+
+async def test_basic_authentication_names_the_client(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
+                                                     browser_app: App, app_y: App) -> None:  # fmt: skip
+    web = await make_app(social, third_party=False, app_type="regular_web", callback=f"{X_ORIGIN}/cb")
+    data = {"grant_type": "refresh_token", "refresh_token": "nope"}
+    r = await client.post("/oauth/token", data=data, auth=(web.client_id, web.secret or ""),
+                          headers={"Origin": Y_ORIGIN})  # fmt: skip
+    assert r.status_code == 403 and acao(r) is None
+    r = await client.post("/oauth/token", data=data, auth=(web.client_id, web.secret or ""),
+                          headers={"Origin": X_ORIGIN})  # fmt: skip
+    assert r.status_code == 403 and acao(r) == X_ORIGIN
+    # naming Y in the body and X in the header: the origin must be listed by both
+    r = await client.post("/oauth/token", data={**data, "client_id": app_y.client_id},
+                          auth=(web.client_id, web.secret or ""), headers={"Origin": Y_ORIGIN})  # fmt: skip
+    assert r.status_code == 401 and acao(r) is None
+
+
+async def test_preflight_is_answered_for_any_listed_origin(client: httpx.AsyncClient, browser_app: App,
+                                                           app_y: App) -> None:  # fmt: skip
+    """A preflight has no body and so no client: any origin some app lists gets its 204 (documented)."""
+    for origin in (X_ORIGIN, Y_ORIGIN):
+        for path in ("/oauth/token", "/oauth/revoke", "/userinfo"):
+            r = await client.options(path, headers=preflight_headers(origin))
+            assert r.status_code == 204 and acao(r) == origin
+    r = await client.options("/oauth/token", headers=preflight_headers("https://nobody.example"))
+    assert r.status_code == 403 and acao(r) is None
+
+
+async def test_errors_naming_no_client_are_readable_by_listed_origins_only(client: httpx.AsyncClient,
+                                                                           app_y: App) -> None:  # fmt: skip
+    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"},
+                          headers={"Origin": Y_ORIGIN})  # fmt: skip
+    assert r.status_code == 401 and acao(r) == Y_ORIGIN  # "client_id missing"
+    r = await client.post("/oauth/token", content=b"x" * (1024 * 1024 + 1), headers={"Origin": Y_ORIGIN})
+    assert r.status_code == 413 and acao(r) == Y_ORIGIN
+    r = await client.post("/oauth/token", content=b"client_id=a&client_id=b", headers={"Origin": Y_ORIGIN})
+    assert r.status_code == 400 and acao(r) == Y_ORIGIN  # a body that does not parse names nobody
+    r = await client.post("/oauth/token", data={"grant_type": "x"}, headers={"Origin": "https://nobody.example"})
+    assert acao(r) is None
+
+
+async def test_a_deleted_or_pending_client_lets_no_origin_read(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
+                                                               browser_app: App) -> None:  # fmt: skip
+    tokens = await user_tokens(client, browser_app)
+    async with social.db.transaction() as s:
+        await s.execute(update(Client).where(Client.client_id == browser_app.client_id).values(status="pending"))
+    social.catalog.invalidate()
+    r = await client.get("/userinfo", headers={"Origin": X_ORIGIN, **bearer(tokens["access_token"])})
+    assert acao(r) is None
+    r = await _refresh(client, browser_app, tokens["refresh_token"], X_ORIGIN)
+    assert r.status_code == 401 and acao(r) is None
+
+
+async def test_a_dcr_app_cannot_widen_other_apps_origins(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
+                                                         browser_app: App) -> None:  # fmt: skip
+    evil = "https://dcr-registered.example.org"
+    await set_flag(social, "enable_dynamic_client_registration", True)
+    await grant(social, default=True)
+    r = await client.post("/oidc/register", json={"client_name": "Mine", "redirect_uris": [f"{evil}/callback"],
+                                                  "token_endpoint_auth_method": "none"})  # fmt: skip
+    assert r.status_code == 201, r.text
+    registered = r.json()["client_id"]
+    assert (await client.options("/oauth/token", headers=preflight_headers(evil))).status_code == 204
+    tokens = await user_tokens(client, browser_app)
+    r = await _refresh(client, browser_app, tokens["refresh_token"], evil)
+    assert r.status_code == 200 and acao(r) is None
+    r = await client.get("/userinfo", headers={"Origin": evil, **bearer(r.json()["access_token"])})
+    assert r.status_code == 200 and acao(r) is None
+    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": registered,
+                                                "refresh_token": "nope"}, headers={"Origin": evil})  # fmt: skip
+    assert acao(r) == evil  # its own answers are its own

@@ -1,0 +1,79 @@
+"""Login CSRF bound to the browser: a pre-login cookie, and a form token that is an HMAC of it.
+
+A pending login (``state``) is something anyone can create, so a token bound only to it does not stop
+login CSRF: an attacker copies ``state`` and ``csrf`` from their own login page and makes a victim's
+browser post them with the attacker's password (a top-level cross-site POST needs no incoming cookie, so
+``SameSite`` does not help). Here the login page sets a random ``consentry_login`` cookie (``HttpOnly``,
+``SameSite=Lax``, ``Secure`` and ``__Secure-`` prefixed when the issuer is https, path ``{issuer
+path}u/login``), and the form's ``csrf`` is ``HMAC(key, state, transaction csrf, cookie)``. A POST is
+accepted only when the browser sends the cookie the token was made for, compared in constant time.
+
+No storage and no per-process state: the key derives from the key-encryption key, which every server of a
+deployment shares, so a page served by one worker is accepted by any other. One cookie serves every login
+tab of a browser (it is reused while it lives), so two tabs do not invalidate each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from consentry.runtime import Runtime
+from consentry.storage.models import Interaction
+from consentry.tokens import ids
+
+COOKIE = "consentry_login"
+SECURE_COOKIE = "__Secure-" + COOKIE  # a plain-http response cannot set it (RFC 6265bis §4.1.3.1)
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+_LABEL = b"consentry/login-csrf/v1"
+
+MISSING = "missing"
+MISMATCH = "mismatch"
+
+
+def cookie_name(rt: Runtime) -> str:
+    return SECURE_COOKIE if rt.settings.secure_cookies else COOKIE
+
+
+def cookie_path(rt: Runtime) -> str:
+    """The login endpoint's path under the issuer (the issuer may live under a path behind a proxy)."""
+    return urlsplit(rt.settings.issuer_url).path + "u/login"
+
+
+def browser_nonce(rt: Runtime, request: Request) -> str | None:
+    """The pre-login cookie this browser sent, when it has the shape we issue."""
+    value = request.cookies.get(cookie_name(rt))
+    return value if value and _NONCE.match(value) else None
+
+
+def nonce_for_page(rt: Runtime, request: Request) -> str:
+    """The browser's cookie value, or a new one (to be set on the page's response)."""
+    return browser_nonce(rt, request) or ids.secret(24)
+
+
+def form_token(rt: Runtime, txn: Interaction, nonce: str) -> str:
+    key = hmac.new(rt.keys.kek, _LABEL, hashlib.sha256).digest()
+    message = "\n".join((txn.id, txn.csrf, nonce)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def problem(rt: Runtime, request: Request, txn: Interaction, presented: str | None) -> str | None:
+    """None when the form token belongs to this browser and this transaction; else why not."""
+    nonce = browser_nonce(rt, request)
+    if nonce is None:
+        return MISSING
+    expected = form_token(rt, txn, nonce)
+    if not presented or not hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogatepass")):
+        return MISMATCH
+    return None
+
+
+def set_cookie(rt: Runtime, response: Response, nonce: str) -> None:
+    """(Re)set the pre-login cookie; it lives as long as a pending login may, from the last page shown."""
+    response.set_cookie(cookie_name(rt), nonce, max_age=rt.settings.interaction_lifetime, path=cookie_path(rt),
+                        httponly=True, secure=rt.settings.secure_cookies, samesite="lax")  # fmt: skip
