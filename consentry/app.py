@@ -75,8 +75,10 @@ def create_app(
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling
-    app.add_middleware(MetadataFastPath, runtime=rt)  # JWKS and discovery as cached bytes
-    app.add_middleware(RequestSnapshot)  # outermost: one catalog snapshot per request (catalog.py)
+    app.add_middleware(RequestSnapshot)  # one catalog snapshot per request (catalog.py)
+    # outermost: JWKS and discovery as cached bytes, outside the snapshot: they read no change counter (their
+    # answers are cached 60 s by every HTTP client anyway; the tenant settings they show follow within cache_ttl)
+    app.add_middleware(MetadataFastPath, runtime=rt)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
     app.include_router(oauth_endpoints.router)

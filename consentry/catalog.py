@@ -78,7 +78,6 @@ class Catalog:
         self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
         self._refreshing: dict[tuple[str, str], asyncio.Task[Any]] = {}
         self._generation = 0
-        self.publish: Callable[[], None] | None = None
         # the shared change counter (storage.config_version); None: not checked (entries live ttl)
         self.read_version = read_version
         self._version: int | None = None
@@ -200,21 +199,21 @@ class Catalog:
 
     def invalidate(self) -> None:
         """Forget everything (called after any configuration write in this process), including what the
-        current request has read (it sees its own writes), and tell the other processes (``publish``)."""
+        current request has read: it sees its own writes. The other processes learn of the write from the
+        counter its transaction bumped (and, on PostgreSQL, the triggers' NOTIFY)."""
         self.invalidate_local()
         snap = _snapshot.get()
         if snap is not None:
             snap.values.clear()
-        if self.publish is not None:
-            self.publish()
 
     @property
     def generation(self) -> int:
-        """Changes at every invalidation; per-process caches elsewhere compare it to know they are stale."""
+        """Changes at every invalidation; per-process caches elsewhere (CIMD memo, CORS origins) compare it to
+        know they are stale."""
         return self._generation
 
     def invalidate_local(self) -> None:
-        """Forget everything; the notification listener calls this when another process wrote."""
+        """Forget everything: the counter moved, or the notification listener heard of another process's write."""
         self._entries.clear()
         self._loading.clear()
         self._generation += 1

@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     dcr_prune_interval_seconds: int = Field(
         3600, ge=0, description="How often the server prunes unused DCR clients (seconds); 0 turns it off."
     )
-    cache_ttl: float = Field(2.0, ge=0, le=60, description="Seconds a process may cache clients, APIs and grants.")
+    cache_ttl: float = Field(2.0, ge=0, le=60, description="Longest a process keeps cached clients, APIs and grants; "
+                             "requests follow writes at once (shared change counter), so it bounds background work.")
     expose_debug: bool = Field(False, description="Include debug detail in OAuth error descriptions (never in production).")
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy IPs whose X-Forwarded-For / X-Forwarded-Proto are trusted."

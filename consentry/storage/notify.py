@@ -1,15 +1,15 @@
-"""Cross-process cache invalidation over PostgreSQL ``LISTEN``/``NOTIFY`` (channel ``consentry_config``).
+"""Cross-process cache invalidation over PostgreSQL ``LISTEN``/``NOTIFY`` (channel ``consentry_config``): the fast path.
 
-Every server process caches configuration (``Catalog``) and the signing keys (``KeyStore``). A write
-clears the writing process's cache at once; without this module the other processes (workers and
-machines) would see it only when their entries expire (``cache_ttl``). Here the writing process
-publishes ``NOTIFY consentry_config, '<kind> <origin>'`` after the write committed, and a listener task
-in every process clears its catalog (``config``) or reloads its keys (``keys``) when one arrives.
+Every server process caches configuration (``Catalog``) and the signing keys (``KeyStore``). What makes a
+request correct is the shared change counter (``storage.config_version``), read once per request; this module
+only clears caches early, which matters for background work (it reads no counter). The counter's triggers send
+``NOTIFY consentry_config, 'config'`` when a configuration write commits, whichever process wrote (the CLI
+included); key rotations and revocations also publish ``'keys <origin>'``. A listener task in every process
+clears its catalog (``config``) or reloads its keys (``keys``) when one arrives.
 
-Delivery is best effort, so the TTL stays the bound on staleness: a process whose listening connection
-broke reconnects with backoff and then clears everything it caches, because it may have missed
-notifications meanwhile. SQLite deployments are one machine with no server to relay messages; there
-the TTL alone bounds staleness (docs/deployment.md).
+Delivery is best effort: a process whose listening connection broke reconnects with backoff and then clears
+everything it caches, because it may have missed notifications meanwhile. SQLite deployments are one machine
+with no server to relay messages; the counter alone serves them (docs/deployment.md).
 """
 
 from __future__ import annotations
