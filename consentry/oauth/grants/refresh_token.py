@@ -63,7 +63,8 @@ class RefreshTokenGrant:
             raise INVALID_GRANT.with_hint(UNKNOWN)
         rotate = client.rotates_refresh_tokens
         retry = rotate and row.rotated_at is not None
-        if retry and now - row.rotated_at > client.refresh.leeway:
+        leeway = client.refresh.leeway
+        if retry and (not leeway or not 0 <= now - row.rotated_at <= leeway):
             await _revoke_family(ctx, row, audit.TOKEN_REUSE, "Refresh token reused; family revoked")
             raise INVALID_GRANT.with_hint(UNKNOWN)
         scopes = _narrowed(row.scope, params.get("scope"))
