@@ -97,7 +97,8 @@ def _check_name(name: str | None) -> None:
 
 def _validate(row: Client) -> None:
     public = row.token_endpoint_auth_method == "none"
-    problem = grant_types_problem(row.grant_types, third_party=not row.is_first_party, public=public)
+    problem = grant_types_problem(row.grant_types, third_party=not row.is_first_party, public=public,
+                                  registration_type=row.registration_type)
     if problem:
         raise bad_request(problem)
     _check_urls("callbacks", row.callbacks, native=row.app_type == "native")

@@ -8,7 +8,9 @@ from consentry.oauth.client_rules import (
     PASSWORD_REALM,
     default_auth_method,
     default_grant_types,
+    grant_type_refusal,
     grant_types_problem,
+    refused_authorize_parameters,
 )
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -90,3 +92,37 @@ def test_T3_grant_types_problem(grant_types: list[str], third_party: bool, publi
 
 def test_T3_grant_types_problem_accepts_tuples() -> None:
     assert grant_types_problem((AC, RT), third_party=True, public=True) is None
+
+
+@pytest.mark.parametrize(
+    ("params", "third_party", "refused"),
+    [
+        ({"client_id": "a", "scope": "read:posts"}, True, []),
+        ({"screen_hint": "signup"}, True, ["screen_hint"]),
+        ({"request_uri": "urn:x", "claims": "{}"}, True, ["claims", "request_uri"]),
+        ({"screen_hint": "signup", "id_token_hint": "x"}, False, []),
+    ],
+)
+def test_refused_authorize_parameters(params: dict[str, str], third_party: bool, refused: list[str]) -> None:
+    assert refused_authorize_parameters(params, third_party=third_party) == refused
+
+
+@pytest.mark.parametrize(
+    ("grant_type", "grant_types", "registration_type", "refused"),
+    [
+        ("client_credentials", ["client_credentials"], "admin", False),
+        ("client_credentials", ["client_credentials"], "dcr", True),
+        ("client_credentials", ["client_credentials"], "cimd", True),
+        ("authorization_code", ["authorization_code"], "dcr", False),
+        ("refresh_token", ["authorization_code"], "admin", True),
+    ],
+)
+def test_grant_type_refusal(grant_type: str, grant_types: list[str], registration_type: str, refused: bool) -> None:
+    assert (grant_type_refusal(grant_type, grant_types, registration_type) is not None) is refused
+
+
+@pytest.mark.parametrize("registration_type", ["dcr", "cimd"])
+def test_self_registered_clients_cannot_store_client_credentials(registration_type: str) -> None:
+    problem = grant_types_problem(["client_credentials"], third_party=True, public=False,
+                                  registration_type=registration_type)  # fmt: skip
+    assert problem == "Grant type 'client_credentials' is not allowed for dynamically registered applications."
