@@ -18,6 +18,17 @@ PUBLIC_APP_TYPES = frozenset({"spa", "native"})
 THIRD_PARTY_REFUSED_PARAMETERS = (
     "claims", "id_token_hint", "invitation", "login_ticket", "request", "request_uri", "screen_hint",
 )  # fmt: skip
+# The client properties a third-party app may have (Auth0's "Configure Third-Party Applications"): anything
+# else is a first-party feature (SSO tuning, add-ons, custom login pages, delegation, organizations…) and is
+# refused with a 400 naming it.
+THIRD_PARTY_SETTABLE = frozenset({
+    "name", "description", "app_type", "is_first_party", "third_party_security_mode", "redirection_policy",
+    "token_endpoint_auth_method", "client_secret", "callbacks", "allowed_logout_urls", "web_origins",
+    "allowed_origins", "grant_types", "logo_uri", "client_metadata", "jwt_configuration", "refresh_token",
+    "oidc_conformant", "initiate_login_uri", "require_pushed_authorization_requests",
+    "require_proof_of_possession",
+})  # fmt: skip
+THIRD_PARTY_JWT_ALG = "RS256"
 # Registrations a third party made itself: they never get machine-to-machine tokens (client_credentials).
 SELF_REGISTERED = frozenset({"dcr", "cimd"})
 
@@ -69,6 +80,27 @@ def grant_type_refusal(grant_type: str, grant_types: Sequence[str], registration
         return "Grant type 'client_credentials' is not available to dynamically registered applications."
     if grant_type not in grant_types:
         return f"Grant type '{grant_type}' not allowed for the client."
+    return None
+
+
+def third_party_settings_problem(data: Mapping[str, object]) -> str | None:
+    """Why the properties set on a third-party app are refused, or None (SPEC T4; Auth0's restricted settings).
+
+    ``data`` holds the properties a request sets (Auth0 names). Refresh tokens must expire and rotate; ID tokens
+    are signed with RS256 only.
+    """
+    extra = sorted(k for k in data if k not in THIRD_PARTY_SETTABLE)
+    if extra:
+        return f"Property '{extra[0]}' cannot be set on third-party applications."
+    jwt_cfg = data.get("jwt_configuration")
+    if isinstance(jwt_cfg, Mapping) and jwt_cfg.get("alg", THIRD_PARTY_JWT_ALG) != THIRD_PARTY_JWT_ALG:
+        return "jwt_configuration.alg must be RS256 for third-party applications."
+    refresh = data.get("refresh_token")
+    if isinstance(refresh, Mapping):
+        if refresh.get("expiration_type") == "non-expiring" or refresh.get("infinite_token_lifetime") is True:
+            return "Refresh tokens of third-party applications must expire (expiration_type 'expiring')."
+        if refresh.get("rotation_type") == "non-rotating":
+            return "Refresh tokens of third-party applications always rotate (rotation_type 'rotating')."
     return None
 
 

@@ -11,6 +11,7 @@ from consentry.oauth.client_rules import (
     grant_type_refusal,
     grant_types_problem,
     refused_authorize_parameters,
+    third_party_settings_problem,
 )
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -126,3 +127,21 @@ def test_self_registered_clients_cannot_store_client_credentials(registration_ty
     problem = grant_types_problem(["client_credentials"], third_party=True, public=False,
                                   registration_type=registration_type)  # fmt: skip
     assert problem == "Grant type 'client_credentials' is not allowed for dynamically registered applications."
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"name": "P", "callbacks": [], "refresh_token": {"rotation_type": "rotating"}}, None),
+        ({"sso": True, "addons": {}}, "Property 'addons' cannot be set on third-party applications."),
+        ({"client_id": "x"}, "Property 'client_id' cannot be set on third-party applications."),
+        ({"jwt_configuration": {"alg": "HS256"}}, "jwt_configuration.alg must be RS256 for third-party applications."),
+        ({"jwt_configuration": {"lifetime_in_seconds": 60}}, None),
+        ({"refresh_token": {"expiration_type": "non-expiring"}}, "Refresh tokens of third-party applications must "
+                                                                 "expire (expiration_type 'expiring')."),
+        ({"refresh_token": {"rotation_type": "non-rotating"}}, "Refresh tokens of third-party applications always "
+                                                               "rotate (rotation_type 'rotating')."),
+    ],
+)  # fmt: skip
+def test_third_party_settings_problem(data: dict[str, object], problem: str | None) -> None:
+    assert third_party_settings_problem(data) == problem
