@@ -223,6 +223,12 @@ def information(rt: Runtime, row: Client, *, secret: str | None, access_token: s
     return body
 
 
+def security_mode(tenant: dict[str, Any]) -> str:
+    """The tenant's ``dynamic_client_registration_security_mode`` (Auth0; default ``strict``). ``permissive``
+    changes only the client id (no ``tpc_`` prefix): every third-party control still applies."""
+    return "permissive" if tenant.get("dynamic_client_registration_security_mode") == "permissive" else "strict"
+
+
 def bearer(authorization: str | None) -> str | None:
     if not authorization or authorization[:7].lower() != "bearer ":
         return None
@@ -262,11 +268,12 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
     if rt.settings.dcr_require_initial_access_token and token is None:
         raise _invalid_token("An initial access token is required (Authorization: Bearer).")
     access_token = ids.secret(32)
+    mode = security_mode(await rt.catalog.tenant())
     async with rt.db.transaction() as s:
         await _check_governance(rt, s, token, ip)
         reg = validate(parse_metadata(body, content_type), rt.settings)
         create = ClientCreate(name=reg.name, app_type=reg.app_type, is_first_party=False,  # type: ignore[arg-type]
-                              third_party_security_mode="strict", token_endpoint_auth_method=reg.auth_method,
+                              third_party_security_mode=mode, token_endpoint_auth_method=reg.auth_method,
                               callbacks=reg.redirect_uris, grant_types=reg.grant_types, logo_uri=reg.logo_uri,
                               web_origins=reg.web_origins or None,
                               allowed_logout_urls=reg.logout_uris or None)  # fmt: skip
