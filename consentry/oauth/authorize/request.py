@@ -175,10 +175,11 @@ async def check_prompt(ctx: AuthorizeContext) -> None:
 
 
 async def check_resource(ctx: AuthorizeContext) -> None:
-    """``audience`` (Auth0) or ``resource`` (RFC 8707) names one registered API; they must agree."""
+    """``audience`` (Auth0) or ``resource`` (RFC 8707) names one registered API; when both are sent, ``audience``
+    wins (Auth0's resource parameter compatibility profile) and ``resource`` is ignored."""
     audience, resource = ctx.params.get("audience"), ctx.params.get("resource")
     if audience and resource and audience != resource:
-        raise INVALID_TARGET.with_hint("audience and resource name different APIs.")
+        resource = None
     target = audience or resource or ctx.tenant.get("default_audience") or None
     if not target:
         return

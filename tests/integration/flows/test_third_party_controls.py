@@ -162,3 +162,24 @@ async def test_client_credentials_cannot_be_added_to_a_dcr_client(mgmt: httpx.As
     assert r.json()["message"] == (
         "Grant type 'client_credentials' is not allowed for dynamically registered applications."
     )
+
+
+# Item 8: the RFC 9207 ``iss`` toggle.
+
+
+async def test_iss_in_authorization_responses_follows_the_tenant_setting(
+    client: httpx.AsyncClient, social: Runtime, mgmt: httpx.AsyncClient
+) -> None:
+    app = await make_app(social, third_party=True, redirection_policy="allow_always")
+    await grant(social, default=True)
+    _, challenge = pkce_pair()
+    params = _params(app.client_id, app.callback, challenge, screen_hint="signup")
+    assert (await authorize(client, params)).params["iss"] == "http://testserver/"
+    doc = (await client.get("/.well-known/openid-configuration")).json()
+    assert doc["authorization_response_iss_parameter_supported"] is True
+    r = await mgmt.patch("/api/v2/tenants/settings", json={"authorization_response_iss_parameter_supported": False})
+    assert r.status_code == 200, r.text
+    step = await authorize(client, params)
+    assert step.params["error"] == "invalid_request" and "iss" not in step.params
+    doc = (await client.get("/.well-known/openid-configuration")).json()
+    assert doc["authorization_response_iss_parameter_supported"] is False
