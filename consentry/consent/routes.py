@@ -157,5 +157,5 @@ async def _decline(rt: Runtime, request: Request, pending: Pending, ip: str) -> 
         audit.record(s, rt.clock.now(), audit.CONSENT_DECLINED, f"Consent declined for {ctx.client.name}",
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip)  # fmt: skip
     err = ACCESS_DENIED.with_hint("User did not authorize the request")
-    return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, err,
-                         ctx.state)  # fmt: skip
+    iss = respond.response_issuer(ctx.tenant, rt.settings.issuer_url)
+    return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, iss, err, ctx.state)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
+from consentry.oauth.client_rules import grant_type_refusal
 from consentry.oauth.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
 from consentry.tokens.ids import matches
 
@@ -68,5 +69,6 @@ async def authenticate_client(request: Request, params: dict[str, str], catalog:
 
 
 def require_grant_type(client: ClientInfo, grant_type: str) -> None:
-    if grant_type not in client.grant_types:
-        raise OAuthError("unauthorized_client", f"Grant type '{grant_type}' not allowed for the client.", 403)
+    refusal = grant_type_refusal(grant_type, client.grant_types, client.registration_type)
+    if refusal:
+        raise OAuthError("unauthorized_client", refusal, 403)

@@ -42,7 +42,8 @@ def metadata(settings: Settings, tenant: dict[str, Any]) -> dict[str, Any]:
         "claims_supported": CLAIMS,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
-        "authorization_response_iss_parameter_supported": True,
+        "authorization_response_iss_parameter_supported": tenant.get("authorization_response_iss_parameter_supported")
+        is not False,
         "client_id_metadata_document_supported": bool(tenant.get("client_id_metadata_document_supported", True)),
         "resource_indicators_supported": True,
     }

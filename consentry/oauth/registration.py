@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from consentry.domain import THIRD_PARTY_DEFAULT
 from consentry.management.errors import ManagementError
 from consentry.management.schemas.clients import ClientCreate, ClientUpdate
+from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.errors import (
     ACCESS_DENIED,
     INVALID_CLIENT_METADATA,
@@ -30,7 +31,6 @@ from consentry.oauth.errors import (
     TOO_MANY_REQUESTS,
     OAuthError,
 )
-from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.redirect_uri import LOOPBACK_HOSTS, callback_problem, host_of
 from consentry.runtime import Runtime
 from consentry.services import clients as client_service
@@ -57,6 +57,7 @@ class ClientMetadata(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True)
 
     redirect_uris: list[Text] | None = Field(None, max_length=50)
+    post_logout_redirect_uris: list[Text] | None = Field(None, max_length=50)  # OIDC RP-Initiated Logout §3.1
     token_endpoint_auth_method: str | None = Field(None, max_length=64)
     application_type: str | None = Field(None, max_length=32)
     grant_types: list[Text] | None = Field(None, max_length=10)
@@ -86,6 +87,7 @@ class Registration:
     logo_uri: str | None
     web_origins: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    logout_uris: list[str] = field(default_factory=list)
 
 
 def parse_metadata(body: bytes, content_type: str | None) -> ClientMetadata:
@@ -148,15 +150,13 @@ def validate(meta: ClientMetadata, settings: Settings) -> Registration:
     method = meta.token_endpoint_auth_method or DEFAULT_AUTH_METHOD
     if method not in AUTH_METHODS:
         raise INVALID_CLIENT_METADATA.with_hint(f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}.")
-    grants = list(dict.fromkeys(meta.grant_types or GRANT_TYPES))
-    for g in grants:
-        if g not in GRANT_TYPES:  # SPEC T3: strict third-party apps
-            raise INVALID_CLIENT_METADATA.with_hint(
-                f"Grant type '{g[:100]}' is not allowed for dynamically registered clients "
-                "(only authorization_code and refresh_token)."
-            )
+    # SPEC T3: what a third-party app may have is kept, the rest dropped; the response's grant_types says which.
+    grants = [g for g in dict.fromkeys(meta.grant_types or GRANT_TYPES) if g in GRANT_TYPES]
     if "authorization_code" not in grants:
-        raise INVALID_CLIENT_METADATA.with_hint("grant_types must include authorization_code.")
+        raise INVALID_CLIENT_METADATA.with_hint(
+            "grant_types must include authorization_code (dynamically registered clients may use only "
+            "authorization_code and refresh_token)."
+        )
     for r in meta.response_types or ["code"]:
         if r != "code":
             raise INVALID_CLIENT_METADATA.with_hint(f"Response type '{r[:100]}' is not supported (only 'code').")
@@ -167,6 +167,11 @@ def validate(meta: ClientMetadata, settings: Settings) -> Registration:
         problem = redirect_problem(uri, native=native, settings=settings)
         if problem:
             raise INVALID_REDIRECT_URI.with_hint(f"redirect_uris entry '{uri[:200]}' {problem}.")
+    logout_uris = list(dict.fromkeys(meta.post_logout_redirect_uris or []))
+    for uri in logout_uris:
+        problem = redirect_problem(uri, native=native, settings=settings)
+        if problem:
+            raise INVALID_REDIRECT_URI.with_hint(f"post_logout_redirect_uris entry '{uri[:200]}' {problem}.")
     for name in ("logo_uri", "client_uri", "policy_uri", "tos_uri"):
         value = getattr(meta, name)
         if value is not None and (problem := _url_problem(value)):
@@ -183,7 +188,7 @@ def validate(meta: ClientMetadata, settings: Settings) -> Registration:
     origins = [] if native or method != "none" else list(dict.fromkeys(_origin(u) for u in uris))
     extra = {k: getattr(meta, k) for k in ECHOED if getattr(meta, k) is not None}
     return Registration(name.strip(), app_type, method, uris, grants, meta.logo_uri, origins,
-                        {"application_type": application_type, **extra})  # fmt: skip
+                        {"application_type": application_type, **extra}, logout_uris)  # fmt: skip
 
 
 def _origin(uri: str) -> str:
@@ -210,10 +215,18 @@ def information(rt: Runtime, row: Client, *, secret: str | None, access_token: s
         body["client_secret_expires_at"] = 0  # secrets do not expire (Auth0 parity)
     if row.logo_uri:
         body["logo_uri"] = row.logo_uri
+    if row.allowed_logout_urls:
+        body["post_logout_redirect_uris"] = list(row.allowed_logout_urls)
     body.update({k: meta[k] for k in ECHOED if k in meta})
     body["registration_access_token"] = access_token
     body["registration_client_uri"] = rt.settings.url(f"oidc/register/{row.client_id}")
     return body
+
+
+def security_mode(tenant: dict[str, Any]) -> str:
+    """The tenant's ``dynamic_client_registration_security_mode`` (Auth0; default ``strict``). ``permissive``
+    changes only the client id (no ``tpc_`` prefix): every third-party control still applies."""
+    return "permissive" if tenant.get("dynamic_client_registration_security_mode") == "permissive" else "strict"
 
 
 def bearer(authorization: str | None) -> str | None:
@@ -255,13 +268,15 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
     if rt.settings.dcr_require_initial_access_token and token is None:
         raise _invalid_token("An initial access token is required (Authorization: Bearer).")
     access_token = ids.secret(32)
+    mode = security_mode(await rt.catalog.tenant())
     async with rt.db.transaction() as s:
         await _check_governance(rt, s, token, ip)
         reg = validate(parse_metadata(body, content_type), rt.settings)
         create = ClientCreate(name=reg.name, app_type=reg.app_type, is_first_party=False,  # type: ignore[arg-type]
-                              third_party_security_mode="strict", token_endpoint_auth_method=reg.auth_method,
+                              third_party_security_mode=mode, token_endpoint_auth_method=reg.auth_method,
                               callbacks=reg.redirect_uris, grant_types=reg.grant_types, logo_uri=reg.logo_uri,
-                              web_origins=reg.web_origins or None)  # fmt: skip
+                              web_origins=reg.web_origins or None,
+                              allowed_logout_urls=reg.logout_uris or None)  # fmt: skip
         status = "pending" if rt.settings.dcr_require_approval else "active"
         try:
             row, secret = await client_service.create_client(rt, s, create, registration_type="dcr",
@@ -309,7 +324,7 @@ async def update(rt: Runtime, client_id: str, body: bytes, content_type: str | N
         changes = ClientUpdate(name=reg.name, app_type=reg.app_type,  # type: ignore[arg-type]
                                token_endpoint_auth_method=reg.auth_method,  # type: ignore[arg-type]
                                callbacks=reg.redirect_uris, grant_types=reg.grant_types, logo_uri=reg.logo_uri,
-                               web_origins=reg.web_origins)  # fmt: skip
+                               web_origins=reg.web_origins, allowed_logout_urls=reg.logout_uris)  # fmt: skip
         try:
             row, _ = await client_service.update_client(rt, s, row.client_id, changes)
         except ManagementError as exc:

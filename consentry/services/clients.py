@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.management.errors import ManagementError, bad_request, not_found
+from consentry.management.errors import ManagementError, bad_request, conflict, not_found
 from consentry.management.schemas.clients import COLUMN_FIELDS, ClientCreate, ClientUpdate
 from consentry.oauth.client_rules import (
     default_auth_method,
     default_grant_types,
     display_name_problem,
     grant_types_problem,
+    third_party_settings_problem,
 )
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
@@ -97,13 +99,20 @@ def _check_name(name: str | None) -> None:
 
 def _validate(row: Client) -> None:
     public = row.token_endpoint_auth_method == "none"
-    problem = grant_types_problem(row.grant_types, third_party=not row.is_first_party, public=public)
+    problem = grant_types_problem(row.grant_types, third_party=not row.is_first_party, public=public,
+                                  registration_type=row.registration_type)
     if problem:
         raise bad_request(problem)
     _check_urls("callbacks", row.callbacks, native=row.app_type == "native")
     _check_urls("allowed_logout_urls", row.allowed_logout_urls, native=row.app_type == "native")
     _check_origins("web_origins", row.web_origins)
     _check_origins("allowed_origins", row.allowed_origins)
+
+
+def _check_third_party(data: dict[str, Any], *, third_party: bool) -> None:
+    problem = third_party_settings_problem(data) if third_party else None
+    if problem:
+        raise bad_request(problem)
 
 
 def _attributes(data: dict[str, Any]) -> dict[str, Any]:
@@ -129,6 +138,7 @@ async def create_client(
     data = body.model_dump(exclude_unset=True)
     _check_name(body.name)
     third_party = body.is_first_party is False
+    _check_third_party(data, third_party=third_party)
     app_type = body.app_type or ("regular_web" if not third_party else "regular_web")
     method = body.token_endpoint_auth_method or default_auth_method(app_type)
     if third_party and (body.third_party_security_mode or "strict") == "strict":
@@ -140,8 +150,10 @@ async def create_client(
         grant_types = default_grant_types(app_type, third_party=third_party, public=method == "none")
     secret = None if method == "none" else ids.secret(48)
     now = rt.clock.now()
+    if body.client_id and body.client_id.startswith("tpc_"):
+        raise bad_request("client_id cannot start with 'tpc_', the prefix of third-party applications.")
     row = Client(
-        client_id=ids.client_id(third_party and mode == "strict"),
+        client_id=body.client_id or ids.client_id(third_party and mode == "strict"),
         name=body.name.strip(),
         app_type=app_type,
         is_first_party=not third_party,
@@ -163,8 +175,13 @@ async def create_client(
         updated_at=now,
     )
     _validate(row)
+    if body.client_id and await s.get(Client, body.client_id) is not None:
+        raise conflict("A client with this client_id already exists.", "client_conflict")
     s.add(row)
-    await s.flush()
+    try:
+        await s.flush()
+    except IntegrityError:  # an import of the same client_id committed in between
+        raise conflict("A client with this client_id already exists.", "client_conflict") from None
     if flag(await rt.catalog.tenant(), "enable_client_connections"):
         for conn_id in (await s.scalars(select(Connection.id))).all():
             s.add(ConnectionClient(connection_id=conn_id, client_id=row.client_id))
@@ -190,6 +207,7 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     if "redirection_policy" in data and row.is_first_party:
         raise bad_request("redirection_policy applies only to third-party applications.")
     _check_name(body.name)
+    _check_third_party(data, third_party=not row.is_first_party)
     secret = data.pop("client_secret", None)
     for field in ("name", "app_type", "redirection_policy", "token_endpoint_auth_method", "callbacks",
                   "allowed_logout_urls", "web_origins", "allowed_origins", "grant_types", "logo_uri"):  # fmt: skip

@@ -89,6 +89,9 @@ class ClientFields(BaseModel):
 
 class ClientCreate(ClientFields):
     name: str = Field(..., min_length=1, max_length=255)
+    # Importing an application from another server keeps its id; first-party apps only (third-party ids are
+    # always generated, ``tpc_``-prefixed).
+    client_id: str | None = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.\-]+$")
 
 
 class ClientUpdate(ClientFields):
@@ -99,5 +102,5 @@ class ClientUpdate(ClientFields):
 COLUMN_FIELDS = {
     "name", "app_type", "is_first_party", "third_party_security_mode", "redirection_policy",
     "token_endpoint_auth_method", "callbacks", "allowed_logout_urls", "web_origins", "allowed_origins",
-    "grant_types", "logo_uri", "client_secret",
+    "grant_types", "logo_uri", "client_secret", "client_id",
 }  # fmt: skip

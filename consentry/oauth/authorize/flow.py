@@ -113,7 +113,8 @@ async def authorize(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: I
         approved, asked = set(params["__consent"].split()), set(consent_scopes(ctx))
         scopes = [s for s in scopes if s in approved or s not in asked]
     code = await _issue_code(rt, ctx, session, scopes, grant, txn)
-    return respond.success(client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, code, ctx.state)
+    iss = respond.response_issuer(ctx.tenant, rt.settings.issuer_url)
+    return respond.success(client, ctx.redirect_uri, ctx.response_mode, iss, code, ctx.state)
 
 
 def _needs_login(rt: Runtime, ctx: AuthorizeContext, session: CurrentSession | None, params: dict[str, str]) -> bool:

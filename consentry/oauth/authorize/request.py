@@ -14,6 +14,7 @@ from typing import Any
 from consentry.domain import ApiInfo, ClientInfo
 from consentry.oauth import cimd_hook
 from consentry.oauth.access import USER, api_access, split_scopes
+from consentry.oauth.client_rules import refused_authorize_parameters
 from consentry.oauth.errors import (
     ACCESS_DENIED,
     INVALID_REQUEST,
@@ -111,6 +112,15 @@ async def check_redirect_uri(ctx: AuthorizeContext) -> None:
     ctx.response_mode = mode if mode in RESPONSE_MODES else "query"
 
 
+async def check_third_party_parameters(ctx: AuthorizeContext) -> None:
+    """Third-party apps may not send first-party-only parameters (Auth0's security controls): ``invalid_request``,
+    returned under the app's redirection policy (an error page by default)."""
+    assert ctx.client is not None
+    refused = refused_authorize_parameters(ctx.params, third_party=ctx.client.is_third_party)
+    if refused:
+        raise INVALID_REQUEST.with_hint(f"Parameter '{refused[0]}' is not supported for third-party applications.")
+
+
 async def check_response_type(ctx: AuthorizeContext) -> None:
     """Only the code flow is offered (no implicit or hybrid), in one of the supported response modes."""
     assert ctx.client is not None
@@ -165,10 +175,11 @@ async def check_prompt(ctx: AuthorizeContext) -> None:
 
 
 async def check_resource(ctx: AuthorizeContext) -> None:
-    """``audience`` (Auth0) or ``resource`` (RFC 8707) names one registered API; they must agree."""
+    """``audience`` (Auth0) or ``resource`` (RFC 8707) names one registered API; when both are sent, ``audience``
+    wins (Auth0's resource parameter compatibility profile) and ``resource`` is ignored."""
     audience, resource = ctx.params.get("audience"), ctx.params.get("resource")
     if audience and resource and audience != resource:
-        raise INVALID_TARGET.with_hint("audience and resource name different APIs.")
+        resource = None
     target = audience or resource or ctx.tenant.get("default_audience") or None
     if not target:
         return
@@ -210,6 +221,7 @@ async def check_scope(ctx: AuthorizeContext) -> None:
 AUTHORIZE_STEPS = (
     check_client,
     check_redirect_uri,
+    check_third_party_parameters,
     check_response_type,
     check_pkce,
     check_prompt,

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import html
 import json
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
@@ -70,11 +71,19 @@ def respond(client: ClientInfo, redirect_uri: str, mode: str, params: dict[str, 
     return _redirect(redirect_uri, params)
 
 
-def success(client: ClientInfo, redirect_uri: str, mode: str, issuer: str, code: str, state: str | None) -> Response:
+def response_issuer(tenant: dict[str, Any], issuer: str) -> str | None:
+    """``iss`` for authorization responses (RFC 9207), unless the tenant turned it off (Auth0's
+    ``authorization_response_iss_parameter_supported``, default on)."""
+    return issuer if tenant.get("authorization_response_iss_parameter_supported", True) is not False else None
+
+
+def success(client: ClientInfo, redirect_uri: str, mode: str, issuer: str | None, code: str,
+            state: str | None) -> Response:  # fmt: skip
     params = {"code": code}
     if state is not None:
         params["state"] = state
-    params["iss"] = issuer
+    if issuer:
+        params["iss"] = issuer
     return respond(client, redirect_uri, mode, params)
 
 
@@ -83,7 +92,7 @@ def shows_error_page(client: ClientInfo, mode: str) -> bool:
     return client.is_third_party and client.redirection_policy == "open_redirect_protection" and mode != "web_message"
 
 
-def error(request: Request, client: ClientInfo, redirect_uri: str, mode: str, issuer: str, err: OAuthError,
+def error(request: Request, client: ClientInfo, redirect_uri: str, mode: str, issuer: str | None, err: OAuthError,
           state: str | None, expose_debug: bool = False) -> Response:  # fmt: skip
     body = err.body(expose_debug)
     if shows_error_page(client, mode):
@@ -91,5 +100,6 @@ def error(request: Request, client: ClientInfo, redirect_uri: str, mode: str, is
     params = dict(body)
     if state is not None:
         params["state"] = state
-    params["iss"] = issuer
+    if issuer:
+        params["iss"] = issuer
     return respond(client, redirect_uri, mode, params)

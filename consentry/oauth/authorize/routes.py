@@ -27,7 +27,8 @@ async def run(rt: Runtime, request: Request, params: dict[str, str], txn: Intera
         if ctx.client is None or ctx.redirect_uri is None or not err.redirectable:
             expose = rt.settings.expose_debug
             return render_error(request, err.body(expose)["error_description"], status=err.status, error=err.error)
-        return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, rt.settings.issuer_url, err,
+        iss = respond.response_issuer(ctx.tenant, rt.settings.issuer_url)
+        return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, iss, err,
                              ctx.state, rt.settings.expose_debug)  # fmt: skip
 
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 from consentry.oauth.access import CLIENT, api_access
 from consentry.oauth.client_auth import require_grant_type
-from consentry.oauth.errors import ACCESS_DENIED, INVALID_TARGET, UNAUTHORIZED_CLIENT, OAuthError
+from consentry.oauth.errors import ACCESS_DENIED, UNAUTHORIZED_CLIENT, OAuthError
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.params import scope_list
 from consentry.services import audit
@@ -67,10 +67,8 @@ def _refused(ctx: TokenContext, description: str) -> OAuthError:
 
 
 async def _audience(ctx: TokenContext) -> str:
-    """``audience`` (Auth0) or ``resource`` (RFC 8707); they must agree when both are sent."""
+    """``audience`` (Auth0) or ``resource`` (RFC 8707); ``audience`` wins when both are sent (Auth0 compatibility)."""
     audience, resource = ctx.params.get("audience"), ctx.params.get("resource")
-    if audience and resource and audience != resource:
-        raise INVALID_TARGET.with_hint("audience and resource name different APIs.")
     value = audience or resource or (await ctx.rt.catalog.tenant()).get("default_audience") or ""
     if not value:
         raise ACCESS_DENIED.with_hint(

@@ -68,7 +68,7 @@ class RefreshTokenGrant:
             await _revoke_family(ctx, row, audit.TOKEN_REUSE, "Refresh token reused; family revoked")
             raise INVALID_GRANT.with_hint(UNKNOWN)
         scopes = _narrowed(row.scope, params.get("scope"))
-        target = params.get("resource") or params.get("audience")
+        target = params.get("audience") or params.get("resource")  # audience wins (Auth0 compatibility profile)
         if target and target != row.audience:
             raise INVALID_TARGET.with_hint("A refresh cannot change the resource of the original grant.")
         inp = await mint_input(rt, client, row, scopes)

@@ -323,3 +323,15 @@ async def test_a_client_id_registered_otherwise_is_not_taken_over(runtime: Runti
     with pytest.raises(OAuthError, match="registered by other means"):
         await resolve_cimd_client(runtime, url)
     assert server.requests == []
+
+
+async def test_cimd_clients_are_strict_whatever_the_dcr_security_mode(runtime: Runtime, server: DocServer) -> None:
+    async with runtime.db.transaction() as s:
+        row = await s.get(Tenant, 1)
+        assert row is not None
+        row.settings = {**(row.settings or {}), "dynamic_client_registration_security_mode": "permissive"}
+    runtime.catalog.invalidate()
+    url = server.serve_doc("/agents/strict.json", redirect_uris=["http://127.0.0.1:9299/cb"],
+                           token_endpoint_auth_method="none")  # fmt: skip
+    info = await resolve_cimd_client(runtime, url)
+    assert info.third_party_security_mode == "strict" and info.is_third_party

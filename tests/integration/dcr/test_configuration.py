@@ -101,7 +101,7 @@ async def test_update_replaces_the_metadata(client: httpx.AsyncClient, dcr: Runt
     ({"token_endpoint_auth_method": "none"}, "invalid_client_metadata", "public and confidential"),
     ({"redirect_uris": ["http://partner.example.com/cb"]}, "invalid_redirect_uri", "must use https"),
     ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri", "javascript"),
-    ({"grant_types": ["authorization_code", "password"]}, "invalid_client_metadata", "password"),
+    ({"grant_types": ["password"]}, "invalid_client_metadata", "must include authorization_code"),
 ])  # fmt: skip
 async def test_invalid_updates_change_nothing(client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient,
                                               change: dict[str, Any], error: str, fragment: str) -> None:  # fmt: skip

@@ -63,11 +63,26 @@ async def test_code_exchange_with_a_different_resource_is_refused(client: httpx.
     assert r.status_code == 400 and r.json()["error"] == "invalid_target"
 
 
-async def test_audience_and_resource_must_agree(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_audience_wins_over_resource(client: httpx.AsyncClient, social: Runtime) -> None:
+    """Auth0's resource parameter compatibility profile: with both sent, the token is for ``audience``."""
     await make_api(social, MCP)
-    app = await make_app(social, third_party=False)
-    _, challenge = pkce_pair()
+    app = await make_app(social, third_party=True)
+    await grant(social, default=True)
+    await grant(social, default=True, audience=MCP)
+    verifier, challenge = pkce_pair()
     step = await authorize(client, {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-                                    "audience": "https://social.example.com", "resource": MCP,
+                                    "audience": "https://social.example.com", "resource": MCP, "scope": "read:posts",
                                     "code_challenge": challenge, "code_challenge_method": "S256"})  # fmt: skip
-    assert step.params["error"] == "invalid_target"
+    step = await consent(client, await login(client, step, "alice@example.com", PASSWORD))
+    r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier)
+    assert r.status_code == 200, r.text
+    assert jwt.decode(r.json()["access_token"], options={"verify_signature": False})["aud"] == "https://social.example.com"
+
+
+async def test_refresh_with_both_uses_audience(client: httpx.AsyncClient, social: Runtime) -> None:
+    tokens, client_id, _ = await _mcp_tokens(client, social, "read:posts offline_access")
+    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": client_id,
+                                                "refresh_token": tokens["refresh_token"], "audience": MCP,
+                                                "resource": "https://social.example.com"})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert jwt.decode(r.json()["access_token"], options={"verify_signature": False})["aud"] == MCP

@@ -137,5 +137,7 @@ async def test_unknown_audience_is_invalid_target(client: httpx.AsyncClient, soc
     _, challenge = pkce_pair()
     step = await authorize(client, {**_params(app.client_id, app.callback, challenge), "audience": "https://nope/"})
     assert step.params["error"] == "invalid_target"
-    step = await authorize(client, {**_params(app.client_id, app.callback, challenge), "resource": "https://other/"})
+    params = {**_params(app.client_id, app.callback, challenge), "resource": "https://other/"}
+    del params["audience"]  # with both, audience wins (test_resource_indicators.py)
+    step = await authorize(client, params)
     assert step.params["error"] == "invalid_target"

@@ -8,7 +8,10 @@ from consentry.oauth.client_rules import (
     PASSWORD_REALM,
     default_auth_method,
     default_grant_types,
+    grant_type_refusal,
     grant_types_problem,
+    refused_authorize_parameters,
+    third_party_settings_problem,
 )
 
 DEVICE_CODE = "urn:ietf:params:oauth:grant-type:device_code"
@@ -90,3 +93,55 @@ def test_T3_grant_types_problem(grant_types: list[str], third_party: bool, publi
 
 def test_T3_grant_types_problem_accepts_tuples() -> None:
     assert grant_types_problem((AC, RT), third_party=True, public=True) is None
+
+
+@pytest.mark.parametrize(
+    ("params", "third_party", "refused"),
+    [
+        ({"client_id": "a", "scope": "read:posts"}, True, []),
+        ({"screen_hint": "signup"}, True, ["screen_hint"]),
+        ({"request_uri": "urn:x", "claims": "{}"}, True, ["claims", "request_uri"]),
+        ({"screen_hint": "signup", "id_token_hint": "x"}, False, []),
+    ],
+)
+def test_refused_authorize_parameters(params: dict[str, str], third_party: bool, refused: list[str]) -> None:
+    assert refused_authorize_parameters(params, third_party=third_party) == refused
+
+
+@pytest.mark.parametrize(
+    ("grant_type", "grant_types", "registration_type", "refused"),
+    [
+        ("client_credentials", ["client_credentials"], "admin", False),
+        ("client_credentials", ["client_credentials"], "dcr", True),
+        ("client_credentials", ["client_credentials"], "cimd", True),
+        ("authorization_code", ["authorization_code"], "dcr", False),
+        ("refresh_token", ["authorization_code"], "admin", True),
+    ],
+)
+def test_grant_type_refusal(grant_type: str, grant_types: list[str], registration_type: str, refused: bool) -> None:
+    assert (grant_type_refusal(grant_type, grant_types, registration_type) is not None) is refused
+
+
+@pytest.mark.parametrize("registration_type", ["dcr", "cimd"])
+def test_self_registered_clients_cannot_store_client_credentials(registration_type: str) -> None:
+    problem = grant_types_problem(["client_credentials"], third_party=True, public=False,
+                                  registration_type=registration_type)  # fmt: skip
+    assert problem == "Grant type 'client_credentials' is not allowed for dynamically registered applications."
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"name": "P", "callbacks": [], "refresh_token": {"rotation_type": "rotating"}}, None),
+        ({"sso": True, "addons": {}}, "Property 'addons' cannot be set on third-party applications."),
+        ({"client_id": "x"}, "Property 'client_id' cannot be set on third-party applications."),
+        ({"jwt_configuration": {"alg": "HS256"}}, "jwt_configuration.alg must be RS256 for third-party applications."),
+        ({"jwt_configuration": {"lifetime_in_seconds": 60}}, None),
+        ({"refresh_token": {"expiration_type": "non-expiring"}}, "Refresh tokens of third-party applications must "
+                                                                 "expire (expiration_type 'expiring')."),
+        ({"refresh_token": {"rotation_type": "non-rotating"}}, "Refresh tokens of third-party applications always "
+                                                               "rotate (rotation_type 'rotating')."),
+    ],
+)  # fmt: skip
+def test_third_party_settings_problem(data: dict[str, object], problem: str | None) -> None:
+    assert third_party_settings_problem(data) == problem
