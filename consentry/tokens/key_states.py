@@ -60,19 +60,9 @@ def ensure(keys: Sequence[KeyView]) -> Change:
     Without a current key but with a next one (never written by Consentry), the next one is promoted: it is
     already published.
     """
-    states: dict[str, str] = {}
-    create: list[str] = []
-    nexts = [k for k in keys if k.state == NEXT]
-    if not any(k.state == CURRENT for k in keys):
-        promoted = _oldest(nexts, NEXT)
-        if promoted is None:
-            create.append(CURRENT)
-        else:
-            states[promoted.kid] = CURRENT
-            nexts.remove(promoted)
-    if not nexts:
-        create.append(NEXT)
-    return Change(states, tuple(create))
+    if any(k.state == CURRENT for k in keys):
+        return Change({}, () if any(k.state == NEXT for k in keys) else (NEXT,))
+    return _promote_next(keys, {})
 
 
 def rotate(keys: Sequence[KeyView]) -> Change:
@@ -81,14 +71,19 @@ def rotate(keys: Sequence[KeyView]) -> Change:
     Without a next key (only if ``ensure`` never ran) the new current key is created here, unpublished
     until now: the one case where a verifier holding an older JWKS must refetch.
     """
-    states = {k.kid: PREVIOUS for k in keys if k.state == CURRENT}
+    return _promote_next(keys, {k.kid: PREVIOUS for k in keys if k.state == CURRENT})
+
+
+def _promote_next(keys: Sequence[KeyView], states: dict[str, str]) -> Change:
+    """``states`` plus: the oldest next key becomes current (or a current key is created), and a next key is
+    created when none is left."""
     nexts = [k for k in keys if k.state == NEXT]
     promoted = _oldest(nexts, NEXT)
     create: list[str] = []
     if promoted is None:
         create.append(CURRENT)
     else:
-        states[promoted.kid] = CURRENT
+        states = {**states, promoted.kid: CURRENT}
         nexts.remove(promoted)
     if not nexts:
         create.append(NEXT)
