@@ -83,16 +83,13 @@ class RefreshTokenGrant:
         family = Family(row.family_id, row.family_expires_at)
         minted = await mint_user_tokens(rt, req, family=family, mint_refresh=rotate)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
-        if retry:  # within the leeway: the rotated token buys one more successor; nothing to mark
-            async with rt.db.write() as conn:
-                if minted.refresh_row is not None:
-                    await conn.execute(STORE_REFRESH_TOKEN, minted.refresh_row)
-                await write_usage(conn, usage)
-        elif rotate:
+        if rotate and not retry:
             if not await ROTATE(rt, row.id, now, minted.refresh_row, usage):
                 raise INVALID_GRANT.with_hint(UNKNOWN)
-        else:
-            if client.refresh.idle_lifetime():
+        else:  # one write transaction for what else is due
+            if retry and minted.refresh_row is not None:  # within the leeway: one more successor, nothing to mark
+                usage.append((STORE_REFRESH_TOKEN, minted.refresh_row))
+            elif not rotate and client.refresh.idle_lifetime():  # a non-rotating token's idle deadline moves on
                 usage.append((EXTEND, {"key": row.id,
                                        "expires": refresh_expiry(rt, client, row.family_expires_at, now)}))  # fmt: skip
             if usage:
