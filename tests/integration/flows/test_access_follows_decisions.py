@@ -14,6 +14,7 @@ from consentry.clock import FrozenClock
 from consentry.runtime import Runtime
 from consentry.storage.models import AuditEvent, RefreshToken, User
 from tests.integration.flows.conftest import API, PASSWORD, App, grant, make_app, promote_default_connection
+from tests.integration.oauth.test_userinfo import user_tokens
 from tests.support.flow import authorize, consent, exchange, hidden, login, pkce_pair
 
 SCOPE = "openid offline_access read:posts write:posts"
@@ -25,15 +26,7 @@ def _params(app: App, challenge: str, scope: str = SCOPE) -> dict[str, str]:
 
 
 async def tokens_for(client: httpx.AsyncClient, app: App, scope: str = SCOPE) -> dict[str, Any]:
-    verifier, challenge = pkce_pair()
-    step = await authorize(client, _params(app, challenge, scope))
-    if step.on_login:
-        step = await login(client, step, "alice@example.com", PASSWORD)
-    if step.on_consent:
-        step = await consent(client, step)
-    r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier, app.secret)
-    assert r.status_code == 200, r.text
-    return dict(r.json())
+    return await user_tokens(client, app, scope)
 
 
 async def refresh(client: httpx.AsyncClient, app: App, token: str) -> httpx.Response:
