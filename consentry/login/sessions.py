@@ -5,8 +5,8 @@ session id is issued at every login, so a session fixed before login is never re
 
 Lifetimes are the tenant's, as Auth0 defines them: ``session_lifetime`` (absolute, hours, or
 ``session_lifetime_in_minutes``) and ``idle_session_lifetime`` (without use), each bounded by the server's
-``CONSENTRY_SESSION_LIFETIME``. Use is recorded at most once a minute (``TOUCH_EVERY``, or a tenth of a shorter idle lifetime),
-so the idle deadline costs one write per session per minute at most.
+``CONSENTRY_SESSION_LIFETIME``. Use is recorded at most once a minute (``TOUCH_EVERY``, or a tenth of a
+shorter idle lifetime), so the idle deadline costs one write per session per minute at most.
 """
 
 from __future__ import annotations
@@ -78,11 +78,11 @@ def cookie_token(request: Request) -> str | None:
 
 
 def _hours_or_minutes(tenant: dict[str, Any], name: str) -> float | None:
-    minutes, hours = tenant.get(f"{name}_in_minutes"), tenant.get(name)
-    if isinstance(minutes, int | float) and not isinstance(minutes, bool) and minutes > 0:
-        return float(minutes) * 60
-    if isinstance(hours, int | float) and not isinstance(hours, bool) and hours > 0:
-        return float(hours) * 3600
+    """Seconds from ``{name}_in_minutes``, else from ``name`` (hours); None when neither is a positive number."""
+    for key, seconds in ((f"{name}_in_minutes", 60), (name, 3600)):
+        value = tenant.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            return float(value) * seconds
     return None
 
 

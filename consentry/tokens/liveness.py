@@ -25,6 +25,7 @@ from sqlalchemy import Table, and_, bindparam, exists, select
 
 from consentry.oauth.access import CLIENT, api_access
 from consentry.oauth.mint_policy import APP_GONE, USER_BLOCKED, USER_GONE, MintInput, decide
+from consentry.oauth.params import scope_list
 from consentry.runtime import Runtime
 from consentry.storage.models import RefreshToken, User, UserGrant
 from consentry.tokens import subjects
@@ -42,11 +43,6 @@ USER_STATE = (
     .select_from(USERS.outerjoin(GRANTS, and_(GRANTS.c.id == bindparam("grant"), GRANTS.c.user_id == USERS.c.user_id)))
     .where(USERS.c.user_id == bindparam("user"))
 )
-
-
-def _scopes(claims: dict[str, Any]) -> tuple[str, ...]:
-    scope = claims.get("scope")
-    return tuple(scope.split()) if isinstance(scope, str) else ()
 
 
 def api_audience(rt: Runtime, claims: dict[str, Any]) -> str | None:
@@ -77,7 +73,8 @@ async def live_scopes(rt: Runtime, claims: dict[str, Any]) -> Verdict:
     if client is None or client.status != "active":
         return revoked(APP_GONE)
     assert isinstance(client_id, str)
-    scopes, audience = _scopes(claims), api_audience(rt, claims)
+    scope = claims.get("scope")
+    scopes, audience = tuple(scope_list(scope if isinstance(scope, str) else None)), api_audience(rt, claims)
     api = await rt.catalog.api(audience) if audience and len(audience) <= 600 else None
     if audience and api is None:
         return revoked("the API no longer exists")
