@@ -14,12 +14,12 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from consentry.consent import display
+from consentry.consent.decision import consent_scopes, decide_consent, grant_audience
 from consentry.consent.policy import ConsentDecision, Prompt
 from consentry.login import interaction
 from consentry.login.sessions import current_session
 from consentry.oauth.authorize import respond
-from consentry.oauth.authorize.flow import consent_scopes, decide_consent, grant_audience
-from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext, validate
+from consentry.oauth.authorize.request import AuthorizeContext, validate
 from consentry.oauth.errors import ACCESS_DENIED, OAuthError
 from consentry.oauth.redirect_uri import host_of
 from consentry.runtime import Runtime
@@ -55,7 +55,7 @@ async def _pending(rt: Runtime, request: Request, state: str | None) -> Pending 
         ctx = await validate(rt, dict(txn.params))
     except OAuthError as err:
         return render_error(request, err.description, status=400, error=err.error)
-    decision = await decide_consent(rt, ctx, session.user_id, {})
+    decision = await decide_consent(rt, ctx, session.user_id)
     label = session.user.email or session.user.username or session.user_id
     return Pending(txn, ctx, decision, label, session.user_id)
 
@@ -127,7 +127,7 @@ async def consent_submit(
     if action == "deny":
         return await _decline(rt, request, pending, ip)
     if decision.prompt is Prompt.CONFIRM or not decision.required:
-        await interaction.update_state(rt, txn.id, params={**txn.params, "__confirmed": "1"})
+        await interaction.update_state(rt, txn.id, confirmed_at=rt.clock.now())
         return _resume(rt, txn)
     optional_defs = {s.value for s in (ctx.api.scopes if ctx.api else ()) if s.optional}
     ticked = {s for group in optional for s in group.split()}
@@ -141,11 +141,8 @@ async def consent_submit(
                      details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
         row = await s.get(Interaction, txn.id)
         assert row is not None
-        row.params = {**row.params, "__consent": " ".join(covered) or NOTHING_APPROVED}
+        row.approved_scopes = covered  # an empty list still counts as answered
     return _resume(rt, txn)
-
-
-NOTHING_APPROVED = "-"  # an answer that approved nothing new still counts as answered
 
 
 async def _decline(rt: Runtime, request: Request, pending: Pending, ip: str) -> Response:

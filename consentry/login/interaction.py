@@ -26,10 +26,11 @@ _CONSUME = update(_TABLE).where(_TABLE.c.id == bindparam("txn"), _TABLE.c.consum
 
 
 async def start(rt: Runtime, client_id: str | None, params: dict[str, str], user_id: str | None = None,
-                session_id: str | None = None) -> Interaction:  # fmt: skip
+                session_id: str | None = None, next_path: str | None = None) -> Interaction:  # fmt: skip
     now = rt.clock.now()
     values = {"id": ids.secret(24), "client_id": client_id, "params": dict(params), "csrf": ids.secret(24),
-              "user_id": user_id, "session_id": session_id, "login_done_at": None, "created_at": now,
+              "user_id": user_id, "session_id": session_id, "login_done_at": None, "approved_scopes": None,
+              "confirmed_at": None, "next_path": next_path, "created_at": now,
               "expires_at": now + rt.settings.interaction_lifetime, "consumed_at": None}  # fmt: skip
     async with rt.db.write() as conn:
         await conn.execute(_INSERT, values)
@@ -38,7 +39,7 @@ async def start(rt: Runtime, client_id: str | None, params: dict[str, str], user
 
 async def start_direct(rt: Runtime, next_path: str) -> Interaction:
     """A login that belongs to no application (the dashboard, the connected-apps page)."""
-    return await start(rt, None, {"__next": next_path})
+    return await start(rt, None, {}, next_path=next_path)
 
 
 async def load(rt: Runtime, txn: str | None) -> Interaction | None:

@@ -136,7 +136,7 @@ async def login_submit(
         return _page(request, rt, txn=txn, client=client, status=401, error=GENERIC_FAILURE, username=username)
     token = await _complete_login(rt, txn, user.user_id, ip, limit_key, cookie_token(request))
     target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
-        rt.settings.url(txn.params.get("__next", "/u/apps").lstrip("/")))  # fmt: skip
+        rt.settings.url((txn.next_path or "/u/apps").lstrip("/")))  # fmt: skip
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     set_cookie(rt, response, token)
     return response
@@ -155,8 +155,7 @@ async def _complete_login(rt: Runtime, txn: Interaction, user_id: str, ip: str, 
         await conn.execute(_COUNT_LOGIN, {"uid": user_id, "now": now, "ip": ip})
         await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
                           user_id=user_id, ip=ip)  # fmt: skip
-        await interaction.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now,
-                                    params={**txn.params, "__login": "1"})  # fmt: skip
+        await interaction.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)
         await rate_limit.reset_in(conn, limit_key)
     return token
 

@@ -171,7 +171,12 @@ class Interaction(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(255))
     session_id: Mapped[str | None] = mapped_column(String(64))
+    # What the user did for this request (``oauth.authorize.flow``): logged in, approved these scopes on the
+    # consent screen (an empty list approved nothing new), answered the confirmation prompt.
     login_done_at: Mapped[float | None] = mapped_column(Float)
+    approved_scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    confirmed_at: Mapped[float | None] = mapped_column(Float)
+    next_path: Mapped[str | None] = mapped_column(String(2000))  # a login for no app: where to go afterwards
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
     consumed_at: Mapped[float | None] = mapped_column(Float)

@@ -44,7 +44,7 @@ KEPT_PARAMETERS = frozenset({
 
 
 def kept_parameters(params: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in params.items() if k in KEPT_PARAMETERS or k.startswith("__")}
+    return {k: v for k, v in params.items() if k in KEPT_PARAMETERS}
 
 
 @dataclass

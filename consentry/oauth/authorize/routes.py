@@ -1,4 +1,4 @@
-"""``GET /authorize`` and ``GET /authorize/resume``: validate, then hand over to the flow."""
+"""``GET /authorize`` and ``GET /authorize/resume``: validate (``AUTHORIZE_STEPS``), then run the flow's steps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from consentry.login import interaction
 from consentry.oauth.authorize import respond
-from consentry.oauth.authorize.flow import authorize
+from consentry.oauth.authorize.flow import FLOW_STEPS, RESUME_STEPS, Flow, run_flow
 from consentry.oauth.authorize.request import new_context, run_steps
 from consentry.oauth.errors import OAuthError
 from consentry.oauth.params import query_params
@@ -22,7 +22,7 @@ async def run(rt: Runtime, request: Request, params: dict[str, str], txn: Intera
     ctx = await new_context(rt, params)
     try:
         await run_steps(ctx)
-        return await authorize(rt, request, ctx, txn)
+        return await run_flow(Flow(rt, request, ctx, txn), FLOW_STEPS if txn is None else RESUME_STEPS)
     except OAuthError as err:
         if ctx.client is None or ctx.redirect_uri is None or not err.redirectable:
             expose = rt.settings.expose_debug
@@ -39,8 +39,6 @@ async def authorize_endpoint(request: Request) -> Response:
         params = query_params(request)
     except OAuthError as err:
         return render_error(request, err.description, status=400, error=err.error)
-    if any(k.startswith("__") for k in params):
-        return render_error(request, "Unsupported parameter.", status=400, error="invalid_request")
     return await run(rt, request, params, None)
 
 

@@ -1,11 +1,11 @@
-"""``flow.consent_decision``: the consent policy fed from a validated request and the stored grant (no database)."""
+"""``consent.decision.consent_decision``: the consent policy fed from a validated request and a stored grant."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from consentry.consent.decision import consent_decision
 from consentry.consent.policy import Prompt
-from consentry.oauth.authorize.flow import consent_decision
 from consentry.oauth.authorize.request import AuthorizeContext
 from consentry.services.user_grants import GrantRef
 from tests.unit.builders import make_api, make_client
@@ -23,35 +23,36 @@ def _ctx(*, first_party: bool, api_scopes: list[str], identity: tuple[str, ...] 
 
 def test_third_party_needs_what_the_grant_lacks() -> None:
     ctx = _ctx(first_party=False, api_scopes=["read:posts", "write:posts"], identity=("openid",), offline=True)
-    none = consent_decision(ctx, {}, None)
+    none = consent_decision(ctx, None, answered=False)
     assert none.prompt is Prompt.CONSENT
     assert none.missing == {"openid", "offline_access", "read:posts", "write:posts"}
-    partial = consent_decision(ctx, {}, GrantRef("ugr_1", ["openid", "offline_access", "read:posts"]))
+    partial = consent_decision(ctx, GrantRef("ugr_1", ["openid", "offline_access", "read:posts"]), answered=False)
     assert partial.prompt is Prompt.CONSENT and partial.missing == {"write:posts"}
-    covered = consent_decision(ctx, {}, GrantRef("ugr_1", ["openid", "offline_access", "read:posts", "write:posts"]))
+    full = GrantRef("ugr_1", ["openid", "offline_access", "read:posts", "write:posts"])
+    covered = consent_decision(ctx, full, answered=False)
     assert covered.prompt is Prompt.NONE and not covered.required
 
 
 def test_an_answer_for_this_request_counts_once_given() -> None:
     ctx = _ctx(first_party=False, api_scopes=["read:posts"])
-    assert consent_decision(ctx, {"__consent": "read:posts"}, None).prompt is Prompt.NONE
-    assert consent_decision(ctx, {"__confirmed": "1"}, None).prompt is Prompt.NONE
+    assert consent_decision(ctx, None, answered=True).prompt is Prompt.NONE
+    assert consent_decision(ctx, None, answered=False).prompt is Prompt.CONSENT
 
 
 def test_prompt_consent_asks_even_with_a_full_grant() -> None:
     ctx = _ctx(first_party=False, api_scopes=["read:posts"], prompts=frozenset({"consent"}))
-    decision = consent_decision(ctx, {}, GrantRef("ugr_1", ["read:posts"]))
+    decision = consent_decision(ctx, GrantRef("ugr_1", ["read:posts"]), answered=False)
     assert decision.prompt is Prompt.CONSENT and decision.missing == {"read:posts"}
 
 
 def test_first_party_loopback_confirmation_follows_client_then_tenant() -> None:
     loopback = "http://127.0.0.1:8080/callback"
     asks = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback)
-    assert consent_decision(asks, {}, None).prompt is Prompt.CONFIRM
+    assert consent_decision(asks, None, answered=False).prompt is Prompt.CONFIRM
     tenant_skips = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback,
                         tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True})  # fmt: skip
-    assert consent_decision(tenant_skips, {}, None).prompt is Prompt.NONE
+    assert consent_decision(tenant_skips, None, answered=False).prompt is Prompt.NONE
     client_overrides = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback,
                             tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True},
                             skip_non_verifiable_callback_uri_confirmation_prompt=False)  # fmt: skip
-    assert consent_decision(client_overrides, {}, None).prompt is Prompt.CONFIRM
+    assert consent_decision(client_overrides, None, answered=False).prompt is Prompt.CONFIRM
