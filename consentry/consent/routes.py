@@ -131,11 +131,12 @@ async def consent_submit(
         return _resume(rt, txn)
     optional_defs = {s.value for s in (ctx.api.scopes if ctx.api else ()) if s.optional}
     ticked = {s for group in optional for s in group.split()}
-    approved = [s for s in consent_scopes(ctx) if s in decision.missing and (s not in optional_defs or s in ticked)]
+    asked = consent_scopes(ctx)
+    approved = [s for s in asked if s in decision.missing and (s not in optional_defs or s in ticked)]
     async with rt.db.transaction() as s:
         grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
                                    audience=grant_audience(rt, ctx), scopes=approved)  # fmt: skip
-        covered = [sc for sc in consent_scopes(ctx) if sc in set(grant.scope)]
+        covered = [sc for sc in asked if sc in set(grant.scope)]
         audit.record(s, rt.clock.now(), audit.CONSENT_GIVEN, f"Consent given to {ctx.client.name}",
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
                      details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
