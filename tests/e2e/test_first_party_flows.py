@@ -38,7 +38,7 @@ from tests.interop.harness import (
     same_origin,
     sign_in,
 )
-from tests.support.browser import launch_chromium, require_chromium
+from tests.support.browser import fresh_context, running_chromium
 from tests.support.flow import authorize, exchange, hidden, login, query
 
 e2e = pytest.mark.e2e
@@ -76,26 +76,14 @@ def admin(live: LiveServer) -> Iterator[Admin]:
 
 @pytest.fixture(scope="module")
 async def chromium() -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with running_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 async def browser_context(chromium: Any) -> AsyncIterator[Any]:
-    context = await chromium.new_context()
-    context.set_default_timeout(15_000)
-    context.set_default_navigation_timeout(15_000)
-    try:
+    async with fresh_context(chromium) as context:
         yield context
-    finally:
-        await context.close()
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.interop.harness import Admin, AppServer, LiveServer
-from tests.support.browser import launch_chromium, require_chromium
+from tests.support.browser import fresh_context, running_chromium
 
 
 @pytest.fixture(scope="session")
@@ -38,24 +38,12 @@ def app_server() -> Iterator[AppServer]:
 
 @pytest.fixture(scope="session")
 async def chromium() -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        browser = await launch_chromium(p)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    async with running_chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
 async def browser_context(chromium: Any) -> AsyncIterator[Any]:
     """A fresh profile (no cookies) per test."""
-    context = await chromium.new_context()
-    context.set_default_timeout(15_000)
-    context.set_default_navigation_timeout(15_000)
-    try:
+    async with fresh_context(chromium) as context:
         yield context
-    finally:
-        await context.close()

@@ -8,7 +8,9 @@ container lacks (sandbox, GPU, a large /dev/shm). Works with the async and the s
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -43,3 +45,29 @@ def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
     args = [*CHROMIUM_ARGS, *kwargs.pop("args", ())]
     return playwright.chromium.launch(executable_path=require_chromium(), headless=True, args=args,
                                       timeout=kwargs.pop("timeout", 30_000), **kwargs)  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def running_chromium() -> AsyncIterator[Any]:
+    """An async Playwright with the system Chromium launched (the ``chromium`` fixtures of e2e and interop)."""
+    require_chromium()
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await launch_chromium(p)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def fresh_context(browser: Any) -> AsyncIterator[Any]:
+    """A new profile (no cookies) with the default timeouts."""
+    context = await browser.new_context()
+    context.set_default_timeout(DEFAULT_TIMEOUT_MS)
+    context.set_default_navigation_timeout(DEFAULT_TIMEOUT_MS)
+    try:
+        yield context
+    finally:
+        await context.close()
