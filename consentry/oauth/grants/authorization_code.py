@@ -15,7 +15,6 @@ from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import Row, Table, select, update
 
-from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
@@ -25,13 +24,13 @@ from consentry.oauth.grants.holder import (
     holder_query,
     mint_details,
     mint_input,
+    presented_row,
     usage_updates,
 )
 from consentry.oauth.mint_policy import decide
 from consentry.services import audit
 from consentry.services.token_families import revoke_families
 from consentry.storage.models import AuthorizationCode, RefreshToken
-from consentry.tokens import ids
 from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
 
 CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
@@ -61,18 +60,8 @@ class AuthorizationCodeGrant:
 
     async def issue(self, ctx: TokenContext) -> dict[str, Any]:
         rt, client, params = ctx.rt, ctx.client, ctx.params
-        require_grant_type(client, self.GRANT_TYPE)
-        code = params.get("code")
-        if not code:
-            raise INVALID_REQUEST.with_hint("Missing required parameter: code")
-        code_hash = ids.digest(code)
+        code_hash, row = await presented_row(ctx, self.GRANT_TYPE, "code", READ, "Invalid authorization code")
         now = rt.clock.now()
-        row = None
-        if len(code) <= 200:
-            async with rt.db.connect() as conn:
-                row = (await conn.execute(READ, {"key": code_hash})).first()
-        if row is None or row.client_id != client.client_id:
-            raise INVALID_GRANT.with_hint("Invalid authorization code")
         if row.consumed_at is not None:
             await _revoke_replayed(ctx, row)
             raise INVALID_GRANT.with_hint("Invalid authorization code")

@@ -29,8 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.domain import ClientInfo
+from consentry.oauth.client_auth import require_grant_type
+from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST
+from consentry.oauth.grants.base import TokenContext
 from consentry.oauth.mint_policy import MintDecision, MintInput
 from consentry.storage.models import Client, User, UserGrant
+from consentry.tokens import ids
 from consentry.tokens.issue import REFRESH_TOKENS, STORE_REFRESH_TOKEN
 
 if TYPE_CHECKING:
@@ -69,6 +73,25 @@ def holder_query(table: Table, key: Column[Any]) -> Select[Any]:
     joined = table.outerjoin(USERS, USERS.c.user_id == table.c.user_id)
     joined = joined.outerjoin(GRANTS, GRANTS.c.id == table.c.grant_id)
     return select(table, *HOLDER_COLUMNS).select_from(joined).where(key == bindparam("key"))
+
+
+async def presented_row(ctx: TokenContext, grant_type: str, parameter: str, query: Select[Any],
+                        unknown: str) -> tuple[str, Row[Any]]:  # fmt: skip
+    """What the code and refresh grants begin with: the client may use the grant type, ``parameter`` is present,
+    and the ``holder_query`` row of its digest exists and belongs to the client (else ``invalid_grant``,
+    ``unknown``). Returns the digest and the row."""
+    require_grant_type(ctx.client, grant_type)
+    value = ctx.params.get(parameter)
+    if not value:
+        raise INVALID_REQUEST.with_hint(f"Missing required parameter: {parameter}")
+    digest = ids.digest(value)
+    row = None
+    if len(value) <= 200:  # longer values were never issued
+        async with ctx.rt.db.connect() as conn:
+            row = (await conn.execute(query, {"key": digest})).first()
+    if row is None or row.client_id != ctx.client.client_id:
+        raise INVALID_GRANT.with_hint(unknown)
+    return digest, row
 
 
 def holder_of(row: Row[Any]) -> Holder | None:

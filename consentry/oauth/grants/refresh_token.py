@@ -16,8 +16,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Row, bindparam, update
 
-from consentry.oauth.client_auth import require_grant_type
-from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, INVALID_TARGET
+from consentry.oauth.errors import INVALID_GRANT, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
     Redemption,
@@ -25,6 +24,7 @@ from consentry.oauth.grants.holder import (
     holder_query,
     mint_details,
     mint_input,
+    presented_row,
     usage_updates,
     write_usage,
 )
@@ -33,7 +33,6 @@ from consentry.oauth.params import scope_list
 from consentry.services import audit
 from consentry.services.token_families import revoke_families
 from consentry.storage.models import RefreshToken
-from consentry.tokens import ids
 from consentry.tokens.issue import REFRESH_TOKENS as TOKENS
 from consentry.tokens.issue import STORE_REFRESH_TOKEN, Family, UserTokenRequest, mint_user_tokens, refresh_expiry
 
@@ -48,17 +47,8 @@ class RefreshTokenGrant:
 
     async def issue(self, ctx: TokenContext) -> dict[str, Any]:
         rt, client, params = ctx.rt, ctx.client, ctx.params
-        require_grant_type(client, self.GRANT_TYPE)
-        raw = params.get("refresh_token")
-        if not raw:
-            raise INVALID_REQUEST.with_hint("Missing required parameter: refresh_token")
+        _, row = await presented_row(ctx, self.GRANT_TYPE, "refresh_token", READ, UNKNOWN)
         now = rt.clock.now()
-        row = None
-        if len(raw) <= 200:
-            async with rt.db.connect() as conn:
-                row = (await conn.execute(READ, {"key": ids.digest(raw)})).first()
-        if row is None or row.client_id != client.client_id:
-            raise INVALID_GRANT.with_hint(UNKNOWN)
         if row.revoked_at is not None or row.expires_at <= now:
             raise INVALID_GRANT.with_hint(UNKNOWN)
         rotate = client.rotates_refresh_tokens
