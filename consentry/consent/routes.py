@@ -25,7 +25,8 @@ from consentry.oauth.redirect_uri import host_of
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.user_grants import upsert_grant
-from consentry.storage.models import Interaction
+from consentry.storage import interactions
+from consentry.storage.interactions import PendingRequest
 from consentry.tenant import flag
 from consentry.ui.render import render, render_error
 from consentry.web import client_ip
@@ -36,7 +37,7 @@ EXPIRED = "This authorization request has expired or was already answered. Start
 
 @dataclass
 class Pending:
-    txn: Interaction
+    txn: PendingRequest
     ctx: AuthorizeContext
     decision: ConsentDecision
     user_label: str
@@ -69,7 +70,7 @@ def _lines(ctx: AuthorizeContext, scopes: set[str], use_descriptions: bool) -> l
     return lines
 
 
-def _resume(rt: Runtime, txn: Interaction) -> Response:
+def _resume(rt: Runtime, txn: PendingRequest) -> Response:
     url = rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
@@ -140,9 +141,7 @@ async def consent_submit(
         audit.record(s, rt.clock.now(), audit.CONSENT_GIVEN, f"Consent given to {ctx.client.name}",
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
                      details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
-        row = await s.get(Interaction, txn.id)
-        assert row is not None
-        row.approved_scopes = covered  # an empty list still counts as answered
+        await interactions.update_in(s, txn.id, approved_scopes=covered)  # an empty list still counts as answered
     return _resume(rt, txn)
 
 

@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from consentry.runtime import Runtime
-from consentry.storage.models import Interaction
+from consentry.storage.interactions import PendingRequest
 from consentry.tokens import ids
 
 COOKIE = "consentry_login"
@@ -56,13 +56,13 @@ def nonce_for_page(rt: Runtime, request: Request) -> str:
     return browser_nonce(rt, request) or ids.secret(24)
 
 
-def form_token(rt: Runtime, txn: Interaction, nonce: str) -> str:
+def form_token(rt: Runtime, txn: PendingRequest, nonce: str) -> str:
     key = hmac.new(rt.keys.kek, _LABEL, hashlib.sha256).digest()
     message = "\n".join((txn.id, txn.csrf, nonce)).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def problem(rt: Runtime, request: Request, txn: Interaction, presented: str | None) -> str | None:
+def problem(rt: Runtime, request: Request, txn: PendingRequest, presented: str | None) -> str | None:
     """None when the form token belongs to this browser and this transaction; else why not."""
     nonce = browser_nonce(rt, request)
     if nonce is None:

@@ -25,7 +25,9 @@ from consentry.login.sessions import cookie_token, create_session, revoke_in, se
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
-from consentry.storage.models import Interaction, User
+from consentry.storage import interactions
+from consentry.storage.interactions import PendingRequest
+from consentry.storage.models import User
 from consentry.ui.render import render, render_error
 from consentry.web import client_ip
 
@@ -51,7 +53,7 @@ def _safe_next(value: str | None) -> str | None:
     return None
 
 
-async def _context(rt: Runtime, txn: Interaction | None) -> tuple[ClientInfo | None, list[ConnectionInfo]]:
+async def _context(rt: Runtime, txn: PendingRequest | None) -> tuple[ClientInfo | None, list[ConnectionInfo]]:
     connections = await rt.catalog.connections(txn.client_id if txn is not None else None)
     if txn is None:
         return None, [c for c in connections if c.strategy == "auth0"]
@@ -70,7 +72,7 @@ NO_COOKIE = ("Your browser did not send this sign-in page's cookie (cookies may 
              "another site). Start again from the application, with cookies allowed for this site.")  # fmt: skip
 
 
-def _page(request: Request, rt: Runtime, *, txn: Interaction, client: ClientInfo | None, error: str | None = None,
+def _page(request: Request, rt: Runtime, *, txn: PendingRequest, client: ClientInfo | None, error: str | None = None,
           status: int = 200, username: str = "") -> Response:  # fmt: skip
     """The login form, with a CSRF token made for this browser's pre-login cookie (set or refreshed here)."""
     nonce = browser_binding.nonce_for_page(rt, request)
@@ -142,7 +144,7 @@ async def login_submit(
     return response
 
 
-async def _complete_login(rt: Runtime, txn: Interaction, user_id: str, ip: str, limit_key: str,
+async def _complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str, limit_key: str,
                           old_token: str | None) -> str:  # fmt: skip
     """Everything a successful login writes, in ONE transaction: the previous session ends, a new one starts,
     the user's login count, the audit event, the transaction's answer and the failure counter's reset.
@@ -155,7 +157,7 @@ async def _complete_login(rt: Runtime, txn: Interaction, user_id: str, ip: str, 
         await conn.execute(_COUNT_LOGIN, {"uid": user_id, "now": now, "ip": ip})
         await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
                           user_id=user_id, ip=ip)  # fmt: skip
-        await interaction.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)
+        await interactions.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)
         await rate_limit.reset_in(conn, limit_key)
     return token
 

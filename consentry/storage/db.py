@@ -29,6 +29,9 @@ from consentry.storage import sqlite_inline
 from consentry.storage.checkpoint import WalCheckpointer
 
 BUSY_TIMEOUT_MS = 10000
+# What repository functions that write inside the caller's transaction take: ``Database.write()``'s Core
+# connection or ``Database.transaction()``'s session (both run Core statements).
+Unit = AsyncConnection | AsyncSession
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

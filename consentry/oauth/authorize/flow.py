@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from sqlalchemy import Table, insert
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -26,11 +25,9 @@ from consentry.oauth.authorize import respond
 from consentry.oauth.authorize.request import AuthorizeContext, kept_parameters
 from consentry.oauth.errors import CONSENT_REQUIRED, LOGIN_REQUIRED, OAuthError
 from consentry.runtime import Runtime
-from consentry.storage.models import AuthorizationCode, Interaction
+from consentry.storage import codes, interactions
+from consentry.storage.interactions import PendingRequest
 from consentry.tokens import ids
-
-_CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
-_INSERT_CODE = insert(_CODES)
 
 
 @dataclass
@@ -40,7 +37,7 @@ class Flow:
     rt: Runtime
     request: Request
     ctx: AuthorizeContext
-    txn: Interaction | None  # the pending transaction (resume), None for a fresh request
+    txn: PendingRequest | None  # the pending transaction (resume), None for a fresh request
     session: CurrentSession | None = None
 
     @property
@@ -52,7 +49,7 @@ class Flow:
 Step = Callable[[Flow], Awaitable[Response | None]]
 
 
-def to_page(rt: Runtime, page: str, txn: Interaction) -> Response:
+def to_page(rt: Runtime, page: str, txn: PendingRequest) -> Response:
     return RedirectResponse(f"{rt.settings.url(page)}?{urlencode({'state': txn.id})}", status_code=302,
                             headers=respond.NO_STORE)  # fmt: skip
 
@@ -148,28 +145,27 @@ async def _store_code(flow: Flow, scopes: list[str]) -> str:
     assert ctx.client is not None and ctx.redirect_uri is not None and session is not None
     code = ids.secret(32)
     now = rt.clock.now()
-    values = {
-        "code_hash": ids.digest(code),
-        "client_id": ctx.client.client_id,
-        "user_id": session.user_id,
-        "session_id": session.sid,
-        "redirect_uri": ctx.redirect_uri,
-        "scope": scopes,
-        "audience": ctx.api.identifier if ctx.api else None,
-        "resource": ctx.resource,
-        "code_challenge": ctx.code_challenge,
-        "nonce": ctx.nonce,
-        "auth_time": session.auth_time,
-        "grant_id": session.grant.id if session.grant else None,
-        "created_at": now,
-        "expires_at": now + rt.settings.authorization_code_lifetime,
-        "consumed_at": None,
-    }
+    stored = codes.StoredCode(
+        code_hash=ids.digest(code),
+        client_id=ctx.client.client_id,
+        user_id=session.user_id,
+        session_id=session.sid,
+        redirect_uri=ctx.redirect_uri,
+        scope=scopes,
+        audience=ctx.api.identifier if ctx.api else None,
+        resource=ctx.resource,
+        code_challenge=ctx.code_challenge,
+        nonce=ctx.nonce,
+        auth_time=session.auth_time,
+        grant_id=session.grant.id if session.grant else None,
+        created_at=now,
+        expires_at=now + rt.settings.authorization_code_lifetime,
+    )
     async with rt.db.write() as conn:
-        if txn is not None and not await interaction.consume_in(conn, txn.id, now):
+        if txn is not None and not await interactions.consume_in(conn, txn.id, now):
             raise OAuthError("invalid_request", "This authorization request was already completed.", 400,
                              redirectable=False)  # fmt: skip
-        await conn.execute(_INSERT_CODE, values)
+        await codes.insert_in(conn, stored)
     return code
 
 

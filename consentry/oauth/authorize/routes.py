@@ -12,13 +12,13 @@ from consentry.oauth.authorize.request import new_context, run_steps
 from consentry.oauth.errors import OAuthError
 from consentry.oauth.params import query_params
 from consentry.runtime import Runtime
-from consentry.storage.models import Interaction
+from consentry.storage.interactions import PendingRequest
 from consentry.ui.render import render_error
 
 router = APIRouter(tags=["Authentication API"])
 
 
-async def run(rt: Runtime, request: Request, params: dict[str, str], txn: Interaction | None) -> Response:
+async def run(rt: Runtime, request: Request, params: dict[str, str], txn: PendingRequest | None) -> Response:
     ctx = await new_context(rt, params)
     try:
         await run_steps(ctx)

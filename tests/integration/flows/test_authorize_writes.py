@@ -14,10 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.login import interaction
 from consentry.runtime import Runtime
+from consentry.storage import codes as storage_codes
 from consentry.storage.models import AuthorizationCode, Interaction, UserGrant
 from consentry.tokens import ids
 from tests.conftest import ISSUER
@@ -97,13 +97,11 @@ async def test_a_failure_between_consuming_and_storing_the_code_leaves_the_reque
     app, resume = await _logged_in_resume(browser, social)
     txn = query(resume)["state"]
     codes = await _codes(social)
-    real = interaction.consume_in
 
-    async def consume_then_fail(conn: AsyncConnection, txn_id: str, now: float) -> bool:
-        assert await real(conn, txn_id, now)
+    async def insert_fails(unit: Any, code: Any) -> None:  # after the request was consumed in the same transaction
         raise OperationalError("INSERT INTO authorization_codes", None, Exception("database is locked"))
 
-    monkeypatch.setattr(interaction, "consume_in", consume_then_fail)
+    monkeypatch.setattr(storage_codes, "insert_in", insert_fails)
     r = await browser.get(resume)
     assert r.status_code == 503
     async with social.db.read() as s:

@@ -1,0 +1,65 @@
+"""Pending authorization requests (the ``interactions`` table): every statement that reads or writes them.
+
+Core statements built once: they run on every step of a login (docs/performance.md). Records are frozen;
+a change is an ``update`` inside the caller's transaction, so the answer the user gave is written with
+whatever else that answer changes (the session of a login, the user grant of a consent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Table, bindparam, insert, select, update
+
+from consentry.storage.db import Database, Unit
+from consentry.storage.models import Interaction
+
+_TABLE: Table = Interaction.__table__  # type: ignore[assignment]
+_INSERT = insert(_TABLE)
+_LOAD = select(_TABLE).where(_TABLE.c.id == bindparam("txn"))
+# The SET clause comes from the parameter names (the columns to write); the statement is built once.
+_UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("txn"))
+_CONSUME = update(_TABLE).where(_TABLE.c.id == bindparam("txn"), _TABLE.c.consumed_at.is_(None))
+
+
+@dataclass(frozen=True, kw_only=True)
+class PendingRequest:
+    """One pending request: its kept parameters, its CSRF secret, and what the user has done for it so far."""
+
+    id: str
+    client_id: str | None  # None: a login for no application (the dashboard, the connected-apps page)
+    params: dict[str, str]
+    csrf: str
+    user_id: str | None
+    session_id: str | None
+    login_done_at: float | None
+    approved_scopes: list[str] | None  # the consent screen's answer; an empty list approved nothing new
+    confirmed_at: float | None  # the confirmation prompt's answer
+    next_path: str | None
+    created_at: float
+    expires_at: float
+    consumed_at: float | None
+
+
+async def insert_request(db: Database, request: PendingRequest) -> None:
+    async with db.write() as conn:
+        await conn.execute(_INSERT, vars(request))
+
+
+async def get(db: Database, txn: str) -> PendingRequest | None:
+    """The row as stored (expired or consumed ones too), or None."""
+    async with db.connect() as conn:
+        row = (await conn.execute(_LOAD, {"txn": txn})).first()
+    return None if row is None else PendingRequest(**row._mapping)
+
+
+async def update_in(unit: Unit, txn: str, **values: Any) -> None:
+    """Write ``values`` (column names) to the request inside the caller's transaction."""
+    await unit.execute(_UPDATE, {"txn": txn, **values})
+
+
+async def consume_in(unit: Unit, txn: str, now: float) -> bool:
+    """Mark the request used inside the caller's transaction; False when another request used it first."""
+    result = await unit.execute(_CONSUME, {"txn": txn, "consumed_at": now})
+    return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
