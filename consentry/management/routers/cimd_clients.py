@@ -32,7 +32,9 @@ async def preview(request: Request, body: CimdRequest, _: Reader) -> Response:
 
 
 @router.post("/register", summary="Register or refresh a client from its metadata document URL",
-             operation_id="post_clients_cimd_register")  # fmt: skip
+             operation_id="post_clients_cimd_register",
+             responses={201: {"description": "Client created", "content": {"application/json": {"schema": {}}}},
+                        200: {"description": "Client refreshed"}})  # fmt: skip
 async def register(request: Request, body: CimdRequest, who: Writer) -> Response:
     """201 and ``create:clients`` for a new client, 200 and ``update:clients`` when it is refreshed."""
     rt = runtime(request)
