@@ -71,7 +71,11 @@ def client_json(rt: Runtime, row: Client, secret: str | None = None) -> dict[str
     if row.status != "active":
         body["status"] = row.status
     body.pop("metadata_url_host", None)
-    body.pop("cimd", None)  # internal cache bookkeeping of metadata-document clients
+    cimd = body.pop("cimd", None) or {}  # internal cache bookkeeping of metadata-document clients
+    if row.registration_type == "cimd":  # Auth0's fields for clients registered from a metadata document
+        body["external_client_id"] = row.client_id
+        body["external_metadata_type"] = "cimd"
+        body["external_metadata_created_by"] = "admin" if cimd.get("created_by") == "admin" else "client"
     if secret:
         body["client_secret"] = secret
     return body
@@ -251,9 +255,17 @@ async def delete_client(rt: Runtime, s: AsyncSession, client_id: str, *, reason:
 
 
 async def list_clients(
-    s: AsyncSession, *, offset: int, limit: int, is_first_party: bool | None = None, app_types: list[str] | None = None
+    s: AsyncSession,
+    *,
+    offset: int,
+    limit: int,
+    is_first_party: bool | None = None,
+    app_types: list[str] | None = None,
+    external_client_id: str | None = None,
 ) -> tuple[list[Client], int]:
     query = select(Client)
+    if external_client_id is not None:  # a metadata-document client's id is its document's URL
+        query = query.where(Client.client_id == external_client_id, Client.registration_type == "cimd")
     if is_first_party is not None:
         query = query.where(Client.is_first_party == is_first_party)
     if app_types:

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from consentry.management.errors import ERROR_RESPONSES
 from consentry.management.routers import (
+    cimd_clients,
     client_grants,
     clients,
     connections,
@@ -24,6 +25,6 @@ def _documented(router: APIRouter) -> APIRouter:
 
 
 ROUTERS = [_documented(r) for r in (
-    dcr_routes.router, clients.router, resource_servers.router, client_grants.router, grants.router, users.router,
-    connections.router, tenant_settings.router, signing_keys.router, logs.router,
+    dcr_routes.router, cimd_clients.router, clients.router, resource_servers.router, client_grants.router,
+    grants.router, users.router, connections.router, tenant_settings.router, signing_keys.router, logs.router,
 )]  # fmt: skip

@@ -31,6 +31,7 @@ async def get_clients(
     include_fields: str | None = None,
     is_first_party: str | None = None,
     app_type: str | None = Query(None, max_length=200),
+    external_client_id: str | None = Query(None, min_length=1, max_length=120),
     _: Principal = Depends(require("read:clients")),
 ) -> Any:
     rt = _rt(request)
@@ -38,7 +39,7 @@ async def get_clients(
     types = [t.strip() for t in app_type.split(",")] if app_type else None
     async with rt.db.read() as s:
         rows, total = await service.list_clients(s, offset=p.offset, limit=p.per_page, is_first_party=first,
-                                                 app_types=types)  # fmt: skip
+                                                 app_types=types, external_client_id=external_client_id)  # fmt: skip
     items = [select_fields(service.client_json(rt, r), fields, include_fields) for r in rows]
     return json_response(paged("clients", items, total, p, with_length=False))
 
