@@ -1,0 +1,32 @@
+"""Writes that point at a row another request is deleting: the foreign key's refusal is not a server error.
+
+A request reads its client or user, works (a password hash, a signature), then inserts a row that refers to it
+(a code, a session, a refresh token, a pending login). When a Management API delete commits in between, the
+database refuses the insert. The request then came after the delete, and answers as it would had it read after it
+(the callers decide how, from current data). ``missing_parent`` recognises exactly that refusal, on both databases.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, exists, select
+from sqlalchemy.exc import IntegrityError
+
+from consentry.storage.db import Database
+
+FOREIGN_KEY_VIOLATION = "23503"  # PostgreSQL SQLSTATE
+SQLITE_FOREIGN_KEY = "foreign key constraint failed"
+
+
+def missing_parent(exc: BaseException) -> bool:
+    """True for an ``IntegrityError`` raised because a row the statement refers to no longer exists."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state == FOREIGN_KEY_VIOLATION or SQLITE_FOREIGN_KEY in str(orig).lower()
+
+
+async def still_exists(db: Database, column: Column[str] | object, value: str) -> bool:
+    """Whether a row with ``column == value`` exists now (read from the database, never from a cache)."""
+    async with db.connect() as conn:
+        return bool(await conn.scalar(select(exists().where(column == value))))  # type: ignore[operator]
