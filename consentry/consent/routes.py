@@ -3,6 +3,8 @@
 Accepting records (or extends) the user grant in the same transaction as the audit event and the
 transaction's answer; declining grants nothing and answers ``access_denied`` under the app's
 redirection policy (C6). Every POST needs the transaction's CSRF token and the same logged-in user.
+An application, user or pending request deleted while the form is answered writes nothing and gets the page it
+would get after the delete.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
+from sqlalchemy.exc import IntegrityError
 from starlette.responses import RedirectResponse, Response
 
 from consentry.consent import display
@@ -25,6 +28,7 @@ from consentry.oauth.redirect_uri import host_of
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.user_grants import upsert_grant
+from consentry.storage.gone import missing_parent
 from consentry.storage.models import Interaction
 from consentry.tenant import flag
 from consentry.ui.render import render, render_error
@@ -133,6 +137,24 @@ async def consent_submit(
     ticked = {s for group in optional for s in group.split()}
     asked = consent_scopes(ctx)
     approved = [s for s in asked if s in decision.missing and (s not in optional_defs or s in ticked)]
+    try:
+        await _accept(rt, pending, asked, approved, ip)
+    except (IntegrityError, _Gone) as exc:
+        if isinstance(exc, IntegrityError) and not missing_parent(exc):
+            raise
+        again = await _pending(rt, request, state)  # the app, the user or the request went meanwhile: say which
+        return again if isinstance(again, Response) else render_error(request, EXPIRED, error="invalid_request")
+    return _resume(rt, txn)
+
+
+class _Gone(Exception):
+    """The pending request was deleted (with its application) after it was read: nothing is written."""
+
+
+async def _accept(rt: Runtime, pending: Pending, asked: list[str], approved: list[str], ip: str) -> None:
+    """The grant, its audit event and the request's answer, in one transaction."""
+    ctx, txn = pending.ctx, pending.txn
+    assert ctx.client is not None
     async with rt.db.transaction() as s:
         grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
                                    audience=grant_audience(rt, ctx), scopes=approved)  # fmt: skip
@@ -141,9 +163,9 @@ async def consent_submit(
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
                      details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
         row = await s.get(Interaction, txn.id)
-        assert row is not None
+        if row is None:
+            raise _Gone
         row.approved_scopes = covered  # an empty list still counts as answered
-    return _resume(rt, txn)
 
 
 async def _decline(rt: Runtime, request: Request, pending: Pending, ip: str) -> Response:
