@@ -29,6 +29,7 @@ from consentry.ui.render import STATIC
 from consentry.web import (
     BodyLimitMiddleware,
     EndpointFastLane,
+    LastResort,
     LazyRouters,
     MetadataFastPath,
     SecurityHeadersMiddleware,
@@ -79,6 +80,7 @@ def create_app(
     # outermost: JWKS and discovery as cached bytes, outside the snapshot: they read no change counter (their
     # answers are cached 60 s by every HTTP client anyway; the tenant settings they show follow within cache_ttl)
     app.add_middleware(MetadataFastPath, runtime=rt)
+    app.add_middleware(LastResort)  # an unexpected error is a clean 500 that keeps the connection (web.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
     app.include_router(oauth_endpoints.router)
