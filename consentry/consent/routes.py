@@ -152,19 +152,20 @@ class _Gone(Exception):
 
 
 async def _accept(rt: Runtime, pending: Pending, asked: list[str], approved: list[str], ip: str) -> None:
-    """The grant, its audit event and the request's answer, in one transaction."""
+    """The grant, its audit event and the request's answer, in one transaction. The pending request is locked
+    first, as a client delete takes it before the client row: the two cannot deadlock (PostgreSQL)."""
     ctx, txn = pending.ctx, pending.txn
     assert ctx.client is not None
     async with rt.db.transaction() as s:
+        row = await s.get(Interaction, txn.id, with_for_update=True)
+        if row is None:
+            raise _Gone
         grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
                                    audience=grant_audience(rt, ctx), scopes=approved)  # fmt: skip
         covered = [sc for sc in asked if sc in set(grant.scope)]
         audit.record(s, rt.clock.now(), audit.CONSENT_GIVEN, f"Consent given to {ctx.client.name}",
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
                      details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
-        row = await s.get(Interaction, txn.id)
-        if row is None:
-            raise _Gone
         row.approved_scopes = covered  # an empty list still counts as answered
 
 
