@@ -29,6 +29,7 @@ from consentry.ui.render import STATIC
 from consentry.web import (
     BodyLimitMiddleware,
     EndpointFastLane,
+    LastResort,
     LazyRouters,
     MetadataFastPath,
     SecurityHeadersMiddleware,
@@ -76,9 +77,10 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling
     app.add_middleware(RequestSnapshot)  # one catalog snapshot per request (catalog.py)
-    # outermost: JWKS and discovery as cached bytes, outside the snapshot: they read no change counter (their
+    # JWKS and discovery as cached bytes, outside the snapshot: they read no change counter (their
     # answers are cached 60 s by every HTTP client anyway; the tenant settings they show follow within cache_ttl)
     app.add_middleware(MetadataFastPath, runtime=rt)
+    app.add_middleware(LastResort)  # an unexpected error is a clean 500 that keeps the connection (web.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
     app.include_router(oauth_endpoints.router)

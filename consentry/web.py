@@ -173,6 +173,38 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _unexpected)
 
 
+class LastResort:
+    """Answer an exception no handler took with the clean 500 of ``_unexpected``, and do not re-raise it.
+
+    Starlette's ``ServerErrorMiddleware`` answers such an exception and then re-raises it, and uvicorn closes the
+    connection of a request whose application raised after answering: a client reusing that kept-alive connection
+    for its next request sees it dropped. Outermost of our middleware, so nothing reaches that path; an exception
+    after the answer began (nothing can be sent any more) still propagates.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            if started:
+                raise
+            response = await _unexpected(Request(scope), exc)
+            await response(scope, receive, send)
+
+
 class BodyLimitMiddleware:
     """Refuse request bodies over 1 MiB with 413, and NUL bytes anywhere with 400, in the shape of the API.
 

@@ -3,6 +3,8 @@
 Accepting records (or extends) the user grant in the same transaction as the audit event and the
 transaction's answer; declining grants nothing and answers ``access_denied`` under the app's
 redirection policy (C6). Every POST needs the transaction's CSRF token and the same logged-in user.
+An application, user or pending request deleted while the form is answered writes nothing and gets the page it
+would get after the delete.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.user_grants import upsert_grant
 from consentry.storage import interactions
+from consentry.storage.gone import missing_parent
 from consentry.storage.interactions import PendingRequest
 from consentry.tenant import flag
 from consentry.ui.render import render, render_error
@@ -134,7 +137,28 @@ async def consent_submit(
     ticked = {s for group in optional for s in group.split()}
     asked = consent_scopes(ctx)
     approved = [s for s in asked if s in decision.missing and (s not in optional_defs or s in ticked)]
+    try:
+        await _accept(rt, pending, asked, approved, ip)
+    except Exception as exc:
+        if not isinstance(exc, _Gone) and not missing_parent(exc):
+            raise
+        again = await _pending(rt, request, state)  # the app, the user or the request went meanwhile: say which
+        return again if isinstance(again, Response) else render_error(request, EXPIRED, error="invalid_request")
+    return _resume(rt, txn)
+
+
+class _Gone(Exception):
+    """The pending request was deleted (with its application) after it was read: nothing is written."""
+
+
+async def _accept(rt: Runtime, pending: Pending, asked: list[str], approved: list[str], ip: str) -> None:
+    """The grant, its audit event and the request's answer, in one transaction. The pending request is locked
+    first, as a client delete takes it before the client row: the two cannot deadlock (PostgreSQL)."""
+    ctx, txn = pending.ctx, pending.txn
+    assert ctx.client is not None
     async with rt.db.transaction() as s:
+        if not await interactions.lock_in(s, txn.id):
+            raise _Gone
         grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
                                    audience=grant_audience(rt, ctx), scopes=approved)  # fmt: skip
         covered = [sc for sc in asked if sc in set(grant.scope)]
@@ -142,7 +166,6 @@ async def consent_submit(
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
                      details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
         await interactions.update_in(s, txn.id, approved_scopes=covered)  # an empty list still counts as answered
-    return _resume(rt, txn)
 
 
 async def _decline(rt: Runtime, request: Request, pending: Pending, ip: str) -> Response:

@@ -5,11 +5,13 @@ pending login: a form copied from someone else's login page is refused (no login
 
 Failures show one generic message (no user enumeration); a missing user costs the same argon2
 verification as a wrong password. Failed attempts are limited per username and IP in the shared
-``rate_counters`` table. Every successful login starts a new session (no session fixation).
+``rate_counters`` table. Every successful login starts a new session (no session fixation). A user deleted
+while their password is checked gets the generic failure (the session row cannot point at them), as after.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +28,7 @@ from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
 from consentry.storage import interactions
+from consentry.storage.gone import missing_parent
 from consentry.storage.interactions import PendingRequest
 from consentry.storage.models import User
 from consentry.ui.render import render, render_error
@@ -128,20 +131,42 @@ async def login_submit(
             return _page(request, rt, txn=txn, client=client, status=429, username=username, error=TOO_MANY)
         user = await _find_user(conn, login, [c.id for c in connections]) if login and connections else None
     ok = await verify_password_off_loop(user.password_hash if user else None, password)
+    failed = Failure(txn, client, ip, login, limit_key, username)
     if not ok or user is None or user.blocked:
-        async with rt.db.write() as conn:
-            await rate_limit.hit_in(rt, conn, limit_key, rt.settings.login_max_failures,
-                                    rt.settings.login_failure_window)  # fmt: skip
-            await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE,
-                              client_id=txn.client_id or None, user_id=user.user_id if user else None, ip=ip,
-                              details={"username": login[:100]})  # fmt: skip
-        return _page(request, rt, txn=txn, client=client, status=401, error=GENERIC_FAILURE, username=username)
-    token = await _complete_login(rt, txn, user.user_id, ip, limit_key, cookie_token(request))
+        return await _failed(request, rt, failed, user.user_id if user else None)
+    try:
+        token = await _complete_login(rt, txn, user.user_id, ip, limit_key, cookie_token(request))
+    except Exception as exc:  # the user was deleted since it was read: as if it never existed
+        if not missing_parent(exc):
+            raise
+        return await _failed(request, rt, failed, None)
     target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
         rt.settings.url((txn.next_path or "/u/apps").lstrip("/")))  # fmt: skip
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     set_cookie(rt, response, token)
     return response
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What a refused login records and shows again."""
+
+    txn: PendingRequest
+    client: ClientInfo | None
+    ip: str
+    login: str
+    limit_key: str
+    username: str
+
+
+async def _failed(request: Request, rt: Runtime, f: Failure, user_id: str | None) -> Response:
+    """A refused login: counted against the limit, audited, and the form shown again with the generic message."""
+    async with rt.db.write() as conn:
+        await rate_limit.hit_in(rt, conn, f.limit_key, rt.settings.login_max_failures,
+                                rt.settings.login_failure_window)  # fmt: skip
+        await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE, client_id=f.txn.client_id or None,
+                          user_id=user_id, ip=f.ip, details={"username": f.login[:100]})  # fmt: skip
+    return _page(request, rt, txn=f.txn, client=f.client, status=401, error=GENERIC_FAILURE, username=f.username)
 
 
 async def _complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str, limit_key: str,

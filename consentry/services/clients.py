@@ -21,7 +21,15 @@ from consentry.oauth.client_rules import (
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
-from consentry.storage.models import Client, Connection, ConnectionClient, RefreshToken, UserGrant
+from consentry.storage.models import (
+    AuthorizationCode,
+    Client,
+    Connection,
+    ConnectionClient,
+    Interaction,
+    RefreshToken,
+    UserGrant,
+)
 from consentry.tenant import flag
 from consentry.tokens import ids
 
@@ -250,6 +258,10 @@ async def delete_client(rt: Runtime, s: AsyncSession, client_id: str, *, reason:
     row = await get_client(s, client_id)
     await s.execute(delete(RefreshToken).where(RefreshToken.client_id == client_id))
     await s.execute(delete(UserGrant).where(UserGrant.client_id == client_id))
+    # Codes and pending logins before the client row (its cascade would reach them after it): a code exchange
+    # or an /authorize locks its code or pending login and then checks the client, so this order cannot deadlock.
+    await s.execute(delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id))
+    await s.execute(delete(Interaction).where(Interaction.client_id == client_id))
     await s.delete(row)
     audit.record(s, rt.clock.now(), audit.CLIENT_DELETED, f"Client '{row.name}' {reason}", client_id=client_id)
 

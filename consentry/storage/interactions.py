@@ -20,6 +20,7 @@ _INSERT = insert(_TABLE)
 _LOAD = select(_TABLE).where(_TABLE.c.id == bindparam("txn"))
 # The SET clause comes from the parameter names (the columns to write); the statement is built once.
 _UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("txn"))
+_LOCK = select(_TABLE.c.id).where(_TABLE.c.id == bindparam("txn")).with_for_update()
 _CONSUME = update(_TABLE).where(_TABLE.c.id == bindparam("txn"), _TABLE.c.consumed_at.is_(None))
 
 
@@ -63,3 +64,9 @@ async def consume_in(unit: Unit, txn: str, now: float) -> bool:
     """Mark the request used inside the caller's transaction; False when another request used it first."""
     result = await unit.execute(_CONSUME, {"txn": txn, "consumed_at": now})
     return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+async def lock_in(unit: Unit, txn: str) -> bool:
+    """Lock the request's row for the caller's transaction (PostgreSQL; SQLite has one writer anyway);
+    False when it no longer exists (deleted with its application)."""
+    return (await unit.execute(_LOCK, {"txn": txn})).first() is not None

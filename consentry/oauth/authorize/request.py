@@ -75,6 +75,9 @@ class AuthorizeContext:
         return [s for s in self.requested if s in kept]
 
 
+UNKNOWN_CLIENT = OAuthError("invalid_client", "Unknown client.", 400, redirectable=False)
+
+
 def _page_error(description: str) -> OAuthError:
     return OAuthError("invalid_request", description, 400, redirectable=False)
 
@@ -89,7 +92,7 @@ async def check_client(ctx: AuthorizeContext) -> None:
     else:
         client = await ctx.rt.catalog.client(client_id) if len(client_id) <= 255 else None
     if client is None:
-        raise OAuthError("invalid_client", "Unknown client.", 400, redirectable=False)
+        raise UNKNOWN_CLIENT
     if client.status != "active":
         raise OAuthError("unauthorized_client", "This application is awaiting administrator approval.", 400,
                          redirectable=False)  # fmt: skip

@@ -1,0 +1,34 @@
+"""Writes that point at a row another request is deleting: the foreign key's refusal is not a server error.
+
+A request reads its client or user, works (a password hash, a signature), then inserts a row that refers to it
+(a code, a session, a refresh token, a pending login). When a Management API delete commits in between, the
+database refuses the insert. The request then came after the delete, and answers as it would had it read after it
+(the callers decide how, from current data). ``missing_parent`` recognises exactly that refusal, on both databases.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+
+from consentry.storage.db import Database
+from consentry.storage.models import Client
+
+FOREIGN_KEY_VIOLATION = "23503"  # PostgreSQL SQLSTATE
+SQLITE_FOREIGN_KEY = "foreign key constraint failed"
+
+
+def missing_parent(exc: BaseException) -> bool:
+    """True for the database's refusal of a write because a row it refers to no longer exists (callers catch
+    ``Exception`` and re-raise anything else, so they need no database types)."""
+    if not isinstance(exc, IntegrityError):
+        return False
+    orig = exc.orig
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return state == FOREIGN_KEY_VIOLATION or SQLITE_FOREIGN_KEY in str(orig).lower()
+
+
+async def client_exists(db: Database, client_id: str) -> bool:
+    """Whether the client exists now (read from the database, never from a cache)."""
+    async with db.connect() as conn:
+        return bool(await conn.scalar(select(exists().where(Client.client_id == client_id))))
