@@ -21,6 +21,7 @@ class ScopeDef:
 
 
 MAX_ID_TOKEN_LIFETIME = 2_592_000  # 30 days, the bound on write (management.schemas.types)
+MAX_REFRESH_LIFETIME = 157_788_000  # five years, the bound on write (management.schemas.clients)
 
 
 def stored_seconds(value: Any, maximum: int) -> int | None:
@@ -75,8 +76,7 @@ class RefreshPolicy:
     @staticmethod
     def from_settings(value: dict[str, Any]) -> RefreshPolicy:
         def number(key: str) -> int | None:
-            v = value.get(key)
-            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+            return stored_seconds(value.get(key), MAX_REFRESH_LIFETIME)
 
         rotation, expiration = value.get("rotation_type"), value.get("expiration_type")
         return RefreshPolicy(
