@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
-from consentry.oauth.errors import INVALID_CLIENT, OAuthError
 from consentry.oauth.client_rules import display_name_problem
+from consentry.oauth.errors import INVALID_CLIENT, OAuthError
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
