@@ -20,6 +20,30 @@ class ScopeDef:
     optional: bool = False
 
 
+MAX_ID_TOKEN_LIFETIME = 2_592_000  # 30 days, the bound on write (management.schemas.types)
+MAX_REFRESH_LIFETIME = 157_788_000  # five years, the bound on write (management.schemas.clients)
+
+
+def stored_seconds(value: Any, maximum: int) -> int | None:
+    """A stored lifetime the flows can use: an integer in 1..``maximum``, else None (the server default applies).
+
+    Values are validated on write; this guards rows written before that, or by hand, so that a bad value
+    makes the default apply for that app instead of a 500 or a token born expired or never expiring.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= maximum:
+        return value
+    return None
+
+
+def strings(value: Any) -> tuple[str, ...]:
+    """The string members of a stored list (a legacy row may hold anything)."""
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list | tuple) else ()
+
+
+def mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 NEVER = 253402300799.0  # 9999-12-31T23:59:59Z: the ``expires_at`` of a token that does not expire
 
 
@@ -52,12 +76,12 @@ class RefreshPolicy:
     @staticmethod
     def from_settings(value: dict[str, Any]) -> RefreshPolicy:
         def number(key: str) -> int | None:
-            v = value.get(key)
-            return v if isinstance(v, int) and not isinstance(v, bool) and v > 0 else None
+            return stored_seconds(value.get(key), MAX_REFRESH_LIFETIME)
 
+        rotation, expiration = value.get("rotation_type"), value.get("expiration_type")
         return RefreshPolicy(
-            rotation_type=value.get("rotation_type") or "rotating",
-            expiration_type=value.get("expiration_type") or "expiring",
+            rotation_type=rotation if rotation in ("rotating", "non-rotating") else "rotating",
+            expiration_type=expiration if expiration in ("expiring", "non-expiring") else "expiring",
             leeway=number("leeway") or 0,
             token_lifetime=number("token_lifetime"),
             infinite_token_lifetime=value.get("infinite_token_lifetime") is True,
@@ -104,9 +128,11 @@ class ClientInfo:
 
     @staticmethod
     def from_row(row: models.Client) -> ClientInfo:
-        attrs = row.attributes or {}
-        rt = attrs.get("refresh_token") or {}
-        jwt_cfg = attrs.get("jwt_configuration") or {}
+        attrs = mapping(row.attributes)
+        rt = mapping(attrs.get("refresh_token"))
+        jwt_cfg = mapping(attrs.get("jwt_configuration"))
+        skip = attrs.get("skip_non_verifiable_callback_uri_confirmation_prompt")
+        host = attrs.get("metadata_url_host")
         return ClientInfo(
             client_id=row.client_id,
             name=row.name,
@@ -116,21 +142,37 @@ class ClientInfo:
             redirection_policy=row.redirection_policy or "allow_always",
             token_endpoint_auth_method=row.token_endpoint_auth_method,
             secret_hash=row.secret_hash,
-            callbacks=tuple(row.callbacks or ()),
-            allowed_logout_urls=tuple(row.allowed_logout_urls or ()),
-            web_origins=tuple(row.web_origins or ()),
-            allowed_origins=tuple(row.allowed_origins or ()),
-            grant_types=tuple(row.grant_types or ()),
+            callbacks=strings(row.callbacks),
+            allowed_logout_urls=strings(row.allowed_logout_urls),
+            web_origins=strings(row.web_origins),
+            allowed_origins=strings(row.allowed_origins),
+            grant_types=strings(row.grant_types),
             logo_uri=row.logo_uri,
             registration_type=row.registration_type,
             status=row.status,
-            skip_non_verifiable_callback_uri_confirmation_prompt=attrs.get(
-                "skip_non_verifiable_callback_uri_confirmation_prompt"
-            ),
-            id_token_lifetime=jwt_cfg.get("lifetime_in_seconds"),
-            refresh=RefreshPolicy.from_settings(rt if isinstance(rt, dict) else {}),
-            metadata_url_host=attrs.get("metadata_url_host"),
+            skip_non_verifiable_callback_uri_confirmation_prompt=skip if isinstance(skip, bool) else None,
+            id_token_lifetime=stored_seconds(jwt_cfg.get("lifetime_in_seconds"), MAX_ID_TOKEN_LIFETIME),
+            refresh=RefreshPolicy.from_settings(rt),
+            metadata_url_host=host if isinstance(host, str) else None,
         )
+
+
+MAX_ACCESS_TOKEN_LIFETIME = 2_592_000  # the bound on write (resource server token_lifetime)
+DEFAULT_ACCESS_TOKEN_LIFETIME = 86_400  # Auth0's default, for a stored lifetime that cannot be used
+USER_POLICIES = ("allow_all", "require_client_grant", "deny_all")
+CLIENT_POLICIES = ("require_client_grant", "deny_all")
+
+
+def _scope_defs(stored: Any) -> tuple[ScopeDef, ...]:
+    """The API's scopes; entries a legacy row holds that are not ``{"value": str, ...}`` are left out."""
+    defs = []
+    for item in stored if isinstance(stored, list) else ():
+        value = item.get("value") if isinstance(item, dict) else None
+        if isinstance(value, str) and value:
+            description = item.get("description")
+            defs.append(ScopeDef(value, description if isinstance(description, str) else "",
+                                 item.get("optional") is True))  # fmt: skip
+    return tuple(defs)
 
 
 @dataclass(frozen=True)
@@ -153,21 +195,22 @@ class ApiInfo:
 
     @staticmethod
     def from_row(row: models.ResourceServer) -> ApiInfo:
-        sta = row.subject_type_authorization or {}
+        sta = mapping(row.subject_type_authorization)
+        user_policy = mapping(sta.get("user")).get("policy", "allow_all")
+        client_policy = mapping(sta.get("client")).get("policy", "require_client_grant")
         return ApiInfo(
             id=row.id,
             identifier=row.identifier,
             name=row.name,
-            scopes=tuple(
-                ScopeDef(s["value"], s.get("description") or "", bool(s.get("optional", False)))
-                for s in (row.scopes or [])
-            ),
+            scopes=_scope_defs(row.scopes),
             allow_offline_access=row.allow_offline_access,
             skip_consent_for_verifiable_first_party_clients=row.skip_consent_for_verifiable_first_party_clients,
             token_dialect=row.token_dialect,
-            token_lifetime=row.token_lifetime,
-            user_policy=(sta.get("user") or {}).get("policy", "allow_all"),
-            client_policy=(sta.get("client") or {}).get("policy", "require_client_grant"),
+            token_lifetime=stored_seconds(row.token_lifetime, MAX_ACCESS_TOKEN_LIFETIME)
+            or DEFAULT_ACCESS_TOKEN_LIFETIME,
+            # an unknown stored policy is the strictest one: nothing is granted that was not meant to be
+            user_policy=user_policy if user_policy in USER_POLICIES else "deny_all",
+            client_policy=client_policy if client_policy in CLIENT_POLICIES else "deny_all",
             is_system=row.is_system,
         )
 
@@ -189,7 +232,7 @@ class ClientGrantInfo:
             client_id=row.client_id,
             default_for=row.default_for,
             audience=row.audience,
-            scope=tuple(row.scope or ()),
+            scope=strings(row.scope),
             allow_all_scopes=row.allow_all_scopes,
             subject_type=row.subject_type,
         )

@@ -48,14 +48,30 @@ DEFAULT_SETTINGS: dict[str, Any] = {
 }
 
 
-def merged_settings(stored: dict[str, Any]) -> dict[str, Any]:
-    """Stored settings over the defaults; ``flags`` merged one level deep (as Auth0's PATCH does)."""
+def _usable(value: Any, default: Any) -> bool:
+    """Whether a stored value has the JSON type of its default (any number for a number)."""
+    if isinstance(default, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(default, bool)
+    if isinstance(default, int | float):
+        return isinstance(value, int | float)
+    return isinstance(value, type(default))
+
+
+def merged_settings(stored: Any) -> dict[str, Any]:
+    """Stored settings over the defaults; ``flags`` merged one level deep (as Auth0's PATCH does).
+
+    Writes are validated (``management.schemas.tenant_settings``); a stored value of the wrong type (a row
+    written before that, or by hand) is left out, so its default applies instead of a 500 in every flow.
+    """
     result = copy.deepcopy(DEFAULT_SETTINGS)
-    for key, value in stored.items():
-        if key == "flags" and isinstance(value, dict):
-            result["flags"].update(value)
-        else:
+    for key, value in (stored if isinstance(stored, dict) else {}).items():
+        if key == "flags":
+            result["flags"].update({k: v for k, v in (value if isinstance(value, dict) else {}).items()
+                                    if isinstance(k, str) and isinstance(v, bool)})  # fmt: skip
+        elif key not in DEFAULT_SETTINGS or _usable(value, DEFAULT_SETTINGS[key]):
             result[key] = value
+    if not all(isinstance(u, str) for u in result["allowed_logout_urls"]):
+        result["allowed_logout_urls"] = [u for u in result["allowed_logout_urls"] if isinstance(u, str)]
     return result
 
 

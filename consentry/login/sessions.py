@@ -77,12 +77,15 @@ def cookie_token(request: Request) -> str | None:
     return token if token and len(token) <= 200 else None
 
 
+MAX_UNITS = 10**9  # far beyond any server bound; keeps float() of a stored number finite
+
+
 def _hours_or_minutes(tenant: dict[str, Any], name: str) -> float | None:
     """Seconds from ``{name}_in_minutes``, else from ``name`` (hours); None when neither is a positive number."""
     for key, seconds in ((f"{name}_in_minutes", 60), (name, 3600)):
         value = tenant.get(key)
         if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-            return float(value) * seconds
+            return float(min(value, MAX_UNITS)) * seconds  # a legacy 400-digit integer is no OverflowError
     return None
 
 

@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
-from consentry.oauth.errors import INVALID_CLIENT, OAuthError
 from consentry.oauth.client_rules import display_name_problem
+from consentry.oauth.errors import INVALID_CLIENT, OAuthError
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
@@ -254,7 +254,7 @@ def validate_document(body: bytes, url: str) -> dict[str, Any]:
             shown = uri[:100] if isinstance(uri, str) else "?"
             raise _refuse(f"The client metadata document's redirect_uris entry '{shown}' {problem}.")
     grants = doc.get("grant_types")
-    if grants is not None and (not isinstance(grants, list) or not set(grants) <= set(ALLOWED_GRANTS)):
+    if grants is not None and (not isinstance(grants, list) or not all(g in ALLOWED_GRANTS for g in grants)):
         raise _refuse("A client metadata document may use only the authorization_code and refresh_token grants.")
     if doc.get("response_types") not in (None, ["code"]):
         raise _refuse('A client metadata document may use only response_types ["code"].')

@@ -135,7 +135,11 @@ def redirect_problem(uri: str, *, native: bool, settings: Settings) -> str | Non
 
 
 def _url_problem(value: str) -> str | None:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:  # e.g. "https://[::1": an unclosed IPv6 literal
+        return "must be an https URL"
     if parts.scheme != "https" or not parts.hostname or parts.username or any(ord(c) <= 0x20 for c in value):
         return "must be an https URL"
     return None

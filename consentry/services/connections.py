@@ -114,7 +114,7 @@ async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate
         strategy=body.strategy,
         display_name=body.display_name,
         is_domain_connection=bool(body.is_domain_connection),
-        options=body.options or {},
+        options=body.model_dump(exclude_unset=True).get("options") or {},
         attributes=_attributes(body.model_dump(exclude_unset=True)),
         created_at=now,
     )

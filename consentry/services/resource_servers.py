@@ -54,8 +54,8 @@ def _policy(stored: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def identifier_problem(identifier: str) -> str | None:
-    if identifier != identifier.strip() or any(ord(c) < 0x21 for c in identifier):
-        return "identifier must not contain spaces or control characters"
+    if identifier != identifier.strip() or any(ord(c) < 0x21 or c.isspace() or not c.isprintable() for c in identifier):
+        return "identifier must not contain spaces, control or invisible characters"
     parts = urlsplit(identifier)
     if parts.fragment:
         return "identifier must not contain a fragment"
@@ -84,6 +84,14 @@ def scopes_dump(scopes: list[Any]) -> list[dict[str, Any]]:
 def _check_name(name: str | None) -> None:
     if name is not None and ("<" in name or ">" in name or not name.strip()):
         raise bad_request("Payload validation error: name must not be blank or contain '<' or '>'.")
+
+
+def _check_web_lifetime(row: ResourceServer) -> None:
+    """Auth0: ``token_lifetime_for_web`` (implicit/hybrid) may not exceed ``token_lifetime``."""
+    web = (row.attributes or {}).get("token_lifetime_for_web")
+    if isinstance(web, int) and web > row.token_lifetime:
+        raise bad_request("Payload validation error: token_lifetime_for_web must not exceed token_lifetime "
+                          f"({row.token_lifetime}).")
 
 
 def _checked_scopes(scopes: list[Any]) -> list[dict[str, Any]]:
@@ -125,6 +133,7 @@ async def create_resource_server(
         created_at=now,
         updated_at=now,
     )
+    _check_web_lifetime(row)
     s.add(row)
     await s.flush()
     audit.record(s, now, API_CREATED, f"API '{row.name}' created", details={"identifier": row.identifier,
@@ -189,6 +198,7 @@ async def update_resource_server(
         else:
             attrs[key] = value
     row.attributes = attrs
+    _check_web_lifetime(row)
     row.updated_at = rt.clock.now()
     audit.record(s, row.updated_at, API_UPDATED, f"API '{row.name}' updated",
                  details={"identifier": row.identifier, "actor": actor})  # fmt: skip

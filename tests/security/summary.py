@@ -6,6 +6,7 @@ fuzz tests also report how many generated requests they sent (``add_fuzz_example
     security: 143 attack cases passed, 0 failed (1 expected failure: a known finding)
     fuzz: 1204 examples over 61 operations in 3 tests, 0 failed
     faults: 12 scenarios passed, 0 failed
+    stored-then-used: 4211 field × value × flow cases, 0 failed
 """
 
 from __future__ import annotations
@@ -20,9 +21,18 @@ _outcomes: dict[str, Counter[str]] = {kind: Counter() for kind in KINDS}
 _fuzz_examples: Counter[str] = Counter()  # operation -> generated requests sent
 
 
+_stored_cases: Counter[str] = Counter()  # "tried" / "failed" field × value × flow cases of the stored-then-used fuzzer
+
+
 def add_fuzz_examples(operation: str, count: int = 1) -> None:
     """Called by fuzz tests for every generated request they send."""
     _fuzz_examples[operation] += count
+
+
+def add_stored_cases(tried: int, failed: int = 0) -> None:
+    """Called by ``tests/fuzz/test_stored_then_used.py``: field × value × flow cases run, and how many failed."""
+    _stored_cases["tried"] += tried
+    _stored_cases["failed"] += failed
 
 
 def _outcome(report: pytest.TestReport) -> str | None:
@@ -62,11 +72,15 @@ def summary_lines() -> list[str]:
         return []
     examples, operations = sum(_fuzz_examples.values()), len(_fuzz_examples)
     tests, failed = sum(fuzz.values()), fuzz["failed"]
-    return [
+    lines = [
         f"security: {attack['passed']} attack cases passed, {attack['failed']} failed{_extra(attack)}",
         f"fuzz: {examples} examples over {operations} operations in {tests} tests, {failed} failed{_extra(fuzz)}",
         f"faults: {fault['passed']} scenarios passed, {fault['failed']} failed{_extra(fault)}",
     ]
+    if _stored_cases["tried"]:
+        lines.append(f"stored-then-used: {_stored_cases['tried']} field × value × flow cases, "
+                     f"{_stored_cases['failed']} failed")  # fmt: skip
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

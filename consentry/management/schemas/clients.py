@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from consentry.management.schemas.types import HttpsUrl, HttpUrl, Identifier, JsonObject, Seconds, ShortText
 
 AppType = Literal["native", "spa", "regular_web", "non_interactive"]
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]
@@ -35,8 +36,63 @@ class RefreshTokenConfig(BaseModel):
         return self
 
 
+class JwtConfiguration(BaseModel):
+    """Auth0's ``jwt_configuration``: the ID token's lifetime and signature. ID tokens are signed with RS256 only
+    (the signing keys are RSA), so another ``alg`` would be stored and not honoured: it is refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    alg: Literal["RS256"] | None = None
+    lifetime_in_seconds: Seconds | None = None
+    secret_encoded: bool | None = None
+    scopes: JsonObject | None = None
+
+
+class AndroidApp(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    app_package_name: ShortText | None = None
+    sha256_cert_fingerprints: list[Annotated[str, StringConstraints(max_length=128)]] | None = Field(None,
+                                                                                                   max_length=20)
+
+
+class IosApp(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    team_id: ShortText | None = None
+    app_bundle_identifier: ShortText | None = None
+
+
+class Mobile(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    android: AndroidApp | None = None
+    ios: IosApp | None = None
+
+
+class Enabled(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    enabled: bool | None = None
+
+
+class NativeSocialLogin(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    apple: Enabled | None = None
+    facebook: Enabled | None = None
+    google: Enabled | None = None
+
+
+class EncryptionKey(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    pub: str | None = Field(None, max_length=10_000)
+    cert: str | None = Field(None, max_length=10_000)
+    subject: str | None = Field(None, max_length=1000)
+
+
+AddonName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+MetadataKey = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+MetadataValue = Annotated[str, StringConstraints(max_length=255)]
+UrlText = Annotated[str, StringConstraints(max_length=2000)]  # checked by oauth.redirect_uri
+
+
 class ClientFields(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: str | None = Field(None, min_length=1, max_length=255)
     description: str | None = Field(None, max_length=140)
@@ -45,14 +101,14 @@ class ClientFields(BaseModel):
     third_party_security_mode: Literal["strict", "permissive"] | None = None
     redirection_policy: Literal["allow_always", "open_redirect_protection"] | None = None
     token_endpoint_auth_method: AuthMethod | None = None
-    callbacks: list[str] | None = Field(None, max_length=100)
-    allowed_logout_urls: list[str] | None = Field(None, max_length=100)
-    web_origins: list[str] | None = Field(None, max_length=100)
-    allowed_origins: list[str] | None = Field(None, max_length=100)
-    grant_types: list[str] | None = Field(None, max_length=20)
-    logo_uri: str | None = Field(None, max_length=2000)
-    client_metadata: dict[str, str] | None = Field(None, max_length=10)
-    jwt_configuration: dict[str, Any] | None = None
+    callbacks: list[UrlText] | None = Field(None, max_length=100)
+    allowed_logout_urls: list[UrlText] | None = Field(None, max_length=100)
+    web_origins: list[UrlText] | None = Field(None, max_length=100)
+    allowed_origins: list[UrlText] | None = Field(None, max_length=100)
+    grant_types: list[ShortText] | None = Field(None, max_length=20)
+    logo_uri: HttpUrl | None = None  # an <img src> on the consent screen: never javascript: or data:
+    client_metadata: dict[MetadataKey, MetadataValue] | None = Field(None, max_length=10)
+    jwt_configuration: JwtConfiguration | None = None
     refresh_token: RefreshTokenConfig | None = None
     oidc_conformant: bool | None = None
     sso: bool | None = None
@@ -60,31 +116,21 @@ class ClientFields(BaseModel):
     cross_origin_authentication: bool | None = None
     cross_origin_auth: bool | None = None
     custom_login_page_on: bool | None = None
-    initiate_login_uri: str | None = Field(None, max_length=2000)
+    initiate_login_uri: HttpsUrl | None = None
     skip_non_verifiable_callback_uri_confirmation_prompt: bool | None = None
     is_token_endpoint_ip_header_trusted: bool | None = None
     require_pushed_authorization_requests: bool | None = None
     require_proof_of_possession: bool | None = None
-    organization_usage: str | None = None
-    organization_require_behavior: str | None = None
-    client_aliases: list[str] | None = None
-    allowed_clients: list[str] | None = None
-    native_social_login: dict[str, Any] | None = None
-    mobile: dict[str, Any] | None = None
-    addons: dict[str, Any] | None = None
-    encryption_key: dict[str, Any] | None = None
-    compliance_level: str | None = None
-
-    @field_validator("logo_uri")
-    @classmethod
-    def _image_url(cls, value: str | None) -> str | None:
-        """Rendered as an image on the consent screen: an http(s) URL, never ``javascript:`` or ``data:``."""
-        if value is None or value == "":
-            return value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-            raise ValueError("must be an http(s) URL")
-        return value
+    organization_usage: Literal["deny", "allow", "require"] | None = None
+    organization_require_behavior: Literal["no_prompt", "pre_login_prompt", "post_login_prompt"] | None = None
+    client_aliases: list[ShortText] | None = Field(None, max_length=100)
+    allowed_clients: list[Identifier] | None = Field(None, max_length=100)
+    native_social_login: NativeSocialLogin | None = None
+    mobile: Mobile | None = None
+    addons: dict[AddonName, JsonObject] | None = Field(None, max_length=50)
+    encryption_key: EncryptionKey | None = None
+    compliance_level: Literal["none", "fapi1_adv_pkj_par", "fapi1_adv_mtls_par", "fapi2_sp_pkj_mtls",
+                              "fapi2_sp_mtls_mtls"] | None = None
 
 
 class ClientCreate(ClientFields):

@@ -7,6 +7,8 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from consentry.management.schemas.types import HttpUrl, json_problem
+
 Metadata = dict[str, Any]
 
 
@@ -25,15 +27,25 @@ class UserFields(BaseModel):
     nickname: str | None = Field(None, max_length=300)
     given_name: str | None = Field(None, max_length=150)
     family_name: str | None = Field(None, max_length=150)
-    picture: str | None = Field(None, max_length=2000)
+    picture: HttpUrl | None = None  # an <img src> on pages and the ``picture`` claim
     user_metadata: Metadata | None = None
     app_metadata: Metadata | None = None
+
+    @field_validator("email", "name", "nickname", "given_name", "family_name", "phone_number")
+    @classmethod
+    def _visible(cls, value: str | None) -> str | None:
+        """Shown on pages and put in ID tokens: no control, format or bidi characters (they make text lie)."""
+        if value is not None and not all(c.isprintable() for c in value):
+            raise ValueError("must not contain control, format or invisible characters")
+        return value
 
     @field_validator("user_metadata", "app_metadata")
     @classmethod
     def _storable(cls, value: Metadata | None) -> Metadata | None:
         """Metadata is stored and answered as JSON: integers beyond 64 bits cannot be (they were a 500)."""
         if value is not None:
+            if problem := json_problem(value):
+                raise ValueError(problem)
             try:
                 orjson.dumps(value)
             except orjson.JSONEncodeError:

@@ -93,7 +93,7 @@ async def test_settable_properties_are_accepted(mgmt: httpx.AsyncClient) -> None
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [({"jwt_configuration": {"alg": "HS256"}}, "jwt_configuration.alg must be RS256"),
+    [({"jwt_configuration": {"alg": "HS256"}}, "Input should be 'RS256': jwt_configuration.alg"),
      ({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}}, "must expire"),
      ({"refresh_token": {"infinite_token_lifetime": True}}, "must expire"),
      ({"refresh_token": {"rotation_type": "non-rotating"}}, "always rotate"),
