@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from consentry.consent import durations
 from consentry.storage import models
 
 THIRD_PARTY_DEFAULT = "third_party_clients"
@@ -112,6 +113,12 @@ class ClientInfo:
     id_token_lifetime: int | None
     refresh: RefreshPolicy = RefreshPolicy()
     metadata_url_host: str | None = None
+    marked_agent: bool = False  # Consentry's ``is_agent``: the admin says an AI agent acts through this app
+
+    @property
+    def is_agent(self) -> bool:
+        """An AI agent: marked so by the admin, or registered by itself (DCR or CIMD)."""
+        return self.marked_agent or self.registration_type in ("dcr", "cimd")
 
     @property
     def is_public(self) -> bool:
@@ -154,6 +161,7 @@ class ClientInfo:
             id_token_lifetime=stored_seconds(jwt_cfg.get("lifetime_in_seconds"), MAX_ID_TOKEN_LIFETIME),
             refresh=RefreshPolicy.from_settings(rt),
             metadata_url_host=host if isinstance(host, str) else None,
+            marked_agent=attrs.get("is_agent") is True,
         )
 
 
@@ -188,6 +196,8 @@ class ApiInfo:
     user_policy: str
     client_policy: str
     is_system: bool
+    consent_durations: tuple[int, ...] | None = None  # Consentry: the consent screen's choices (None: the tenant's)
+    default_consent_duration: int | None = None  # Consentry: the one ticked by default (``consent.durations``)
 
     @property
     def scope_values(self) -> frozenset[str]:
@@ -196,6 +206,8 @@ class ApiInfo:
     @staticmethod
     def from_row(row: models.ResourceServer) -> ApiInfo:
         sta = mapping(row.subject_type_authorization)
+        attrs = mapping(row.attributes)
+        default = attrs.get("default_consent_duration")
         user_policy = mapping(sta.get("user")).get("policy", "allow_all")
         client_policy = mapping(sta.get("client")).get("policy", "require_client_grant")
         return ApiInfo(
@@ -212,6 +224,8 @@ class ApiInfo:
             user_policy=user_policy if user_policy in USER_POLICIES else "deny_all",
             client_policy=client_policy if client_policy in CLIENT_POLICIES else "deny_all",
             is_system=row.is_system,
+            consent_durations=durations.stored_choices(attrs.get("consent_durations")),
+            default_consent_duration=default if durations.is_duration(default) else None,
         )
 
 

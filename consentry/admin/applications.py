@@ -55,7 +55,7 @@ AUTH_METHODS = (
     ("none", "none (public application)"),
 )
 FIELDS = ("name", "party", "app_type", "callbacks", "allowed_logout_urls", "web_origins", "grant_types",
-          "redirection_policy", "logo_uri", "token_endpoint_auth_method")  # fmt: skip
+          "redirection_policy", "logo_uri", "token_endpoint_auth_method", "is_agent")  # fmt: skip
 LABELS = {"name": "Name", "callbacks": "Allowed callback URLs"}
 
 
@@ -75,7 +75,7 @@ def _values(row: Client | None, form: Submitted | None = None) -> dict[str, Any]
     if row is None:
         return {"name": "", "party": "third", "app_type": "regular_web", "callbacks": "", "allowed_logout_urls": "",
                 "web_origins": "", "grant_types": [], "redirection_policy": "open_redirect_protection",
-                "logo_uri": "", "token_endpoint_auth_method": ""}  # fmt: skip
+                "logo_uri": "", "token_endpoint_auth_method": "", "is_agent": False}  # fmt: skip
     return {
         "name": row.name,
         "party": "first" if row.is_first_party else "third",
@@ -87,6 +87,7 @@ def _values(row: Client | None, form: Submitted | None = None) -> dict[str, Any]
         "redirection_policy": row.redirection_policy or "open_redirect_protection",
         "logo_uri": row.logo_uri or "",
         "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        "is_agent": (row.attributes or {}).get("is_agent") is True,
     }
 
 
@@ -133,6 +134,8 @@ async def create_application(request: Request, who: Admin) -> Response:
         data["grant_types"] = form.many("grant_types")
     if third:
         data["redirection_policy"] = form.optional("redirection_policy")
+    if form.checked("is_agent"):
+        data["is_agent"] = True
     errors: Errors = {}
     try:
         body = ClientCreate(**{k: v for k, v in data.items() if v is not None})
@@ -214,6 +217,8 @@ async def update_application(request: Request, who: Admin, client_id: str) -> Re
             current = await service.get_client(s, client_id)
             if not current.is_first_party:
                 data["redirection_policy"] = form.optional("redirection_policy")
+            if form.checked("is_agent") or "is_agent" in (current.attributes or {}):  # unticking clears it
+                data["is_agent"] = form.checked("is_agent")
             if data["app_type"] is None:
                 data.pop("app_type")
             body = ClientUpdate(**{k: v for k, v in data.items() if v is not None or k == "logo_uri"})

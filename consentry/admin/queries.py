@@ -15,6 +15,7 @@ from consentry.consent import display
 from consentry.domain import THIRD_PARTY_DEFAULT, ClientInfo
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.consent_receipts import latest_receipts
 from consentry.storage.models import (
     AuditEvent,
     Client,
@@ -44,6 +45,8 @@ class ConnectedApi:
     updated_at: float
     last_used_at: float | None
     refresh_tokens: int
+    expires_at: float | None = None  # the end of the access the user chose (None: until revoked)
+    receipt_id: str | None = None  # the newest signed consent receipt of this grant
 
 
 @dataclass
@@ -103,6 +106,7 @@ async def connected_apps(rt: Runtime, user_id: str) -> list[ConnectedApp]:
             )
         ).all()
         live, latest = await _token_usage(s, [g.id for g, _ in rows], now)
+        receipts = await latest_receipts(s, [g.id for g, _ in rows])
     use_descriptions = flag(await rt.catalog.tenant(), "use_scope_descriptions_for_consent")
     apps: dict[str, ConnectedApp] = {}
     for grant, client_row in rows:
@@ -120,7 +124,8 @@ async def connected_apps(rt: Runtime, user_id: str) -> list[ConnectedApp]:
         name = api.name if api else ("Sign-in (identity)" if grant.audience == rt.settings.userinfo_audience
                                      else grant.audience)  # fmt: skip
         app.apis.append(ConnectedApi(grant.id, grant.audience, name, lines, scopes, grant.created_at,
-                                     grant.updated_at, max(used) if used else None, live.get(grant.id, 0)))  # fmt: skip
+                                     grant.updated_at, max(used) if used else None, live.get(grant.id, 0),
+                                     grant.expires_at, receipts.get(grant.id)))  # fmt: skip
     return list(apps.values())
 
 

@@ -8,7 +8,9 @@ screen both ask it, so the screen shows exactly what the flow will require.
 
 from __future__ import annotations
 
+from consentry.consent import durations
 from consentry.consent.policy import ConsentDecision, ConsentInput, evaluate
+from consentry.domain import mapping
 from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext
 from consentry.oauth.redirect_uri import is_verifiable
 from consentry.runtime import Runtime
@@ -54,3 +56,17 @@ async def decide_consent(rt: Runtime, ctx: AuthorizeContext, user_id: str) -> Co
     assert ctx.client is not None
     grant = await find_grant_ref(rt, user_id, ctx.client.client_id, grant_audience(rt, ctx))
     return consent_decision(ctx, grant, answered=False)
+
+
+def duration_offer(ctx: AuthorizeContext) -> durations.DurationOffer:
+    """The access durations the consent screen offers for this app and API, and the default one."""
+    assert ctx.client is not None
+    api, tenant = ctx.api, ctx.tenant
+    return durations.offer(durations.DurationInput(
+        api_choices=api.consent_durations if api else None,
+        api_default=api.default_consent_duration if api else None,
+        tenant_choices=durations.stored_choices(tenant.get("consent_durations")),
+        tenant_defaults=mapping(tenant.get("default_consent_durations")),
+        app_type=ctx.client.app_type,
+        agent=ctx.client.is_agent,
+    ))  # fmt: skip

@@ -115,7 +115,7 @@ def identity_lines(scopes: Iterable[str]) -> list[PermissionLine]:
 
 def offline_access_note() -> str:
     """Shown whenever ``offline_access`` is requested: refresh tokens outlive the visit."""
-    return "Keep access when you are not using the app (long-lived access, until you revoke it)"
+    return "Keep access when you are not using the app (long-lived access, for as long as you choose below)"
 
 
 def _display_host(host: str) -> str:

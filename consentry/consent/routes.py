@@ -1,22 +1,25 @@
 """The consent screen, ``GET``/``POST /u/consent`` (also the login confirmation prompt of SPEC C7).
 
-Accepting records (or extends) the user grant in the same transaction as the audit event and the
-transaction's answer; declining grants nothing and answers ``access_denied`` under the app's
-redirection policy (C6). Every POST needs the transaction's CSRF token and the same logged-in user.
+The user chooses how long access lasts (``consent.durations``). Accepting records (or extends) the user grant,
+with that expiry, in the same transaction as its signed receipt (``services.consent_receipts``, which carries
+the SHA-256 of the page as rendered here), the audit event and the transaction's answer; declining grants
+nothing and answers ``access_denied`` under the app's redirection policy (C6). Every POST needs the
+transaction's CSRF token and the same logged-in user.
 An application, user or pending request deleted while the form is answered writes nothing and gets the page it
 would get after the delete.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from consentry.consent import display
-from consentry.consent.decision import consent_scopes, decide_consent, grant_audience
+from consentry.consent import display, durations
+from consentry.consent.decision import consent_scopes, decide_consent, duration_offer, grant_audience
 from consentry.consent.policy import ConsentDecision, Prompt
 from consentry.login import interaction
 from consentry.login.sessions import current_session
@@ -26,6 +29,7 @@ from consentry.oauth.errors import ACCESS_DENIED, OAuthError
 from consentry.oauth.redirect_uri import host_of
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.consent_receipts import Approval, issue_receipt
 from consentry.services.user_grants import upsert_grant
 from consentry.storage import interactions
 from consentry.storage.gone import missing_parent
@@ -88,10 +92,12 @@ async def consent_page(request: Request, state: str | None = None) -> Response:
     if not decision.required:
         return _resume(rt, pending.txn)
     assert ctx.client is not None
-    asked = set(decision.missing) if decision.prompt is Prompt.CONSENT else set()
-    already = set(consent_scopes(ctx)) - asked if decision.prompt is Prompt.CONSENT else set()
+    consenting = decision.prompt is Prompt.CONSENT
+    asked = set(decision.missing) if consenting else set()
+    already = set(consent_scopes(ctx)) - asked if consenting else set()
     use_descriptions = flag(ctx.tenant, "use_scope_descriptions_for_consent")
-    return render(
+    offer = duration_offer(ctx)
+    page = render(
         request,
         "consent.html",
         client=ctx.client,
@@ -102,10 +108,16 @@ async def consent_page(request: Request, state: str | None = None) -> Response:
         granted_lines=_lines(ctx, already, use_descriptions),
         offline_note=display.offline_access_note() if ctx.offline else "",
         confirm_only=decision.prompt is Prompt.CONFIRM,
+        optional_ticked=not ctx.client.is_agent,  # an agent gets only what the user ticks
+        durations=[(d, durations.label(d)) for d in offer.choices],
+        default_duration=offer.default,
         user_label=pending.user_label,
         state=pending.txn.id,
         csrf=pending.txn.csrf,
     )
+    if consenting:  # the receipt of the approval proves which page the user answered
+        await interaction.update_state(rt, pending.txn.id, consent_page_sha256=hashlib.sha256(page.body).hexdigest())
+    return page
 
 
 @router.post("/u/consent")
@@ -115,6 +127,7 @@ async def consent_submit(
     csrf: str = Form("", max_length=100),
     action: str = Form("", max_length=10),
     optional: list[str] = Form(default_factory=list),
+    duration: str = Form("", max_length=12),
 ) -> Response:
     rt: Runtime = request.app.state.runtime
     pending = await _pending(rt, request, state)
@@ -133,12 +146,15 @@ async def consent_submit(
     if decision.prompt is Prompt.CONFIRM or not decision.required:
         await interaction.update_state(rt, txn.id, confirmed_at=rt.clock.now())
         return _resume(rt, txn)
+    chosen = duration_offer(ctx).pick(duration)
+    if chosen is None:
+        return render_error(request, "Choose one of the offered durations.", status=400, error="invalid_request")
     optional_defs = {s.value for s in (ctx.api.scopes if ctx.api else ()) if s.optional}
     ticked = {s for group in optional for s in group.split()}
     asked = consent_scopes(ctx)
     approved = [s for s in asked if s in decision.missing and (s not in optional_defs or s in ticked)]
     try:
-        await _accept(rt, pending, asked, approved, ip)
+        await _accept(rt, pending, asked, _approval(pending, approved, chosen), ip)
     except Exception as exc:
         if not isinstance(exc, _Gone) and not missing_parent(exc):
             raise
@@ -151,20 +167,33 @@ class _Gone(Exception):
     """The pending request was deleted (with its application) after it was read: nothing is written."""
 
 
-async def _accept(rt: Runtime, pending: Pending, asked: list[str], approved: list[str], ip: str) -> None:
-    """The grant, its audit event and the request's answer, in one transaction. The pending request is locked
-    first, as a client delete takes it before the client row: the two cannot deadlock (PostgreSQL)."""
-    ctx, txn = pending.ctx, pending.txn
+def _approval(pending: Pending, approved: list[str], duration: int) -> Approval:
+    ctx = pending.ctx
     assert ctx.client is not None
+    return Approval(user_id=pending.user_id, user_label=pending.user_label, client=ctx.client,
+                    registration=display.registration_label(ctx.client), redirect_host=host_of(ctx.redirect_uri or ""),
+                    api_name=ctx.api.name if ctx.api else "", approved=approved, duration=duration,
+                    page_sha256=pending.txn.consent_page_sha256)  # fmt: skip
+
+
+async def _accept(rt: Runtime, pending: Pending, asked: list[str], approval: Approval, ip: str) -> None:
+    """The grant, its receipt, its audit event and the request's answer, in one transaction. The pending request
+    is locked first, as a client delete takes it before the client row: the two cannot deadlock (PostgreSQL)."""
+    ctx, txn, approved = pending.ctx, pending.txn, approval.approved
+    assert ctx.client is not None
+    key = await rt.keys.signing_key()  # before the transaction: signing inside it needs no other connection
     async with rt.db.transaction() as s:
         if not await interactions.lock_in(s, txn.id):
             raise _Gone
         grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
-                                   audience=grant_audience(rt, ctx), scopes=approved)  # fmt: skip
+                                   audience=grant_audience(rt, ctx), scopes=approved,
+                                   expires_at=durations.expires_at(rt.clock.now(), approval.duration))  # fmt: skip
+        receipt = issue_receipt(rt, s, approval, grant, key)
         covered = [sc for sc in asked if sc in set(grant.scope)]
         audit.record(s, rt.clock.now(), audit.CONSENT_GIVEN, f"Consent given to {ctx.client.name}",
                      client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
-                     details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id})  # fmt: skip
+                     details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id,
+                              "duration": approval.duration, "receipt_id": receipt.id})  # fmt: skip
         await interactions.update_in(s, txn.id, approved_scopes=covered)  # an empty list still counts as answered
 
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from consentry.runtime import Runtime
-from consentry.services.user_grants import GrantRef
+from consentry.services.user_grants import GrantRef, expired
 from consentry.storage.models import LoginSession, User, UserGrant
 from consentry.tokens import ids
 
@@ -62,9 +62,10 @@ _LOOKUP = (
     .where(LoginSession.token_hash == bindparam("token_hash"))
 )
 # The same, with the user's grant for one (client, audience): /authorize needs both, and one statement on one
-# connection costs less than two reads.
+# connection costs less than two reads. An expired grant counts as none (``user_grants.expired``).
 _LOOKUP_WITH_GRANT = (
-    select(*_COLUMNS, UserGrant.id.label("grant_id"), UserGrant.scope.label("grant_scope"))
+    select(*_COLUMNS, UserGrant.id.label("grant_id"), UserGrant.scope.label("grant_scope"),
+           UserGrant.expires_at.label("grant_expires_at"))
     .join(User, User.user_id == LoginSession.user_id)
     .outerjoin(UserGrant, and_(UserGrant.user_id == User.user_id, UserGrant.client_id == bindparam("client_id"),
                                UserGrant.audience == bindparam("audience")))
@@ -129,7 +130,9 @@ async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, s
         async with rt.db.write() as conn:
             await conn.execute(_TOUCH, {"b_id": row.id, "now": now})
     user = SessionUser(row.user_id, row.connection_id, row.email, row.username, bool(row.blocked), bool(row.is_admin))
-    grant = GrantRef(row.grant_id, list(row.grant_scope or [])) if grant_for and row.grant_id is not None else None
+    grant = None
+    if grant_for and row.grant_id is not None and not expired(row.grant_expires_at, now):
+        grant = GrantRef(row.grant_id, list(row.grant_scope or []))
     return CurrentSession(row.id, row.user_id, row.auth_time, user, grant)
 
 

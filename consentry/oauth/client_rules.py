@@ -26,7 +26,7 @@ THIRD_PARTY_SETTABLE = frozenset({
     "token_endpoint_auth_method", "client_secret", "callbacks", "allowed_logout_urls", "web_origins",
     "allowed_origins", "grant_types", "logo_uri", "client_metadata", "jwt_configuration", "refresh_token",
     "oidc_conformant", "initiate_login_uri", "require_pushed_authorization_requests",
-    "require_proof_of_possession",
+    "require_proof_of_possession", "is_agent",
 })  # fmt: skip
 THIRD_PARTY_JWT_ALG = "RS256"
 # Registrations a third party made itself: they never get machine-to-machine tokens (client_credentials).

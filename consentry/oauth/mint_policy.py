@@ -8,7 +8,8 @@ effect at the next mint:
 
 - scopes that are no longer allowed are dropped (the response's ``scope`` says which remain);
 - when nothing the app may have is left — the app, the user, the connection, the consent or the API access
-  is gone, or none of the API scopes the token carried survives — the mint is refused.
+  is gone, the consent's chosen duration has run out, or none of the API scopes the token carried survives —
+  the mint is refused.
 
 The same function answers introspection and the other token checks (``consentry.tokens.liveness``).
 """
@@ -43,7 +44,8 @@ class MintInput:
     connections: tuple[ConnectionInfo, ...]  # current connections as seen by the client
     scopes: tuple[str, ...]  # what the code or the refresh token carries (after any narrowing)
     under_consent: bool  # the tokens were issued under a user grant (consent)
-    consent: frozenset[str] | None  # the scopes of that user grant now (None: no grant exists now)
+    consent: frozenset[str] | None  # the scopes of that user grant now (None: no live grant exists now)
+    consent_expired: bool = False  # the grant exists but the duration the user chose has run out
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ class MintDecision:
 APP_GONE = "the application no longer exists"
 USER_GONE = "the user no longer exists"
 USER_BLOCKED = "the user is blocked"
+CONSENT_EXPIRED = "the access the user gave has expired"
 
 
 def refused(reason: str) -> MintDecision:
@@ -75,7 +78,7 @@ def decide(inp: MintInput) -> MintDecision:
     if user.connection_id not in {c.id for c in allowed_connections(client, inp.connections)}:
         return refused("the user's connection is no longer available to this application")
     if (inp.under_consent or client.is_third_party) and inp.consent is None:
-        return refused("the user's consent was revoked")
+        return refused(CONSENT_EXPIRED if inp.consent_expired else "the user's consent was revoked")
     ceiling: frozenset[str] = frozenset()
     if inp.audience is not None:
         if inp.api is None:

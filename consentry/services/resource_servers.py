@@ -94,6 +94,15 @@ def _check_web_lifetime(row: ResourceServer) -> None:
                           f"({row.token_lifetime}).")
 
 
+def _check_default_duration(row: ResourceServer) -> None:
+    """The API's default consent duration must be one of its choices, whichever of the two this write set."""
+    attrs = row.attributes or {}
+    offered, default = attrs.get("consent_durations"), attrs.get("default_consent_duration")
+    if isinstance(offered, list) and default is not None and default not in offered:
+        raise bad_request("Payload validation error: default_consent_duration must be one of consent_durations "
+                          f"({offered}).")  # fmt: skip
+
+
 def _checked_scopes(scopes: list[Any]) -> list[dict[str, Any]]:
     dumped = scopes_dump(scopes)
     problem = scopes_problem(dumped)
@@ -199,6 +208,7 @@ async def update_resource_server(
             attrs[key] = value
     row.attributes = attrs
     _check_web_lifetime(row)
+    _check_default_duration(row)
     row.updated_at = rt.clock.now()
     audit.record(s, row.updated_at, API_UPDATED, f"API '{row.name}' updated",
                  details={"identifier": row.identifier, "actor": actor})  # fmt: skip

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consentry.clock import iso
 from consentry.management.errors import bad_request, not_found
 from consentry.runtime import Runtime
 from consentry.services import audit
@@ -23,14 +24,21 @@ from consentry.tokens import ids
 
 
 def grant_json(row: UserGrant) -> dict[str, Any]:
-    """Auth0's user grant shape; note the legacy camelCase ``clientID``."""
+    """Auth0's user grant shape; note the legacy camelCase ``clientID``. Consentry adds ``expires_at`` (ISO 8601,
+    null: until revoked)."""
     return {
         "id": row.id,
         "clientID": row.client_id,
         "user_id": row.user_id,
         "audience": row.audience,
         "scope": list(row.scope or []),
+        "expires_at": iso(row.expires_at),
     }
+
+
+def expired(expires_at: float | None, now: float) -> bool:
+    """A grant whose chosen duration has run out counts as no grant: the next /authorize asks again."""
+    return expires_at is not None and expires_at <= now
 
 
 async def find_grant(s: AsyncSession, user_id: str, client_id: str, audience: str) -> UserGrant | None:
@@ -42,13 +50,13 @@ async def find_grant(s: AsyncSession, user_id: str, client_id: str, audience: st
 
 
 class GrantRef(NamedTuple):
-    """What ``/authorize`` needs of a stored grant: its id (kept on the code) and scopes (the consent check)."""
+    """What ``/authorize`` needs of a live stored grant: its id (kept on the code) and scopes (the consent check)."""
 
     id: str
     scope: list[str]
 
 
-_GRANT_REF = select(UserGrant.id, UserGrant.scope).where(
+_GRANT_REF = select(UserGrant.id, UserGrant.scope, UserGrant.expires_at).where(
     UserGrant.user_id == bindparam("user_id"),
     UserGrant.client_id == bindparam("client_id"),
     UserGrant.audience == bindparam("audience"),
@@ -56,11 +64,13 @@ _GRANT_REF = select(UserGrant.id, UserGrant.scope).where(
 
 
 async def find_grant_ref(rt: Runtime, user_id: str, client_id: str, audience: str) -> GrantRef | None:
-    """``find_grant`` as one Core read of two columns (the hot path of every ``/authorize``)."""
+    """``find_grant`` as one Core read (the hot path of every ``/authorize``); an expired grant is None."""
     async with rt.db.connect() as conn:
         params = {"user_id": user_id, "client_id": client_id, "audience": audience}
         row = (await conn.execute(_GRANT_REF, params)).first()
-    return GrantRef(row.id, list(row.scope or [])) if row is not None else None
+    if row is None or expired(row.expires_at, rt.clock.now()):
+        return None
+    return GrantRef(row.id, list(row.scope or []))
 
 
 def _union(current: Iterable[str], added: Iterable[str]) -> list[str]:
@@ -68,10 +78,14 @@ def _union(current: Iterable[str], added: Iterable[str]) -> list[str]:
 
 
 async def upsert_grant(
-    rt: Runtime, s: AsyncSession, *, user_id: str, client_id: str, audience: str, scopes: Iterable[str]
+    rt: Runtime, s: AsyncSession, *, user_id: str, client_id: str, audience: str, scopes: Iterable[str],
+    expires_at: float | None = None,
 ) -> UserGrant:
     """Create the (user, client, audience) grant or extend its scopes (union, first-approval order kept).
 
+    ``expires_at`` is the duration the user just chose (None: until revoked); the latest approval sets it for the
+    whole grant. An expired grant is started afresh: only the scopes approved now, and the refresh tokens of its
+    earlier life revoked, so they cannot come back to life with it.
     Race-safe across processes: ``INSERT … ON CONFLICT DO NOTHING`` then a locked read-modify-write.
     """
     now = rt.clock.now()
@@ -87,6 +101,7 @@ async def upsert_grant(
             scope=wanted,
             created_at=now,
             updated_at=now,
+            expires_at=expires_at,
         )  # fmt: skip
         .on_conflict_do_nothing(index_elements=["user_id", "client_id", "audience"])
     )
@@ -97,11 +112,15 @@ async def upsert_grant(
         .execution_options(populate_existing=True)
     )
     assert row is not None
-    if not getattr(inserted, "rowcount", 0):
-        merged = _union(row.scope or [], wanted)
-        if merged != list(row.scope or []):
-            row.scope, row.updated_at = merged, now
-            await s.flush()
+    if getattr(inserted, "rowcount", 0):
+        return row
+    if expired(row.expires_at, now):
+        await revoke_families(s, now, RefreshToken.grant_id == row.id)
+        row.scope, row.created_at = wanted, now
+    else:
+        row.scope = _union(row.scope or [], wanted)
+    row.expires_at, row.updated_at = expires_at, now
+    await s.flush()
     return row
 
 

@@ -41,6 +41,7 @@ class PendingRequest:
     created_at: float
     expires_at: float
     consumed_at: float | None
+    consent_page_sha256: str | None = None  # SHA-256 (hex) of the consent page last rendered for it (receipts)
 
 
 async def insert_request(db: Database, request: PendingRequest) -> None:

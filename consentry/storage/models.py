@@ -147,6 +147,21 @@ class UserGrant(Base):
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)  # the duration the user chose; None: until revoked
+
+
+class ConsentReceipt(Base):
+    """A signed record of one approval (``services.consent_receipts``). Kept when the grant is revoked: it proves
+    what was approved then; deleted with the user."""
+
+    __tablename__ = "consent_receipts"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[str] = mapped_column(String(64), index=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(255))
+    audience: Mapped[str] = mapped_column(String(600))
+    jws: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class LoginSession(Base):
@@ -177,6 +192,7 @@ class Interaction(Base):
     approved_scopes: Mapped[list[str] | None] = mapped_column(JSON)
     confirmed_at: Mapped[float | None] = mapped_column(Float)
     next_path: Mapped[str | None] = mapped_column(String(2000))  # a login for no app: where to go afterwards
+    consent_page_sha256: Mapped[str | None] = mapped_column(String(64))  # of the consent page last shown (receipts)
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
     consumed_at: Mapped[float | None] = mapped_column(Float)

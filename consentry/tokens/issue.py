@@ -47,6 +47,7 @@ class UserTokenRequest:
     auth_time: float
     nonce: str | None = None
     grant_id: str | None = None
+    grant_expires_at: float | None = None  # the end of the user grant (None: until revoked, or no grant)
 
 
 def subject_for(rt: Runtime, tenant: dict[str, Any], client: ClientInfo, user_id: str) -> str:
@@ -136,9 +137,15 @@ def refresh_expiry(rt: Runtime, client: ClientInfo, family_expires_at: float | N
     return min(deadlines) if deadlines else NEVER
 
 
-def new_family(rt: Runtime, client: ClientInfo, now: float) -> Family:
+def family_end(family_expires_at: float | None, grant_expires_at: float | None) -> float | None:
+    """A family never outlives the user grant it was issued under: the earlier of the two ends (None: never)."""
+    ends = [t for t in (family_expires_at, grant_expires_at) if t is not None]
+    return min(ends) if ends else None
+
+
+def new_family(rt: Runtime, client: ClientInfo, now: float, grant_expires_at: float | None = None) -> Family:
     absolute = client.refresh.absolute_lifetime(rt.settings.refresh_token_lifetime)
-    return Family(ids.hex_id(), now + absolute if absolute else None)
+    return Family(ids.hex_id(), family_end(now + absolute if absolute else None, grant_expires_at))
 
 
 def provenance_claims(grant_id: str | None, family: Family | None) -> dict[str, str]:
@@ -186,7 +193,7 @@ async def mint_user_tokens(
     lifetime = access_token_lifetime(rt, req.client, req.api)
     refresh = mint_refresh and wants_refresh_token(req)
     if refresh:
-        family = family or new_family(rt, req.client, now)
+        family = family or new_family(rt, req.client, now, req.grant_expires_at)
     access_token, _ = await issue_access_token(
         rt.keys,
         issuer=rt.settings.issuer_url,
@@ -201,6 +208,8 @@ async def mint_user_tokens(
     )
     response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
                                 "scope": scope}  # fmt: skip
+    if req.grant_expires_at is not None:  # draft-ietf-oauth-refresh-token-expiration
+        response["authorization_expires_in"] = max(0, int(req.grant_expires_at - now))
     if "openid" in req.scopes:
         ctx = {"rt": rt, "iat": int(now), "sub": sub, "access_token": access_token}
         claims: dict[str, Any] = {}

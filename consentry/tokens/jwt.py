@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 
 from consentry.tokens import ids
-from consentry.tokens.keys import KeyStore
+from consentry.tokens.keys import KeyStore, LoadedKey
 
 ALGORITHMS = ["RS256"]
 LEEWAY = 30  # seconds of clock skew tolerated when checking exp/iat/nbf
@@ -21,7 +21,11 @@ class TokenInvalid(Exception):
 
 
 async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT") -> str:
-    key = await keys.signing_key()
+    return sign_with(await keys.signing_key(), claims, typ)
+
+
+def sign_with(key: LoadedKey, claims: dict[str, Any], typ: str = "JWT") -> str:
+    """Sign with a key already fetched: no I/O, so it can run inside a transaction (a pool of one connection)."""
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
 
 

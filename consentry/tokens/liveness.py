@@ -8,8 +8,8 @@ introspection, ``/userinfo``, the Management API — asks ``live_scopes``, which
 - the application still exists and is active (deleting it ends its tokens; rotating its secret does not);
 - machine-to-machine tokens: the API's policy and the client grant still allow them;
 - user tokens: the user exists and is not blocked, their connection is still allowed for the app, the user
-  grant named in the ``grant_id`` claim still exists, the refresh-token family named in ``family_id`` is not
-  revoked, and the API's policy and client grant still allow the app.
+  grant named in the ``grant_id`` claim still exists and has not expired, the refresh-token family named in
+  ``family_id`` is not revoked, and the API's policy and client grant still allow the app.
 
 The answer is the token's scopes that are still allowed (a narrowed client grant narrows them), or the
 reason it is revoked.
@@ -27,6 +27,7 @@ from consentry.oauth.access import CLIENT, api_access
 from consentry.oauth.mint_policy import APP_GONE, USER_BLOCKED, USER_GONE, MintInput, decide
 from consentry.oauth.params import scope_list
 from consentry.runtime import Runtime
+from consentry.services.user_grants import expired
 from consentry.storage.models import RefreshToken, User, UserGrant
 from consentry.tokens import subjects
 from consentry.tokens.issue import FAMILY_CLAIM, GRANT_CLAIM
@@ -39,7 +40,7 @@ FAMILIES: Table = RefreshToken.__table__  # type: ignore[assignment]
 _family_revoked = exists().where(FAMILIES.c.family_id == bindparam("family"), FAMILIES.c.revoked_at.is_not(None))
 USER_STATE = (
     select(USERS.c.blocked, USERS.c.connection_id, GRANTS.c.id.label("grant_id"), GRANTS.c.scope.label("grant_scope"),
-           _family_revoked.label("family_revoked"))  # fmt: skip
+           GRANTS.c.expires_at.label("grant_expires_at"), _family_revoked.label("family_revoked"))  # fmt: skip
     .select_from(USERS.outerjoin(GRANTS, and_(GRANTS.c.id == bindparam("grant"), GRANTS.c.user_id == USERS.c.user_id)))
     .where(USERS.c.user_id == bindparam("user"))
 )
@@ -97,11 +98,13 @@ async def live_scopes(rt: Runtime, claims: dict[str, Any]) -> Verdict:
         return revoked(USER_GONE)
     if family_id and row.family_revoked:
         return revoked("its refresh token family was revoked")
+    ended = False
     if grant_id:
-        consent = frozenset(row.grant_scope or ()) if row.grant_id is not None else None
+        ended = row.grant_id is not None and expired(row.grant_expires_at, rt.clock.now())
+        consent = frozenset(row.grant_scope or ()) if row.grant_id is not None and not ended else None
     else:  # minted without consent (first-party), or before tokens named their grant: nothing to re-check
         consent = frozenset(scopes)
     inp = MintInput(client, row, audience, api, grants, await rt.catalog.connections(client_id), scopes,
-                    bool(grant_id), consent)  # fmt: skip
+                    bool(grant_id), consent, consent_expired=ended)  # fmt: skip
     decision = decide(inp)
     return Verdict(decision.scopes) if decision.allowed else revoked(decision.reason)

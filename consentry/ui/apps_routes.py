@@ -1,7 +1,8 @@
 """The end user's connected-apps page, ``/u/apps`` (SPEC C8, §6 "Beyond Auth0").
 
 One card per application the signed-in user has authorized, worded like the consent screen, with
-when consent was given, when the app last used it and whether it holds long-lived access. **Revoke**
+when consent was given, when it expires, when the app last used it, whether it holds long-lived access, and a
+download of the signed consent receipt. **Revoke**
 asks for confirmation, then revokes every grant of the user for that application and their refresh
 tokens in one transaction (``consentry.services.user_grants``), so the app loses access at once.
 """
@@ -16,6 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from consentry.admin import guard, queries
 from consentry.admin.forms import Submitted
+from consentry.services.consent_receipts import user_receipt
 from consentry.services.user_grants import revoke_user_grants
 from consentry.ui.render import render
 from consentry.web import client_ip
@@ -25,7 +27,7 @@ User = Annotated[guard.Viewer, Depends(guard.end_user)]
 
 
 def _page(request: Request, who: guard.Viewer, template: str, status: int = 200, **context: Any) -> Response:
-    return render(request, template, status=status, who=who, csrf=who.csrf, **context)
+    return render(request, template, status=status, who=who, csrf=who.csrf, now=who.rt.clock.now(), **context)
 
 
 @router.get("/u/apps")
@@ -38,6 +40,18 @@ async def connected_apps(request: Request, who: User, revoked: str = Query("", m
     if revoked and not still_connected and await queries.revoked_recently(who.rt, who.user_id, revoked):
         gone = await who.rt.catalog.client(revoked)
     return _page(request, who, "apps.html", apps=apps, revoked=gone)
+
+
+@router.get("/u/apps/receipts/{receipt_id}")
+async def download_receipt(who: User, receipt_id: str) -> Response:
+    """One of the user's signed consent receipts, as a file (404 for anyone else's)."""
+    async with who.rt.db.read() as s:
+        row = await user_receipt(s, who.user_id, receipt_id)
+    if row is None:
+        return Response("Not found", status_code=404, media_type="text/plain", headers={"Cache-Control": "no-store"})
+    disposition = f'attachment; filename="consent-receipt-{row.id}.jws"'
+    return Response(row.jws, media_type="application/jose",
+                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})  # fmt: skip
 
 
 @router.get("/u/apps/revoke")

@@ -85,11 +85,15 @@ async def login(client: httpx.AsyncClient, step: Step, username: str, password: 
     return await follow(client, await client.post("/u/login", data=form))
 
 
-async def consent(client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None) -> Step:
+async def consent(client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None,
+                  duration: int | str | None = None) -> Step:  # fmt: skip
+    """Answer the consent screen; ``duration`` (seconds) is the access duration chosen (None: send none)."""
     assert step.on_consent, step.page[:500]
     form: dict[str, Any] = {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "action": action}
     if optional is not None:
         form["optional"] = optional
+    if duration is not None:
+        form["duration"] = str(duration)
     return await follow(client, await client.post("/u/consent", data=form))
 
 

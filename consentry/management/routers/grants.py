@@ -1,4 +1,8 @@
-"""``/api/v2/grants``: users' consents (Auth0 user grants); deleting one revokes its refresh tokens (SPEC C8)."""
+"""``/api/v2/grants``: users' consents (Auth0 user grants); deleting one revokes its refresh tokens (SPEC C8).
+
+Consentry adds ``expires_at`` to each grant and ``GET /api/v2/grants/{id}/receipts``: the signed consent receipts
+of a grant (``services.consent_receipts``), still answered after the grant was revoked.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from starlette.responses import Response
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import paged
 from consentry.management.routers.common import PagingQuery, actor, ip, runtime
+from consentry.services import consent_receipts
 from consentry.services import user_grants as service
 from consentry.web import json_response
 
@@ -32,6 +37,18 @@ async def get_grants(
         rows, total = await service.list_grants(s, offset=p.offset, limit=p.per_page, user_id=user_id,
                                                 client_id=client_id, audience=audience)  # fmt: skip
     return json_response(paged("grants", [service.grant_json(r) for r in rows], total, p, with_length=False))
+
+
+@router.get("/{grant_id}/receipts", summary="Get a grant's consent receipts", operation_id="get_grant_receipts")
+async def get_grant_receipts(request: Request, grant_id: str, _: ReadGrants) -> Response:
+    """Every receipt of the grant, oldest first; 404 ``inexistent_grant`` when there is no such grant and no
+    receipt names it."""
+    rt = runtime(request)
+    async with rt.db.read() as s:
+        rows = await consent_receipts.grant_receipts(s, grant_id) if len(grant_id) <= 64 else []
+        if not rows:
+            await service.get_grant(s, grant_id)
+    return json_response([consent_receipts.receipt_json(r) for r in rows])
 
 
 @router.delete("", summary="Delete a grant by user_id", operation_id="delete_grants_by_user_id", status_code=204)

@@ -129,6 +129,7 @@ class ClientFields(BaseModel):
     mobile: Mobile | None = None
     addons: dict[AddonName, JsonObject] | None = Field(None, max_length=50)
     encryption_key: EncryptionKey | None = None
+    is_agent: bool | None = None  # Consentry: an AI agent acts through it (bounded consent, optional scopes unticked)
     compliance_level: Literal["none", "fapi1_adv_pkj_par", "fapi1_adv_mtls_par", "fapi2_sp_pkj_mtls",
                               "fapi2_sp_mtls_mtls"] | None = None
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from consentry.consent import durations
 from consentry.management.schemas.types import JsonObject
 
 Policy = Literal["allow_all", "require_client_grant", "deny_all"]
 Dialect = Literal["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"]
+Duration = Annotated[int, AfterValidator(durations.checked)]  # seconds; 0: until revoked
 
 
 class ScopeIn(BaseModel):
@@ -76,6 +78,23 @@ class ResourceServerFields(BaseModel):
     require_consent_non_repudiation: bool | None = None
     authorization_policy: JsonObject | None = None
     access_token: JsonObject | None = None
+    consent_durations: list[Duration] | None = None  # Consentry: what the consent screen offers (docs/consent.md)
+    default_consent_duration: Duration | None = None  # Consentry: the one ticked by default
+
+    @field_validator("consent_durations")
+    @classmethod
+    def _durations(cls, value: list[int] | None) -> list[int] | None:
+        problem = durations.choices_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @model_validator(mode="after")
+    def _default_offered(self) -> ResourceServerFields:
+        offered, default = self.consent_durations, self.default_consent_duration
+        if offered is not None and default is not None and default not in offered:
+            raise ValueError("default_consent_duration must be one of consent_durations")
+        return self
 
     @model_validator(mode="after")
     def _web_within_lifetime(self) -> ResourceServerFields:

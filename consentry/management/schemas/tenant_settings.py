@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from consentry.consent import durations
 from consentry.management.schemas.types import HttpsUrl, HttpUrl, JsonObject
 from consentry.oauth.redirect_uri import callback_problem
 
@@ -28,6 +29,28 @@ def _logout_url(value: str) -> str:
     if problem:
         raise ValueError(problem)
     return value
+
+
+Duration = Annotated[int, AfterValidator(durations.checked)]  # seconds; 0: until revoked
+
+
+def _choices(value: list[int]) -> list[int]:
+    problem = durations.choices_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class ConsentDurationDefaults(BaseModel):
+    """The consent screen's default duration per kind of application (``consent.durations``)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    agent: Duration | None = None
+    spa: Duration | None = None
+    native: Duration | None = None
+    regular_web: Duration | None = None
+    non_interactive: Duration | None = None
+    default: Duration | None = None
 
 
 VisibleText = Annotated[str, StringConstraints(max_length=255), AfterValidator(_visible)]
@@ -68,3 +91,6 @@ class TenantSettingsUpdate(BaseModel):
     device_flow: JsonObject | None = None
     sandbox_version: str | None = Field(None, max_length=16, pattern=r"^[0-9A-Za-z.\-]*$")
     flags: dict[FlagName, bool] | None = Field(None, max_length=100)
+    # Consentry: the consent screen's duration choices where an API sets none, and the defaults per kind of app.
+    consent_durations: Annotated[list[Duration], AfterValidator(_choices)] | None = None
+    default_consent_durations: ConsentDurationDefaults | None = None

@@ -20,6 +20,7 @@ from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
     Redemption,
     consent_gone,
+    grant_expires_at,
     holder_of,
     holder_query,
     mint_details,
@@ -76,14 +77,14 @@ class AuthorizationCodeGrant:
         user = holder_of(row)
         if user is None or user.blocked:
             raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
-        if consent_gone(row):
-            raise INVALID_GRANT.with_hint("The user's consent was revoked.")
+        if consent_gone(row, now):
+            raise INVALID_GRANT.with_hint("The user's consent was revoked or has expired.")
         inp = await mint_input(rt, client, row, list(row.scope))
         decision = decide(inp)
         if not decision.allowed:
             await _refuse(ctx, row, decision.reason)
         req = UserTokenRequest(client, user, decision.scopes, inp.api, row.session_id, row.auth_time, row.nonce,
-                               row.grant_id)  # fmt: skip
+                               row.grant_id, grant_expires_at(row))  # fmt: skip
         minted = await mint_user_tokens(rt, req, code_hash=code_hash)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
         if not await REDEEM(rt, code_hash, now, minted.refresh_row, usage):

@@ -3,7 +3,8 @@
 The code and refresh grants are the hottest write paths: each reads its row, the user and the consent in
 ONE joined select (no ORM), signs the tokens outside any transaction, then consumes the row with a
 conditional ``UPDATE`` that re-checks, atomically, that the row is unused, the user not blocked and the
-consent still there — so a revocation or a block that lands between the read and the write still wins.
+consent still there and unexpired — so a revocation or a block that lands between the read and the write still
+wins.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST
 from consentry.oauth.grants.base import TokenContext
 from consentry.oauth.mint_policy import MintDecision, MintInput
+from consentry.services.user_grants import expired
 from consentry.storage.models import Client, User, UserGrant
 from consentry.tokens import ids
 from consentry.tokens.issue import REFRESH_TOKENS, STORE_REFRESH_TOKEN
@@ -61,7 +63,8 @@ class Holder:
 
 HOLDER_COLUMNS = (USERS.c.user_id.label("holder_id"), USERS.c.email, USERS.c.username, USERS.c.email_verified,
                   USERS.c.profile, USERS.c.updated_at, USERS.c.blocked, USERS.c.connection_id,
-                  GRANTS.c.id.label("live_grant_id"), GRANTS.c.scope.label("live_grant_scope"))  # fmt: skip
+                  GRANTS.c.id.label("live_grant_id"), GRANTS.c.scope.label("live_grant_scope"),
+                  GRANTS.c.expires_at.label("live_grant_expires_at"))  # fmt: skip
 
 
 def holder_query(table: Table, key: Column[Any]) -> Select[Any]:
@@ -102,15 +105,22 @@ def holder_of(row: Row[Any]) -> Holder | None:
                   bool(row.blocked), row.connection_id)  # fmt: skip
 
 
-def consent_gone(row: Row[Any]) -> bool:
-    """The row was issued under a user grant (consent) that has since been revoked."""
-    return row.grant_id is not None and row.live_grant_id is None
+def consent_gone(row: Row[Any], now: float) -> bool:
+    """The row was issued under a user grant (consent) that has since been revoked or has expired."""
+    return row.grant_id is not None and (row.live_grant_id is None or expired(row.live_grant_expires_at, now))
+
+
+def grant_expires_at(row: Row[Any]) -> float | None:
+    """When the user grant of a ``holder_query`` row ends (None: until revoked, or no grant)."""
+    return row.live_grant_expires_at if row.live_grant_id is not None else None
 
 
 def still_allowed(table: Table) -> ColumnElement[bool]:
-    """SQL: the row's user exists and is not blocked, and its consent (if any) still exists."""
+    """SQL: the row's user exists and is not blocked, and its consent (if any) still exists and has not expired
+    at :now."""
     user_ok = exists().where(USERS.c.user_id == table.c.user_id, USERS.c.blocked == false())
-    grant_ok = table.c.grant_id.is_(None) | exists().where(GRANTS.c.id == table.c.grant_id)
+    live = GRANTS.c.expires_at.is_(None) | (GRANTS.c.expires_at > bindparam("now"))
+    grant_ok = table.c.grant_id.is_(None) | exists().where(GRANTS.c.id == table.c.grant_id, live)
     return and_(user_ok, grant_ok)
 
 
@@ -187,9 +197,10 @@ async def mint_input(rt: Runtime, client: ClientInfo, row: Row[Any], scopes: lis
     """The current data ``mint_policy.decide`` needs for a code or refresh ``holder_query`` row."""
     api = await rt.catalog.api(row.audience) if row.audience else None
     grants = await rt.catalog.client_grants(row.audience, client.client_id) if api is not None else ()
-    consent = frozenset(row.live_grant_scope or ()) if row.live_grant_id is not None else None
+    ended = row.live_grant_id is not None and expired(row.live_grant_expires_at, rt.clock.now())
+    consent = frozenset(row.live_grant_scope or ()) if row.live_grant_id is not None and not ended else None
     return MintInput(client, holder_of(row), row.audience, api, grants, await rt.catalog.connections(client.client_id),
-                     tuple(scopes), row.grant_id is not None, consent)  # fmt: skip
+                     tuple(scopes), row.grant_id is not None, consent, consent_expired=ended)  # fmt: skip
 
 
 def mint_details(row: Row[Any], decision: MintDecision) -> dict[str, Any]:

@@ -7,7 +7,8 @@ the resource, never widen either. Public and third-party clients always rotate.
 
 Every refresh makes the ``/authorize`` decision again from current data (``mint_policy``): scopes no longer
 allowed are dropped, and when nothing is left the family is revoked and the answer is ``invalid_grant``.
-The family keeps its absolute end through rotation; each token also expires after the idle lifetime.
+The family keeps its absolute end through rotation, never later than the end of the user grant (the duration
+the user chose); each token also expires after the idle lifetime. An expired grant refuses with ``invalid_grant``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from consentry.oauth.errors import INVALID_GRANT, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
     Redemption,
+    grant_expires_at,
     holder_of,
     holder_query,
     mint_details,
@@ -34,7 +36,14 @@ from consentry.services import audit
 from consentry.services.token_families import revoke_families
 from consentry.storage.models import RefreshToken
 from consentry.tokens.issue import REFRESH_TOKENS as TOKENS
-from consentry.tokens.issue import STORE_REFRESH_TOKEN, Family, UserTokenRequest, mint_user_tokens, refresh_expiry
+from consentry.tokens.issue import (
+    STORE_REFRESH_TOKEN,
+    Family,
+    UserTokenRequest,
+    family_end,
+    mint_user_tokens,
+    refresh_expiry,
+)
 
 UNKNOWN = "Unknown or invalid refresh token."
 READ = holder_query(TOKENS, TOKENS.c.token_hash)
@@ -67,10 +76,11 @@ class RefreshTokenGrant:
         if not decision.allowed or user is None:
             await _revoke_family(ctx, row, audit.REFRESH_REFUSED, f"Refresh refused: {decision.reason}")
             raise INVALID_GRANT.with_hint(UNKNOWN if user is None else f"Refresh refused: {decision.reason}.")
+        grant_end = grant_expires_at(row)
         req = UserTokenRequest(client, user, decision.scopes, inp.api, row.session_id, row.auth_time, None,
-                               row.grant_id)  # fmt: skip
+                               row.grant_id, grant_end)  # fmt: skip
         # Non-rotating (first-party, confidential) clients keep using the token they have.
-        family = Family(row.family_id, row.family_expires_at)
+        family = Family(row.family_id, family_end(row.family_expires_at, grant_end))
         minted = await mint_user_tokens(rt, req, family=family, mint_refresh=rotate)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
         if rotate and not retry:
@@ -81,7 +91,7 @@ class RefreshTokenGrant:
                 usage.append((STORE_REFRESH_TOKEN, minted.refresh_row))
             elif not rotate and client.refresh.idle_lifetime():  # a non-rotating token's idle deadline moves on
                 usage.append((EXTEND, {"key": row.id,
-                                       "expires": refresh_expiry(rt, client, row.family_expires_at, now)}))  # fmt: skip
+                                       "expires": refresh_expiry(rt, client, family.expires_at, now)}))  # fmt: skip
             if usage:
                 async with rt.db.write() as conn:
                     await write_usage(conn, usage)

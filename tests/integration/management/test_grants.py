@@ -79,6 +79,7 @@ async def test_list_shape_filters_and_paging(mgmt: httpx.AsyncClient, runtime: R
         "user_id": setup["ann"],
         "audience": API,
         "scope": ["read:posts"],
+        "expires_at": None,  # Consentry: until revoked
     }
     assert len((await mgmt.get("/api/v2/grants", params={"user_id": setup["ann"]})).json()) == 3
     assert len((await mgmt.get("/api/v2/grants", params={"client_id": setup["app"]})).json()) == 3

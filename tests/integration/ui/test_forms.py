@@ -129,3 +129,17 @@ async def test_user_and_settings_and_grant_forms(admin: httpx.AsyncClient, runti
                         {"audience": "https://social.example.com", "scope": ["read:posts", "nope:x"]})  # fmt: skip
     assert "Scopes are not defined on the resource server" in text_of(r.text)
     assert await count(runtime, ClientGrant) == 0
+
+
+async def test_application_can_be_marked_as_an_agent_and_unmarked(admin: httpx.AsyncClient, runtime: Runtime) -> None:
+    r = await post_form(admin, "/admin/applications/new", "/admin/applications/new",
+                        {"party": "third", "name": "Helper Bot", "app_type": "spa", "is_agent": "1",
+                         "callbacks": "https://bot.example.com/cb"})  # fmt: skip
+    client_id = re.search(r'id="client-id">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
+    page = f"/admin/applications/{client_id}"
+    assert 'name="is_agent" value="1" checked' in (await admin.get(page)).text
+    edit = {"name": "Helper Bot", "app_type": "spa", "callbacks": "https://bot.example.com/cb",
+            "grant_types": ["authorization_code"], "redirection_policy": "open_redirect_protection"}  # fmt: skip
+    assert (await post_form(admin, page, page, edit)).status_code == 303  # the box left unticked
+    async with runtime.db.read() as s:
+        assert (await s.get(Client, client_id)).attributes["is_agent"] is False  # type: ignore[union-attr]
