@@ -228,3 +228,25 @@ async def test_tenant_sets_the_default_per_kind_of_app(
     _, challenge = pkce_pair()
     step = await _to_consent(client, _params(app.client_id, app.callback, challenge))
     assert 'id="duration-3600" checked' in step.page and "30 days" not in step.text
+
+
+async def test_access_tokens_become_inactive_when_the_grant_expires(
+    client: httpx.AsyncClient, social: Runtime, clock: FrozenClock, m2m_credentials: dict[str, str]
+) -> None:
+    await make_api(social, identifier="https://short.example.com", consent_durations=[60, 0])
+    app = await make_app(social, third_party=True)
+    await grant(social, default=True, audience="https://short.example.com")
+    verifier, challenge = pkce_pair()
+    params = {**_params(app.client_id, app.callback, challenge, "read:posts"), "audience": "https://short.example.com"}
+    step = await consent(client, await _to_consent(client, params), duration=60)
+    r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier)
+    access = r.json()["access_token"]
+
+    async def active() -> bool:
+        answer = await client.post("/oauth/introspect", data={"token": access, **m2m_credentials})
+        assert answer.status_code == 200, answer.text
+        return bool(answer.json()["active"])
+
+    assert await active()
+    clock.advance(61)  # the token's own lifetime (an hour) has not run out; the grant's has
+    assert not await active()
