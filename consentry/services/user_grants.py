@@ -14,9 +14,9 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import bad_request, not_found
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import invalid, not_found
 from consentry.storage import refresh_tokens
 from consentry.storage.models import UserGrant
 from consentry.tokens import ids
@@ -170,7 +170,7 @@ async def revoke_user_grants(
 ) -> int:
     """Revoke every grant of a user (optionally only for one client); returns how many were revoked."""
     if not user_id:
-        raise bad_request("Query validation error: 'user_id' is required.", "invalid_query_string")
+        raise invalid("Query validation error: 'user_id' is required.", "invalid_query_string")
     query = select(UserGrant).where(UserGrant.user_id == user_id)
     if client_id is not None:
         query = query.where(UserGrant.client_id == client_id)
