@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from consentry.clock import FrozenClock, iso
-from consentry.management.schemas.resource_servers import ScopeIn
+from consentry.commands.resource_servers import ScopeIn
 from consentry.runtime import Runtime
 from consentry.storage.models import RefreshToken, UserGrant
 from tests.integration.flows.conftest import API, PASSWORD, grant, make_api, make_app

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from consentry.commands.types import JsonObject
 from consentry.consent import durations
-from consentry.management.schemas.types import JsonObject
 
 Policy = Literal["allow_all", "require_client_grant", "deny_all"]
 Dialect = Literal["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"]
