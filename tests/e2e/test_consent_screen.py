@@ -11,6 +11,7 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 
 from tests.interop.conftest import admin, app_server, browser_context, chromium, live  # noqa: F401 - fixtures
@@ -132,3 +133,28 @@ async def test_C7_loopback_first_party_app_gets_a_login_confirmation(
     async with page.expect_navigation():
         await page.click("#accept")
     assert page.url.startswith(callback) and "code=" in page.url
+
+
+async def test_issue21_user_picks_one_hour_and_the_token_response_says_so(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    callback = app_server.url("/cb")
+    client_id, api = _third_party_setup(admin, callback)
+    user = admin.user()
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    page = await browser_context.new_page()
+    await page.goto(_authorize_url(live, client_id, callback, api, code_challenge=challenge))
+    await _login(page, live, user["email"])
+    assert on_page(page.url, live.issuer, "u/consent")
+    assert await page.get_by_label("Until I revoke it").is_checked()  # a person's app: open-ended by default
+    await page.get_by_label("1 hour").check()
+    async with page.expect_navigation():
+        await page.click("#accept")
+    code = parse_qs(urlsplit(page.url).query)["code"][0]
+    async with httpx.AsyncClient() as http:
+        r = await http.post(live.url("oauth/token"), data={"grant_type": "authorization_code", "code": code,
+                                                          "client_id": client_id, "redirect_uri": callback,
+                                                          "code_verifier": verifier})  # fmt: skip
+    assert r.status_code == 200, r.text
+    assert 0 < r.json()["authorization_expires_in"] <= 3600
