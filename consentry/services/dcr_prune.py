@@ -138,8 +138,6 @@ async def prune(rt: Runtime, dry_run: bool = False) -> list[dict[str, Any]]:
         if entry:
             removed.append(entry)
             log.info("pruned DCR client %s (%s)", entry["client_id"], entry["reason"])
-    if removed:
-        rt.catalog.invalidate()
     return removed
 
 
