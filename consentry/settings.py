@@ -89,7 +89,9 @@ class Settings(BaseSettings):
     )
     cache_ttl: float = Field(2.0, ge=0, le=60, description="Longest a process keeps cached clients, APIs and grants; "
                              "requests follow writes at once (shared change counter), so it bounds background work.")
-    expose_debug: bool = Field(False, description="Include debug detail in OAuth error descriptions (never in production).")
+    expose_debug: bool = Field(
+        False, description="Include debug detail in OAuth error descriptions (never in production)."
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy IPs whose X-Forwarded-For / X-Forwarded-Proto are trusted."
     )

@@ -79,7 +79,9 @@ async def update_client(
 
 
 @router.delete("/{client_id}", summary="Delete a client", operation_id="delete_clients_by_id", status_code=204)
-async def delete_client(request: Request, client_id: str, _: Principal = Depends(require("delete:clients"))) -> Response:
+async def delete_client(
+    request: Request, client_id: str, _: Principal = Depends(require("delete:clients"))
+) -> Response:
     rt = _rt(request)
     async with rt.db.transaction() as s:
         await service.delete_client(rt, s, client_id)
