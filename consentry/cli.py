@@ -160,6 +160,7 @@ def create_client(
             await create_client_grant(rt, s, ClientGrantCreate(
                 client_id=row.client_id, audience=rt.settings.management_audience,
                 scope=list(scope or MANAGEMENT_SCOPES), subject_type="client"))  # fmt: skip
+        assert secret is not None  # a confidential client
         return {"client_id": row.client_id, "client_secret": secret}
 
     result = with_runtime(work)

@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CONSENTRY_"
 
+RedirectKind = Literal["https", "http", "private-use"]
+REDIRECT_KINDS: tuple[RedirectKind, ...] = ("https", "http", "private-use")
+
 
 class SettingsError(Exception):
     """Raised with a one-line, human readable reason when the configuration is unusable."""
@@ -66,8 +69,8 @@ class Settings(BaseSettings):
     dcr_require_initial_access_token: bool = Field(
         False, description="Dynamic registration needs a Bearer initial access token (consentry dcr create-token)."
     )
-    dcr_allowed_redirect_schemes: list[Literal["https", "http", "private-use"]] = Field(
-        default_factory=lambda: ["https", "http", "private-use"],
+    dcr_allowed_redirect_schemes: list[RedirectKind] = Field(
+        default_factory=lambda: list(REDIRECT_KINDS),
         description="Redirect URI kinds DCR accepts: https, http (loopback, native apps only), private-use (native).",
     )
     dcr_allowed_redirect_hosts: list[str] = Field(

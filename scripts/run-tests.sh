@@ -6,8 +6,9 @@ if [ -f tests/interop/node/package.json ] && [ ! -d tests/interop/node/node_modu
   (cd tests/interop/node && npm ci --silent --no-audit --no-fund) || exit 1
 fi
 lint=0
-if [ $# -eq 0 ]; then  # full runs lint first (pyproject.toml [tool.ruff]); a finding fails the run
+if [ $# -eq 0 ]; then  # full runs lint and type-check first (pyproject.toml); a finding fails the run
   .venv/bin/ruff check consentry tests || lint=1
+  .venv/bin/mypy || lint=1
 fi
 .venv/bin/python -m pytest -q "$@"
 code=$?

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+from jwt.types import Options
 from urllib.parse import urlencode
 
 import jwt
@@ -99,7 +101,7 @@ async def _id_token_client(rt: Runtime, hint: str) -> str | None:
         key = await rt.keys.public_key(kid)
         if key is None:
             return None
-        options = {"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]}
+        options: Options = {"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]}
         claims = jwt.decode(hint, key, algorithms=ALGORITHMS, issuer=rt.settings.issuer_url, options=options)
     except jwt.PyJWTError:
         return None

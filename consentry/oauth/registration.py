@@ -270,11 +270,11 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
     async with rt.db.transaction() as s:
         await _check_governance(rt, s, token, ip)
         reg = validate(parse_metadata(body, content_type), rt.settings)
-        create = ClientCreate(name=reg.name, app_type=reg.app_type, is_first_party=False,  # type: ignore[arg-type]
-                              third_party_security_mode=mode, token_endpoint_auth_method=reg.auth_method,
-                              callbacks=reg.redirect_uris, grant_types=reg.grant_types, logo_uri=reg.logo_uri,
-                              web_origins=reg.web_origins or None,
-                              allowed_logout_urls=reg.logout_uris or None)  # fmt: skip
+        create = ClientCreate.model_validate({
+            "name": reg.name, "app_type": reg.app_type, "is_first_party": False, "third_party_security_mode": mode,
+            "token_endpoint_auth_method": reg.auth_method, "callbacks": reg.redirect_uris,
+            "grant_types": reg.grant_types, "logo_uri": reg.logo_uri, "web_origins": reg.web_origins or None,
+            "allowed_logout_urls": reg.logout_uris or None})  # fmt: skip
         status = "pending" if rt.settings.dcr_require_approval else "active"
         try:
             row, secret = await client_service.create_client(rt, s, create, registration_type="dcr",

@@ -65,7 +65,7 @@ event.listen(_WriteSession, "after_flush", _note_config_rows)
 event.listen(_WriteSession, "do_orm_execute", _note_config_statement)
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

@@ -7,6 +7,8 @@ import hashlib
 import time
 from typing import Any
 
+from jwt.types import Options
+
 import jwt
 
 from consentry.tokens import ids
@@ -22,6 +24,7 @@ class TokenInvalid(Exception):
 
 async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT") -> str:
     key = await keys.signing_key()
+    assert key.private_key is not None  # signing_key() answers the key that signs
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
 
 
@@ -109,7 +112,7 @@ async def _verify(
     public = await keys.public_key(kid)
     if public is None:
         raise TokenInvalid("unknown signing key")
-    options: dict[str, Any] = {"require": list(require), "verify_aud": audience is not None}
+    options: Options = {"require": list(require), "verify_aud": audience is not None}
     try:
         return jwt.decode(
             token,
