@@ -156,9 +156,10 @@ async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
     await _bulk(rt, User, rows)
     fx.users = [r["user_id"] for r in rows]
     fx.emails = [r["email"] for r in rows]
-    grant_rows: list[dict[str, Any]] = [{"id": ids.prefixed("ugr"), "user_id": uid, "client_id": app.client_id, "audience": API,
-                   "scope": ["openid", "profile", "offline_access", "read:data"], "created_at": now,
-                   "updated_at": now, "last_used_at": None} for uid in fx.users]  # fmt: skip
+    grant_rows: list[dict[str, Any]] = [
+        {"id": ids.prefixed("ugr"), "user_id": uid, "client_id": app.client_id, "audience": API,
+         "scope": ["openid", "profile", "offline_access", "read:data"], "created_at": now, "updated_at": now,
+         "last_used_at": None} for uid in fx.users]  # fmt: skip
     await _bulk(rt, UserGrant, grant_rows)
     fx.grants = {r["user_id"]: r["id"] for r in grant_rows}
     return fx

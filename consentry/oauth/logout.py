@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-from jwt.types import Options
 from urllib.parse import urlencode
 
 import jwt
+from jwt.types import Options
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 

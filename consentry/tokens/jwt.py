@@ -7,9 +7,8 @@ import hashlib
 import time
 from typing import Any
 
-from jwt.types import Options
-
 import jwt
+from jwt.types import Options
 
 from consentry.tokens import ids
 from consentry.tokens.keys import KeyStore
