@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from consentry.tokens import ids
 from consentry.tokens.keys import KeyStore, LoadedKey
@@ -26,6 +27,7 @@ async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT") -> str:
 
 def sign_with(key: LoadedKey, claims: dict[str, Any], typ: str = "JWT") -> str:
     """Sign with a key already fetched: no I/O, so it can run inside a transaction (a pool of one connection)."""
+    assert key.private_key is not None  # signing_key() answers the key that signs
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
 
 
@@ -113,7 +115,7 @@ async def _verify(
     public = await keys.public_key(kid)
     if public is None:
         raise TokenInvalid("unknown signing key")
-    options: dict[str, Any] = {"require": list(require), "verify_aud": audience is not None}
+    options: Options = {"require": list(require), "verify_aud": audience is not None}
     try:
         return jwt.decode(
             token,

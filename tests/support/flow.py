@@ -85,8 +85,10 @@ async def login(client: httpx.AsyncClient, step: Step, username: str, password: 
     return await follow(client, await client.post("/u/login", data=form))
 
 
-async def consent(client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None,
-                  duration: int | str | None = None) -> Step:  # fmt: skip
+async def consent(
+    client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None,
+    duration: int | str | None = None,
+) -> Step:
     """Answer the consent screen; ``duration`` (seconds) is the access duration chosen (None: send none)."""
     assert step.on_consent, step.page[:500]
     form: dict[str, Any] = {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "action": action}
