@@ -177,6 +177,12 @@ class Interaction(Base):
     approved_scopes: Mapped[list[str] | None] = mapped_column(JSON)
     confirmed_at: Mapped[float | None] = mapped_column(Float)
     next_path: Mapped[str | None] = mapped_column(String(2000))  # a login for no app: where to go afterwards
+    # A sign-in sent to an enterprise OIDC provider (``federation``): which connection, the ``state`` it must
+    # answer with (single use, cleared by the callback), the ID token's ``nonce`` and the PKCE verifier.
+    upstream_connection_id: Mapped[str | None] = mapped_column(String(64))
+    upstream_state: Mapped[str | None] = mapped_column(String(64), index=True)
+    upstream_nonce: Mapped[str | None] = mapped_column(String(64))
+    upstream_verifier: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
     consumed_at: Mapped[float | None] = mapped_column(Float)
