@@ -253,6 +253,14 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class UsedAssertion(Base):
+    """Assertions (ID-JAG ``jti`` per issuer, hashed) already redeemed, kept until they expire: no replay."""
+
+    __tablename__ = "used_assertions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
 class RateCounter(Base):
     """Fixed-window counters shared by every process (login failures, registrations)."""
 
