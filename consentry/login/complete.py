@@ -5,21 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
-from sqlalchemy import Table, bindparam, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import RedirectResponse, Response
 
 from consentry.login.sessions import create_session, revoke_in, set_cookie
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
-from consentry.storage import interactions
+from consentry.storage import interactions, logins
+from consentry.storage.db import Unit
 from consentry.storage.interactions import PendingRequest
-from consentry.storage.models import User
 
-Prepare = Callable[[AsyncConnection, float], Awaitable[None]]
-_USERS: Table = User.__table__  # type: ignore[assignment]
-_COUNT_LOGIN = update(_USERS).where(_USERS.c.user_id == bindparam("uid")).values(
-    logins_count=_USERS.c.logins_count + 1, last_login=bindparam("now"), last_ip=bindparam("ip"))  # fmt: skip
+Prepare = Callable[[Unit, float], Awaitable[None]]
 
 
 async def complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str, old_token: str | None, *,
@@ -35,7 +30,7 @@ async def complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str
         if old_token is not None:
             await revoke_in(conn, old_token, now)
         token, sid = await create_session(rt, conn, user_id, now)
-        await conn.execute(_COUNT_LOGIN, {"uid": user_id, "now": now, "ip": ip})
+        await logins.count_login_in(conn, user_id, now, ip)
         await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
                           user_id=user_id, ip=ip)  # fmt: skip
         await interactions.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)

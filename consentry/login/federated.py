@@ -15,7 +15,6 @@ import hmac
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import RedirectResponse, Response
 
 from consentry.domain import ConnectionInfo
@@ -31,6 +30,7 @@ from consentry.login.sessions import cookie_token
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.storage import federated_users, interactions
+from consentry.storage.db import Unit
 from consentry.storage.gone import missing_parent
 from consentry.storage.interactions import PendingRequest
 from consentry.ui.render import render_error
@@ -142,7 +142,7 @@ async def _sign_in(request: Request, rt: Runtime, txn: PendingRequest, conn: Con
     user_id = federated_users.user_id_for(conn.strategy, conn.name, str(claims["sub"]))
     email, verified, profile = profile_from(claims)
 
-    async def link(unit: AsyncConnection, now: float) -> None:
+    async def link(unit: Unit, now: float) -> None:
         if await federated_users.link_in(unit, user_id=user_id, connection_id=conn.id, email=email,
                                          email_verified=verified, profile=profile, now=now):  # fmt: skip
             raise Blocked

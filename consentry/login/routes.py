@@ -12,11 +12,8 @@ while their password is checked gets the generic failure (the session row cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from consentry.federation import home_realm
@@ -27,9 +24,9 @@ from consentry.login.passwords import verify_password_off_loop
 from consentry.login.sessions import cookie_token
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
+from consentry.storage import logins
 from consentry.storage.gone import missing_parent
 from consentry.storage.interactions import PendingRequest
-from consentry.storage.models import User
 from consentry.ui.render import render, render_error
 from consentry.web import client_ip
 
@@ -38,12 +35,6 @@ GENERIC_FAILURE = "Wrong email or password."
 NO_REALM = "No sign-in method is set up for this email address. Use the button of your organization."
 TOO_MANY = "Too many failed attempts. Wait a few minutes and try again."
 LOCAL_NEXT = ("/admin", "/u/apps")
-_FIND_USER = (
-    select(User.user_id, User.password_hash, User.blocked)
-    .where(User.connection_id.in_(bindparam("connections", expanding=True)),
-           or_(User.email == bindparam("login"), User.username == bindparam("login")))
-    .limit(1)
-)  # fmt: skip
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -126,7 +117,7 @@ async def login_submit(
         failures = await rate_limit.count_in(rt, conn, limit_key, rt.settings.login_failure_window)
         if failures >= rt.settings.login_max_failures:
             return _page(request, rt, txn=txn, choices=choices, status=429, username=username, error=TOO_MANY)
-        user = await _find_user(conn, login, [c.id for c in connections]) if login and connections else None
+        user = await logins.find_candidate(conn, login, [c.id for c in connections]) if login and connections else None
     ok = await verify_password_off_loop(user.password_hash if user else None, password)
     failed = Failure(txn, choices, ip, login, limit_key, username)
     if not ok or user is None or user.blocked:
@@ -160,8 +151,3 @@ async def _failed(request: Request, rt: Runtime, f: Failure, user_id: str | None
         await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE, client_id=f.txn.client_id or None,
                           user_id=user_id, ip=f.ip, details={"username": f.login[:100]})  # fmt: skip
     return _page(request, rt, txn=f.txn, choices=f.choices, status=401, error=GENERIC_FAILURE, username=f.username)
-
-
-async def _find_user(conn: AsyncConnection, login: str, connection_ids: list[str]) -> Any:
-    """The candidate's id, hash and blocked flag (a Core row), or None."""
-    return (await conn.execute(_FIND_USER, {"connections": connection_ids, "login": login})).first()

@@ -15,17 +15,12 @@ from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consentry.commands.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate, OidcOptions
 from consentry.federation import secrets
-from consentry.management.errors import bad_request, conflict, not_found
-from consentry.management.pagination import Paging, checkpoint_select, checkpoint_split
-from consentry.management.schemas.connections import (
-    ConnectionCreate,
-    ConnectionUpdate,
-    EnabledClientUpdate,
-    OidcOptions,
-)
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, not_found
+from consentry.services.listing import Paging, checkpoint_select, checkpoint_split
 from consentry.storage.models import (
     AuthorizationCode,
     Client,
@@ -122,7 +117,7 @@ def _oidc_options(rt: Runtime, options: dict[str, Any], stored: dict[str, Any] |
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise bad_request(f"Payload validation error: options{'.' + where if where else ''}: {first['msg']}.") from None
+        raise invalid(f"Payload validation error: options{'.' + where if where else ''}: {first['msg']}.") from None
     data = checked.model_dump(exclude_none=True)
     if checked.client_secret:
         data[SECRET_OPTION] = secrets.seal(rt.keys.kek, checked.client_secret)
@@ -131,7 +126,7 @@ def _oidc_options(rt: Runtime, options: dict[str, Any], stored: dict[str, Any] |
 
 async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate, *, actor: str | None) -> Connection:
     if body.strategy not in STRATEGIES:
-        raise bad_request(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
+        raise invalid(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
                           f"(supported: {', '.join(STRATEGIES)}).")  # fmt: skip
     if await s.scalar(select(Connection.id).where(Connection.name == body.name)):
         raise conflict(f"A connection with the same name already exists: {body.name}")

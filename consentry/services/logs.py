@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import bad_request, not_found
-from consentry.management.pagination import Term, like_pattern, parse_query
+from consentry.services.errors import invalid, not_found
+from consentry.services.listing import Term, like_pattern, parse_query
 from consentry.storage.models import AuditEvent
 
 SEARCH_FIELDS = {"type", "user_id", "client_id", "ip", "log_id", "description"}
@@ -30,7 +30,7 @@ def _order(sort: str | None) -> list[Any]:
         return [AuditEvent.date.desc(), AuditEvent.log_id.desc()]
     if sort == "date:1":
         return [AuditEvent.date.asc(), AuditEvent.log_id.asc()]
-    raise bad_request("Query validation error: sort must be 'date:1' or 'date:-1'.", "invalid_query_string")
+    raise invalid("Query validation error: sort must be 'date:1' or 'date:-1'.", "invalid_query_string")
 
 
 async def list_logs(

@@ -7,15 +7,16 @@ kept only when no other user of the connection holds it (``uq_user_email``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
-from consentry.storage.db import Unit
+from consentry.storage.db import Database, Unit
 from consentry.storage.models import User
 
 _USERS: Table = User.__table__  # type: ignore[assignment]
-_GET = select(_USERS.c.user_id, _USERS.c.blocked).where(_USERS.c.user_id == bindparam("uid"))
+_GET = select(_USERS.c.user_id, _USERS.c.blocked, _USERS.c.connection_id).where(_USERS.c.user_id == bindparam("uid"))
 _EMAIL_TAKEN = (
     select(_USERS.c.user_id)
     .where(_USERS.c.connection_id == bindparam("cid"), _USERS.c.email == bindparam("email"),
@@ -46,3 +47,18 @@ async def link_in(unit: Unit, *, user_id: str, connection_id: str, email: str | 
     await unit.execute(_UPDATE, {"uid": user_id, "email": email, "email_verified": email_verified,
                                  "profile": profile, "updated_at": now})  # fmt: skip
     return bool(row.blocked)
+
+
+@dataclass(frozen=True)
+class UserState:
+    """What a token mint re-checks about the user (``oauth.mint_policy.UserState``)."""
+
+    user_id: str
+    blocked: bool
+    connection_id: str
+
+
+async def state(db: Database, user_id: str) -> UserState | None:
+    async with db.connect() as conn:
+        row = (await conn.execute(_GET, {"uid": user_id})).first()
+    return None if row is None else UserState(row.user_id, bool(row.blocked), row.connection_id)

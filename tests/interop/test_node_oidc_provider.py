@@ -10,7 +10,7 @@ import httpx
 import jwt
 import pytest
 
-from consentry.management.schemas.connections import ConnectionCreate
+from consentry.commands.connections import ConnectionCreate
 from consentry.runtime import Runtime
 from consentry.services.connections import create_connection
 from tests.integration.federation.conftest import choose, to_login_page

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import select
-
 from consentry.domain import ApiInfo, ConnectionInfo
 from consentry.federation import id_jag
 from consentry.federation.fetch import UpstreamError
@@ -31,12 +29,10 @@ from consentry.oauth.mint_policy import MintInput, decide
 from consentry.oauth.params import scope_list
 from consentry.services import audit
 from consentry.storage import assertions, federated_users
-from consentry.storage.models import User
 from consentry.tokens.issue import access_token_lifetime, subject_for
 from consentry.tokens.jwt import issue_access_token
 
 XAA_OPTION = "cross_app_access"
-_USER = select(User.user_id, User.blocked, User.connection_id)
 
 
 class JwtBearerGrant:
@@ -100,8 +96,7 @@ async def _resource(ctx: TokenContext, claims: dict[str, Any]) -> ApiInfo:
 async def _scopes(ctx: TokenContext, conn: ConnectionInfo, api: ApiInfo, claims: dict[str, Any]) -> list[str]:
     """The ID-JAG's API scopes within the client grant, decided as at every mint (``mint_policy.decide``)."""
     user_id = federated_users.user_id_for(conn.strategy, conn.name, str(claims["sub"]))
-    async with ctx.rt.db.connect() as unit:
-        user = (await unit.execute(_USER.where(User.user_id == user_id))).first()
+    user = await federated_users.state(ctx.rt.db, user_id)
     if user is None:
         raise _refused(ctx, INVALID_GRANT, "the assertion's user does not exist for this connection")
     wanted = [s for s in scope_list(claims.get("scope") if isinstance(claims.get("scope"), str) else None)

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from consentry.management.schemas.connections import ConnectionCreate
+from consentry.commands.connections import ConnectionCreate
 from consentry.runtime import Runtime
 from consentry.services.connections import create_connection
 from tests.integration.flows.conftest import App, grant, make_api, make_app
