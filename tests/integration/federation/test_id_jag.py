@@ -139,3 +139,15 @@ async def test_a_non_domain_level_connection_gives_third_party_apps_nothing(
     await _user(runtime)
     r = await _redeem(client, app, idp.id_jag(ISSUER, app.client_id, resource=API))
     assert r.status_code == 403 and "connection" in r.json()["error_description"]
+
+
+async def test_authlib_redeems_an_id_jag(app: Any, idp: UpstreamIdP, agent: App) -> None:
+    """Authlib's OAuth 2 client (its httpx integration) sends the RFC 7523 jwt-bearer grant, client_secret_post."""
+    import httpx2
+    from authlib.integrations.httpx_client import AsyncOAuth2Client
+
+    async with AsyncOAuth2Client(agent.client_id, agent.secret, token_endpoint_auth_method="client_secret_post",
+                                 transport=httpx2.ASGITransport(app=app)) as oauth:  # fmt: skip
+        token = await oauth.fetch_token("http://testserver/oauth/token", grant_type=JWT_BEARER,
+                                        assertion=idp.id_jag(ISSUER, agent.client_id, resource=API))  # fmt: skip
+    assert token["token_type"] == "Bearer" and token["scope"] == "read:posts" and "refresh_token" not in token
