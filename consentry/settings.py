@@ -110,6 +110,8 @@ class Settings(BaseSettings):
         None, description="Extra CA bundle (PEM) trusted when fetching CIMDs, e.g. a private or test CA."
     )
 
+    id_jag_rate_limit_per_minute: int = Field(
+        600, ge=1, description="ID-JAG exchanges (jwt-bearer grant) per requesting application per minute.")
     connections_allow_private_addresses: bool = Field(
         False, description="Reach enterprise OIDC identity providers on loopback/private hosts, over http too "
         "(local development and tests only).")

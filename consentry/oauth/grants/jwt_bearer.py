@@ -23,11 +23,18 @@ from consentry.federation.provider import jwks, provider, upstream
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.client_rules import JWT_BEARER
-from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_SCOPE, INVALID_TARGET, OAuthError
+from consentry.oauth.errors import (
+    INVALID_GRANT,
+    INVALID_REQUEST,
+    INVALID_SCOPE,
+    INVALID_TARGET,
+    TOO_MANY_REQUESTS,
+    OAuthError,
+)
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.mint_policy import MintInput, decide
 from consentry.oauth.params import scope_list
-from consentry.services import audit
+from consentry.services import audit, rate_limit
 from consentry.storage import assertions, federated_users
 from consentry.tokens.issue import access_token_lifetime, subject_for
 from consentry.tokens.jwt import issue_access_token
@@ -40,6 +47,7 @@ class JwtBearerGrant:
 
     async def issue(self, ctx: TokenContext) -> dict[str, Any]:
         require_grant_type(ctx.client, JWT_BEARER)
+        await _within_rate_limit(ctx)
         assertion = ctx.params.get("assertion")
         if not assertion or len(assertion) > 16384:
             raise INVALID_REQUEST.with_hint("Missing required parameter: assertion")
@@ -55,6 +63,14 @@ class JwtBearerGrant:
         if not await assertions.use_once(ctx.rt.db, key, float(claims["exp"]), ctx.rt.clock.now()):
             raise _refused(ctx, INVALID_GRANT, "the assertion's jti was already used")
         return await _mint(ctx, conn, api, str(claims["sub"]), scopes)
+
+
+async def _within_rate_limit(ctx: TokenContext) -> None:
+    """A requesting app's exchanges per minute are limited (``id_jag_rate_limit_per_minute``), as Auth0 limits them."""
+    if not await rate_limit.hit(ctx.rt, f"id-jag:{ctx.client.client_id}", ctx.rt.settings.id_jag_rate_limit_per_minute,
+                                60):  # fmt: skip
+        raise _refused(ctx, TOO_MANY_REQUESTS, "too many ID-JAG exchanges for this application; try again in a "
+                       "minute").with_headers({"Retry-After": "60"})  # fmt: skip
 
 
 def _trusted_connection(connections: tuple[ConnectionInfo, ...], iss: object) -> ConnectionInfo:

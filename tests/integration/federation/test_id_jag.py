@@ -21,6 +21,12 @@ ISSUER = "http://testserver/"
 USER_ID = "oidc|corp|corp-user-1"
 
 
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """The provider on loopback (tests only), and a small ID-JAG rate limit so that one test can reach it."""
+    return {"connections_allow_private_addresses": True, "id_jag_rate_limit_per_minute": 3}
+
+
 async def _user(rt: Runtime, user_id: str = USER_ID) -> None:
     conn = next(c for c in await rt.catalog.connections() if c.name == "corp")
     async with rt.db.write() as unit:
@@ -151,3 +157,12 @@ async def test_authlib_redeems_an_id_jag(app: Any, idp: UpstreamIdP, agent: App)
         token = await oauth.fetch_token("http://testserver/oauth/token", grant_type=JWT_BEARER,
                                         assertion=idp.id_jag(ISSUER, agent.client_id, resource=API))  # fmt: skip
     assert token["token_type"] == "Bearer" and token["scope"] == "read:posts" and "refresh_token" not in token
+
+
+async def test_exchanges_are_rate_limited_per_application(
+    client: httpx.AsyncClient, idp: UpstreamIdP, agent: App
+) -> None:
+    for _ in range(3):
+        assert (await _redeem(client, agent, idp.id_jag(ISSUER, agent.client_id, resource=API))).status_code == 200
+    r = await _redeem(client, agent, idp.id_jag(ISSUER, agent.client_id, resource=API))
+    assert r.status_code == 429 and r.json()["error"] == "too_many_requests" and r.headers["retry-after"] == "60"
