@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -68,6 +69,23 @@ def prepare(cfg: Settings) -> None:
     asyncio.run(run())
 
 
+def prepare_here() -> None:
+    """``prepare`` with this process's settings (the child that ``serve`` starts), outside typer: a failure is
+    its one-line message and the exit code, as from the command line."""
+    try:
+        prepare(settings())
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+
+
+def _prepare_in_child() -> None:
+    """Migrate and bootstrap in a child process, so that the supervisor, which stays up as long as the workers,
+    never loads SQLAlchemy, Alembic or the application (its memory, docs/performance.md)."""
+    code = subprocess.call([sys.executable, "-c", "from consentry.cli import prepare_here; prepare_here()"])
+    if code:
+        raise typer.Exit(code)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -104,7 +122,7 @@ def serve() -> None:
     import uvicorn
 
     cfg = settings()
-    prepare(cfg)
+    _prepare_in_child()
     typer.echo(f"Consentry listening on http://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
     # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
     # threshold so a large buffer goes back to the OS when freed instead of raising the threshold and

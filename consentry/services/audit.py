@@ -33,6 +33,8 @@ CLIENT_CREDENTIALS_REFUSED = "feccft"
 CODE_EXCHANGED = "seacft"
 REFRESH_EXCHANGED = "sertft"
 CLIENT_CREDENTIALS_EXCHANGED = "seccft"
+ID_JAG_REFUSED = "fejwtb"  # an ID-JAG refused at the token endpoint (Cross App Access)
+ID_JAG_EXCHANGED = "sejwtb"
 DCR_PRUNED = "client.pruned"
 
 

@@ -1,7 +1,7 @@
 """Time-boxed user grants and signed consent receipts
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 07:30:00
 
 ``user_grants.expires_at``: the end of the access the user chose on the consent screen (NULL: until revoked,
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
