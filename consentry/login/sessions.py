@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from consentry.runtime import Runtime
+from consentry.services import audit
 from consentry.services.user_grants import GrantRef
 from consentry.storage.models import LoginSession, User, UserGrant
 from consentry.tokens import ids
@@ -141,12 +142,20 @@ async def revoke_in(conn: AsyncConnection, token: str, now: float) -> None:
     await conn.execute(_REVOKE, {"b_token_hash": ids.digest(token), "revoked_at": now})
 
 
-async def end_session(rt: Runtime, request: Request) -> None:
+_END = _REVOKE.returning(_SESSIONS.c.user_id)
+
+
+async def end_session(rt: Runtime, request: Request, *, client_id: str | None = None, ip: str | None = None) -> None:
+    """Revoke the cookie's session; a live one ending is audited (Auth0's ``slo``) in the same transaction."""
     token = cookie_token(request)
     if token is None:
         return
+    now = rt.clock.now()
     async with rt.db.write() as conn:
-        await revoke_in(conn, token, rt.clock.now())
+        user_id = (await conn.execute(_END, {"b_token_hash": ids.digest(token), "revoked_at": now})).scalar()
+        if user_id is not None:
+            await audit.write(conn, now, audit.LOGOUT, "Successful logout", client_id=client_id, user_id=user_id,
+                              ip=ip)  # fmt: skip
 
 
 def set_cookie(rt: Runtime, response: Response, token: str) -> None:

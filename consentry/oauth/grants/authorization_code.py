@@ -109,7 +109,7 @@ async def _revoke_replayed(ctx: TokenContext, row: Row[Any]) -> None:
     async with rt.db.transaction() as s:
         families = select(RefreshToken.family_id).where(RefreshToken.code_hash == row.code_hash)
         await revoke_families(s, rt.clock.now(), RefreshToken.family_id.in_(families))
-        audit.record(s, rt.clock.now(), audit.TOKEN_REUSE, "Authorization code replayed; tokens revoked",
+        audit.record(s, rt.clock.now(), audit.CODE_REPLAYED, "Authorization code replayed; tokens revoked",
                      client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
 
 
