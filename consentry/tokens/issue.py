@@ -13,7 +13,6 @@ from typing import Any, Protocol
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.clock import iso
 from consentry.domain import NEVER, ApiInfo, ClientInfo
 from consentry.runtime import Runtime
 from consentry.storage.models import RefreshToken
@@ -70,7 +69,7 @@ def profile_claims(user: ClaimsUser, scopes: tuple[str, ...]) -> dict[str, Any]:
         for key in ("given_name", "family_name", "picture"):
             if profile.get(key):
                 claims[key] = profile[key]
-        claims["updated_at"] = iso(user.updated_at)
+        claims["updated_at"] = int(user.updated_at)  # OIDC Core §5.1: a JSON number of seconds (Auth0 sends ISO)
     if "email" in scopes and user.email:
         claims["email"] = user.email
         claims["email_verified"] = user.email_verified
