@@ -16,7 +16,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from consentry.management.errors import ManagementError
+from consentry.services.errors import ServiceError
 from consentry.settings import Settings, SettingsError, load_settings
 
 
@@ -95,7 +95,7 @@ def with_runtime(work: Callable[[Any], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(run())
-    except ManagementError as exc:
+    except ServiceError as exc:
         fail(exc.message)
         raise
 
@@ -164,8 +164,8 @@ def create_client(
     scope: list[str] = typer.Option([], "--scope", metavar="SCOPE", help="Management API scope (default: all)."),
 ) -> None:
     """A first-party machine-to-machine client with a Management API client grant; prints its credentials."""
-    from consentry.management.schemas.client_grants import ClientGrantCreate
-    from consentry.management.schemas.clients import ClientCreate
+    from consentry.commands.client_grants import ClientGrantCreate
+    from consentry.commands.clients import ClientCreate
     from consentry.services.client_grants import create_client_grant
     from consentry.services.clients import create_client as create
     from consentry.tenant import MANAGEMENT_SCOPES
@@ -229,7 +229,7 @@ def apis_create(
     offline_access: bool = typer.Option(False, "--allow-offline-access", help="Allow refresh tokens."),
 ) -> None:
     """Register an API (resource server) with its scopes."""
-    from consentry.management.schemas.resource_servers import ResourceServerCreate, ScopeIn
+    from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
     from consentry.services.resource_servers import create_resource_server, resource_server_json
 
     async def work(rt: Any) -> dict[str, Any]:

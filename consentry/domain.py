@@ -20,8 +20,8 @@ class ScopeDef:
     optional: bool = False
 
 
-MAX_ID_TOKEN_LIFETIME = 2_592_000  # 30 days, the bound on write (management.schemas.types)
-MAX_REFRESH_LIFETIME = 157_788_000  # five years, the bound on write (management.schemas.clients)
+MAX_ID_TOKEN_LIFETIME = 2_592_000  # 30 days, the bound on write (commands.types)
+MAX_REFRESH_LIFETIME = 157_788_000  # five years, the bound on write (commands.clients)
 
 
 def stored_seconds(value: Any, maximum: int) -> int | None:

@@ -60,7 +60,7 @@ def _usable(value: Any, default: Any) -> bool:
 def merged_settings(stored: Any) -> dict[str, Any]:
     """Stored settings over the defaults; ``flags`` merged one level deep (as Auth0's PATCH does).
 
-    Writes are validated (``management.schemas.tenant_settings``); a stored value of the wrong type (a row
+    Writes are validated (``commands.tenant_settings``); a stored value of the wrong type (a row
     written before that, or by hand) is left out, so its default applies instead of a 500 in every flow.
     """
     result = copy.deepcopy(DEFAULT_SETTINGS)

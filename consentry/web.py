@@ -23,8 +23,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from consentry.management.errors import ManagementError
+from consentry.management.errors import ManagementError, from_service
 from consentry.oauth.errors import SERVER_ERROR, TEMPORARILY_UNAVAILABLE, OAuthError
+from consentry.services.errors import ServiceError
 from consentry.ui.render import render_error
 
 log = logging.getLogger("consentry")
@@ -81,8 +82,10 @@ async def _oauth_error(request: Request, exc: Exception) -> Response:
 
 
 async def _management_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ManagementError)
-    return json_response(exc.body(), exc.status, exc.headers)
+    """The Management API's errors, and the services' refusals it lets through, in Auth0's shape."""
+    err = from_service(exc) if isinstance(exc, ServiceError) else exc
+    assert isinstance(err, ManagementError)
+    return json_response(err.body(), err.status, err.headers)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -163,6 +166,7 @@ def _looks_unavailable(exc: BaseException) -> bool:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(ManagementError, _management_error)
+    app.add_exception_handler(ServiceError, _management_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Database errors get handlers of their own: the catch-all ``Exception`` handler runs in Starlette's

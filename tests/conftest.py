@@ -109,8 +109,8 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def m2m_credentials(runtime: Runtime) -> dict[str, str]:
     """A first-party M2M client with every Management API scope (as ``consentry admin create-client``)."""
-    from consentry.management.schemas.client_grants import ClientGrantCreate
-    from consentry.management.schemas.clients import ClientCreate
+    from consentry.commands.client_grants import ClientGrantCreate
+    from consentry.commands.clients import ClientCreate
     from consentry.services.client_grants import create_client_grant
     from consentry.services.clients import create_client
     from consentry.tenant import MANAGEMENT_SCOPES

@@ -11,16 +11,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.responses import Response
 
 from consentry.admin import guard
 from consentry.admin.forms import Errors, Submitted, service_errors, validation_errors
 from consentry.admin.pages import INVALID, found, page, redirect
-from consentry.management.errors import ManagementError
-from consentry.management.schemas.resource_servers import ResourceServerCreate, ResourceServerUpdate, ScopeIn
+from consentry.commands.resource_servers import ResourceServerCreate, ResourceServerUpdate, ScopeIn
+from consentry.services import dashboard_reads
 from consentry.services import resource_servers as service
-from consentry.storage.models import Client, ClientGrant, ResourceServer
+from consentry.services.errors import ServiceError
+from consentry.storage.models import ResourceServer
 
 router = APIRouter(prefix="/admin/apis", include_in_schema=False)
 Admin = Annotated[guard.Viewer, Depends(guard.admin)]
@@ -148,7 +148,7 @@ async def create_api(request: Request, who: Admin) -> Response:
                 row = await service.create_resource_server(rt, s, parsed, actor=who.user_id)
         except ValidationError as exc:
             errors = _field_errors(exc)
-        except ManagementError as err:
+        except ServiceError as err:
             errors = service_errors(err, FIELDS)
     if errors:
         return page(request, who, "admin/api_form.html", section=SECTION, title="Create API", status=INVALID,
@@ -162,9 +162,7 @@ async def _detail(request: Request, who: guard.Viewer, api_id: str, *, values: d
     with found():
         async with who.rt.db.read() as s:
             row = await service.get_resource_server(s, api_id)
-            access = (await s.execute(select(ClientGrant, Client).outerjoin(Client, Client.client_id ==
-                                      ClientGrant.client_id).where(ClientGrant.audience == row.identifier)
-                                      .order_by(ClientGrant.created_at))).all()  # fmt: skip
+            access = await dashboard_reads.client_grants_with_apps(s, row.identifier)
     return page(request, who, "admin/api_form.html", section=SECTION, title=row.name, status=status, errors=errors,
                 v=values or _stored(row), api=row, access=access, **_choices())  # fmt: skip
 
@@ -186,7 +184,7 @@ async def update_api(request: Request, who: Admin, api_id: str) -> Response:
                 await service.update_resource_server(rt, s, api_id, parsed, actor=who.user_id)
         except ValidationError as exc:
             errors = _field_errors(exc)
-        except ManagementError as err:
+        except ServiceError as err:
             errors = service_errors(err, FIELDS)
     if errors:
         return await _detail(request, who, api_id, values=values, errors=errors, status=INVALID)
@@ -210,7 +208,7 @@ async def delete_api(request: Request, who: Admin, api_id: str) -> Response:
         with found():
             async with rt.db.transaction() as s:
                 await service.delete_resource_server(rt, s, api_id, actor=who.user_id)
-    except ManagementError as err:
+    except ServiceError as err:
         return await _detail(request, who, api_id, errors=service_errors(err, ()), status=INVALID)
     rt.catalog.invalidate()
     return redirect(rt, "admin/apis", "api-deleted")

@@ -15,13 +15,13 @@ from starlette.responses import Response
 from consentry.admin import guard
 from consentry.admin.forms import Errors, Submitted, service_errors, validation_errors
 from consentry.admin.pages import INVALID, found, page, record, redirect
-from consentry.admin.queries import app_grants
+from consentry.commands.clients import ClientCreate, ClientUpdate
 from consentry.consent.display import registration_label
 from consentry.domain import ClientInfo
-from consentry.management.errors import ManagementError
-from consentry.management.schemas.clients import ClientCreate, ClientUpdate
 from consentry.oauth.client_rules import PASSWORD_REALM
 from consentry.services import clients as service
+from consentry.services.dashboard_reads import app_grants
+from consentry.services.errors import ServiceError
 from consentry.storage.models import Client
 from consentry.web import client_ip
 
@@ -140,7 +140,7 @@ async def create_application(request: Request, who: Admin) -> Response:
             row, secret = await service.create_client(rt, s, body, actor=who.user_id)
     except ValidationError as exc:
         errors = validation_errors(exc, LABELS)
-    except ManagementError as err:
+    except ServiceError as err:
         errors = service_errors(err, FIELDS)
     if errors:
         return page(request, who, "admin/app_new.html", section=SECTION, title="Create application", status=INVALID,
@@ -170,7 +170,7 @@ async def rotate_secret(request: Request, who: Admin, client_id: str) -> Respons
             row, secret = await service.rotate_secret(rt, s, client_id)
             record(s, who, "client.secret_rotated", f"Client '{row.name}' secret rotated", client_id=client_id,
                    ip=client_ip(request))  # fmt: skip
-    except ManagementError as err:
+    except ServiceError as err:
         return await detail_page(request, who, client_id, status=INVALID, errors=service_errors(err, ()))
     rt.catalog.invalidate()
     return page(request, who, "admin/app_secret.html", section=SECTION, title="Secret rotated", app=row,
@@ -220,7 +220,7 @@ async def update_application(request: Request, who: Admin, client_id: str) -> Re
             await service.update_client(rt, s, client_id, body)
     except ValidationError as exc:
         errors = validation_errors(exc, LABELS)
-    except ManagementError as err:
+    except ServiceError as err:
         errors = service_errors(err, FIELDS)
     if errors:
         return await detail_page(request, who, client_id, status=INVALID, errors=errors, form=form)

@@ -10,20 +10,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
-from sqlalchemy import select
 from starlette.responses import Response
 
 from consentry.admin import guard
 from consentry.admin.applications import detail_page
 from consentry.admin.forms import FORM_ERROR, Errors, Submitted, service_errors, validation_errors
 from consentry.admin.pages import INVALID, found, page, record, redirect
-from consentry.admin.queries import GrantView, api_rows
+from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.domain import THIRD_PARTY_DEFAULT
-from consentry.management.errors import ManagementError
-from consentry.management.schemas.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.services import client_grants as service
+from consentry.services import dashboard_reads
 from consentry.services.clients import get_client
-from consentry.storage.models import Client, ClientGrant
+from consentry.services.dashboard_reads import GrantView, api_rows
+from consentry.services.errors import Kind, ServiceError
 from consentry.web import client_ip
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -76,8 +75,11 @@ async def create_grant(request: Request, who: Admin, client_id: str) -> Response
                        ip=client_ip(request), grant_id=row.id, audience=audience, scope=row.scope)  # fmt: skip
     except ValidationError as exc:
         errors = validation_errors(exc)
-    except ManagementError as err:
-        errors = service_errors(err, ("scope", "subject_type")) if err.status != 404 else {FORM_ERROR: err.message}
+    except ServiceError as err:
+        if err.kind is Kind.NOT_FOUND:
+            errors = {FORM_ERROR: err.message}
+        else:
+            errors = service_errors(err, ("scope", "subject_type"))
     if errors:
         return await _grant_form(request, who, client_id, audience, v, errors, INVALID)
     rt.catalog.invalidate()
@@ -105,7 +107,7 @@ async def _update(request: Request, who: guard.Viewer, grant_id: str, values: di
             record(s, who, "client_grant.updated", f"Client grant for '{row.audience}' updated",
                    client_id=row.client_id, ip=client_ip(request), grant_id=row.id, scope=row.scope,
                    allow_all_scopes=row.allow_all_scopes)  # fmt: skip
-    except ManagementError as err:
+    except ServiceError as err:
         return service_errors(err, ("scope",))
     rt.catalog.invalidate()
     return {}
@@ -134,8 +136,7 @@ async def _overview(request: Request, who: guard.Viewer, *, errors: Errors | Non
                     submitted: dict[str, dict[str, Any]] | None = None, status: int = 200) -> Response:  # fmt: skip
     apis = await api_rows(who.rt)
     async with who.rt.db.read() as s:
-        rows = (await s.execute(select(ClientGrant, Client).outerjoin(Client, Client.client_id == ClientGrant.client_id)
-                                .order_by(ClientGrant.created_at))).all()  # fmt: skip
+        rows = await dashboard_reads.client_grants_with_apps(s)
     per_app = [GrantView(g, apis.get(g.audience), c) for g, c in rows if g.client_id]
     defaults = {g.audience: g for g, _ in rows if g.default_for == THIRD_PARTY_DEFAULT and g.subject_type == "user"}
     forms = []
@@ -164,9 +165,7 @@ async def save_defaults(request: Request, who: Admin) -> Response:
     values = _scopes(form)
     errors = _needs_scope(values)
     async with rt.db.read() as s:
-        current = await s.scalar(select(ClientGrant.id).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT,
-                                                              ClientGrant.audience == audience,
-                                                              ClientGrant.subject_type == "user"))  # fmt: skip
+        current = await dashboard_reads.default_user_grant_id(s, audience)
     if not errors and current:
         errors = await _update(request, who, current, values)
     elif not errors:
@@ -179,7 +178,7 @@ async def save_defaults(request: Request, who: Admin) -> Response:
                        ip=client_ip(request), grant_id=row.id, default_for=THIRD_PARTY_DEFAULT,
                        scope=row.scope)  # fmt: skip
             rt.catalog.invalidate()
-        except ManagementError as err:
+        except ServiceError as err:
             errors = {"scope": err.message}
     if errors:
         message = errors.get("scope") or errors.get(FORM_ERROR, "")

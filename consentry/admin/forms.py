@@ -2,7 +2,7 @@
 
 Forms are re-rendered with what was submitted and the errors inline, so nothing typed is lost.
 The validation itself is the Management API's: the same pydantic schemas and the same services
-(their ``ManagementError.message`` is shown as is), so the dashboard cannot accept what the API refuses.
+(their ``ServiceError.message`` is shown as is), so the dashboard cannot accept what the API refuses.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from consentry.admin.guard import PageNotFound
-from consentry.management.errors import ManagementError
+from consentry.services.errors import Kind, ServiceError
 
 FORM_ERROR = "_form"  # key of the message shown above the form rather than next to a field
 Errors = dict[str, str]
@@ -91,9 +91,9 @@ HINTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def service_errors(err: ManagementError, fields: Iterable[str]) -> Errors:
+def service_errors(err: ServiceError, fields: Iterable[str]) -> Errors:
     """The service's message next to the field it names, else above the form (a 404 is a page of its own)."""
-    if err.status == 404:
+    if err.kind is Kind.NOT_FOUND:
         raise PageNotFound(err.message)
     allowed = set(fields)
     message = _readable(err.message)

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from consentry.admin import guard, queries
+from consentry.admin import guard
 from consentry.admin.forms import FORM_ERROR
 from consentry.admin.pages import found, page, redirect
-from consentry.management.errors import ManagementError
-from consentry.services import dcr_admin, dcr_prune, logs
+from consentry.services import dashboard_reads, dcr_admin, dcr_prune, logs
+from consentry.services.errors import ServiceError
 from consentry.tenant import flag
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -22,7 +22,7 @@ LOG_SHORTCUTS = ("grant.revoked", "consent.given", "consent.declined", "client.c
 
 @router.get("")
 async def index(request: Request, who: Admin) -> Response:
-    counts = await queries.overview(who.rt)
+    counts = await dashboard_reads.overview(who.rt)
     tenant = await who.rt.catalog.tenant()
     steps = (
         ("Register an API with its scopes (e.g. read:posts, write:posts)", counts.apis > 0, "admin/apis/new"),
@@ -73,10 +73,10 @@ async def show_logs(request: Request, who: Admin, q: str = Query("", max_length=
     try:
         async with who.rt.db.read() as s:
             rows, total = await logs.list_logs(s, offset=page_no * PER_PAGE, limit=PER_PAGE, q=q or None)
-    except ManagementError as err:
+    except ServiceError as err:
         rows, total, errors = [], 0, {"q": err.message, FORM_ERROR: ""}
     users = {e.user_id for e in rows if e.user_id} | {str(a) for e in rows if (a := (e.details or {}).get("actor"))}
-    apps, people = await queries.names(who.rt, {e.client_id for e in rows if e.client_id}, users)
+    apps, people = await dashboard_reads.names(who.rt, {e.client_id for e in rows if e.client_id}, users)
     return page(request, who, "admin/logs.html", section="admin/logs", title="Logs", status=200,
                 errors=errors, rows=rows, total=total, q=q, page_no=page_no, per_page=PER_PAGE,
                 shortcuts=LOG_SHORTCUTS, apps=apps, people=people)  # fmt: skip

@@ -14,15 +14,15 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from consentry.admin.guard import Forbidden, LoginRequired, PageNotFound, Viewer
 from consentry.clock import iso
-from consentry.management.errors import ManagementError
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import Kind, ServiceError
+from consentry.storage.db import OrmUnit
 from consentry.ui.render import env, render, render_error
 
 # A form re-rendered with its errors answers 200, as Django does: browsers log any 4xx document as a console
@@ -86,7 +86,7 @@ def redirect(rt: Runtime, path: str, notice: str | None = None, **query: str) ->
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def record(s: AsyncSession, who: Viewer, type_: str, description: str, *, client_id: str | None = None,
+def record(s: OrmUnit, who: Viewer, type_: str, description: str, *, client_id: str | None = None,
            user_id: str | None = None, ip: str | None = None, **details: Any) -> None:  # fmt: skip
     """An audit event for a dashboard action the service does not log itself, in the same transaction."""
     audit.record(s, who.rt.clock.now(), type_, description, client_id=client_id, user_id=user_id, ip=ip,
@@ -98,8 +98,8 @@ def found() -> Iterator[None]:
     """Turn a service's 404 into the dashboard's not-found page (the API would answer JSON)."""
     try:
         yield
-    except ManagementError as err:
-        if err.status == 404:
+    except ServiceError as err:
+        if err.kind is Kind.NOT_FOUND:
             raise PageNotFound(err.message) from None
         raise
 

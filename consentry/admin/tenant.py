@@ -14,12 +14,12 @@ from starlette.responses import Response
 from consentry.admin import guard
 from consentry.admin.forms import Errors, Submitted, service_errors, validation_errors
 from consentry.admin.pages import INVALID, found, page, redirect
-from consentry.management.errors import ManagementError
-from consentry.management.pagination import Paging
-from consentry.management.schemas.connections import ConnectionUpdate
-from consentry.management.schemas.tenant_settings import TenantSettingsUpdate
+from consentry.commands.connections import ConnectionUpdate
+from consentry.commands.tenant_settings import TenantSettingsUpdate
 from consentry.services import connections as connection_service
 from consentry.services import tenant_settings as settings_service
+from consentry.services.errors import ServiceError
+from consentry.services.listing import Paging
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Admin = Annotated[guard.Viewer, Depends(guard.admin)]
@@ -106,7 +106,7 @@ async def save_settings(request: Request, who: Admin) -> Response:
             await settings_service.update_settings(rt, s, body, actor=who.user_id)
     except ValidationError as exc:
         errors = validation_errors(exc)
-    except ManagementError as err:
+    except ServiceError as err:
         errors = service_errors(err, ("default_directory", "friendly_name", "support_email", "support_url"))
     if errors:
         return await _settings_page(request, who, values, errors, INVALID)

@@ -11,11 +11,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
-from consentry.admin import guard, queries
+from consentry.admin import guard
 from consentry.admin.forms import Errors, Submitted, service_errors, values_of
 from consentry.admin.pages import INVALID, found, page, record, redirect
-from consentry.management.errors import ManagementError
-from consentry.services import user_grants
+from consentry.services import dashboard_reads, user_grants
+from consentry.services.errors import ServiceError, not_found
 from consentry.services.users import create_user
 from consentry.storage.models import User
 from consentry.web import client_ip
@@ -34,7 +34,7 @@ async def _database_connections(who: guard.Viewer) -> list[str]:
 @router.get("")
 async def list_users(request: Request, who: Admin, q: str = Query("", max_length=200),
                      page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
-    rows, total = await queries.users(who.rt, q.strip(), offset=page_no * PER_PAGE, limit=PER_PAGE)
+    rows, total = await dashboard_reads.users(who.rt, q.strip(), offset=page_no * PER_PAGE, limit=PER_PAGE)
     return page(request, who, "admin/users_list.html", section=SECTION, title="Users", users=rows, total=total,
                 q=q, page_no=page_no, per_page=PER_PAGE)  # fmt: skip
 
@@ -72,7 +72,7 @@ async def create(request: Request, who: Admin) -> Response:
                                            is_admin=form.checked("is_admin"))  # fmt: skip
                 record(s, who, "user.created", f"User '{row.email}' created", user_id=row.user_id,
                        ip=client_ip(request), is_admin=row.is_admin)  # fmt: skip
-        except ManagementError as err:
+        except ServiceError as err:
             errors = service_errors(err, FIELDS)
     if errors:
         return await _new_form(request, who, {**values, "password": ""}, errors, INVALID)
@@ -80,7 +80,7 @@ async def create(request: Request, who: Admin) -> Response:
 
 
 async def _user(who: guard.Viewer, user_id: str) -> tuple[User, str]:
-    found_user = await queries.user(who.rt, user_id)
+    found_user = await dashboard_reads.user(who.rt, user_id)
     if found_user is None:
         raise guard.PageNotFound("The user does not exist.")
     return found_user
@@ -96,7 +96,7 @@ async def show_user(request: Request, who: Admin, user_id: str) -> Response:
 @router.get("/{user_id}/authorized-applications")
 async def authorized_applications(request: Request, who: Admin, user_id: str) -> Response:
     user, connection = await _user(who, user_id)
-    apps = await queries.connected_apps(who.rt, user_id)
+    apps = await dashboard_reads.connected_apps(who.rt, user_id)
     return page(request, who, "admin/user_detail.html", section=SECTION, title=f"User {user_id}", user=user,
                 connection=connection, tab="apps", apps=apps)  # fmt: skip
 
@@ -109,6 +109,6 @@ async def revoke(request: Request, who: Admin, user_id: str, grant_id: str) -> R
         async with rt.db.transaction() as s:
             grant = await user_grants.get_grant(s, grant_id)
             if grant.user_id != user_id:
-                raise ManagementError(404, "The grant does not exist.", "inexistent_grant")
+                raise not_found("grant", "inexistent_grant")
             await user_grants.revoke_grant(rt, s, grant_id, actor=who.user_id, ip=client_ip(request))
     return redirect(rt, f"admin/users/{user_id}/authorized-applications", "revoked")

@@ -115,9 +115,9 @@ def _batches(rows: Iterator[dict[str, Any]] | list[dict[str, Any]], size: int) -
 
 async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
     """The API, the clients, their grants and ``users`` users who consented to the partner app."""
-    from consentry.management.schemas.client_grants import ClientGrantCreate
-    from consentry.management.schemas.clients import ClientCreate
-    from consentry.management.schemas.resource_servers import ResourceServerCreate, ScopeIn
+    from consentry.commands.client_grants import ClientGrantCreate
+    from consentry.commands.clients import ClientCreate
+    from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
     from consentry.services.client_grants import create_client_grant
     from consentry.services.clients import create_client
     from consentry.services.resource_servers import create_resource_server

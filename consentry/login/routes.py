@@ -12,12 +12,9 @@ while their password is checked gets the generic failure (the session row cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from sqlalchemy import Table, bindparam, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import RedirectResponse, Response
 
 from consentry.domain import ClientInfo, ConnectionInfo
@@ -27,10 +24,9 @@ from consentry.login.sessions import cookie_token, create_session, revoke_in, se
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
-from consentry.storage import interactions
+from consentry.storage import interactions, logins
 from consentry.storage.gone import missing_parent
 from consentry.storage.interactions import PendingRequest
-from consentry.storage.models import User
 from consentry.ui.render import render, render_error
 from consentry.web import client_ip
 
@@ -38,15 +34,6 @@ router = APIRouter(tags=["Universal Login"], include_in_schema=False)
 GENERIC_FAILURE = "Wrong email or password."
 TOO_MANY = "Too many failed attempts. Wait a few minutes and try again."
 LOCAL_NEXT = ("/admin", "/u/apps")
-_USERS: Table = User.__table__  # type: ignore[assignment]
-_FIND_USER = (
-    select(User.user_id, User.password_hash, User.blocked)
-    .where(User.connection_id.in_(bindparam("connections", expanding=True)),
-           or_(User.email == bindparam("login"), User.username == bindparam("login")))
-    .limit(1)
-)  # fmt: skip
-_COUNT_LOGIN = update(_USERS).where(_USERS.c.user_id == bindparam("uid")).values(
-    logins_count=_USERS.c.logins_count + 1, last_login=bindparam("now"), last_ip=bindparam("ip"))  # fmt: skip
 
 
 def _safe_next(value: str | None) -> str | None:
@@ -129,7 +116,7 @@ async def login_submit(
         failures = await rate_limit.count_in(rt, conn, limit_key, rt.settings.login_failure_window)
         if failures >= rt.settings.login_max_failures:
             return _page(request, rt, txn=txn, client=client, status=429, username=username, error=TOO_MANY)
-        user = await _find_user(conn, login, [c.id for c in connections]) if login and connections else None
+        user = await logins.find_candidate(conn, login, [c.id for c in connections]) if login and connections else None
     ok = await verify_password_off_loop(user.password_hash if user else None, password)
     failed = Failure(txn, client, ip, login, limit_key, username)
     if not ok or user is None or user.blocked:
@@ -179,14 +166,9 @@ async def _complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: st
         if old_token is not None:
             await revoke_in(conn, old_token, now)
         token, sid = await create_session(rt, conn, user_id, now)
-        await conn.execute(_COUNT_LOGIN, {"uid": user_id, "now": now, "ip": ip})
+        await logins.count_login_in(conn, user_id, now, ip)
         await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
                           user_id=user_id, ip=ip)  # fmt: skip
         await interactions.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)
         await rate_limit.reset_in(conn, limit_key)
     return token
-
-
-async def _find_user(conn: AsyncConnection, login: str, connection_ids: list[str]) -> Any:
-    """The candidate's id, hash and blocked flag (a Core row), or None."""
-    return (await conn.execute(_FIND_USER, {"connections": connection_ids, "login": login})).first()

@@ -14,20 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.requests import Request
 from starlette.responses import Response
 
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.user_grants import GrantRef
-from consentry.storage.models import LoginSession, User, UserGrant
+from consentry.storage import login_sessions
+from consentry.storage.db import Unit
 from consentry.tokens import ids
 
 COOKIE = "consentry_session"
 TOUCH_EVERY = 60.0
-_SESSIONS: Table = LoginSession.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -49,28 +47,6 @@ class CurrentSession:
     auth_time: float
     user: SessionUser
     grant: GrantRef | None = None  # the user's grant asked for with ``grant_for`` (None: none stored, or not asked)
-
-
-_INSERT = insert(_SESSIONS)
-# Built once: one Core statement on the hot path of every /authorize (performance.md: no ORM here).
-_COLUMNS = (LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at,
-            LoginSession.created_at, LoginSession.last_used_at, User.user_id, User.connection_id, User.email,
-            User.username, User.blocked, User.is_admin)  # fmt: skip
-_TOUCH = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id")).values(last_used_at=bindparam("now"))
-_LOOKUP = (
-    select(*_COLUMNS)
-    .join(User, User.user_id == LoginSession.user_id)
-    .where(LoginSession.token_hash == bindparam("token_hash"))
-)
-# The same, with the user's grant for one (client, audience): /authorize needs both, and one statement on one
-# connection costs less than two reads.
-_LOOKUP_WITH_GRANT = (
-    select(*_COLUMNS, UserGrant.id.label("grant_id"), UserGrant.scope.label("grant_scope"))
-    .join(User, User.user_id == LoginSession.user_id)
-    .outerjoin(UserGrant, and_(UserGrant.user_id == User.user_id, UserGrant.client_id == bindparam("client_id"),
-                               UserGrant.audience == bindparam("audience")))
-    .where(LoginSession.token_hash == bindparam("token_hash"))
-)  # fmt: skip
 
 
 def cookie_token(request: Request) -> str | None:
@@ -98,12 +74,12 @@ def lifetimes(rt: Runtime, tenant: dict[str, Any]) -> tuple[float, float | None]
     return absolute, (min(idle, absolute) if idle else None)
 
 
-async def create_session(rt: Runtime, conn: AsyncConnection, user_id: str, now: float) -> tuple[str, str]:
+async def create_session(rt: Runtime, unit: Unit, user_id: str, now: float) -> tuple[str, str]:
     """A new session row in the caller's write transaction; returns (cookie token, session id)."""
     token, sid = ids.secret(32), ids.secret(16)
     absolute, _ = lifetimes(rt, await rt.catalog.tenant())
-    await conn.execute(_INSERT, {"id": sid, "token_hash": ids.digest(token), "user_id": user_id, "auth_time": now,
-                                 "created_at": now, "last_used_at": now, "expires_at": now + absolute})  # fmt: skip
+    await login_sessions.insert_in(unit, sid=sid, token_hash=ids.digest(token), user_id=user_id, now=now,
+                                   expires_at=now + absolute)  # fmt: skip
     return token, sid
 
 
@@ -114,12 +90,7 @@ async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, s
     if token is None:
         return None
     now = rt.clock.now()
-    async with rt.db.connect() as conn:
-        if grant_for is None:
-            row = (await conn.execute(_LOOKUP, {"token_hash": ids.digest(token)})).first()
-        else:
-            params = {"token_hash": ids.digest(token), "client_id": grant_for[0], "audience": grant_for[1]}
-            row = (await conn.execute(_LOOKUP_WITH_GRANT, params)).first()
+    row = await login_sessions.find(rt.db, ids.digest(token), grant_for)
     if row is None or row.revoked_at is not None or row.expires_at <= now or row.blocked:
         return None
     _, idle = lifetimes(rt, await rt.catalog.tenant())
@@ -127,22 +98,15 @@ async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, s
     if idle is not None and now - last_used >= idle:
         return None
     if now - last_used >= min(TOUCH_EVERY, idle / 10 if idle else TOUCH_EVERY):
-        async with rt.db.write() as conn:
-            await conn.execute(_TOUCH, {"b_id": row.id, "now": now})
-    user = SessionUser(row.user_id, row.connection_id, row.email, row.username, bool(row.blocked), bool(row.is_admin))
-    grant = GrantRef(row.grant_id, list(row.grant_scope or [])) if grant_for and row.grant_id is not None else None
+        await login_sessions.touch(rt.db, row.id, now)
+    user = SessionUser(row.user_id, row.connection_id, row.email, row.username, row.blocked, row.is_admin)
+    grant = GrantRef(row.grant_id, list(row.grant_scope or [])) if row.grant_id is not None else None
     return CurrentSession(row.id, row.user_id, row.auth_time, user, grant)
 
 
-_REVOKE = update(_SESSIONS).where(_SESSIONS.c.token_hash == bindparam("b_token_hash"), _SESSIONS.c.revoked_at.is_(None))
-
-
-async def revoke_in(conn: AsyncConnection, token: str, now: float) -> None:
+async def revoke_in(unit: Unit, token: str, now: float) -> None:
     """Revoke the session named by a cookie token, inside the caller's write transaction."""
-    await conn.execute(_REVOKE, {"b_token_hash": ids.digest(token), "revoked_at": now})
-
-
-_END = _REVOKE.returning(_SESSIONS.c.user_id)
+    await login_sessions.revoke_in(unit, ids.digest(token), now)
 
 
 async def end_session(rt: Runtime, request: Request, *, client_id: str | None = None, ip: str | None = None) -> None:
@@ -152,7 +116,7 @@ async def end_session(rt: Runtime, request: Request, *, client_id: str | None = 
         return
     now = rt.clock.now()
     async with rt.db.write() as conn:
-        user_id = (await conn.execute(_END, {"b_token_hash": ids.digest(token), "revoked_at": now})).scalar()
+        user_id = await login_sessions.end_in(conn, ids.digest(token), now)
         if user_id is not None:
             await audit.write(conn, now, audit.LOGOUT, "Successful logout", client_id=client_id, user_id=user_id,
                               ip=ip)  # fmt: skip

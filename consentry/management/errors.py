@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from consentry.services.errors import Kind, ServiceError
+
 
 class ManagementError(Exception):
     def __init__(self, status: int, message: str, error_code: str, headers: dict[str, str] | None = None) -> None:
@@ -21,6 +23,14 @@ class ManagementError(Exception):
             "message": self.message,
             "errorCode": self.error_code,
         }
+
+
+STATUS = {Kind.INVALID: 400, Kind.REFUSED: 403, Kind.NOT_FOUND: 404, Kind.CONFLICT: 409}
+
+
+def from_service(err: ServiceError) -> ManagementError:
+    """A service's refusal in Auth0's shape: its kind as the status, its code as ``errorCode``."""
+    return ManagementError(STATUS[err.kind], err.message, err.code)
 
 
 def bad_request(message: str, code: str = "invalid_body") -> ManagementError:

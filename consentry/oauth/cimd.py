@@ -24,8 +24,6 @@ from urllib.parse import urlsplit
 
 import certifi
 import httpx
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
@@ -35,7 +33,9 @@ from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.settings import Settings
-from consentry.storage.models import Client, Connection, ConnectionClient
+from consentry.storage import registrations
+from consentry.storage.gone import duplicate_key, missing_parent
+from consentry.storage.models import Client
 from consentry.tenant import flag
 
 MAX_CLIENT_ID_LENGTH = 255  # the clients.client_id column
@@ -270,7 +270,7 @@ def validate_document(body: bytes, url: str) -> dict[str, Any]:
 
 async def _stored(rt: Runtime, url: str) -> tuple[ClientInfo, float] | None:
     async with rt.db.read() as s:
-        row = await s.get(Client, url)
+        row = await registrations.client(s, url)
         if row is None:
             return None
         if row.registration_type != "cimd":
@@ -308,7 +308,7 @@ async def _upsert(rt: Runtime, url: str, host: str, meta: dict[str, Any], ttl: f
     now = rt.clock.now()
     name = meta["name"] or host
     async with rt.db.transaction() as s:
-        row = await s.get(Client, url)
+        row = await registrations.client(s, url)
         if row is not None and row.registration_type != "cimd":
             raise _refuse("This client_id is registered by other means and cannot be a metadata document URL.")
         cimd = {"fetched_at": now, "expires_at": now + ttl}
@@ -317,8 +317,7 @@ async def _upsert(rt: Runtime, url: str, host: str, meta: dict[str, Any], ttl: f
             s.add(row)
             await s.flush()
             if flag(await rt.catalog.tenant(), "enable_client_connections"):
-                for conn_id in (await s.scalars(select(Connection.id))).all():
-                    s.add(ConnectionClient(connection_id=conn_id, client_id=url))
+                await registrations.enable_every_connection(s, url)
             audit.record(s, now, audit.CLIENT_CREATED, f"Client '{name}' registered by metadata document",
                          client_id=url, details={"registration_type": "cimd", "host": host})  # fmt: skip
         else:
@@ -354,7 +353,9 @@ async def _refresh(rt: Runtime, url: str, host: str) -> tuple[ClientInfo, float]
     for attempt in range(2):
         try:
             return await _upsert(rt, url, host, meta, ttl), now + ttl
-        except IntegrityError:  # another process inserted the same client_id first: update it instead
+        except Exception as exc:  # another process inserted the same client_id first: update it instead
+            if not (duplicate_key(exc) or missing_parent(exc)):
+                raise
             if attempt:
                 raise _refuse("The client could not be registered; try again.") from None
     raise AssertionError("unreachable")

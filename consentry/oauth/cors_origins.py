@@ -13,10 +13,8 @@ import asyncio
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-
 from consentry.runtime import Runtime
-from consentry.storage.models import Client
+from consentry.storage import client_origins
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -64,10 +62,7 @@ class AllowedOrigins:
         self._lock = asyncio.Lock()
 
     async def _load(self) -> frozenset[str]:
-        async with self.rt.db.read() as s:
-            query = select(Client.web_origins, Client.allowed_origins, Client.callbacks)
-            rows = (await s.execute(query.where(Client.status == "active"))).all()
-        return collect((r[0], r[1], r[2]) for r in rows)
+        return collect(await client_origins.active_origin_lists(self.rt.db))
 
     def _valid(self) -> bool:
         return (self._value is not None and self.rt.clock.now() < self._expires

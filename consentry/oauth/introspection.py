@@ -17,14 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 import jwt
-from sqlalchemy import select
 from starlette.requests import Request
 
 from consentry.oauth.client_auth import authenticate_client
 from consentry.oauth.errors import INVALID_CLIENT, INVALID_REQUEST
 from consentry.oauth.params import body_params
 from consentry.runtime import Runtime
-from consentry.storage.models import RefreshToken, User
+from consentry.storage import refresh_tokens
 from consentry.tokens import ids
 from consentry.tokens.issue import subject_for
 from consentry.tokens.jwt import TokenInvalid, verify
@@ -82,26 +81,18 @@ async def _access_token(rt: Runtime, token: str) -> dict[str, Any]:
 async def _refresh_token(rt: Runtime, token: str, client_id: str) -> dict[str, Any]:
     if len(token) > 200:
         return INACTIVE
-    async with rt.db.read() as s:
-        found = (
-            await s.execute(
-                select(RefreshToken, User.blocked)
-                .join(User, User.user_id == RefreshToken.user_id)
-                .where(RefreshToken.token_hash == ids.digest(token))
-            )
-        ).first()
-    if found is None:
+    row = await refresh_tokens.find(rt.db, ids.digest(token))
+    if row is None:
         return INACTIVE
-    row, blocked = found
     now = rt.clock.now()
     if (row.client_id != client_id or row.revoked_at is not None or row.rotated_at is not None
-            or row.expires_at <= now or blocked):  # fmt: skip
+            or row.expires_at <= now or row.user_blocked):  # fmt: skip
         return INACTIVE
     client = await rt.catalog.client(client_id)
     assert client is not None  # the caller just authenticated as this client
     answer: dict[str, Any] = {
         "active": True,
-        "scope": " ".join(row.scope or []),
+        "scope": " ".join(row.scope),
         "client_id": row.client_id,
         "sub": subject_for(rt, await rt.catalog.tenant(), client, row.user_id),
         "iss": rt.settings.issuer_url,

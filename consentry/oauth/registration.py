@@ -16,12 +16,8 @@ from urllib.parse import urlsplit
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.domain import THIRD_PARTY_DEFAULT
-from consentry.management.errors import ManagementError
-from consentry.management.schemas.clients import ClientCreate, ClientUpdate
+from consentry.commands.clients import ClientCreate, ClientUpdate
 from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.errors import (
     ACCESS_DENIED,
@@ -35,8 +31,11 @@ from consentry.oauth.redirect_uri import LOOPBACK_HOSTS, callback_problem, host_
 from consentry.runtime import Runtime
 from consentry.services import clients as client_service
 from consentry.services import initial_access_tokens, rate_limit
+from consentry.services.errors import ServiceError
 from consentry.settings import Settings
-from consentry.storage.models import Client, ClientGrant
+from consentry.storage import registrations
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Client
 from consentry.tenant import flag
 from consentry.tokens import ids
 
@@ -243,21 +242,16 @@ def _invalid_token(description: str) -> OAuthError:
     return INVALID_TOKEN.with_hint(description).with_headers({"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-async def _check_governance(rt: Runtime, s: AsyncSession, token: str | None, ip: str) -> None:
+async def _check_governance(rt: Runtime, s: OrmUnit, token: str | None, ip: str) -> None:
     cfg = rt.settings
     if cfg.dcr_require_initial_access_token and not await initial_access_tokens.consume(rt, s, token or ""):
         raise _invalid_token("A valid initial access token is required to register a client.")
-    exists = await s.scalar(select(ClientGrant.id).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT,
-                                                         ClientGrant.subject_type == "user").limit(1))  # fmt: skip
-    if exists is None:
+    if not await registrations.default_user_grant_exists(s):
         raise INVALID_CLIENT_METADATA.with_hint(
             "Dynamic registration is unavailable: no default client grant for third-party applications exists."
         )
-    if cfg.dcr_max_clients_per_ip:
-        held = await s.scalar(select(func.count()).select_from(Client).where(
-            Client.registration_type == "dcr", Client.registration_ip == ip))  # fmt: skip
-        if (held or 0) >= cfg.dcr_max_clients_per_ip:
-            raise ACCESS_DENIED.with_hint("This address has registered the maximum number of clients.")
+    if cfg.dcr_max_clients_per_ip and await registrations.registered_from(s, ip) >= cfg.dcr_max_clients_per_ip:
+        raise ACCESS_DENIED.with_hint("This address has registered the maximum number of clients.")
 
 
 async def register(rt: Runtime, body: bytes, content_type: str | None, authorization: str | None,
@@ -285,7 +279,7 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
         try:
             row, secret = await client_service.create_client(rt, s, create, registration_type="dcr",
                                                              registration_ip=ip, status=status, actor=f"dcr:{ip}")
-        except ManagementError as exc:
+        except ServiceError as exc:
             raise INVALID_CLIENT_METADATA.with_hint(exc.message) from None
         row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
         row.registration_token_hash = ids.digest(access_token)
@@ -293,10 +287,10 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
     return information(rt, row, secret=secret, access_token=access_token)
 
 
-async def _authorized(s: AsyncSession, client_id: str, authorization: str | None) -> tuple[Client, str]:
+async def _authorized(s: OrmUnit, client_id: str, authorization: str | None) -> tuple[Client, str]:
     """The DCR client the registration access token belongs to (RFC 7592 §2), else 401 ``invalid_token``."""
     token = bearer(authorization)
-    row = await s.get(Client, client_id) if token and len(client_id) <= 255 else None
+    row = await registrations.client(s, client_id) if token and len(client_id) <= 255 else None
     stored = row.registration_token_hash if row is not None and row.registration_type == "dcr" else None
     if not ids.matches(token, stored or _DUMMY_DIGEST) or stored is None or token is None:
         raise _invalid_token("The registration access token is missing, invalid, or not for this client.")
@@ -331,7 +325,7 @@ async def update(rt: Runtime, client_id: str, body: bytes, content_type: str | N
                                web_origins=reg.web_origins, allowed_logout_urls=reg.logout_uris)  # fmt: skip
         try:
             row, _ = await client_service.update_client(rt, s, row.client_id, changes)
-        except ManagementError as exc:
+        except ServiceError as exc:
             raise INVALID_CLIENT_METADATA.with_hint(exc.message) from None
         row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
         if moved and rt.settings.dcr_require_approval:

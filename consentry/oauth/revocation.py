@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from starlette.requests import Request
 
 from consentry.oauth.client_auth import authenticate_client
@@ -24,8 +23,7 @@ from consentry.oauth.errors import INVALID_REQUEST
 from consentry.oauth.params import body_params
 from consentry.runtime import Runtime
 from consentry.services import audit, user_grants
-from consentry.services.token_families import revoke_families
-from consentry.storage.models import RefreshToken, UserGrant
+from consentry.storage import refresh_tokens
 from consentry.tenant import flag
 from consentry.tokens import ids
 from consentry.web import client_ip
@@ -43,16 +41,15 @@ async def revoke(rt: Runtime, request: Request) -> None:
     if len(token) > MAX_REFRESH_TOKEN or "." in token:
         return  # a JWT access token (or garbage): nothing stored to revoke
     digest = ids.digest(token)
-    async with rt.db.read() as s:
-        row = await s.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+    row = await refresh_tokens.find(rt.db, digest)
     if row is None or row.client_id != client.client_id:
         return
     revoke_grant = bool(row.grant_id) and flag(await rt.catalog.tenant(), "revoke_refresh_token_grant")
     now, ip = rt.clock.now(), client_ip(request)
     async with rt.db.transaction() as s:
-        revoked = await revoke_families(s, now, RefreshToken.family_id == row.family_id)
+        revoked = await refresh_tokens.revoke_family_in(s, now, row.family_id)
         grant_deleted = False
-        if revoke_grant and row.grant_id and await s.get(UserGrant, row.grant_id) is not None:
+        if revoke_grant and row.grant_id and await user_grants.grant_exists(s, row.grant_id):
             await user_grants.revoke_grant(rt, s, row.grant_id, actor=f"client:{client.client_id}", ip=ip)
             grant_deleted = True
         if revoked or grant_deleted:

@@ -18,12 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import ManagementError, bad_request, conflict
 from consentry.oauth import cimd
 from consentry.oauth.cimd_rules import MAX_JWKS_BYTES, Report, external_id_problem, read_document, read_jwks
 from consentry.oauth.errors import OAuthError
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, refused
 from consentry.storage.models import Client, Connection, ConnectionClient
 from consentry.tenant import flag
 
@@ -45,15 +45,15 @@ async def check_url(rt: Runtime, url: str) -> str:
     """The URL's host, when an administrator may register it; a 400 naming the broken rule otherwise."""
     problem = external_id_problem(url)
     if problem:
-        raise bad_request(f"external_client_id {problem}.")
+        raise invalid(f"external_client_id {problem}.")
     if not (await rt.catalog.tenant()).get("client_id_metadata_document_supported", True):
-        raise ManagementError(403, "Client ID Metadata Documents are not enabled for this tenant "
+        raise refused("Client ID Metadata Documents are not enabled for this tenant "
                               "(client_id_metadata_document_supported).", "operation_not_supported")  # fmt: skip
     host = urlsplit(url).hostname or ""
     try:
         cimd.check_domain(rt.settings, host)
     except OAuthError as exc:
-        raise bad_request(exc.description) from None
+        raise invalid(exc.description) from None
     return host
 
 
@@ -124,10 +124,10 @@ def preview_body(existing: Client | None, inspection: Inspection) -> dict[str, A
 def ensure_applicable(url: str, inspection: Inspection) -> Report:
     """The report of a document that may be registered; a 400 saying what is wrong otherwise."""
     if inspection.errors or inspection.report is None:
-        raise bad_request(f"The Client Metadata at {url} could not be retrieved: {'; '.join(inspection.errors)}",
+        raise invalid(f"The Client Metadata at {url} could not be retrieved: {'; '.join(inspection.errors)}",
                           "client_metadata_unavailable")  # fmt: skip
     if not inspection.report.valid:
-        raise bad_request(f"The Client Metadata document at {url} cannot be applied: "
+        raise invalid(f"The Client Metadata document at {url} cannot be applied: "
                           f"{' '.join(inspection.report.violations)}", "invalid_client_metadata")  # fmt: skip
     return inspection.report
 

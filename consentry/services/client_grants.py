@@ -8,11 +8,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import ManagementError, bad_request, conflict, not_found
-from consentry.management.pagination import Paging, checkpoint_select, checkpoint_split
-from consentry.management.schemas.client_grants import ClientGrantCreate, ClientGrantUpdate
+from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, not_found, refused
+from consentry.services.listing import Paging, checkpoint_select, checkpoint_split
 from consentry.storage.models import Client, ClientGrant, ResourceServer
 from consentry.tokens import ids
 
@@ -43,12 +43,12 @@ def check_scopes(scopes: list[str], api: ResourceServer) -> None:
     defined = {s["value"] for s in api.scopes or []}
     unknown = [s for s in scopes if s not in defined]
     if unknown:
-        raise bad_request(f"Scopes are not defined on the resource server {api.identifier}: {' '.join(unknown)[:300]}")
+        raise invalid(f"Scopes are not defined on the resource server {api.identifier}: {' '.join(unknown)[:300]}")
 
 
 async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCreate) -> ClientGrant:
     if bool(body.client_id) == bool(body.default_for):
-        raise bad_request("Payload validation error: exactly one of client_id and default_for is required.")
+        raise invalid("Payload validation error: exactly one of client_id and default_for is required.")
     api = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == body.audience))
     if api is None:
         raise not_found("resource server", "inexistent_resource_server")
@@ -57,10 +57,10 @@ async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCre
         if client is None:
             raise not_found("client", "inexistent_client")
         if api.is_system and not client.is_first_party:
-            raise ManagementError(403, "Third-party applications cannot be granted the Management API.",
+            raise refused("Third-party applications cannot be granted the Management API.",
                                   "operation_not_supported")  # fmt: skip
     elif api.is_system:
-        raise bad_request("Default grants for third-party applications cannot target the Management API.")
+        raise invalid("Default grants for third-party applications cannot target the Management API.")
     scopes = list(dict.fromkeys(body.scope or []))
     check_scopes(scopes, api)
     row = ClientGrant(
@@ -100,7 +100,7 @@ async def get_client_grant(s: AsyncSession, grant_id: str) -> ClientGrant:
 
 def _ensure_not_system(row: ClientGrant) -> None:
     if row.is_system:
-        raise ManagementError(403, "System client grants cannot be modified or deleted.", "operation_not_supported")
+        raise refused("System client grants cannot be modified or deleted.", "operation_not_supported")
 
 
 async def update_client_grant(rt: Runtime, s: AsyncSession, grant_id: str, body: ClientGrantUpdate) -> ClientGrant:

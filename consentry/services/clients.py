@@ -9,8 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.management.errors import ManagementError, bad_request, conflict, not_found
-from consentry.management.schemas.clients import COLUMN_FIELDS, ClientCreate, ClientUpdate
+from consentry.commands.clients import COLUMN_FIELDS, ClientCreate, ClientUpdate
 from consentry.oauth.client_rules import (
     default_auth_method,
     default_grant_types,
@@ -21,6 +20,7 @@ from consentry.oauth.client_rules import (
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, not_found
 from consentry.storage.models import (
     AuthorizationCode,
     Client,
@@ -93,20 +93,20 @@ def _check_urls(field: str, values: list[str] | None, *, native: bool) -> None:
     for uri in values or []:
         problem = callback_problem(uri, native=native)
         if problem:
-            raise bad_request(f"Payload validation error: {field} entry '{uri[:200]}' {problem}.")
+            raise invalid(f"Payload validation error: {field} entry '{uri[:200]}' {problem}.")
 
 
 def _check_origins(field: str, values: list[str] | None) -> None:
     for origin in values or []:
         problem = callback_problem(origin, native=False)
         if problem or origin.count("/") > 3 or (origin.count("/") == 3 and not origin.endswith("/")):
-            raise bad_request(f"Payload validation error: {field} entry '{origin[:200]}' must be an origin.")
+            raise invalid(f"Payload validation error: {field} entry '{origin[:200]}' must be an origin.")
 
 
 def _check_name(name: str | None) -> None:
     problem = display_name_problem(name) if name is not None else None
     if problem:
-        raise bad_request(f"Payload validation error: name {problem}.")
+        raise invalid(f"Payload validation error: name {problem}.")
 
 
 def _validate(row: Client) -> None:
@@ -114,7 +114,7 @@ def _validate(row: Client) -> None:
     problem = grant_types_problem(row.grant_types, third_party=not row.is_first_party, public=public,
                                   registration_type=row.registration_type)
     if problem:
-        raise bad_request(problem)
+        raise invalid(problem)
     _check_urls("callbacks", row.callbacks, native=row.app_type == "native")
     _check_urls("allowed_logout_urls", row.allowed_logout_urls, native=row.app_type == "native")
     _check_origins("web_origins", row.web_origins)
@@ -124,7 +124,7 @@ def _validate(row: Client) -> None:
 def _check_third_party(data: dict[str, Any], *, third_party: bool) -> None:
     problem = third_party_settings_problem(data) if third_party else None
     if problem:
-        raise bad_request(problem)
+        raise invalid(problem)
 
 
 def _attributes(data: dict[str, Any]) -> dict[str, Any]:
@@ -163,7 +163,7 @@ async def create_client(
     secret = None if method == "none" else ids.secret(48)
     now = rt.clock.now()
     if body.client_id and body.client_id.startswith("tpc_"):
-        raise bad_request("client_id cannot start with 'tpc_', the prefix of third-party applications.")
+        raise invalid("client_id cannot start with 'tpc_', the prefix of third-party applications.")
     row = Client(
         client_id=body.client_id or ids.client_id(third_party and mode == "strict"),
         name=body.name.strip(),
@@ -213,11 +213,11 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     row = await get_client(s, client_id)
     data = body.model_dump(exclude_unset=True)
     if "is_first_party" in data and data["is_first_party"] != row.is_first_party:
-        raise bad_request("is_first_party cannot be changed after creation; create a new application instead.")
+        raise invalid("is_first_party cannot be changed after creation; create a new application instead.")
     if "third_party_security_mode" in data and data["third_party_security_mode"] != row.third_party_security_mode:
-        raise bad_request("third_party_security_mode is set on creation and cannot be modified.")
+        raise invalid("third_party_security_mode is set on creation and cannot be modified.")
     if "redirection_policy" in data and row.is_first_party:
-        raise bad_request("redirection_policy applies only to third-party applications.")
+        raise invalid("redirection_policy applies only to third-party applications.")
     _check_name(body.name)
     _check_third_party(data, third_party=not row.is_first_party)
     secret = data.pop("client_secret", None)
@@ -226,7 +226,7 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
         if field in data:
             value = data[field]
             if value is None and field in ("name", "app_type", "token_endpoint_auth_method"):
-                raise bad_request(f"Payload validation error: {field} cannot be null.")
+                raise invalid(f"Payload validation error: {field} cannot be null.")
             setattr(row, field, value if value is not None else ([] if field != "logo_uri" else None))
     if row.token_endpoint_auth_method == "none":
         row.secret_hash, secret = None, None
@@ -248,7 +248,7 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
 async def rotate_secret(rt: Runtime, s: AsyncSession, client_id: str) -> tuple[Client, str]:
     row = await get_client(s, client_id)
     if row.token_endpoint_auth_method == "none":
-        raise bad_request("Public applications (token_endpoint_auth_method none) have no secret to rotate.")
+        raise invalid("Public applications (token_endpoint_auth_method none) have no secret to rotate.")
     secret = ids.secret(48)
     row.secret_hash, row.updated_at = ids.digest(secret), rt.clock.now()
     return row, secret
@@ -289,5 +289,5 @@ async def list_clients(
 
 def ensure_exists(row: Client | None) -> Client:
     if row is None:
-        raise ManagementError(404, "The client does not exist.", "inexistent_client")
+        raise not_found("client", "inexistent_client")
     return row

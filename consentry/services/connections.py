@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import bad_request, conflict, not_found
-from consentry.management.pagination import Paging, checkpoint_select, checkpoint_split
-from consentry.management.schemas.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate
+from consentry.commands.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, not_found
+from consentry.services.listing import Paging, checkpoint_select, checkpoint_split
 from consentry.storage.models import (
     AuthorizationCode,
     Client,
@@ -102,7 +102,7 @@ def _attributes(data: dict[str, Any], current: dict[str, Any] | None = None) -> 
 
 async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate, *, actor: str | None) -> Connection:
     if body.strategy not in STRATEGIES:
-        raise bad_request(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
+        raise invalid(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
                           f"(supported: {', '.join(STRATEGIES)}).")  # fmt: skip
     if await s.scalar(select(Connection.id).where(Connection.name == body.name)):
         raise conflict(f"A connection with the same name already exists: {body.name}")

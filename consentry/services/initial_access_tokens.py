@@ -16,8 +16,8 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.management.errors import not_found
 from consentry.runtime import Runtime
+from consentry.services.errors import not_found
 from consentry.storage.dcr_models import InitialAccessToken
 from consentry.tokens import ids
 

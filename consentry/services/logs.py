@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import bad_request, not_found
-from consentry.management.pagination import Term, like_pattern, parse_query
+from consentry.services.errors import invalid, not_found
+from consentry.services.listing import Term, like_pattern, parse_query
 from consentry.storage.models import AuditEvent, User
 
 SEARCH_FIELDS = {"type", "user_id", "client_id", "ip", "log_id", "description"}
@@ -48,7 +48,7 @@ def _order(sort: str | None) -> tuple[Any, ...]:
         return NEWEST_FIRST
     if sort == "date:1":
         return OLDEST_FIRST
-    raise bad_request("Query validation error: sort must be 'date:1' or 'date:-1'.", "invalid_query_string")
+    raise invalid("Query validation error: sort must be 'date:1' or 'date:-1'.", "invalid_query_string")
 
 
 def _filtered(q: str | None, type_codes: Mapping[str, str]) -> Any:
@@ -75,7 +75,7 @@ async def logs_after(
     """Auth0's checkpoint read (``from``/``take``): the events recorded after ``log_id``, oldest first."""
     start = await s.get(AuditEvent, log_id) if len(log_id) <= 64 else None
     if start is None:
-        raise bad_request("Query validation error: 'from' is not the log_id of a log event.", "invalid_query_string")
+        raise invalid("Query validation error: 'from' is not the log_id of a log event.", "invalid_query_string")
     after = tuple_(AuditEvent.date, AuditEvent.log_id) > tuple_(start.date, start.log_id)
     rows = await s.scalars(_filtered(q, type_codes or {}).where(after).order_by(*OLDEST_FIRST).limit(take))
     return list(rows.all())

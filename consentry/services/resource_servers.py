@@ -8,10 +8,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import ManagementError, bad_request, conflict, not_found
-from consentry.management.schemas.resource_servers import ResourceServerCreate, ResourceServerUpdate
+from consentry.commands.resource_servers import ResourceServerCreate, ResourceServerUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, not_found, refused
 from consentry.services.user_grants import revoke_audience_grants
 from consentry.storage.models import ClientGrant, ResourceServer
 from consentry.tokens import ids
@@ -83,14 +83,14 @@ def scopes_dump(scopes: list[Any]) -> list[dict[str, Any]]:
 
 def _check_name(name: str | None) -> None:
     if name is not None and ("<" in name or ">" in name or not name.strip()):
-        raise bad_request("Payload validation error: name must not be blank or contain '<' or '>'.")
+        raise invalid("Payload validation error: name must not be blank or contain '<' or '>'.")
 
 
 def _check_web_lifetime(row: ResourceServer) -> None:
     """Auth0: ``token_lifetime_for_web`` (implicit/hybrid) may not exceed ``token_lifetime``."""
     web = (row.attributes or {}).get("token_lifetime_for_web")
     if isinstance(web, int) and web > row.token_lifetime:
-        raise bad_request("Payload validation error: token_lifetime_for_web must not exceed token_lifetime "
+        raise invalid("Payload validation error: token_lifetime_for_web must not exceed token_lifetime "
                           f"({row.token_lifetime}).")
 
 
@@ -98,7 +98,7 @@ def _checked_scopes(scopes: list[Any]) -> list[dict[str, Any]]:
     dumped = scopes_dump(scopes)
     problem = scopes_problem(dumped)
     if problem:
-        raise bad_request(f"Payload validation error: {problem}.")
+        raise invalid(f"Payload validation error: {problem}.")
     return dumped
 
 
@@ -107,7 +107,7 @@ async def create_resource_server(
 ) -> ResourceServer:
     problem = identifier_problem(body.identifier)
     if problem:
-        raise bad_request(f"Payload validation error: {problem}.")
+        raise invalid(f"Payload validation error: {problem}.")
     _check_name(body.name)
     scopes = _checked_scopes(body.scopes or [])
     if await s.scalar(select(ResourceServer.id).where(ResourceServer.identifier == body.identifier)):
@@ -154,7 +154,7 @@ async def get_resource_server(s: AsyncSession, id_or_identifier: str) -> Resourc
 def ensure_not_system(row: ResourceServer) -> None:
     if row.is_system:
         message = "The system resource server cannot be modified or deleted."
-        raise ManagementError(403, message, "operation_not_supported")
+        raise refused(message, "operation_not_supported")
 
 
 async def list_resource_servers(

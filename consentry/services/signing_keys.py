@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.management.errors import bad_request, not_found
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import invalid, not_found
 from consentry.storage.models import SigningKey
 from consentry.tokens.key_states import CURRENT, NEXT, PREVIOUS, REVOKED, KeyStateError
 
@@ -77,7 +77,7 @@ async def revoke(rt: Runtime, kid: str, *, actor: str | None) -> SigningKey:
     try:
         revoked = await rt.keys.revoke(kid)
     except KeyStateError as exc:
-        raise bad_request(str(exc), "invalid_key_state") from None
+        raise invalid(str(exc), "invalid_key_state") from None
     if revoked is None:  # deleted meanwhile (keys are never deleted by Consentry)
         raise not_found("signing key", "inexistent_signing_key")
     async with rt.db.transaction() as s:

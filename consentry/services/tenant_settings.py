@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import bad_request
-from consentry.management.schemas.tenant_settings import TenantSettingsUpdate
+from consentry.commands.tenant_settings import TenantSettingsUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import invalid
 from consentry.storage.models import Connection, Tenant
 from consentry.tenant import DEFAULT_SETTINGS, merged_settings
 
@@ -38,10 +38,10 @@ def _check_extras(extra: dict[str, Any]) -> None:
     """Keys the model does not type must be Consentry settings, with the JSON type of their default."""
     for key, value in extra.items():
         if key not in DEFAULT_SETTINGS:
-            raise bad_request(f"Payload validation error: Additional properties not allowed: {key[:64]}.")
+            raise invalid(f"Payload validation error: Additional properties not allowed: {key[:64]}.")
         default = DEFAULT_SETTINGS[key]
         if value is not None and type(value) is not type(default) and not _both_numbers(value, default):
-            raise bad_request(f"Payload validation error: {key} must be of type {type(default).__name__}.")
+            raise invalid(f"Payload validation error: {key} must be of type {type(default).__name__}.")
 
 
 def _both_numbers(a: Any, b: Any) -> bool:
@@ -55,7 +55,7 @@ async def update_settings(
     _check_extras(body.model_extra or {})
     directory = patch.get("default_directory")
     if directory and not await s.scalar(select(Connection.id).where(Connection.name == directory)):
-        raise bad_request(f"Payload validation error: default_directory '{directory}' is not a connection.")
+        raise invalid(f"Payload validation error: default_directory '{directory}' is not a connection.")
     row = await _row(s, rt, lock=True)
     stored = dict(row.settings or {})
     for key, value in patch.items():

@@ -14,11 +14,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.management.errors import bad_request, not_found
 from consentry.runtime import Runtime
 from consentry.services import audit
-from consentry.services.token_families import revoke_families
-from consentry.storage.models import RefreshToken, UserGrant
+from consentry.services.errors import invalid, not_found
+from consentry.storage import refresh_tokens
+from consentry.storage.models import UserGrant
 from consentry.tokens import ids
 
 
@@ -136,13 +136,17 @@ async def list_grants(
 async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | None, ip: str | None) -> int:
     """Delete one grant, revoke its refresh tokens, record the event; returns how many tokens were revoked."""
     now = rt.clock.now()
-    revoked = await revoke_families(s, now, RefreshToken.grant_id == row.id)
+    revoked = await refresh_tokens.revoke_grant_families_in(s, now, row.id)
     audit.record(s, now, audit.GRANT_REVOKED, f"Grant for '{row.audience}' revoked", client_id=row.client_id,
                  user_id=row.user_id, ip=ip,
                  details={"grant_id": row.id, "audience": row.audience, "scope": list(row.scope or []),
                           "actor": actor, "refresh_tokens_revoked": revoked})  # fmt: skip
     await s.delete(row)
     return revoked
+
+
+async def grant_exists(s: AsyncSession, grant_id: str) -> bool:
+    return await s.get(UserGrant, grant_id) is not None
 
 
 async def revoke_grant(
@@ -166,7 +170,7 @@ async def revoke_user_grants(
 ) -> int:
     """Revoke every grant of a user (optionally only for one client); returns how many were revoked."""
     if not user_id:
-        raise bad_request("Query validation error: 'user_id' is required.", "invalid_query_string")
+        raise invalid("Query validation error: 'user_id' is required.", "invalid_query_string")
     query = select(UserGrant).where(UserGrant.user_id == user_id)
     if client_id is not None:
         query = query.where(UserGrant.client_id == client_id)

@@ -11,12 +11,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
+from consentry.commands.users import UserCreate, UserUpdate
 from consentry.login.passwords import hash_password, password_problem
-from consentry.management.errors import ManagementError, bad_request, not_found
-from consentry.management.pagination import Term, like_pattern, parse_query
-from consentry.management.schemas.users import UserCreate, UserUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.errors import conflict, invalid, not_found
+from consentry.services.listing import Term, like_pattern, parse_query
 from consentry.storage.models import AuthorizationCode, Connection, LoginSession, RefreshToken, User, UserGrant
 from consentry.tokens import ids
 
@@ -70,7 +70,7 @@ def _gravatar(email: str | None) -> str:
 async def connection_by_name(s: AsyncSession, name: str) -> Connection:
     conn = await s.scalar(select(Connection).where(Connection.name == name))
     if conn is None:
-        raise bad_request(f"The connection does not exist: {name[:128]}.", "inexistent_connection")
+        raise invalid(f"The connection does not exist: {name[:128]}.", "inexistent_connection")
     return conn
 
 
@@ -92,16 +92,16 @@ async def create_user(
 ) -> tuple[User, Connection]:
     conn = await connection_by_name(s, connection)
     if conn.strategy != "auth0":
-        raise bad_request("Users can be created only in database connections (strategy auth0).")
+        raise invalid("Users can be created only in database connections (strategy auth0).")
     if not email and not username:
-        raise bad_request("Payload validation error: 'Missing required property: email'.")
+        raise invalid("Payload validation error: 'Missing required property: email'.")
     if email is not None and ("@" not in email or len(email) > 320 or email != email.strip()):
-        raise bad_request("Payload validation error: 'email' is not a valid email address.")
+        raise invalid("Payload validation error: 'email' is not a valid email address.")
     if not password:
-        raise bad_request("Payload validation error: 'Missing required property: password'.")
+        raise invalid("Payload validation error: 'Missing required property: password'.")
     problem = password_problem(password)
     if problem:
-        raise bad_request(problem, "invalid_password")
+        raise invalid(problem, "invalid_password")
     now = rt.clock.now()
     row = User(
         user_id=f"auth0|{user_id or ids.hex_id(16)}",
@@ -120,12 +120,12 @@ async def create_user(
         updated_at=now,
     )
     if await _exists(s, conn.id, row.email, username, row.user_id):
-        raise ManagementError(409, "The user already exists.", "auth0_idp_error")
+        raise conflict("The user already exists.", "auth0_idp_error")
     s.add(row)
     try:
         await s.flush()
     except IntegrityError:
-        raise ManagementError(409, "The user already exists.", "auth0_idp_error") from None
+        raise conflict("The user already exists.", "auth0_idp_error") from None
     return row, conn
 
 
@@ -157,14 +157,14 @@ async def connection_names(s: AsyncSession) -> dict[str, str]:
 
 def _check_email(email: str) -> str:
     if "@" not in email or email != email.strip() or any(c.isspace() for c in email):
-        raise bad_request("Payload validation error: 'email' is not a valid email address.")
+        raise invalid("Payload validation error: 'email' is not a valid email address.")
     return email.lower()
 
 
 def _check_metadata(data: dict[str, Any]) -> None:
     for key in ("user_metadata", "app_metadata"):
         if data.get(key) is not None and len(orjson.dumps(data[key])) > METADATA_LIMIT:
-            raise bad_request(f"Payload validation error: {key} is larger than {METADATA_LIMIT // 1024} KB.")
+            raise invalid(f"Payload validation error: {key} is larger than {METADATA_LIMIT // 1024} KB.")
 
 
 def _merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -204,21 +204,21 @@ async def update_user(
     data = body.model_dump(exclude_unset=True)
     _check_metadata(data)
     if data.get("connection") is not None and data["connection"] != conn_name:
-        raise bad_request(f"The user does not belong to the connection {data['connection'][:128]}.")
+        raise invalid(f"The user does not belong to the connection {data['connection'][:128]}.")
     if data.get("email") is not None:
         email = _check_email(data["email"])
         if email != row.email:
             if await _taken(s, row, User.email == email):
-                raise ManagementError(409, "The specified new email already exists.", "user_exists")
+                raise conflict("The specified new email already exists.", "user_exists")
             row.email, row.email_verified = email, False  # a new address is unverified unless said otherwise
     if data.get("username") is not None:
         if data["username"] != row.username and await _taken(s, row, User.username == data["username"]):
-            raise ManagementError(409, "The specified new username already exists.", "user_exists")
+            raise conflict("The specified new username already exists.", "user_exists")
         row.username = data["username"]
     if data.get("password") is not None:
         problem = password_problem(data["password"])
         if problem:
-            raise bad_request(problem, "invalid_password")
+            raise invalid(problem, "invalid_password")
         row.password_hash = hash_password(data["password"])
     for flag in ("email_verified", "blocked"):
         if data.get(flag) is not None:
@@ -240,7 +240,7 @@ async def update_user(
     try:
         await s.flush()
     except IntegrityError:
-        raise ManagementError(409, "The user already exists.", "user_exists") from None
+        raise conflict("The user already exists.", "user_exists") from None
     return row, conn_name
 
 
@@ -286,7 +286,7 @@ def _term_clause(term: Term) -> Any:
         return User.user_id.like(like_pattern(term), escape="\\") if term.wildcard else User.user_id == term.value
     if field in ("email_verified", "blocked"):
         if term.value.lower() not in ("true", "false"):
-            raise bad_request(f"Query validation error: {field} must be true or false.", "invalid_query_string")
+            raise invalid(f"Query validation error: {field} must be true or false.", "invalid_query_string")
         return getattr(User, field) == (term.value.lower() == "true")
     names = select(Connection.id).where(Connection.name == term.value)  # identities.connection / connection
     return User.connection_id.in_(names)
@@ -298,7 +298,7 @@ def _sort(sort: str | None) -> list[Any]:
     field, _, direction = sort.partition(":")
     column = SORT_COLUMNS.get(field)
     if column is None or direction not in ("1", "-1"):
-        raise bad_request("Query validation error: sort must be 'field:1' or 'field:-1'.", "invalid_query_string")
+        raise invalid("Query validation error: sort must be 'field:1' or 'field:-1'.", "invalid_query_string")
     return [column.desc() if direction == "-1" else column.asc(), User.user_id]
 
 

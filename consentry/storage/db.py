@@ -32,6 +32,7 @@ BUSY_TIMEOUT_MS = 10000
 # What repository functions that write inside the caller's transaction take: ``Database.write()``'s Core
 # connection or ``Database.transaction()``'s session (both run Core statements).
 Unit = AsyncConnection | AsyncSession
+OrmUnit = AsyncSession  # ``Database.transaction()``'s session, for callers that change ORM rows in place
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

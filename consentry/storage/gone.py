@@ -32,3 +32,8 @@ async def client_exists(db: Database, client_id: str) -> bool:
     """Whether the client exists now (read from the database, never from a cache)."""
     async with db.connect() as conn:
         return bool(await conn.scalar(select(exists().where(Client.client_id == client_id))))
+
+
+def duplicate_key(exc: BaseException) -> bool:
+    """True for the database's refusal of an insert whose key another transaction committed first."""
+    return isinstance(exc, IntegrityError) and not missing_parent(exc)

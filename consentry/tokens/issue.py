@@ -10,12 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.domain import NEVER, ApiInfo, ClientInfo
 from consentry.runtime import Runtime
-from consentry.storage.models import RefreshToken
+from consentry.storage import refresh_tokens
+from consentry.storage.db import Unit
 from consentry.tenant import flag
 from consentry.tokens import ids, subjects
 from consentry.tokens.jwt import half_hash, issue_access_token, sign
@@ -106,10 +104,6 @@ ID_TOKEN_CLAIMS: tuple[Callable[[UserTokenRequest, dict[str, Any]], dict[str, An
     _at_hash,
     _profile,
 )
-
-
-REFRESH_TOKENS = RefreshToken.__table__
-STORE_REFRESH_TOKEN = insert(REFRESH_TOKENS)  # built once (performance.md)
 
 
 @dataclass(frozen=True)
@@ -221,9 +215,9 @@ async def mint_user_tokens(
     return MintedTokens(response, row)
 
 
-async def issue_user_tokens(rt: Runtime, s: AsyncSession, req: UserTokenRequest, **options: Any) -> dict[str, Any]:
-    """``mint_user_tokens`` for a caller with an ORM session: the refresh token row is added to ``s``."""
+async def issue_user_tokens(rt: Runtime, unit: Unit, req: UserTokenRequest, **options: Any) -> dict[str, Any]:
+    """``mint_user_tokens`` for a caller with an open write transaction: the refresh token is stored in it."""
     minted = await mint_user_tokens(rt, req, **options)
     if minted.refresh_row is not None:
-        s.add(RefreshToken(**minted.refresh_row))
+        await refresh_tokens.store_in(unit, minted.refresh_row)
     return minted.response

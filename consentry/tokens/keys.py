@@ -27,11 +27,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from jwt.algorithms import RSAAlgorithm
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import Clock
-from consentry.storage.db import Database
+from consentry.storage import signing_keys
+from consentry.storage.db import Database, OrmUnit
 from consentry.storage.models import SigningKey
 from consentry.tokens import key_states
 from consentry.tokens.ids import random_alnum
@@ -45,7 +44,6 @@ JWKS_CACHE_CONTROL = f"public, max-age={JWKS_MAX_AGE}"
 # PostgreSQL: rotations, revocations and the bootstrap of keys take this transaction lock, so that two of them
 # (two nodes starting at once, two admins rotating) never both promote or both create a next key. SQLite writes
 # are serialized by BEGIN IMMEDIATE already.
-KEYS_LOCK = 0x636B657973  # "ckeys"
 
 
 def _b64url(data: bytes) -> str:
@@ -147,22 +145,14 @@ class KeyStore:
         self._generation = generation
         self._seen_generation = generation()
 
-    # writes: each one transaction under KEYS_LOCK, then a reload of this process's view
+    # writes: each one transaction under the keys' lock (storage.signing_keys), then a reload of this process's view
 
     async def _new_key(self) -> SigningKey:
         """RSA key generation takes 50-200 ms of CPU: in a thread, not blocking this worker's other requests."""
         return await asyncio.to_thread(new_key_row, self.kek, self.clock.now(), self.tenant)
 
-    async def _take_keys_lock(self, s: AsyncSession) -> None:
-        if not self.db.is_sqlite:
-            await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": KEYS_LOCK})
-
-    async def _locked_keys(self, s: AsyncSession) -> list[SigningKey]:
-        await self._take_keys_lock(s)
-        return list((await s.scalars(select(SigningKey).where(SigningKey.state != REVOKED))).all())
-
     def _apply(
-        self, s: AsyncSession, rows: list[SigningKey], change: Change, spare: list[SigningKey]
+        self, s: OrmUnit, rows: list[SigningKey], change: Change, spare: list[SigningKey]
     ) -> list[SigningKey]:
         """Write ``change`` (new keys taken from ``spare``, generated beforehand, outside the transaction)."""
         now = self.clock.now()
@@ -187,12 +177,11 @@ class KeyStore:
 
     async def ensure_key(self) -> None:
         """Create the current and the next key if the tenant lacks them (bootstrap; idempotent)."""
-        async with self.db.read() as s:
-            missing = key_states.ensure([view(r) for r in (await s.scalars(select(SigningKey))).all()])
+        missing = key_states.ensure([view(r) for r in await signing_keys.every_key(self.db)])
         if missing:
             spare = [await self._new_key() for _ in missing.create]
             async with self.db.transaction() as s:
-                rows = await self._locked_keys(s)
+                rows = await signing_keys.locked_unrevoked_in(s)
                 self._apply(s, rows, key_states.ensure([view(r) for r in rows]), spare)
         await self.reload()
 
@@ -201,7 +190,7 @@ class KeyStore:
         the JWKS until revoked; a new next key is published. Returns the key that now signs."""
         spare = [await self._new_key()]
         async with self.db.transaction() as s:
-            rows = await self._locked_keys(s)
+            rows = await signing_keys.locked_unrevoked_in(s)
             created = self._apply(s, rows, key_states.rotate([view(r) for r in rows]), spare)
             signing = key_states.signer([view(r) for r in rows + created])
             assert signing is not None
@@ -213,8 +202,7 @@ class KeyStore:
         """Revoke a previous key (None if there is no such key); ``key_states.KeyStateError`` for the current
         or next key, or one already revoked."""
         async with self.db.transaction() as s:
-            await self._take_keys_lock(s)
-            row = await s.get(SigningKey, kid)
+            row = await signing_keys.locked_get_in(s, kid)
             if row is None:
                 return None
             self._apply(s, [row], key_states.revoke(view(row)), [])
@@ -226,8 +214,7 @@ class KeyStore:
     async def reload(self) -> None:
         if self._generation is not None:
             self._seen_generation = self._generation()  # taken first: a change during the read reloads again
-        async with self.db.cache_read() as s:
-            rows = (await s.scalars(select(SigningKey).where(SigningKey.state != REVOKED))).all()
+        rows = await signing_keys.published(self.db)
         keys: dict[str, LoadedKey] = {}
         signing = key_states.signer([view(r) for r in rows])
         for row in rows:

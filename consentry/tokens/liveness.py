@@ -21,28 +21,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table, and_, bindparam, exists, select
-
 from consentry.oauth.access import CLIENT, api_access
 from consentry.oauth.mint_policy import APP_GONE, USER_BLOCKED, USER_GONE, MintInput, decide
 from consentry.oauth.params import scope_list
 from consentry.runtime import Runtime
-from consentry.storage.models import RefreshToken, User, UserGrant
+from consentry.storage import token_state
 from consentry.tokens import subjects
 from consentry.tokens.issue import FAMILY_CLAIM, GRANT_CLAIM
-
-USERS: Table = User.__table__  # type: ignore[assignment]
-GRANTS: Table = UserGrant.__table__  # type: ignore[assignment]
-FAMILIES: Table = RefreshToken.__table__  # type: ignore[assignment]
-
-# The user, the named user grant (NULL columns when gone) and whether the named family was revoked: one read.
-_family_revoked = exists().where(FAMILIES.c.family_id == bindparam("family"), FAMILIES.c.revoked_at.is_not(None))
-USER_STATE = (
-    select(USERS.c.blocked, USERS.c.connection_id, GRANTS.c.id.label("grant_id"), GRANTS.c.scope.label("grant_scope"),
-           _family_revoked.label("family_revoked"))  # fmt: skip
-    .select_from(USERS.outerjoin(GRANTS, and_(GRANTS.c.id == bindparam("grant"), GRANTS.c.user_id == USERS.c.user_id)))
-    .where(USERS.c.user_id == bindparam("user"))
-)
 
 
 def api_audience(rt: Runtime, claims: dict[str, Any]) -> str | None:
@@ -90,9 +75,7 @@ async def live_scopes(rt: Runtime, claims: dict[str, Any]) -> Verdict:
     if user_id is None or len(user_id) > 255:
         return revoked(USER_GONE)
     grant_id, family_id = claims.get(GRANT_CLAIM), claims.get(FAMILY_CLAIM)
-    async with rt.db.connect() as conn:
-        row = (await conn.execute(USER_STATE, {"user": user_id, "grant": str(grant_id or ""),
-                                               "family": str(family_id or "")})).first()  # fmt: skip
+    row = await token_state.read(rt.db, user_id, str(grant_id or ""), str(family_id or ""))
     if row is None:
         return revoked(USER_GONE)
     if family_id and row.family_revoked:

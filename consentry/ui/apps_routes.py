@@ -14,8 +14,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import RedirectResponse, Response
 
-from consentry.admin import guard, queries
+from consentry.admin import guard
 from consentry.admin.forms import Submitted
+from consentry.services import dashboard_reads
 from consentry.services.user_grants import revoke_user_grants
 from consentry.ui.render import render
 from consentry.web import client_ip
@@ -30,12 +31,12 @@ def _page(request: Request, who: guard.Viewer, template: str, status: int = 200,
 
 @router.get("/u/apps")
 async def connected_apps(request: Request, who: User, revoked: str = Query("", max_length=2000)) -> Response:
-    apps = await queries.connected_apps(who.rt, who.user_id)
+    apps = await dashboard_reads.connected_apps(who.rt, who.user_id)
     # The notice names the app only if this user just revoked it and it is gone, so a crafted link cannot
     # claim a revocation of an app the user never connected.
     still_connected = any(a.client.client_id == revoked for a in apps)
     gone = None
-    if revoked and not still_connected and await queries.revoked_recently(who.rt, who.user_id, revoked):
+    if revoked and not still_connected and await dashboard_reads.revoked_recently(who.rt, who.user_id, revoked):
         gone = await who.rt.catalog.client(revoked)
     return _page(request, who, "apps.html", apps=apps, revoked=gone)
 
@@ -43,7 +44,8 @@ async def connected_apps(request: Request, who: User, revoked: str = Query("", m
 @router.get("/u/apps/revoke")
 async def confirm_revoke(request: Request, who: User, client_id: str = Query("", max_length=2000)) -> Response:
     """The confirmation step (a page, so it works without JavaScript)."""
-    app = next((a for a in await queries.connected_apps(who.rt, who.user_id) if a.client.client_id == client_id), None)
+    apps = await dashboard_reads.connected_apps(who.rt, who.user_id)
+    app = next((a for a in apps if a.client.client_id == client_id), None)
     if app is None:
         return RedirectResponse(who.rt.settings.url("u/apps"), status_code=303, headers={"Cache-Control": "no-store"})
     return _page(request, who, "apps.html", apps=[], confirm=app)

@@ -57,10 +57,10 @@ def live_settings(url: str, data_dir: Path, issuer: str) -> Settings:
 
 async def seed_async(url: str, data_dir: Path, issuer: str, users: int = 20) -> World:
     from consentry.bootstrap import bootstrap
+    from consentry.commands.client_grants import ClientGrantCreate
+    from consentry.commands.clients import ClientCreate
+    from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
     from consentry.login.passwords import hash_password
-    from consentry.management.schemas.client_grants import ClientGrantCreate
-    from consentry.management.schemas.clients import ClientCreate
-    from consentry.management.schemas.resource_servers import ResourceServerCreate, ScopeIn
     from consentry.services.client_grants import create_client_grant
     from consentry.services.clients import create_client
     from consentry.services.resource_servers import create_resource_server

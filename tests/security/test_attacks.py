@@ -393,8 +393,8 @@ async def test_token_substitution(
 
 
 async def _narrow_m2m_token(client: httpx.AsyncClient, world: World) -> str:
-    from consentry.management.schemas.client_grants import ClientGrantCreate
-    from consentry.management.schemas.clients import ClientCreate
+    from consentry.commands.client_grants import ClientGrantCreate
+    from consentry.commands.clients import ClientCreate
     from consentry.services.client_grants import create_client_grant
     from consentry.services.clients import create_client
 

@@ -11,10 +11,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import checkpoint_page, paged
 from consentry.management.routers.common import PagingQuery, runtime
-from consentry.management.schemas.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.services import client_grants as service
 from consentry.web import json_response
 

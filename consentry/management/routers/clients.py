@@ -7,10 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from consentry.commands.clients import ClientCreate, ClientUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import Paging, paged, paging, parse_bool, select_fields
 from consentry.management.routers.common import actor
-from consentry.management.schemas.clients import ClientCreate, ClientUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services import clients as service

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request
 from starlette.responses import Response
 
+from consentry.commands.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import checkpoint_page, paged, select_fields
 from consentry.management.routers.common import PagingQuery, actor, runtime
-from consentry.management.schemas.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate
 from consentry.services import connections as service
 from consentry.web import json_response
 

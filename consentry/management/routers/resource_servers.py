@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from consentry.commands.resource_servers import ResourceServerCreate, ResourceServerUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import paged
 from consentry.management.routers.common import PagingQuery, actor, runtime
-from consentry.management.schemas.resource_servers import ResourceServerCreate, ResourceServerUpdate
 from consentry.services import resource_servers as service
 from consentry.web import json_response
 

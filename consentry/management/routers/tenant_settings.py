@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from consentry.commands.tenant_settings import TenantSettingsUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import select_fields
 from consentry.management.routers.common import actor, runtime
-from consentry.management.schemas.tenant_settings import TenantSettingsUpdate
 from consentry.services import tenant_settings as service
 from consentry.web import json_response
 

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
+from consentry.commands.users import UserCreate, UserUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import paged, select_fields
 from consentry.management.routers.common import PagingQuery, actor, runtime
-from consentry.management.schemas.users import UserCreate, UserUpdate
 from consentry.services import users as service
 from consentry.web import json_response
 

@@ -13,15 +13,11 @@ import hmac
 import re
 from typing import Any, ClassVar, NoReturn
 
-from sqlalchemy import Row, Table, select, update
-
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
-    Redemption,
     consent_gone,
     holder_of,
-    holder_query,
     mint_details,
     mint_input,
     presented_row,
@@ -29,13 +25,9 @@ from consentry.oauth.grants.holder import (
 )
 from consentry.oauth.mint_policy import decide
 from consentry.services import audit
-from consentry.services.token_families import revoke_families
-from consentry.storage.models import AuthorizationCode, RefreshToken
+from consentry.storage import redemptions, refresh_tokens
+from consentry.storage.redemptions import CODES_REDEEMED, HeldRow
 from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
-
-CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
-READ = holder_query(CODES, CODES.c.code_hash)
-REDEEM = Redemption(CODES, CODES.c.code_hash, "consumed_at")
 
 VERIFIER = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
@@ -60,7 +52,8 @@ class AuthorizationCodeGrant:
 
     async def issue(self, ctx: TokenContext) -> dict[str, Any]:
         rt, client, params = ctx.rt, ctx.client, ctx.params
-        code_hash, row = await presented_row(ctx, self.GRANT_TYPE, "code", READ, "Invalid authorization code")
+        code_hash, row = await presented_row(ctx, self.GRANT_TYPE, "code", CODES_REDEEMED,
+                                             "Invalid authorization code")  # fmt: skip
         now = rt.clock.now()
         if row.consumed_at is not None:
             await _revoke_replayed(ctx, row)
@@ -86,29 +79,27 @@ class AuthorizationCodeGrant:
                                row.grant_id)  # fmt: skip
         minted = await mint_user_tokens(rt, req, code_hash=code_hash)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
-        if not await REDEEM(rt, code_hash, now, minted.refresh_row, usage):
+        if not await CODES_REDEEMED(rt.db, code_hash, now, minted.refresh_row, usage):
             raise INVALID_GRANT.with_hint("Invalid authorization code")
         rt.mint_log.add(now, audit.CODE_EXCHANGED, "Authorization code exchanged", client_id=client.client_id,
                         user_id=user.user_id, ip=ctx.ip, details=mint_details(row, decision))  # fmt: skip
         return minted.response
 
 
-async def _refuse(ctx: TokenContext, row: Row[Any], reason: str) -> NoReturn:
+async def _refuse(ctx: TokenContext, row: HeldRow, reason: str) -> NoReturn:
     """The code's decision no longer holds: consume the code (it cannot succeed later), record why, refuse."""
     rt = ctx.rt
     async with rt.db.transaction() as s:
-        await s.execute(update(AuthorizationCode).where(AuthorizationCode.code_hash == row.code_hash)
-                        .values(consumed_at=rt.clock.now()))  # fmt: skip
+        await redemptions.mark_code_used_in(s, row.code_hash, rt.clock.now())
         audit.record(s, rt.clock.now(), audit.CODE_REFUSED, f"Code exchange refused: {reason}",
                      client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
     raise INVALID_GRANT.with_hint(f"Code exchange refused: {reason}.")
 
 
-async def _revoke_replayed(ctx: TokenContext, row: Row[Any]) -> None:
+async def _revoke_replayed(ctx: TokenContext, row: HeldRow) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
-        families = select(RefreshToken.family_id).where(RefreshToken.code_hash == row.code_hash)
-        await revoke_families(s, rt.clock.now(), RefreshToken.family_id.in_(families))
+        await refresh_tokens.revoke_code_families_in(s, rt.clock.now(), row.code_hash)
         audit.record(s, rt.clock.now(), audit.CODE_REPLAYED, "Authorization code replayed; tokens revoked",
                      client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
 

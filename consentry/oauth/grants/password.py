@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import or_, select
-
 from consentry.login.passwords import verify_password_off_loop
 from consentry.oauth.access import USER, api_access, split_scopes
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
@@ -19,6 +17,7 @@ from consentry.oauth.errors import ACCESS_DENIED, INVALID_GRANT, INVALID_REQUEST
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.params import scope_list
 from consentry.services import audit, rate_limit
+from consentry.storage import logins
 from consentry.storage.models import User
 from consentry.tokens.issue import UserTokenRequest, issue_user_tokens
 
@@ -68,9 +67,7 @@ class PasswordGrant:
         key = f"login-fail:{ctx.ip}:{login}"
         if await rate_limit.count(rt, key, rt.settings.login_failure_window) >= rt.settings.login_max_failures:
             raise OAuthError("too_many_attempts", "Too many failed attempts. Try again later.", 429)
-        async with rt.db.read() as s:
-            named = or_(User.email == login, User.username == login)
-            user = await s.scalar(select(User).where(User.connection_id == connection_id, named).limit(1))
+        user = await logins.find_user(rt.db, connection_id, login)
         matches = await verify_password_off_loop(user.password_hash if user else None, password)
         if not matches or user is None or user.blocked:
             await rate_limit.hit(rt, key, rt.settings.login_max_failures, rt.settings.login_failure_window)

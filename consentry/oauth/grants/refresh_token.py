@@ -14,32 +14,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from sqlalchemy import Row, bindparam, update
-
 from consentry.oauth.errors import INVALID_GRANT, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
-from consentry.oauth.grants.holder import (
-    Redemption,
-    holder_of,
-    holder_query,
-    mint_details,
-    mint_input,
-    presented_row,
-    usage_updates,
-    write_usage,
-)
+from consentry.oauth.grants.holder import holder_of, mint_details, mint_input, presented_row, usage_updates
 from consentry.oauth.mint_policy import decide
 from consentry.oauth.params import scope_list
 from consentry.services import audit
-from consentry.services.token_families import revoke_families
-from consentry.storage.models import RefreshToken
-from consentry.tokens.issue import REFRESH_TOKENS as TOKENS
-from consentry.tokens.issue import STORE_REFRESH_TOKEN, Family, UserTokenRequest, mint_user_tokens, refresh_expiry
+from consentry.storage import redemptions, refresh_tokens
+from consentry.storage.redemptions import REFRESH_ROTATED, HeldRow
+from consentry.tokens.issue import Family, UserTokenRequest, mint_user_tokens, refresh_expiry
 
 UNKNOWN = "Unknown or invalid refresh token."
-READ = holder_query(TOKENS, TOKENS.c.token_hash)
-ROTATE = Redemption(TOKENS, TOKENS.c.id, "rotated_at")
-EXTEND = update(TOKENS).where(TOKENS.c.id == bindparam("key")).values(expires_at=bindparam("expires"))
 
 
 class RefreshTokenGrant:
@@ -47,7 +32,7 @@ class RefreshTokenGrant:
 
     async def issue(self, ctx: TokenContext) -> dict[str, Any]:
         rt, client, params = ctx.rt, ctx.client, ctx.params
-        _, row = await presented_row(ctx, self.GRANT_TYPE, "refresh_token", READ, UNKNOWN)
+        _, row = await presented_row(ctx, self.GRANT_TYPE, "refresh_token", REFRESH_ROTATED, UNKNOWN)
         now = rt.clock.now()
         if row.revoked_at is not None or row.expires_at <= now:
             raise INVALID_GRANT.with_hint(UNKNOWN)
@@ -74,17 +59,15 @@ class RefreshTokenGrant:
         minted = await mint_user_tokens(rt, req, family=family, mint_refresh=rotate)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
         if rotate and not retry:
-            if not await ROTATE(rt, row.id, now, minted.refresh_row, usage):
+            if not await REFRESH_ROTATED(rt.db, row.id, now, minted.refresh_row, usage):
                 raise INVALID_GRANT.with_hint(UNKNOWN)
         else:  # one write transaction for what else is due
             if retry and minted.refresh_row is not None:  # within the leeway: one more successor, nothing to mark
-                usage.append((STORE_REFRESH_TOKEN, minted.refresh_row))
+                usage.append(redemptions.store_refresh_token(minted.refresh_row))
             elif not rotate and client.refresh.idle_lifetime():  # a non-rotating token's idle deadline moves on
-                usage.append((EXTEND, {"key": row.id,
-                                       "expires": refresh_expiry(rt, client, row.family_expires_at, now)}))  # fmt: skip
-            if usage:
-                async with rt.db.write() as conn:
-                    await write_usage(conn, usage)
+                usage.append(redemptions.extend_refresh_token(row.id, refresh_expiry(rt, client, row.family_expires_at,
+                                                                                     now)))  # fmt: skip
+            await redemptions.write(rt.db, usage)
         rt.mint_log.add(now, audit.REFRESH_EXCHANGED, "Refresh token exchanged" + (" (retry within leeway)" * retry),
                         client_id=client.client_id, user_id=user.user_id, ip=ctx.ip,
                         details=mint_details(row, decision))  # fmt: skip
@@ -101,10 +84,10 @@ def _narrowed(original: list[str], requested: str | None) -> list[str]:
     return [s for s in original if s in wanted]
 
 
-async def _revoke_family(ctx: TokenContext, row: Row[Any], type_: str, description: str) -> None:
+async def _revoke_family(ctx: TokenContext, row: HeldRow, type_: str, description: str) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
-        await revoke_families(s, rt.clock.now(), RefreshToken.family_id == row.family_id)
+        await refresh_tokens.revoke_family_in(s, rt.clock.now(), row.family_id)
         audit.record(s, rt.clock.now(), type_, description, client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)
 
 

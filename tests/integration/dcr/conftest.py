@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select, update
 
-from consentry.management.schemas.client_grants import ClientGrantCreate
-from consentry.management.schemas.resource_servers import ResourceServerCreate, ScopeIn
+from consentry.commands.client_grants import ClientGrantCreate
+from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
 from consentry.runtime import Runtime
 from consentry.services.client_grants import create_client_grant
 from consentry.services.resource_servers import create_resource_server

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from consentry.bootstrap import bootstrap
 from consentry.cli import app
-from consentry.management.schemas.clients import ClientCreate
+from consentry.commands.clients import ClientCreate
 from consentry.runtime import Runtime
 from consentry.services.clients import create_client
 from tests.conftest import ISSUER, TEST_KEK, _truncate, make_settings

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
-from consentry.management.schemas.client_grants import ClientGrantCreate
-from consentry.management.schemas.clients import ClientCreate
-from consentry.management.schemas.resource_servers import ResourceServerCreate, ScopeIn
+from consentry.commands.client_grants import ClientGrantCreate
+from consentry.commands.clients import ClientCreate
+from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
 from consentry.runtime import Runtime
 from consentry.services.client_grants import create_client_grant
 from consentry.services.clients import create_client

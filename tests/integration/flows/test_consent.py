@@ -6,7 +6,7 @@ import httpx
 import jwt
 from sqlalchemy import select, update
 
-from consentry.management.schemas.resource_servers import ScopeIn
+from consentry.commands.resource_servers import ScopeIn
 from consentry.runtime import Runtime
 from consentry.storage.models import Tenant, UserGrant
 from tests.conftest import ISSUER

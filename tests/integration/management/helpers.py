@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from consentry.management.schemas.client_grants import ClientGrantCreate
-from consentry.management.schemas.clients import ClientCreate
+from consentry.commands.client_grants import ClientGrantCreate
+from consentry.commands.clients import ClientCreate
 from consentry.runtime import Runtime
 from consentry.services.client_grants import create_client_grant
 from consentry.services.clients import create_client

@@ -16,7 +16,7 @@ SCOPES = ["read:notes", "write:notes"]
 
 
 async def make_api(runtime: Runtime, identifier: str = RESOURCE, **fields: Any) -> None:
-    from consentry.management.schemas.resource_servers import ResourceServerCreate
+    from consentry.commands.resource_servers import ResourceServerCreate
     from consentry.services.resource_servers import create_resource_server
 
     body = ResourceServerCreate(identifier=identifier, name="Notes",
@@ -27,7 +27,7 @@ async def make_api(runtime: Runtime, identifier: str = RESOURCE, **fields: Any) 
 
 
 async def grant(runtime: Runtime, client_id: str, audience: str, scope: list[str]) -> None:
-    from consentry.management.schemas.client_grants import ClientGrantCreate
+    from consentry.commands.client_grants import ClientGrantCreate
     from consentry.services.client_grants import create_client_grant
 
     async with runtime.db.transaction() as s:

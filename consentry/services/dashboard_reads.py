@@ -1,4 +1,5 @@
-"""Read models for the pages: a user's connected apps, users, logs, overview counts. Reads only.
+"""Read models for the dashboard pages: a user's connected apps, users, logs, overview counts, client grants.
+Reads only.
 
 Writes never happen here: every change goes through ``consentry.services`` (the Management API's code).
 """
@@ -246,3 +247,20 @@ async def user(rt: Runtime, user_id: str) -> tuple[User, str] | None:
             )
         ).first()
     return (found[0], found[1]) if found else None
+
+
+async def client_grants_with_apps(s: AsyncSession, audience: str | None = None
+                                  ) -> list[tuple[ClientGrant, Client | None]]:  # fmt: skip
+    """Every client grant (of one API when ``audience`` is given) with its application (None for a default), oldest
+    first."""
+    query = select(ClientGrant, Client).outerjoin(Client, Client.client_id == ClientGrant.client_id)
+    if audience is not None:
+        query = query.where(ClientGrant.audience == audience)
+    return [(g, c) for g, c in (await s.execute(query.order_by(ClientGrant.created_at))).all()]
+
+
+async def default_user_grant_id(s: AsyncSession, audience: str) -> str | None:
+    """The ``default_for: third_party_clients`` user-flow grant of one API, if any."""
+    return await s.scalar(select(ClientGrant.id).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT,
+                                                       ClientGrant.audience == audience,
+                                                       ClientGrant.subject_type == "user"))  # fmt: skip

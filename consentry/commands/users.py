@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from consentry.management.schemas.types import HttpUrl, json_problem
+from consentry.commands.types import HttpUrl, json_problem
 
 Metadata = dict[str, Any]
 

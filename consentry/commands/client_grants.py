@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from consentry.management.schemas.types import ShortText
+from consentry.commands.types import ShortText
 
 ScopeValue = Annotated[str, StringConstraints(max_length=280)]  # as ScopeIn.value
 

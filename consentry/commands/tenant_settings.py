@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from consentry.management.schemas.types import HttpsUrl, HttpUrl, JsonObject
+from consentry.commands.types import HttpsUrl, HttpUrl, JsonObject
 from consentry.oauth.redirect_uri import callback_problem
 
 FlagName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from consentry.management.schemas.types import JsonObject
+from consentry.commands.types import JsonObject
 
 Policy = Literal["allow_all", "require_client_grant", "deny_all"]
 Dialect = Literal["access_token", "access_token_authz", "rfc9068_profile", "rfc9068_profile_authz"]

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from consentry.management.schemas.types import HttpsUrl, HttpUrl, Identifier, JsonObject, Seconds, ShortText
+from consentry.commands.types import HttpsUrl, HttpUrl, Identifier, JsonObject, Seconds, ShortText
 
 AppType = Literal["native", "spa", "regular_web", "non_interactive"]
 AuthMethod = Literal["none", "client_secret_post", "client_secret_basic"]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from consentry.management.schemas.types import JsonObject, ShortText, json_problem
+from consentry.commands.types import JsonObject, ShortText, json_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$"
 
