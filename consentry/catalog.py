@@ -147,7 +147,7 @@ class Catalog:
         pending = self._loading.get(key)
         if pending is not None:
             try:
-                return await asyncio.shield(pending)  # type: ignore[no-any-return]
+                return await asyncio.shield(pending)
             except asyncio.CancelledError:
                 if not pending.cancelled():
                     raise  # this request was cancelled

@@ -62,7 +62,8 @@ def prepare(cfg: Settings) -> None:
     try:
         upgrade(cfg.database_url)
     except Exception as exc:  # noqa: BLE001 - turn any driver error into one line
-        fail(f"cannot migrate the database at {_safe_url(cfg.database_url)}: {type(exc).__name__}: {exc}".split("\n")[0])
+        reason = f"{type(exc).__name__}: {exc}".split("\n")[0]
+        fail(f"cannot migrate the database at {_safe_url(cfg.database_url)}: {reason}")
 
     async def run() -> None:
         rt = Runtime.create(cfg)
@@ -176,11 +177,12 @@ def create_client(
 
     async def work(rt: Any) -> dict[str, str]:
         async with rt.db.transaction() as s:
-            row, secret = await create(rt, s, ClientCreate(name=name, app_type="non_interactive",
-                                                           grant_types=["client_credentials"]), actor="cli")  # fmt: skip
+            body = ClientCreate(name=name, app_type="non_interactive", grant_types=["client_credentials"])
+            row, secret = await create(rt, s, body, actor="cli")
             await create_client_grant(rt, s, ClientGrantCreate(
                 client_id=row.client_id, audience=rt.settings.management_audience,
                 scope=list(scope or MANAGEMENT_SCOPES), subject_type="client"))  # fmt: skip
+        assert secret is not None  # a confidential client
         return {"client_id": row.client_id, "client_secret": secret}
 
     result = with_runtime(work)

@@ -38,6 +38,7 @@ class Runtime:
         keys = SharedKeyStore(db, kek, clock, settings.tenant_name, ttl=max(settings.cache_ttl, 1.0))
         catalog = Catalog(db, clock, settings.cache_ttl, read_version=config_version.reader(db))
         catalog.on_change.append(keys.reload)  # the counter covers signing_keys too
+        db.after_config_commit.append(catalog.invalidate)  # this process sees its own writes at once
         keys.watch(lambda: catalog.generation)  # and any other invalidation seen by the catalog
         # PostgreSQL: the counter's triggers NOTIFY configuration writes themselves (CLI writes included)
         notifier = None if db.is_sqlite else Notifier(settings.database_url, catalog.invalidate_local, keys.reload)

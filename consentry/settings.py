@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "CONSENTRY_"
 
+RedirectKind = Literal["https", "http", "private-use"]
+REDIRECT_KINDS: tuple[RedirectKind, ...] = ("https", "http", "private-use")
+
 
 class SettingsError(Exception):
     """Raised with a one-line, human readable reason when the configuration is unusable."""
@@ -66,8 +69,8 @@ class Settings(BaseSettings):
     dcr_require_initial_access_token: bool = Field(
         False, description="Dynamic registration needs a Bearer initial access token (consentry dcr create-token)."
     )
-    dcr_allowed_redirect_schemes: list[Literal["https", "http", "private-use"]] = Field(
-        default_factory=lambda: ["https", "http", "private-use"],
+    dcr_allowed_redirect_schemes: list[RedirectKind] = Field(
+        default_factory=lambda: list(REDIRECT_KINDS),
         description="Redirect URI kinds DCR accepts: https, http (loopback, native apps only), private-use (native).",
     )
     dcr_allowed_redirect_hosts: list[str] = Field(
@@ -89,7 +92,9 @@ class Settings(BaseSettings):
     )
     cache_ttl: float = Field(2.0, ge=0, le=60, description="Longest a process keeps cached clients, APIs and grants; "
                              "requests follow writes at once (shared change counter), so it bounds background work.")
-    expose_debug: bool = Field(False, description="Include debug detail in OAuth error descriptions (never in production).")
+    expose_debug: bool = Field(
+        False, description="Include debug detail in OAuth error descriptions (never in production)."
+    )
     trusted_proxies: list[str] = Field(
         default_factory=list, description="Proxy IPs whose X-Forwarded-For / X-Forwarded-Proto are trusted."
     )

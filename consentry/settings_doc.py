@@ -41,7 +41,8 @@ def _type(field: Any) -> str:
 def render() -> str:
     rows = []
     for name, field in Settings.model_fields.items():
-        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {_type(field)} | {_default(field)} | {field.description or ''} |")
+        description = field.description or ""
+        rows.append(f"| `{ENV_PREFIX}{name.upper()}` | {_type(field)} | {_default(field)} | {description} |")
     return HEADER + "\n".join(rows) + "\n"
 
 

@@ -5,6 +5,11 @@ cd "$(dirname "$0")/.."
 if [ -f tests/interop/node/package.json ] && [ ! -d tests/interop/node/node_modules ]; then
   (cd tests/interop/node && npm ci --silent --no-audit --no-fund) || exit 1
 fi
+lint=0
+if [ $# -eq 0 ]; then  # full runs lint and type-check first (pyproject.toml); a finding fails the run
+  .venv/bin/ruff check consentry tests || lint=1
+  .venv/bin/mypy || lint=1
+fi
 .venv/bin/python -m pytest -q "$@"
 code=$?
 if [ $code -eq 5 ]; then
@@ -16,4 +21,5 @@ fi
 if [ $# -eq 0 ]; then
   .venv/bin/python -m tests.security.dependency_audit || { [ $code -eq 0 ] && code=1; }
 fi
+[ $lint -ne 0 ] && [ $code -eq 0 ] && code=1
 exit $code

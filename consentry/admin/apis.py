@@ -153,7 +153,6 @@ async def create_api(request: Request, who: Admin) -> Response:
     if errors:
         return page(request, who, "admin/api_form.html", section=SECTION, title="Create API", status=INVALID,
                     errors=errors, v=values, api=None, **_choices())  # fmt: skip
-    rt.catalog.invalidate()
     return redirect(rt, f"admin/apis/{row.id}", "api-created")
 
 
@@ -188,7 +187,6 @@ async def update_api(request: Request, who: Admin, api_id: str) -> Response:
             errors = service_errors(err, FIELDS)
     if errors:
         return await _detail(request, who, api_id, values=values, errors=errors, status=INVALID)
-    rt.catalog.invalidate()
     return redirect(rt, f"admin/apis/{api_id}", "api-saved")
 
 
@@ -210,5 +208,4 @@ async def delete_api(request: Request, who: Admin, api_id: str) -> Response:
                 await service.delete_resource_server(rt, s, api_id, actor=who.user_id)
     except ServiceError as err:
         return await _detail(request, who, api_id, errors=service_errors(err, ()), status=INVALID)
-    rt.catalog.invalidate()
     return redirect(rt, "admin/apis", "api-deleted")

@@ -145,7 +145,6 @@ async def create_application(request: Request, who: Admin) -> Response:
     if errors:
         return page(request, who, "admin/app_new.html", section=SECTION, title="Create application", status=INVALID,
                     errors=errors, v=_values(None, form), **_choices())  # fmt: skip
-    rt.catalog.invalidate()
     return page(request, who, "admin/app_secret.html", section=SECTION, title="Application created", app=row,
                 secret=secret, created=True)  # fmt: skip
 
@@ -172,7 +171,6 @@ async def rotate_secret(request: Request, who: Admin, client_id: str) -> Respons
                    ip=client_ip(request))  # fmt: skip
     except ServiceError as err:
         return await detail_page(request, who, client_id, status=INVALID, errors=service_errors(err, ()))
-    rt.catalog.invalidate()
     return page(request, who, "admin/app_secret.html", section=SECTION, title="Secret rotated", app=row,
                 secret=secret, created=False)  # fmt: skip
 
@@ -192,7 +190,6 @@ async def delete_application(request: Request, who: Admin, client_id: str) -> Re
     with found():
         async with rt.db.transaction() as s:
             await service.delete_client(rt, s, client_id, reason=f"deleted by {who.label}")
-    rt.catalog.invalidate()
     return redirect(rt, "admin/applications", "app-deleted")
 
 
@@ -224,5 +221,4 @@ async def update_application(request: Request, who: Admin, client_id: str) -> Re
         errors = service_errors(err, FIELDS)
     if errors:
         return await detail_page(request, who, client_id, status=INVALID, errors=errors, form=form)
-    rt.catalog.invalidate()
     return redirect(rt, f"admin/applications/{client_id}", "app-saved")

@@ -82,7 +82,6 @@ async def create_grant(request: Request, who: Admin, client_id: str) -> Response
             errors = service_errors(err, ("scope", "subject_type"))
     if errors:
         return await _grant_form(request, who, client_id, audience, v, errors, INVALID)
-    rt.catalog.invalidate()
     return redirect(rt, f"admin/applications/{client_id}", "grant-created")
 
 
@@ -109,7 +108,6 @@ async def _update(request: Request, who: guard.Viewer, grant_id: str, values: di
                    allow_all_scopes=row.allow_all_scopes)  # fmt: skip
     except ServiceError as err:
         return service_errors(err, ("scope",))
-    rt.catalog.invalidate()
     return {}
 
 
@@ -122,7 +120,6 @@ async def _delete(request: Request, who: guard.Viewer, grant_id: str) -> None:
             record(s, who, "client_grant.deleted", f"Client grant for '{row.audience}' deleted",
                    client_id=row.client_id, ip=client_ip(request), grant_id=grant_id,
                    default_for=row.default_for)  # fmt: skip
-    rt.catalog.invalidate()
 
 
 @router.post("/applications/{client_id:path}/grants/{grant_id}/delete")
@@ -177,7 +174,6 @@ async def save_defaults(request: Request, who: Admin) -> Response:
                 record(s, who, "client_grant.created", f"Default client grant for '{audience}' created",
                        ip=client_ip(request), grant_id=row.id, default_for=THIRD_PARTY_DEFAULT,
                        scope=row.scope)  # fmt: skip
-            rt.catalog.invalidate()
         except ServiceError as err:
             errors = {"scope": err.message}
     if errors:

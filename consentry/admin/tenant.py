@@ -64,7 +64,6 @@ async def update_connection(request: Request, who: Admin, connection_id: str) ->
     with found():
         async with rt.db.transaction() as s:
             await connection_service.update_connection(rt, s, connection_id, body, actor=who.user_id)
-    rt.catalog.invalidate()
     return redirect(rt, "admin/connections", "connection-saved")
 
 
@@ -110,5 +109,4 @@ async def save_settings(request: Request, who: Admin) -> Response:
         errors = service_errors(err, ("default_directory", "friendly_name", "support_email", "support_url"))
     if errors:
         return await _settings_page(request, who, values, errors, INVALID)
-    rt.catalog.invalidate()
     return redirect(rt, "admin/settings", "settings-saved")

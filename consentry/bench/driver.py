@@ -15,7 +15,8 @@ import asyncio
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from consentry.bench.http import Connection, HttpError, Reply
@@ -147,7 +148,7 @@ def run(base_url: str, fx: Fixture, flow: str, *, concurrency: int, duration: fl
     try:
         import uvloop
 
-        runner = uvloop.run
+        runner: Callable[[Coroutine[Any, Any, Measurement]], Measurement] = uvloop.run
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
         runner = asyncio.run
     return runner(_drive(parts.hostname or "127.0.0.1", parts.port or 80, fx, flow, concurrency, duration, warmup))

@@ -92,7 +92,7 @@ async def _bulk(rt: Runtime, model: Any, rows: Iterator[dict[str, Any]] | list[d
                 sqlite_conn.executemany(f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
                                         f"({', '.join('?' * len(columns))})", values)  # fmt: skip
                 sqlite_conn.commit()
-            elif not rt.db.is_sqlite and hasattr(raw, "copy_records_to_table"):
+            elif raw is not None and not rt.db.is_sqlite and hasattr(raw, "copy_records_to_table"):
                 values = [tuple(json.dumps(r[c]) if c in json_columns else r[c] for c in columns) for r in batch]
                 await raw.copy_records_to_table(table.name, records=values, columns=columns)
             else:
@@ -156,9 +156,10 @@ async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
     await _bulk(rt, User, rows)
     fx.users = [r["user_id"] for r in rows]
     fx.emails = [r["email"] for r in rows]
-    grant_rows = [{"id": ids.prefixed("ugr"), "user_id": uid, "client_id": app.client_id, "audience": API,
-                   "scope": ["openid", "profile", "offline_access", "read:data"], "created_at": now,
-                   "updated_at": now, "last_used_at": None} for uid in fx.users]  # fmt: skip
+    grant_rows: list[dict[str, Any]] = [
+        {"id": ids.prefixed("ugr"), "user_id": uid, "client_id": app.client_id, "audience": API,
+         "scope": ["openid", "profile", "offline_access", "read:data"], "created_at": now, "updated_at": now,
+         "last_used_at": None} for uid in fx.users]  # fmt: skip
     await _bulk(rt, UserGrant, grant_rows)
     fx.grants = {r["user_id"]: r["id"] for r in grant_rows}
     return fx

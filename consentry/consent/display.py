@@ -88,7 +88,7 @@ def permission_lines(api: ApiInfo, scopes: Iterable[str], *, use_descriptions: b
     groups: dict[tuple[str | None, str], list[tuple[str, str]]] = {}
     for s in requested:
         parsed = _parse(s)
-        kind = "optional" if optional.get(s) else "resource"
+        kind: str | None = "optional" if optional.get(s) else "resource"
         key: tuple[str | None, str] = (None, s) if parsed is None else (kind, parsed[1])
         groups.setdefault(key, []).append((s, parsed[0] if parsed else ""))
     lines: list[PermissionLine] = []

@@ -9,10 +9,10 @@ custom scheme) still gets a login confirmation prompt unless turned off per clie
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class Prompt(str, Enum):
+class Prompt(StrEnum):
     NONE = "none"  # nothing to show: issue the code
     CONSENT = "consent"  # the consent screen
     CONFIRM = "confirm"  # the login confirmation prompt (first-party, non-verifiable callback)

@@ -45,7 +45,7 @@ def _safe_next(value: str | None) -> str | None:
 
 async def _context(rt: Runtime, txn: PendingRequest | None) -> tuple[ClientInfo | None, list[ConnectionInfo]]:
     connections = await rt.catalog.connections(txn.client_id if txn is not None else None)
-    if txn is None:
+    if txn is None or txn.client_id is None:
         return None, [c for c in connections if c.strategy == "auth0"]
     client = await rt.catalog.client(txn.client_id)
     if client is None:

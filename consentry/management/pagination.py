@@ -9,6 +9,8 @@ from fastapi import Query
 from consentry.services.errors import invalid
 from consentry.services.listing import Paging
 
+__all__ = ["Paging", "checkpoint_page", "paged", "paging", "parse_bool", "select_fields"]
+
 TRUE = {"true", "1"}
 FALSE = {"false", "0", ""}
 

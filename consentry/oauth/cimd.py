@@ -329,7 +329,6 @@ async def _upsert(rt: Runtime, url: str, host: str, meta: dict[str, Any], ttl: f
                 audit.record(s, now, audit.CLIENT_UPDATED, f"Client '{name}' metadata document changed",
                              client_id=url, details={"registration_type": "cimd"})  # fmt: skip
         info = ClientInfo.from_row(row)
-    rt.catalog.invalidate()
     return info
 
 

@@ -43,6 +43,7 @@ async def authenticate_client(request: Request, params: dict[str, str], catalog:
     body_id, body_secret = params.get("client_id"), params.get("client_secret")
     if basic and body_secret:
         raise INVALID_REQUEST.with_hint("Use only one client authentication method.")
+    secret: str | None
     if basic:
         client_id, secret = basic
         if body_id and body_id != client_id:

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
+from jwt.types import Options
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -99,7 +100,7 @@ async def _id_token_client(rt: Runtime, hint: str) -> str | None:
         key = await rt.keys.public_key(kid)
         if key is None:
             return None
-        options = {"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]}
+        options: Options = {"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]}
         claims = jwt.decode(hint, key, algorithms=ALGORITHMS, issuer=rt.settings.issuer_url, options=options)
     except jwt.PyJWTError:
         return None

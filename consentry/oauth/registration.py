@@ -270,11 +270,11 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
     async with rt.db.transaction() as s:
         await _check_governance(rt, s, token, ip)
         reg = validate(parse_metadata(body, content_type), rt.settings)
-        create = ClientCreate(name=reg.name, app_type=reg.app_type, is_first_party=False,  # type: ignore[arg-type]
-                              third_party_security_mode=mode, token_endpoint_auth_method=reg.auth_method,
-                              callbacks=reg.redirect_uris, grant_types=reg.grant_types, logo_uri=reg.logo_uri,
-                              web_origins=reg.web_origins or None,
-                              allowed_logout_urls=reg.logout_uris or None)  # fmt: skip
+        create = ClientCreate.model_validate({
+            "name": reg.name, "app_type": reg.app_type, "is_first_party": False, "third_party_security_mode": mode,
+            "token_endpoint_auth_method": reg.auth_method, "callbacks": reg.redirect_uris,
+            "grant_types": reg.grant_types, "logo_uri": reg.logo_uri, "web_origins": reg.web_origins or None,
+            "allowed_logout_urls": reg.logout_uris or None})  # fmt: skip
         status = "pending" if rt.settings.dcr_require_approval else "active"
         try:
             row, secret = await client_service.create_client(rt, s, create, registration_type="dcr",
@@ -283,7 +283,6 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
             raise INVALID_CLIENT_METADATA.with_hint(exc.message) from None
         row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
         row.registration_token_hash = ids.digest(access_token)
-    rt.catalog.invalidate()
     return information(rt, row, secret=secret, access_token=access_token)
 
 
@@ -330,7 +329,6 @@ async def update(rt: Runtime, client_id: str, body: bytes, content_type: str | N
         row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
         if moved and rt.settings.dcr_require_approval:
             row.status = "pending"  # an approval covered the callbacks the admin saw
-    rt.catalog.invalidate()
     return information(rt, row, secret=None, access_token=token)
 
 
@@ -339,5 +337,4 @@ async def remove(rt: Runtime, client_id: str, authorization: str | None) -> None
     async with rt.db.transaction() as s:
         row, _ = await _authorized(s, client_id, authorization)
         await client_service.delete_client(rt, s, row.client_id, reason="deleted by its registration access token")
-    rt.catalog.invalidate()
 

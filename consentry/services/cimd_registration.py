@@ -190,7 +190,6 @@ async def save(rt: Runtime, url: str, host: str, inspection: Inspection, *, acto
         try:
             async with rt.db.transaction() as s:
                 created, row = await _write(rt, s, url, host, inspection, actor)
-            rt.catalog.invalidate()
             return created, row
         except IntegrityError:  # another request inserted the same URL first: refresh it instead
             if attempt:

@@ -36,7 +36,6 @@ async def approve(rt: Runtime, client_id: str, actor: str | None) -> Client:
             row.attributes = {**(row.attributes or {}), "approved_at": iso(now)}
             audit.record(s, now, CLIENT_APPROVED, f"Client '{row.name}' approved", client_id=row.client_id,
                          details={"actor": actor})  # fmt: skip
-    rt.catalog.invalidate()
     return row
 
 

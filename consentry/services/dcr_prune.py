@@ -105,7 +105,8 @@ def _entry(row: Client, reason: str) -> dict[str, Any]:
     }
 
 
-async def _prune_one(rt: Runtime, s: AsyncSession, client_id: str, policy: PrunePolicy, now: float) -> dict | None:
+async def _prune_one(rt: Runtime, s: AsyncSession, client_id: str, policy: PrunePolicy,
+                     now: float) -> dict[str, Any] | None:  # fmt: skip
     """Re-check one client under a row lock (PostgreSQL) and delete it if it is still stale."""
     query = _candidates(policy, now).where(Client.client_id == client_id).with_for_update(of=Client)
     found = (await s.execute(query)).first()
@@ -138,8 +139,6 @@ async def prune(rt: Runtime, dry_run: bool = False) -> list[dict[str, Any]]:
         if entry:
             removed.append(entry)
             log.info("pruned DCR client %s (%s)", entry["client_id"], entry["reason"])
-    if removed:
-        rt.catalog.invalidate()
     return removed
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
 
 from consentry.storage import sqlite_inline
@@ -35,7 +36,36 @@ Unit = AsyncConnection | AsyncSession
 OrmUnit = AsyncSession  # ``Database.transaction()``'s session, for callers that change ORM rows in place
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+CONFIG_WRITTEN = "consentry.config_written"  # session.info flag: this transaction wrote configuration
+
+
+class _WriteSession(Session):
+    """The sessions of ``Database.transaction()``: they note when they write a table the caches read."""
+
+
+def _note_config_rows(session: Session, _context: Any) -> None:
+    from consentry.storage.models import CACHED_TABLE_NAMES
+
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if getattr(obj, "__tablename__", None) in CACHED_TABLE_NAMES:
+            session.info[CONFIG_WRITTEN] = True
+            return
+
+
+def _note_config_statement(state: ORMExecuteState) -> None:
+    from consentry.storage.models import CACHED_TABLE_NAMES
+
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) in CACHED_TABLE_NAMES:
+            state.session.info[CONFIG_WRITTEN] = True
+
+
+event.listen(_WriteSession, "after_flush", _note_config_rows)
+event.listen(_WriteSession, "do_orm_execute", _note_config_statement)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
     cur = dbapi_connection.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -142,7 +172,8 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False,
+                                           sync_session_class=_WriteSession)  # fmt: skip
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         # SQLite begins no transaction for a SELECT anyway (and resetting its isolation level costs a statement)
         self._reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -154,15 +185,23 @@ class Database:
         self._aux_sessions: async_sessionmaker[AsyncSession] | None = None
         self._aux_reader: AsyncEngine | None = None
         self.on_dispose: list[Callable[[], Awaitable[None]]] = []  # helpers holding connections of their own
+        # Called after a ``transaction()`` that wrote configuration commits (``Runtime``: the catalog forgets
+        # what it cached, so the rest of the request and this process see the write; others follow the counter).
+        self.after_config_commit: list[Callable[[], None]] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
+        """One transaction: committed when the block ends, rolled back on any exception. When it wrote a table
+        that per-process caches read, ``after_config_commit`` runs once it committed."""
         async with self._writer():
             async with self._session(self.sessions) as session, session.begin():
                 if self._must_lock():
                     await _take_write_lock(await session.connection())
                 yield session
+            written = session.info.pop(CONFIG_WRITTEN, False)
+        if written:
+            for hook in self.after_config_commit:
+                hook()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:

@@ -266,6 +266,7 @@ class ConfigVersion(Base):
 
 # The tables per-process caches read (Catalog, KeyStore, CORS origins): their writes bump ``config_version``.
 CACHED_TABLES = (Tenant, Client, ResourceServer, ClientGrant, Connection, ConnectionClient, SigningKey)
+CACHED_TABLE_NAMES = frozenset(m.__tablename__ for m in CACHED_TABLES)
 
 
 def _create_config_triggers(_metadata: Any, connection: Any, tables: Any = (), **_kw: Any) -> None:

@@ -100,7 +100,7 @@ class Notifier:
                         self._resync()  # we may have missed notifications while we were not listening
                     failures = 0
                     lost = asyncio.Event()
-                    raw.add_termination_listener(lambda _conn, lost=lost: lost.set())  # type: ignore[misc]
+                    raw.add_termination_listener(lambda _conn, lost=lost: lost.set())
                     self.connected.set()
                     await self._watch(conn, lost)
             except asyncio.CancelledError:

@@ -97,7 +97,8 @@ class Redemption:
     async def read(self, db: Database, digest: str) -> HeldRow | None:
         """The row of a presented code or token (by its digest), joined with its user and live consent."""
         async with db.connect() as conn:
-            return (await conn.execute(self.read_query, {"key": digest})).first()
+            row: HeldRow | None = (await conn.execute(self.read_query, {"key": digest})).first()
+        return row
 
     async def __call__(self, db: Database, key: str, now: float, successor: dict[str, Any] | None,
                        writes: list[PendingWrite]) -> bool:  # fmt: skip
@@ -115,7 +116,7 @@ class Redemption:
                 redeemed = await _consume(conn, self.mark, key, now)
             else:
                 values = {"key": key, "now": now, **{f"new_{name}": v for name, v in successor.items()}}
-                redeemed = (await conn.execute(self.mark_and_store, values)).rowcount == 1  # type: ignore[attr-defined]
+                redeemed = (await conn.execute(self.mark_and_store, values)).rowcount == 1
             if redeemed:
                 await write_all(conn, writes)
         return redeemed

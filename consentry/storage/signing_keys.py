@@ -20,7 +20,7 @@ REVOKED = "revoked"
 
 async def lock_in(s: AsyncSession) -> None:
     """Take the keys' lock for the rest of the caller's transaction."""
-    if s.bind.dialect.name != "sqlite":
+    if (await s.connection()).dialect.name != "sqlite":
         await s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": KEYS_LOCK})
 
 

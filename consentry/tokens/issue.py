@@ -26,12 +26,18 @@ FAMILY_CLAIM = "family_id"  # the refresh-token family it belongs to
 class ClaimsUser(Protocol):
     """What the tokens say about a user: an ORM ``User`` or a row read with Core on the hot paths."""
 
-    user_id: str
-    email: str | None
-    username: str | None
-    email_verified: bool
-    profile: dict[str, Any] | None
-    updated_at: float
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def username(self) -> str | None: ...
+    @property
+    def email_verified(self) -> bool: ...
+    @property
+    def profile(self) -> dict[str, Any] | None: ...
+    @property
+    def updated_at(self) -> float: ...
 
 
 @dataclass(frozen=True)

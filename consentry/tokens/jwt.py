@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 import jwt
+from jwt.types import Options
 
 from consentry.tokens import ids
 from consentry.tokens.keys import KeyStore
@@ -22,6 +23,7 @@ class TokenInvalid(Exception):
 
 async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT") -> str:
     key = await keys.signing_key()
+    assert key.private_key is not None  # signing_key() answers the key that signs
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
 
 
@@ -109,7 +111,7 @@ async def _verify(
     public = await keys.public_key(kid)
     if public is None:
         raise TokenInvalid("unknown signing key")
-    options: dict[str, Any] = {"require": list(require), "verify_aud": audience is not None}
+    options: Options = {"require": list(require), "verify_aud": audience is not None}
     try:
         return jwt.decode(
             token,

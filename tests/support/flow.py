@@ -85,7 +85,9 @@ async def login(client: httpx.AsyncClient, step: Step, username: str, password: 
     return await follow(client, await client.post("/u/login", data=form))
 
 
-async def consent(client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None) -> Step:
+async def consent(
+    client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None
+) -> Step:
     assert step.on_consent, step.page[:500]
     form: dict[str, Any] = {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "action": action}
     if optional is not None:

@@ -52,7 +52,6 @@ async def create_client_grant(request: Request, body: ClientGrantCreate, _: Crea
     rt = runtime(request)
     async with rt.db.transaction() as s:
         row = await service.create_client_grant(rt, s, body)
-    rt.catalog.invalidate()
     return json_response(service.client_grant_json(row), 201)
 
 
@@ -69,7 +68,6 @@ async def update_client_grant(request: Request, grant_id: str, body: ClientGrant
     rt = runtime(request)
     async with rt.db.transaction() as s:
         row = await service.update_client_grant(rt, s, grant_id, body)
-    rt.catalog.invalidate()
     return json_response(service.client_grant_json(row))
 
 
@@ -80,5 +78,4 @@ async def delete_client_grant(request: Request, grant_id: str, _: Delete) -> Res
     rt = runtime(request)
     async with rt.db.transaction() as s:
         await service.delete_client_grant(rt, s, grant_id)
-    rt.catalog.invalidate()
     return Response(status_code=204)

@@ -51,7 +51,6 @@ async def create_client(
     rt = _rt(request)
     async with rt.db.transaction() as s:
         row, secret = await service.create_client(rt, s, body, actor=claims.get("sub"))
-    rt.catalog.invalidate()
     return json_response(service.client_json(rt, row, secret), 201)
 
 
@@ -76,16 +75,16 @@ async def update_client(
     rt = _rt(request)
     async with rt.db.transaction() as s:
         row, secret = await service.update_client(rt, s, client_id, body)
-    rt.catalog.invalidate()
     return json_response(service.client_json(rt, row, secret))
 
 
 @router.delete("/{client_id}", summary="Delete a client", operation_id="delete_clients_by_id", status_code=204)
-async def delete_client(request: Request, client_id: str, _: Principal = Depends(require("delete:clients"))) -> Response:
+async def delete_client(
+    request: Request, client_id: str, _: Principal = Depends(require("delete:clients"))
+) -> Response:
     rt = _rt(request)
     async with rt.db.transaction() as s:
         await service.delete_client(rt, s, client_id)
-    rt.catalog.invalidate()
     return Response(status_code=204)
 
 
@@ -98,5 +97,4 @@ async def rotate_secret(
         row, secret = await service.rotate_secret(rt, s, client_id)
         audit.record(s, rt.clock.now(), audit.CLIENT_SECRET_ROTATED, f"Client '{row.name}' secret rotated",
                      client_id=client_id, ip=client_ip(request), details={"actor": actor(who)})  # fmt: skip
-    rt.catalog.invalidate()
     return json_response(service.client_json(rt, row, secret))

@@ -48,7 +48,6 @@ async def create_connection(request: Request, body: ConnectionCreate, claims: Cr
     async with rt.db.transaction() as s:
         row = await service.create_connection(rt, s, body, actor=actor(claims))
         enabled = await service.enabled_clients(s, [row.id])
-    rt.catalog.invalidate()
     return json_response(service.connection_json(row, enabled[row.id]), 201)
 
 
@@ -69,7 +68,6 @@ async def update_connection(request: Request, connection_id: str, body: Connecti
     async with rt.db.transaction() as s:
         row = await service.update_connection(rt, s, connection_id, body, actor=actor(claims))
         enabled = await service.enabled_clients(s, [row.id])
-    rt.catalog.invalidate()
     return json_response(service.connection_json(row, enabled[row.id]))
 
 
@@ -80,7 +78,6 @@ async def delete_connection(request: Request, connection_id: str, claims: Delete
     rt = runtime(request)
     async with rt.db.transaction() as s:
         await service.delete_connection(rt, s, connection_id, actor=actor(claims))
-    rt.catalog.invalidate()
     return Response(status_code=204)
 
 
@@ -109,5 +106,4 @@ async def update_connection_clients(
     rt = runtime(request)
     async with rt.db.transaction() as s:
         await service.update_enabled_clients(rt, s, connection_id, body, actor=actor(claims))
-    rt.catalog.invalidate()
     return Response(status_code=204)

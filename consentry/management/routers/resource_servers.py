@@ -45,7 +45,6 @@ async def create_resource_server(request: Request, body: ResourceServerCreate, c
     rt = runtime(request)
     async with rt.db.transaction() as s:
         row = await service.create_resource_server(rt, s, body, actor=actor(claims))
-    rt.catalog.invalidate()
     return json_response(service.resource_server_json(row), 201)
 
 
@@ -62,7 +61,6 @@ async def update_resource_server(request: Request, rs_id: str, body: ResourceSer
     rt = runtime(request)
     async with rt.db.transaction() as s:
         row = await service.update_resource_server(rt, s, rs_id, body, actor=actor(claims))
-    rt.catalog.invalidate()
     return json_response(service.resource_server_json(row))
 
 
@@ -73,5 +71,4 @@ async def delete_resource_server(request: Request, rs_id: str, claims: Delete) -
     rt = runtime(request)
     async with rt.db.transaction() as s:
         await service.delete_resource_server(rt, s, rs_id, actor=actor(claims))
-    rt.catalog.invalidate()
     return Response(status_code=204)

@@ -37,5 +37,4 @@ async def update_settings(request: Request, body: TenantSettingsUpdate, claims: 
     rt = runtime(request)
     async with rt.db.transaction() as s:
         settings = await service.update_settings(rt, s, body, actor=actor(claims))
-    rt.catalog.invalidate()
     return json_response(settings)

@@ -49,7 +49,8 @@ def _form_post(redirect_uri: str, params: dict[str, str]) -> Response:
         '<noscript><button type="submit">Continue</button></noscript></form>'
         f"<script>{script}</script></body></html>"
     )
-    csp = f"default-src 'none'; script-src '{_script_hash(script)}'; form-action {origin_of(redirect_uri)}; frame-ancestors 'none'"
+    csp = (f"default-src 'none'; script-src '{_script_hash(script)}'; form-action {origin_of(redirect_uri)}; "
+           "frame-ancestors 'none'")
     return HTMLResponse(body, headers={**NO_STORE, "Content-Security-Policy": csp, "X-Frame-Options": "DENY"})
 
 
@@ -57,7 +58,8 @@ def _web_message(client: ClientInfo, redirect_uri: str, params: dict[str, str]) 
     target = origin_of(redirect_uri)
     payload = json.dumps({"type": "authorization_response", "response": params}).replace("<", "\\u003c")
     script = f"window.parent.postMessage({payload},{json.dumps(target)});"
-    body = f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization</title></head><body><script>{script}</script></body></html>'
+    body = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization</title></head>'
+            f"<body><script>{script}</script></body></html>")
     ancestors = " ".join(sorted(set(client.web_origins) | {target}))
     csp = f"default-src 'none'; script-src '{_script_hash(script)}'; frame-ancestors {ancestors}"
     return HTMLResponse(body, headers={**NO_STORE, "Content-Security-Policy": csp})

@@ -35,8 +35,9 @@ async def make_api(rt: Runtime, identifier: str = API, **kw: Any) -> None:
     scopes = kw.pop("scopes", [ScopeIn(value="read:posts", description="Read your posts"),
                                ScopeIn(value="write:posts", description="Publish posts for you")])  # fmt: skip
     async with rt.db.transaction() as s:
-        await create_resource_server(rt, s, ResourceServerCreate(identifier=identifier, name="Social API",
-                                                                 scopes=scopes, allow_offline_access=True, **kw))  # fmt: skip
+        body = ResourceServerCreate(identifier=identifier, name="Social API", scopes=scopes, allow_offline_access=True,
+                                    **kw)  # fmt: skip
+        await create_resource_server(rt, s, body)
     rt.catalog.invalidate()
 
 

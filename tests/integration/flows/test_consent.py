@@ -32,7 +32,9 @@ async def _logged_in_consent(client: httpx.AsyncClient, params: dict) -> object:
     return step
 
 
-async def test_C3_step_up_asks_only_for_the_difference(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C3_step_up_asks_only_for_the_difference(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     _, challenge = pkce_pair()
@@ -52,14 +54,17 @@ async def test_C4_identity_scopes_are_dropped_for_strict_third_party_apps(
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     verifier, challenge = pkce_pair()
-    step = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge, "openid profile email read:posts"))
+    params = _params(app.client_id, app.callback, challenge, "openid profile email read:posts")
+    step = await _logged_in_consent(client, params)
     assert step.on_consent and "Your profile" not in step.text and "Your email" not in step.text
     step = await consent(client, step)
     r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier)
     assert r.json()["scope"] == "read:posts" and "id_token" not in r.json()
 
 
-async def test_C4_identity_flag_lists_identity_and_gives_pairwise_sub(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C4_identity_flag_lists_identity_and_gives_pairwise_sub(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     await _set_flags(social, third_party_oidc_identity=True)
     await grant(social, default=True)
     subs = []
@@ -78,7 +83,9 @@ async def test_C4_identity_flag_lists_identity_and_gives_pairwise_sub(client: ht
     assert subs[0] != subs[1] and not subs[0].startswith("auth0|")
 
 
-async def test_C5_descriptions_flag_shows_scope_descriptions(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C5_descriptions_flag_shows_scope_descriptions(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     await _set_flags(social, use_scope_descriptions_for_consent=True)
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
@@ -88,35 +95,45 @@ async def test_C5_descriptions_flag_shows_scope_descriptions(client: httpx.Async
     assert "Posts: read and write your posts" not in step.text
 
 
-async def test_C6_decline_with_open_redirect_protection_shows_a_page(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C6_decline_with_open_redirect_protection_shows_a_page(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     _, challenge = pkce_pair()
-    step = await consent(client, await _logged_in_consent(client, _params(app.client_id, app.callback, challenge)), "deny")
+    page = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge))
+    step = await consent(client, page, "deny")
     assert step.callback is None and step.response.status_code == 403
     assert "access_denied" in step.page
     grants = await _grants(social, app.client_id)
     assert grants == []
 
 
-async def test_C6_decline_with_allow_always_redirects_with_access_denied(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C6_decline_with_allow_always_redirects_with_access_denied(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=True, redirection_policy="allow_always")
     await grant(social, default=True)
     _, challenge = pkce_pair()
-    step = await consent(client, await _logged_in_consent(client, _params(app.client_id, app.callback, challenge)), "deny")
+    page = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge))
+    step = await consent(client, page, "deny")
     assert step.response.status_code == 302
     assert step.params["error"] == "access_denied" and step.params["state"] == "xyz" and step.params["iss"] == ISSUER
     assert step.callback.startswith(app.callback + "?")
 
 
-async def test_C7_first_party_skips_consent_when_the_api_allows_it(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C7_first_party_skips_consent_when_the_api_allows_it(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=False)
     _, challenge = pkce_pair()
     step = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge))
     assert "code" in step.params
 
 
-async def test_C7_loopback_callback_gets_a_login_confirmation(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C7_loopback_callback_gets_a_login_confirmation(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=False, callback="http://127.0.0.1:5555/callback")
     _, challenge = pkce_pair()
     params = _params(app.client_id, app.callback, challenge)
@@ -128,7 +145,9 @@ async def test_C7_loopback_callback_gets_a_login_confirmation(client: httpx.Asyn
     assert silent.params["error"] == "consent_required"
 
 
-async def test_C7_confirmation_can_be_turned_off_per_client(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C7_confirmation_can_be_turned_off_per_client(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=False, callback="com.example.app:/cb",
                          skip_non_verifiable_callback_uri_confirmation_prompt=True, app_type="native")  # fmt: skip
     _, challenge = pkce_pair()
@@ -147,7 +166,9 @@ async def test_C7_first_party_consent_when_the_api_does_not_allow_skipping(
     assert step.on_consent and "First-party application" in step.text
 
 
-async def test_C9_password_grant_needs_no_consent(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C9_password_grant_needs_no_consent(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=False, app_type="regular_web",
                          grant_types=["password", "authorization_code"])  # fmt: skip
     r = await client.post("/oauth/token", json={"grant_type": "password", "username": "alice@example.com",
@@ -159,10 +180,13 @@ async def test_C9_password_grant_needs_no_consent(client: httpx.AsyncClient, soc
     bad = await client.post("/oauth/token", data={"grant_type": "password", "username": "alice@example.com",
                                                   "password": "wrong-password", "client_id": app.client_id,
                                                   "client_secret": app.secret})  # fmt: skip
-    assert bad.status_code == 403 and bad.json() == {"error": "invalid_grant", "error_description": "Wrong email or password."}
+    assert bad.status_code == 403
+    assert bad.json() == {"error": "invalid_grant", "error_description": "Wrong email or password."}
 
 
-async def test_C11_prompt_none_without_session(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_C11_prompt_none_without_session(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     first = await make_app(social, third_party=False)
     _, challenge = pkce_pair()
     step = await authorize(client, _params(first.client_id, first.callback, challenge, prompt="none"))
@@ -187,20 +211,22 @@ async def test_C11_prompt_none_with_session_but_no_grant_is_consent_required(
 async def test_per_scope_consent_unticked_optional_scope_is_not_granted(
     client: httpx.AsyncClient, social: Runtime
 ) -> None:
-    await make_api(social, "https://notes.example.com", scopes=[ScopeIn(value="read:notes"),
-                                                                ScopeIn(value="delete:notes", optional=True)])  # fmt: skip
+    scopes = [ScopeIn(value="read:notes"), ScopeIn(value="delete:notes", optional=True)]
+    await make_api(social, "https://notes.example.com", scopes=scopes)
     app = await make_app(social, third_party=True)
     await grant(social, default=True, audience="https://notes.example.com", scope=["read:notes", "delete:notes"])
     verifier, challenge = pkce_pair()
-    step = await _logged_in_consent(client, {**_params(app.client_id, app.callback, challenge, "read:notes delete:notes"),
-                                             "audience": "https://notes.example.com"})  # fmt: skip
+    params = _params(app.client_id, app.callback, challenge, "read:notes delete:notes")
+    step = await _logged_in_consent(client, {**params, "audience": "https://notes.example.com"})
     assert 'name="optional"' in step.page and "(optional)" in step.text
     step = await consent(client, step, optional=[])
     r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier)
     assert r.json()["scope"] == "read:notes"
 
 
-async def test_consent_form_rejects_tampering_and_replay(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_consent_form_rejects_tampering_and_replay(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     _, challenge = pkce_pair()
@@ -215,7 +241,8 @@ async def test_consent_form_rejects_tampering_and_replay(client: httpx.AsyncClie
     assert await _grants(social, app.client_id) == []
     done = await consent(client, step)
     assert "code" in done.params
-    replay = await client.post("/u/consent", data={"state": state, "csrf": hidden(step.page, "csrf"), "action": "accept"})
+    form = {"state": state, "csrf": hidden(step.page, "csrf"), "action": "accept"}
+    replay = await client.post("/u/consent", data=form)
     assert replay.status_code == 400
     assert (await client.get("/u/consent", params={"state": state})).status_code == 400
 

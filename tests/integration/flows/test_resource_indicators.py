@@ -55,8 +55,8 @@ async def test_code_exchange_with_a_different_resource_is_refused(client: httpx.
     app = await make_app(social, third_party=True, app_type="native", callback="http://127.0.0.1:7777/callback")
     await grant(social, default=True, audience=MCP)
     verifier, challenge = pkce_pair()
-    params = {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-              "scope": "read:posts", "resource": MCP, "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+    params = {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code", "scope": "read:posts",
+              "resource": MCP, "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
     step = await consent(client, await login(client, await authorize(client, params), "alice@example.com", PASSWORD))
     r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier,
                        resource="https://social.example.com")  # fmt: skip

@@ -67,7 +67,8 @@ async def test_T8_per_application_grant_replaces_the_default(client: httpx.Async
 
 
 async def test_T8_default_grant_does_not_apply_to_first_party(client: httpx.AsyncClient, social: Runtime) -> None:
-    await make_api(social, "https://strict.example.com", subject_type_authorization={"user": {"policy": "require_client_grant"}})
+    policy = {"user": {"policy": "require_client_grant"}}
+    await make_api(social, "https://strict.example.com", subject_type_authorization=policy)
     app = await make_app(social, third_party=False)
     await grant(social, default=True, audience="https://strict.example.com", scope=["read:posts"])
     verifier, challenge = pkce_pair()
@@ -122,11 +123,14 @@ async def test_T4_third_party_client_credentials_with_own_client_grant(
     assert jwt.decode(r.json()["access_token"], options={"verify_signature": False})["scope"] == "read:posts"
 
 
-async def test_unknown_client_and_unregistered_redirect_never_redirect(client: httpx.AsyncClient, social: Runtime) -> None:
+async def test_unknown_client_and_unregistered_redirect_never_redirect(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
     app = await make_app(social, third_party=False)
     for params in ({"client_id": "nope", "redirect_uri": "https://evil.example/cb", "response_type": "code"},
                    {"client_id": app.client_id, "redirect_uri": "https://evil.example/cb", "response_type": "code"},
-                   {"client_id": app.client_id, "redirect_uri": app.callback + "/", "response_type": "code"}):  # fmt: skip
+                   {"client_id": app.client_id, "redirect_uri": app.callback + "/",
+                    "response_type": "code"}):  # fmt: skip
         step = await authorize(client, params)
         assert step.callback is None and step.response.status_code == 400
         assert "location" not in step.response.headers

@@ -28,7 +28,8 @@ async def test_json_body_client_secret_post_gives_at_jwt(
     header = jwt.get_unverified_header(data["access_token"])
     assert header["typ"] == "at+jwt"
     key = (await _jwks(client))[header["kid"]]
-    claims = jwt.decode(data["access_token"], key.key, algorithms=["RS256"], audience=runtime.settings.management_audience)
+    audience = runtime.settings.management_audience
+    claims = jwt.decode(data["access_token"], key.key, algorithms=["RS256"], audience=audience)
     assert claims["iss"] == ISSUER
     assert claims["gty"] == "client-credentials"
     assert claims["sub"] == f"{m2m_credentials['client_id']}@clients"
