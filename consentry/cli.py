@@ -111,9 +111,9 @@ def serve() -> None:
     import uvicorn
 
     cfg = settings()
-    tls = _tls_options(cfg)
+    certfile, keyfile = _tls_files(cfg)
     prepare(cfg)
-    scheme = "https" if tls else "http"
+    scheme = "https" if certfile else "http"
     typer.echo(f"Consentry listening on {scheme}://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
     # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
     # threshold so a large buffer goes back to the OS when freed instead of raising the threshold and
@@ -136,20 +136,21 @@ def serve() -> None:
         proxy_headers=False,
         server_header=False,
         access_log=cfg.log_level == "debug",
-        **tls,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
 
 
-def _tls_options(cfg: Settings) -> dict[str, str]:
-    """uvicorn's TLS arguments when CONSENTRY_TLS_CERT_FILE is set, after checking the pair loads."""
+def _tls_files(cfg: Settings) -> tuple[str | None, str | None]:
+    """uvicorn's certificate and key when CONSENTRY_TLS_CERT_FILE is set, after checking the pair loads."""
     if cfg.tls_cert_file is None or cfg.tls_key_file is None:
-        return {}
+        return None, None
     from consentry.tls import pair_problem
 
     problem = pair_problem(cfg.tls_cert_file, cfg.tls_key_file)
     if problem:
         fail(problem, 2)
-    return {"ssl_certfile": str(cfg.tls_cert_file), "ssl_keyfile": str(cfg.tls_key_file)}
+    return str(cfg.tls_cert_file), str(cfg.tls_key_file)
 
 
 @db_app.command("upgrade")
