@@ -269,7 +269,8 @@ class Catalog:
                 enabled.setdefault(conn_id, set()).add(cid)
             return tuple(
                 ConnectionInfo(r.id, r.name, r.strategy, r.is_domain_connection,
-                               frozenset(enabled.get(r.id, ())), r.options or {})
+                               frozenset(enabled.get(r.id, ())), r.options or {}, r.display_name,
+                               (r.attributes or {}).get("show_as_button", True) is not False)
                 for r in rows
             )  # fmt: skip
 

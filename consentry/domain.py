@@ -246,3 +246,9 @@ class ConnectionInfo:
     is_domain_connection: bool
     enabled_clients: frozenset[str] = field(default_factory=frozenset)
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    display_name: str | None = field(default=None, compare=False)
+    show_as_button: bool = field(default=True, compare=False)
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name

@@ -120,6 +120,19 @@ class Settings(BaseSettings):
     )
     tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
 
+    id_jag_rate_limit_per_minute: int = Field(
+        600, ge=1, description="ID-JAG exchanges (jwt-bearer grant) per requesting application per minute.")
+    connections_allow_private_addresses: bool = Field(
+        False, description="Reach enterprise OIDC identity providers on loopback/private hosts, over http too "
+        "(local development and tests only).")
+    connections_fetch_timeout: float = Field(
+        5.0, gt=0, le=30, description="Total time allowed for one request to an upstream identity provider (seconds).")
+    connections_metadata_ttl: int = Field(
+        600, ge=0, le=86400, description="How long an upstream provider's discovery document and JWKS are reused "
+        "(seconds); an unknown key id fetches the JWKS again.")
+    connections_ca_file: Path | None = Field(
+        None, description="Extra CA bundle (PEM) trusted when calling upstream identity providers (e.g. a test CA).")
+
     @field_validator("issuer")
     @classmethod
     def _issuer_shape(cls, value: str) -> str:
@@ -158,6 +171,8 @@ class Settings(BaseSettings):
                 raise ValueError("expose_debug must be off when env=production")
             if self.cimd_allow_private_addresses:
                 raise ValueError("cimd_allow_private_addresses must be off when env=production")
+            if self.connections_allow_private_addresses:
+                raise ValueError("connections_allow_private_addresses must be off when env=production")
         return self
 
     @property

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from consentry.commands.types import JsonObject, ShortText, json_problem
+from consentry.commands.types import HttpUrl, JsonObject, ShortText, json_problem
 
 NAME_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,126}[A-Za-z0-9])?$"
+DOMAIN_PATTERN = r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9-]{2,63}$"
+IdTokenAlg = Literal["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"]
+Domain = Annotated[str, StringConstraints(max_length=253, pattern=DOMAIN_PATTERN), AfterValidator(str.lower)]
 
 
 class PasswordComplexity(BaseModel):
@@ -73,3 +76,38 @@ class EnabledClientUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     client_id: str = Field(..., min_length=1, max_length=255)
     status: bool
+
+
+class OidcOptions(BaseModel):
+    """``options`` of an enterprise OIDC connection (``strategy: "oidc"``), Auth0's names. Endpoints come from
+    ``discovery_url`` (or the ``issuer``'s ``/.well-known/openid-configuration``) unless given; explicit ones win.
+    ``back_channel`` is the code flow with ``client_secret``; ``front_channel`` the code flow as a public client
+    (PKCE, no secret). Other Auth0 members are stored and echoed."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+    type: Literal["back_channel", "front_channel"] = "back_channel"
+    client_id: str = Field(..., min_length=1, max_length=255)
+    client_secret: str | None = Field(None, min_length=1, max_length=1024)
+    issuer: HttpUrl | None = None
+    discovery_url: HttpUrl | None = None
+    authorization_endpoint: HttpUrl | None = None
+    token_endpoint: HttpUrl | None = None
+    jwks_uri: HttpUrl | None = None
+    scope: str = Field("openid profile email", min_length=6, max_length=1000, pattern=r"^[\x21\x23-\x5b\x5d-\x7e ]+$")
+    domain_aliases: list[Domain] | None = Field(None, max_length=100)
+    id_token_signed_response_algs: list[IdTokenAlg] | None = Field(None, min_length=1, max_length=10)
+    token_endpoint_auth_method: Literal["client_secret_post", "client_secret_basic"] | None = None
+    cross_app_access: bool | None = None  # accept ID-JAGs from this issuer (jwt-bearer grant, docs/connections.md)
+
+    @model_validator(mode="after")
+    def _usable(self) -> OidcOptions:
+        if not (self.issuer or self.discovery_url):
+            raise ValueError("an oidc connection needs options.issuer or options.discovery_url")
+        if "openid" not in self.scope.split():
+            raise ValueError("options.scope must include openid")
+        if self.type == "back_channel" and not self.client_secret:
+            raise ValueError("options.client_secret is required when options.type is back_channel")
+        problem = json_problem(self.model_extra or {})
+        if problem:
+            raise ValueError(problem)
+        return self

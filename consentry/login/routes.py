@@ -12,19 +12,19 @@ while their password is checked gets the generic failure (the session row cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from consentry.domain import ClientInfo, ConnectionInfo
-from consentry.login import browser_binding, interaction
+from consentry.federation import home_realm
+from consentry.login import browser_binding, federated, interaction
+from consentry.login.choices import Choices, login_choices
+from consentry.login.complete import complete_login, signed_in
 from consentry.login.passwords import verify_password_off_loop
-from consentry.login.sessions import cookie_token, create_session, revoke_in, set_cookie
-from consentry.oauth.access import allowed_connections
+from consentry.login.sessions import cookie_token
 from consentry.runtime import Runtime
 from consentry.services import audit, rate_limit
-from consentry.storage import interactions, logins
+from consentry.storage import logins
 from consentry.storage.gone import missing_parent
 from consentry.storage.interactions import PendingRequest
 from consentry.ui.render import render, render_error
@@ -32,6 +32,7 @@ from consentry.web import client_ip
 
 router = APIRouter(tags=["Universal Login"], include_in_schema=False)
 GENERIC_FAILURE = "Wrong email or password."
+NO_REALM = "No sign-in method is set up for this email address. Use the button of your organization."
 TOO_MANY = "Too many failed attempts. Wait a few minutes and try again."
 LOCAL_NEXT = ("/admin", "/u/apps")
 
@@ -43,32 +44,22 @@ def _safe_next(value: str | None) -> str | None:
     return None
 
 
-async def _context(rt: Runtime, txn: PendingRequest | None) -> tuple[ClientInfo | None, list[ConnectionInfo]]:
-    connections = await rt.catalog.connections(txn.client_id if txn is not None else None)
-    if txn is None or txn.client_id is None:
-        return None, [c for c in connections if c.strategy == "auth0"]
-    client = await rt.catalog.client(txn.client_id)
-    if client is None:
-        return None, []
-    allowed = [c for c in allowed_connections(client, connections) if c.strategy == "auth0"]
-    wanted = txn.params.get("connection")
-    if wanted:
-        allowed = [c for c in allowed if c.name == wanted]
-    return client, allowed
-
-
 BAD_FORM = "The form has expired or was tampered with (CSRF check failed). Go back and try again."
 NO_COOKIE = ("Your browser did not send this sign-in page's cookie (cookies may be blocked, or the form came from "
              "another site). Start again from the application, with cookies allowed for this site.")  # fmt: skip
 
 
-def _page(request: Request, rt: Runtime, *, txn: PendingRequest, client: ClientInfo | None, error: str | None = None,
+def _page(request: Request, rt: Runtime, *, txn: PendingRequest, choices: Choices, error: str | None = None,
           status: int = 200, username: str = "") -> Response:  # fmt: skip
-    """The login form, with a CSRF token made for this browser's pre-login cookie (set or refreshed here)."""
+    """The login form, with a CSRF token made for this browser's pre-login cookie (set or refreshed here):
+    the password form for database connections, a button per enterprise connection, and the email field for
+    home realm discovery when an enterprise connection names its domains."""
     nonce = browser_binding.nonce_for_page(rt, request)
-    response = render(request, "login.html", status=status, client=client, state=txn.id,
+    buttons = [c for c in choices.enterprise if c.show_as_button]
+    response = render(request, "login.html", status=status, client=choices.client, state=txn.id,
                       csrf=browser_binding.form_token(rt, txn, nonce), error=error, username=username,
-                      tenant_name=rt.settings.tenant_name)  # fmt: skip
+                      tenant_name=rt.settings.tenant_name, password_login=bool(choices.database),
+                      enterprise=buttons)  # fmt: skip
     browser_binding.set_cookie(rt, response, nonce)
     return response
 
@@ -82,13 +73,17 @@ async def login_form(request: Request, state: str | None = None, next: str | Non
                             error="invalid_request")  # fmt: skip
     if txn is None:
         txn = await interaction.start_direct(rt, _safe_next(next) or "/u/apps")
-    client, connections = await _context(rt, txn if txn.client_id else None)
-    if not connections:
+    choices = await login_choices(rt, txn)
+    if choices.empty:
+        client = choices.client
         hint = " Third-party applications can sign in users only through domain-level connections."
         return render_error(request, "No login method is available to this application."
                             + (hint if client and client.is_third_party else ""), status=403,
                             error="access_denied")  # fmt: skip
-    return _page(request, rt, txn=txn, client=client)
+    only = choices.enterprise[0] if txn.params.get("connection") and choices.enterprise else None
+    if only is not None:  # /authorize?connection=<enterprise>: straight to the provider (Auth0)
+        return await federated.redirect_upstream(request, rt, txn, only, txn.params.get("login_hint"))
+    return _page(request, rt, txn=txn, choices=choices)
 
 
 @router.post("/u/login")
@@ -108,30 +103,32 @@ async def login_submit(
     if problem is not None:
         return render_error(request, NO_COOKIE if problem == browser_binding.MISSING else BAD_FORM, status=403,
                             error="invalid_request")  # fmt: skip
-    client, connections = await _context(rt, txn if txn.client_id else None)
+    choices = await login_choices(rt, txn)
     ip = client_ip(request)
     login = username.strip().lower()
+    realm = home_realm.connection_for(login, choices.enterprise)
+    if realm is not None:  # identifier-first: this email's domain belongs to an enterprise connection
+        return await federated.redirect_upstream(request, rt, txn, realm, login)
+    connections = choices.database
+    if not connections and choices.enterprise:  # enterprise sign-in only, and this email's domain names none
+        return _page(request, rt, txn=txn, choices=choices, status=400, username=username, error=NO_REALM)
     limit_key = f"login-fail:{ip}:{login}"
     async with rt.db.connect() as conn:  # both reads on one connection
         failures = await rate_limit.count_in(rt, conn, limit_key, rt.settings.login_failure_window)
         if failures >= rt.settings.login_max_failures:
-            return _page(request, rt, txn=txn, client=client, status=429, username=username, error=TOO_MANY)
+            return _page(request, rt, txn=txn, choices=choices, status=429, username=username, error=TOO_MANY)
         user = await logins.find_candidate(conn, login, [c.id for c in connections]) if login and connections else None
     ok = await verify_password_off_loop(user.password_hash if user else None, password)
-    failed = Failure(txn, client, ip, login, limit_key, username)
+    failed = Failure(txn, choices, ip, login, limit_key, username)
     if not ok or user is None or user.blocked:
         return await _failed(request, rt, failed, user.user_id if user else None)
     try:
-        token = await _complete_login(rt, txn, user.user_id, ip, limit_key, cookie_token(request))
+        token = await complete_login(rt, txn, user.user_id, ip, cookie_token(request), limit_key=limit_key)
     except Exception as exc:  # the user was deleted since it was read: as if it never existed
         if not missing_parent(exc):
             raise
         return await _failed(request, rt, failed, None)
-    target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
-        rt.settings.url((txn.next_path or "/u/apps").lstrip("/")))  # fmt: skip
-    response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
-    set_cookie(rt, response, token)
-    return response
+    return signed_in(rt, txn, token)
 
 
 @dataclass(frozen=True)
@@ -139,7 +136,7 @@ class Failure:
     """What a refused login records and shows again."""
 
     txn: PendingRequest
-    client: ClientInfo | None
+    choices: Choices
     ip: str
     login: str
     limit_key: str
@@ -153,22 +150,4 @@ async def _failed(request: Request, rt: Runtime, f: Failure, user_id: str | None
                                 rt.settings.login_failure_window)  # fmt: skip
         await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE, client_id=f.txn.client_id or None,
                           user_id=user_id, ip=f.ip, details={"username": f.login[:100]})  # fmt: skip
-    return _page(request, rt, txn=f.txn, client=f.client, status=401, error=GENERIC_FAILURE, username=f.username)
-
-
-async def _complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str, limit_key: str,
-                          old_token: str | None) -> str:  # fmt: skip
-    """Everything a successful login writes, in ONE transaction: the previous session ends, a new one starts,
-    the user's login count, the audit event, the transaction's answer and the failure counter's reset.
-    A failure anywhere leaves none of it. Returns the new session's cookie token."""
-    now = rt.clock.now()
-    async with rt.db.write() as conn:
-        if old_token is not None:
-            await revoke_in(conn, old_token, now)
-        token, sid = await create_session(rt, conn, user_id, now)
-        await logins.count_login_in(conn, user_id, now, ip)
-        await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
-                          user_id=user_id, ip=ip)  # fmt: skip
-        await interactions.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)
-        await rate_limit.reset_in(conn, limit_key)
-    return token
+    return _page(request, rt, txn=f.txn, choices=f.choices, status=401, error=GENERIC_FAILURE, username=f.username)

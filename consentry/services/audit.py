@@ -37,6 +37,8 @@ CODE_EXCHANGED = "seacft"
 REFRESH_EXCHANGED = "sertft"
 CLIENT_CREDENTIALS_EXCHANGED = "seccft"
 PASSWORD_EXCHANGED = "sepft"
+ID_JAG_REFUSED = "fejwtb"  # an ID-JAG refused at the token endpoint (Cross App Access)
+ID_JAG_EXCHANGED = "sejwtb"
 DCR_PRUNED = "client.pruned"
 
 

@@ -1,7 +1,9 @@
 """Connections (user directories) and the clients each one is enabled for (SPEC T6: domain-level connections).
 
-Only Auth0's database strategy (``auth0``) exists in Consentry. A connection's enabled clients live in
-``connection_clients``; ``is_domain_connection`` opens it to every third-party application.
+Two strategies exist: Auth0's database connection (``auth0``) and the enterprise OpenID Connect connection
+(``oidc``, docs/connections.md), whose ``options`` are checked on every write and whose ``client_secret`` is
+stored encrypted and never answered back. A connection's enabled clients live in ``connection_clients``;
+``is_domain_connection`` opens it to every third-party application.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.commands.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate
+from consentry.commands.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate, OidcOptions
+from consentry.federation import secrets
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
@@ -29,7 +33,8 @@ from consentry.storage.models import (
 )
 from consentry.tokens import ids
 
-STRATEGIES = ("auth0",)
+STRATEGIES = ("auth0", "oidc")
+SECRET_OPTION = "client_secret"
 CONNECTION_CREATED = "connection.created"
 CONNECTION_UPDATED = "connection.updated"
 CONNECTION_DELETED = "connection.deleted"
@@ -42,7 +47,7 @@ def connection_json(row: Connection, enabled_clients: Iterable[str]) -> dict[str
         "name": row.name,
         "display_name": row.display_name or row.name,
         "strategy": row.strategy,
-        "options": row.options or {},
+        "options": {k: v for k, v in (row.options or {}).items() if k != SECRET_OPTION},
         "enabled_clients": sorted(enabled_clients),
         "is_domain_connection": row.is_domain_connection,
         "realms": attrs.pop("realms", None) or [row.name],
@@ -100,6 +105,25 @@ def _attributes(data: dict[str, Any], current: dict[str, Any] | None = None) -> 
     return attrs
 
 
+def _oidc_options(rt: Runtime, options: dict[str, Any], stored: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Checked ``options`` of an oidc connection, the client secret sealed; a write without ``client_secret``
+    keeps the stored one (it is never answered back, so a read-modify-write cannot resend it)."""
+    kept = (stored or {}).get(SECRET_OPTION)
+    candidate = dict(options)
+    if SECRET_OPTION not in candidate and secrets.is_sealed(kept):
+        candidate[SECRET_OPTION] = secrets.unseal(rt.keys.kek, kept) or None
+    try:
+        checked = OidcOptions.model_validate(candidate)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise invalid(f"Payload validation error: options{'.' + where if where else ''}: {first['msg']}.") from None
+    data = checked.model_dump(exclude_none=True)
+    if checked.client_secret:
+        data[SECRET_OPTION] = secrets.seal(rt.keys.kek, checked.client_secret)
+    return data
+
+
 async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate, *, actor: str | None) -> Connection:
     if body.strategy not in STRATEGIES:
         raise invalid(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
@@ -107,6 +131,9 @@ async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate
     if await s.scalar(select(Connection.id).where(Connection.name == body.name)):
         raise conflict(f"A connection with the same name already exists: {body.name}")
     clients = await _check_clients(s, body.enabled_clients or [])
+    options = body.model_dump(exclude_unset=True).get("options") or {}
+    if body.strategy == "oidc":
+        options = _oidc_options(rt, options)
     now = rt.clock.now()
     row = Connection(
         id=ids.prefixed("con"),
@@ -114,7 +141,7 @@ async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate
         strategy=body.strategy,
         display_name=body.display_name,
         is_domain_connection=bool(body.is_domain_connection),
-        options=body.model_dump(exclude_unset=True).get("options") or {},
+        options=options,
         attributes=_attributes(body.model_dump(exclude_unset=True)),
         created_at=now,
     )
@@ -135,7 +162,7 @@ async def update_connection(
     if "display_name" in data:
         row.display_name = data["display_name"]
     if data.get("options") is not None:
-        row.options = data["options"]
+        row.options = _oidc_options(rt, data["options"], row.options) if row.strategy == "oidc" else data["options"]
     if data.get("is_domain_connection") is not None:
         row.is_domain_connection = data["is_domain_connection"]
     if data.get("enabled_clients") is not None:

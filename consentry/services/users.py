@@ -34,7 +34,7 @@ PROFILE_FIELDS = ("name", "nickname", "given_name", "family_name", "picture", "p
 
 
 def user_json(row: User, connection_name: str) -> dict[str, Any]:
-    local_id = row.user_id.split("|", 1)[1]
+    provider, local_id = row.user_id.split("|", 1)  # auth0|<id>, or oidc|<connection>|<upstream sub>
     profile = dict(row.profile or {})
     email = row.email
     body: dict[str, Any] = {
@@ -48,7 +48,7 @@ def user_json(row: User, connection_name: str) -> dict[str, Any]:
         **{k: profile[k] for k in PROFILE_FIELDS if k in profile and k not in ("name", "nickname", "picture")},
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
-        "identities": [{"connection": connection_name, "provider": "auth0", "user_id": local_id, "isSocial": False}],
+        "identities": [{"connection": connection_name, "provider": provider, "user_id": local_id, "isSocial": False}],
         "app_metadata": row.app_metadata or {},
         "user_metadata": row.user_metadata or {},
         "logins_count": row.logins_count,

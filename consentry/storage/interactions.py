@@ -22,6 +22,13 @@ _LOAD = select(_TABLE).where(_TABLE.c.id == bindparam("txn"))
 _UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("txn"))
 _LOCK = select(_TABLE.c.id).where(_TABLE.c.id == bindparam("txn")).with_for_update()
 _CONSUME = update(_TABLE).where(_TABLE.c.id == bindparam("txn"), _TABLE.c.consumed_at.is_(None))
+_BY_UPSTREAM = select(_TABLE).where(_TABLE.c.upstream_state == bindparam("upstream"))
+_CLAIM_UPSTREAM = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("txn"), _TABLE.c.upstream_state == bindparam("upstream"),
+           _TABLE.c.consumed_at.is_(None))
+    .values(upstream_state=None)
+)  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +48,10 @@ class PendingRequest:
     created_at: float
     expires_at: float
     consumed_at: float | None
+    upstream_connection_id: str | None = None  # a sign-in at an enterprise OIDC provider is under way
+    upstream_state: str | None = None
+    upstream_nonce: str | None = None
+    upstream_verifier: str | None = None
 
 
 async def insert_request(db: Database, request: PendingRequest) -> None:
@@ -70,3 +81,17 @@ async def lock_in(unit: Unit, txn: str) -> bool:
     """Lock the request's row for the caller's transaction (PostgreSQL; SQLite has one writer anyway);
     False when it no longer exists (deleted with its application)."""
     return (await unit.execute(_LOCK, {"txn": txn})).first() is not None
+
+
+async def get_by_upstream_state(db: Database, upstream_state: str) -> PendingRequest | None:
+    """The request an upstream identity provider's callback ``state`` belongs to (expired or consumed too)."""
+    async with db.connect() as conn:
+        row = (await conn.execute(_BY_UPSTREAM, {"upstream": upstream_state})).first()
+    return None if row is None else PendingRequest(**row._mapping)
+
+
+async def claim_upstream(db: Database, txn: str, upstream_state: str) -> bool:
+    """Use the upstream ``state`` once: False when another callback (a replay) used it first."""
+    async with db.write() as conn:
+        result = await conn.execute(_CLAIM_UPSTREAM, {"txn": txn, "upstream": upstream_state})
+    return bool(result.rowcount == 1)

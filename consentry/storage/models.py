@@ -177,6 +177,12 @@ class Interaction(Base):
     approved_scopes: Mapped[list[str] | None] = mapped_column(JSON)
     confirmed_at: Mapped[float | None] = mapped_column(Float)
     next_path: Mapped[str | None] = mapped_column(String(2000))  # a login for no app: where to go afterwards
+    # A sign-in sent to an enterprise OIDC provider (``federation``): which connection, the ``state`` it must
+    # answer with (single use, cleared by the callback), the ID token's ``nonce`` and the PKCE verifier.
+    upstream_connection_id: Mapped[str | None] = mapped_column(String(64))
+    upstream_state: Mapped[str | None] = mapped_column(String(64), index=True)
+    upstream_nonce: Mapped[str | None] = mapped_column(String(64))
+    upstream_verifier: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float] = mapped_column(Float)
     consumed_at: Mapped[float | None] = mapped_column(Float)
@@ -245,6 +251,14 @@ class AuditEvent(Base):
     user_id: Mapped[str | None] = mapped_column(String(255), index=True)
     ip: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class UsedAssertion(Base):
+    """Assertions (ID-JAG ``jti`` per issuer, hashed) already redeemed, kept until they expire: no replay."""
+
+    __tablename__ = "used_assertions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
 class RateCounter(Base):

@@ -1,6 +1,12 @@
 """Importing this package registers every grant type."""
 
-from consentry.oauth.grants import authorization_code, client_credentials, password, refresh_token  # noqa: F401
+from consentry.oauth.grants import (  # noqa: F401
+    authorization_code,
+    client_credentials,
+    jwt_bearer,
+    password,
+    refresh_token,
+)
 from consentry.oauth.grants.base import GRANTS
 
 __all__ = ["GRANTS"]

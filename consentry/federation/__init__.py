@@ -1,0 +1,1 @@
+"""Sign-in through enterprise OpenID Connect providers (connections with ``strategy: "oidc"``)."""
