@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -75,6 +76,23 @@ def prepare(cfg: Settings) -> None:
     asyncio.run(run())
 
 
+def prepare_here() -> None:
+    """``prepare`` with this process's settings (the child that ``serve`` starts), outside typer: a failure is
+    its one-line message and the exit code, as from the command line."""
+    try:
+        prepare(settings())
+    except typer.Exit as stop:
+        sys.exit(stop.exit_code)
+
+
+def _prepare_in_child() -> None:
+    """Migrate and bootstrap in a child process, so that the supervisor, which stays up as long as the workers,
+    never loads SQLAlchemy, Alembic or the application (its memory, docs/performance.md)."""
+    code = subprocess.call([sys.executable, "-c", "from consentry.cli import prepare_here; prepare_here()"])
+    if code:
+        raise typer.Exit(code)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -112,7 +130,7 @@ def serve() -> None:
 
     cfg = settings()
     certfile, keyfile = _tls_files(cfg)
-    prepare(cfg)
+    _prepare_in_child()
     scheme = "https" if certfile else "http"
     typer.echo(f"Consentry listening on {scheme}://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
     # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
@@ -145,7 +163,7 @@ def _tls_files(cfg: Settings) -> tuple[str | None, str | None]:
     """uvicorn's certificate and key when CONSENTRY_TLS_CERT_FILE is set, after checking the pair loads."""
     if cfg.tls_cert_file is None or cfg.tls_key_file is None:
         return None, None
-    from consentry.tls import pair_problem
+    from consentry.tls_check import pair_problem  # the ssl module only: the supervisor stays small
 
     problem = pair_problem(cfg.tls_cert_file, cfg.tls_key_file)
     if problem:

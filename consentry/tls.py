@@ -3,15 +3,15 @@
 The node Auth0 SDKs and auth0-python's ``ManagementClient(domain=…)`` only speak ``https://``. ``consentry tls
 dev-cert`` makes what they need to talk to a local Consentry: a CA (kept and reused, so clients trust it once)
 and a server certificate for the issuer's host signed by it (issued anew each time). ``consentry serve`` serves
-the pair named by ``CONSENTRY_TLS_CERT_FILE`` / ``CONSENTRY_TLS_KEY_FILE``. Everything is built with
-``cryptography``, with what strict verifiers require (key identifiers, critical basic constraints and key usage).
+the pair named by ``CONSENTRY_TLS_CERT_FILE`` / ``CONSENTRY_TLS_KEY_FILE`` (checked first by ``tls_check``).
+Everything is built with ``cryptography``, with what strict verifiers require (key identifiers, critical basic
+constraints and key usage).
 """
 
 from __future__ import annotations
 
 import ipaddress
 import os
-import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -142,15 +142,3 @@ def issue_dev_cert(out: Path, hosts: Sequence[str], now: datetime | None = None)
     _write(out / CERT, cert.public_bytes(serialization.Encoding.PEM), private=False)
     return DevCert(ca_file=(out / CA_CERT).resolve(), cert_file=(out / CERT).resolve(), key_file=(out / KEY).resolve(),
                    hosts=tuple(hosts), not_after=cert.not_valid_after_utc, ca_created=loaded is None)  # fmt: skip
-
-
-def pair_problem(cert_file: Path, key_file: Path) -> str | None:
-    """Why the server could not serve this certificate and key (one line), or None when it can."""
-    for label, path in (("CONSENTRY_TLS_CERT_FILE", cert_file), ("CONSENTRY_TLS_KEY_FILE", key_file)):
-        if not path.is_file():
-            return f"{label}: no such file {path}"
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_file, key_file)
-    except (ssl.SSLError, OSError) as exc:
-        return f"cannot use CONSENTRY_TLS_CERT_FILE / CONSENTRY_TLS_KEY_FILE: {exc}"
-    return None

@@ -72,6 +72,11 @@ def table(report: dict[str, Any]) -> str:
                 flag += f"  ERRORS {m['error_kinds']}"
             out.append(f"{name:<22} {db:<10} {m['rate']:>9,.0f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} "
                        f"{m['errors']:>6} {_fmt_rate(target):>8} {ratio:>8} {vs_hello:>7}{flag}")  # fmt: skip
+            if "cpu_per_hash" in row:
+                met = "" if row["cpu_per_hash"] <= 1.3 else "  MISS"
+                out.append(f"{'  login CPU / hash':<22} {db:<10} {row['cpu_per_hash']:>9.2f}  "
+                           f"({row['server_cpu_ms_per_op']:.1f} ms per login, {row['argon2_verify_cpu_ms']:.1f} ms "
+                           f"per argon2id verification; target ≤ 1.3){met}")  # fmt: skip
         rss = block.get("rss_mb")
         if rss:
             pss = block.get("pss_mb") or []

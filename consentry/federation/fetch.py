@@ -13,15 +13,12 @@ import asyncio
 import base64
 import json
 import ssl
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-import certifi
 import httpx
 
-from consentry.oauth.cimd import address_problem, resolve_host
+from consentry.oauth.cimd import address_problem, resolve_host, ssl_context
 from consentry.settings import Settings
 
 MAX_BYTES = 256 * 1024
@@ -30,14 +27,6 @@ USER_AGENT = "Consentry-Federation/1"
 
 class UpstreamError(Exception):
     """The provider could not be reached or answered something unusable; ``str()`` is safe to show."""
-
-
-@lru_cache(maxsize=8)
-def _ssl_context(ca_file: Path | None) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=certifi.where())
-    if ca_file is not None:
-        context.load_verify_locations(cafile=str(ca_file))
-    return context
 
 
 def check_url(settings: Settings, url: str) -> tuple[str, str, int]:
@@ -76,7 +65,7 @@ async def _send(settings: Settings, method: str, url: str, headers: dict[str, st
     """One request to the pinned ``address`` (``Host`` and TLS name stay the URL's), body read up to the cap."""
     target = httpx.URL(url).copy_with(host=address)
     headers = {**headers, "Host": urlsplit(url).netloc.rsplit("@", 1)[-1]}
-    transport = httpx.AsyncHTTPTransport(verify=_ssl_context(settings.connections_ca_file), retries=0,
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context(settings.connections_ca_file), retries=0,
                                          limits=httpx.Limits(max_keepalive_connections=0))  # fmt: skip
     async with (
         httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False) as http,

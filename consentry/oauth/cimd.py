@@ -157,7 +157,8 @@ async def _pick_address(settings: Settings, host: str, port: int) -> str:
 
 
 @lru_cache(maxsize=8)
-def _ssl_context(ca_file: Path | None) -> ssl.SSLContext:
+def ssl_context(ca_file: Path | None) -> ssl.SSLContext:
+    """The public CA bundle, plus ``ca_file`` (a test CA): shared by every outbound fetch (CIMD, federation)."""
     context = ssl.create_default_context(cafile=certifi.where())
     if ca_file is not None:
         context.load_verify_locations(cafile=str(ca_file))
@@ -179,7 +180,7 @@ async def _download(settings: Settings, url: str, host: str, address: str) -> tu
     literal = f"[{address}]" if ":" in address else address
     target = parts._replace(netloc=f"{literal}:{parts.port or 443}").geturl()
     extensions = {} if _is_literal(host) else {"sni_hostname": host}  # TLS is verified for the name, not the IP
-    transport = httpx.AsyncHTTPTransport(verify=_ssl_context(settings.cimd_ca_file), retries=0,
+    transport = httpx.AsyncHTTPTransport(verify=ssl_context(settings.cimd_ca_file), retries=0,
                                          limits=httpx.Limits(max_keepalive_connections=0))  # fmt: skip
     headers = {"Host": parts.netloc, "Accept": "application/json", "Accept-Encoding": "identity",
                "User-Agent": "Consentry-CIMD/1"}  # fmt: skip

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,13 @@ from tests.load.world import World, seeded_servers
 from tests.support.live_server import LiveProcess, fresh_postgres_database
 
 USERS = {"concurrency": 4, "kill": 24}  # users each test may use, in this order
+
+
+def database_for(request: pytest.FixtureRequest, tmp: Path) -> str:
+    """A fresh database of the kind ``request.param`` names, for a module's ``consentry serve`` processes."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp / 'data' / 'consentry.db'}"
+    return asyncio.run(fresh_postgres_database(request.getfixturevalue("postgres_url")))
 
 
 @dataclass

@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from tests.faults.conftest import database_for
 from tests.load.report import record
 from tests.load.world import PASSWORD, World, seeded_servers
 from tests.support.flow import hidden, pkce_pair, query
-from tests.support.live_server import fresh_postgres_database
 
 pytestmark = pytest.mark.fault
 
@@ -55,10 +55,7 @@ class Server:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp: Path = tmp_path_factory.mktemp(f"races-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp / 'data' / 'consentry.db'}"
-    else:
-        url = asyncio.run(fresh_postgres_database(request.getfixturevalue("postgres_url")))
+    url = database_for(request, tmp)
     env = {"CONSENTRY_WORKERS": "2", "CONSENTRY_CACHE_TTL": "30", "CONSENTRY_LOGIN_MAX_FAILURES": "100000"}
     with seeded_servers(url, tmp, count=1, env=env, users=ROUNDS * 5 * 2) as (world, bases, _):
         yield Server(bases[0], world)

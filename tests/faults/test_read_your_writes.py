@@ -19,8 +19,9 @@ import httpx
 import jwt
 import pytest
 
+from tests.faults.conftest import database_for
 from tests.load.world import API, PASSWORD, World, seeded_servers
-from tests.support.live_server import LiveProcess, fresh_postgres_database
+from tests.support.live_server import LiveProcess
 
 N = 24
 REALM = "http://auth0.com/oauth/grant-type/password-realm"
@@ -36,10 +37,7 @@ class Server:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     tmp: Path = tmp_path_factory.mktemp(f"ryw-{request.param}")
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp / 'data' / 'consentry.db'}"
-    else:
-        url = asyncio.run(fresh_postgres_database(request.getfixturevalue("postgres_url")))
+    url = database_for(request, tmp)
     env = {"CONSENTRY_WORKERS": "2", "CONSENTRY_CACHE_TTL": "30", "CONSENTRY_LOGIN_MAX_FAILURES": "1000"}
     with seeded_servers(url, tmp, count=1, env=env, users=2) as (world, bases, processes):
         yield Server(bases[0], world, processes[0])
