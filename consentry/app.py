@@ -25,7 +25,7 @@ from consentry.oauth.cors import CorsMiddleware
 from consentry.runtime import Runtime
 from consentry.services import dcr_prune
 from consentry.settings import Settings, load_settings
-from consentry.ui import apps_routes
+from consentry.ui import apps_routes, welcome_routes
 from consentry.ui.render import STATIC
 from consentry.web import (
     BodyLimitMiddleware,
@@ -91,6 +91,7 @@ def create_app(
     app.include_router(federated_login.router)
     app.include_router(consent_routes.router)
     app.include_router(apps_routes.router)
+    app.include_router(welcome_routes.router)
     admin.install(app)  # the dashboard and the Management API routers follow, on first use (LazyRouters)
     logging.getLogger("consentry").setLevel(rt.settings.log_level.upper())
     return app

@@ -12,23 +12,30 @@ import os
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 from consentry.services.errors import ServiceError
 from consentry.settings import Settings, SettingsError, load_settings
 
-app = typer.Typer(help="Consentry: OAuth 2.0 / OpenID Connect for third-party applications and consent.",
-                  no_args_is_help=True, add_completion=False)  # fmt: skip
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-admin_app = typer.Typer(help="Administrative bootstrap.", no_args_is_help=True)
-users_app = typer.Typer(help="End users.", no_args_is_help=True)
-apis_app = typer.Typer(help="APIs (resource servers).", no_args_is_help=True)
-keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
-dcr_app = typer.Typer(help="Dynamically registered clients.", no_args_is_help=True)
+
+def _typer(help_text: str, **options: Any) -> typer.Typer:
+    """A command group whose help is plain text: docstrings are not read as rich markup, flags show no type."""
+    return typer.Typer(help=help_text, no_args_is_help=True, rich_markup_mode=None, **options)
+
+
+app = _typer("Consentry: OAuth 2.0 / OpenID Connect for third-party applications and consent.", add_completion=False)
+db_app = _typer("Database schema.")
+admin_app = _typer("Administrative bootstrap.")
+users_app = _typer("End users.")
+apis_app = _typer("APIs (resource servers).")
+keys_app = _typer("Signing keys.")
+dcr_app = _typer("Dynamically registered clients.")
+tls_app = _typer("TLS served directly: development certificates.")
 for sub, name in ((db_app, "db"), (admin_app, "admin"), (users_app, "users"), (apis_app, "apis"),
-                  (keys_app, "keys"), (dcr_app, "dcr")):  # fmt: skip
+                  (keys_app, "keys"), (dcr_app, "dcr"), (tls_app, "tls")):  # fmt: skip
     app.add_typer(sub, name=name)
 
 T = TypeVar("T")
@@ -118,12 +125,14 @@ def emit(data: Any) -> None:
 
 @app.command()
 def serve() -> None:
-    """Migrate, bootstrap and run the HTTP server in the foreground (what ``make run`` calls)."""
+    """Migrate, bootstrap and run the HTTP(S) server in the foreground (what make run calls)."""
     import uvicorn
 
     cfg = settings()
+    certfile, keyfile = _tls_files(cfg)
     _prepare_in_child()
-    typer.echo(f"Consentry listening on http://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
+    scheme = "https" if certfile else "http"
+    typer.echo(f"Consentry listening on {scheme}://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
     # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
     # threshold so a large buffer goes back to the OS when freed instead of raising the threshold and
     # staying in the heap (RSS per worker, performance.md). argon2's 19 MiB are libsodium's own mmap.
@@ -145,7 +154,21 @@ def serve() -> None:
         proxy_headers=False,
         server_header=False,
         access_log=cfg.log_level == "debug",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
+
+
+def _tls_files(cfg: Settings) -> tuple[str | None, str | None]:
+    """uvicorn's certificate and key when CONSENTRY_TLS_CERT_FILE is set, after checking the pair loads."""
+    if cfg.tls_cert_file is None or cfg.tls_key_file is None:
+        return None, None
+    from consentry.tls_check import pair_problem  # the ssl module only: the supervisor stays small
+
+    problem = pair_problem(cfg.tls_cert_file, cfg.tls_key_file)
+    if problem:
+        fail(problem, 2)
+    return str(cfg.tls_cert_file), str(cfg.tls_key_file)
 
 
 @db_app.command("upgrade")
@@ -157,8 +180,8 @@ def db_upgrade() -> None:
 
 @admin_app.command("create-client")
 def create_client(
-    name: str = typer.Option(..., "--name", help="Application name."),
-    scope: list[str] = typer.Option([], "--scope", help="Management API scope to grant (default: all)."),
+    name: str = typer.Option(..., "--name", metavar="NAME", help="Application name."),
+    scope: list[str] = typer.Option([], "--scope", metavar="SCOPE", help="Management API scope (default: all)."),
 ) -> None:
     """A first-party machine-to-machine client with a Management API client grant; prints its credentials."""
     from consentry.commands.client_grants import ClientGrantCreate
@@ -201,7 +224,8 @@ def _create_user(email: str, password: str, username: str | None, name: str | No
 
 @admin_app.command("create-user")
 def admin_create_user(
-    email: str = typer.Option(..., "--email"), password: str = typer.Option(..., "--password")
+    email: str = typer.Option(..., "--email", metavar="EMAIL"),
+    password: str = typer.Option(..., "--password", metavar="PASSWORD"),
 ) -> None:
     """A user with the admin-dashboard role."""
     _create_user(email, password, None, None, True)
@@ -209,10 +233,10 @@ def admin_create_user(
 
 @users_app.command("create")
 def users_create(
-    email: str = typer.Option(..., "--email"),
-    password: str = typer.Option(..., "--password"),
-    username: str | None = typer.Option(None, "--username"),
-    name: str | None = typer.Option(None, "--name"),
+    email: str = typer.Option(..., "--email", metavar="EMAIL"),
+    password: str = typer.Option(..., "--password", metavar="PASSWORD"),
+    username: str | None = typer.Option(None, "--username", metavar="USERNAME"),
+    name: str | None = typer.Option(None, "--name", metavar="NAME"),
 ) -> None:
     """An end user in the default database connection."""
     _create_user(email, password, username, name, False)
@@ -220,9 +244,9 @@ def users_create(
 
 @apis_app.command("create")
 def apis_create(
-    identifier: str = typer.Option(..., "--identifier", help="The API identifier (audience / resource URL)."),
-    name: str = typer.Option(..., "--name"),
-    scope: list[str] = typer.Option([], "--scope", help="A scope the API defines (repeatable)."),
+    identifier: str = typer.Option(..., "--identifier", metavar="URL", help="The API identifier (audience, resource)."),
+    name: str = typer.Option(..., "--name", metavar="NAME"),
+    scope: list[str] = typer.Option([], "--scope", metavar="SCOPE", help="A scope the API defines (repeatable)."),
     offline_access: bool = typer.Option(False, "--allow-offline-access", help="Allow refresh tokens."),
 ) -> None:
     """Register an API (resource server) with its scopes."""
@@ -266,8 +290,9 @@ def dcr_prune(
 
 @dcr_app.command("create-token")
 def dcr_create_token(
-    uses: int = typer.Option(1, "--uses", min=1, help="How many registrations the token allows."),
-    expires_in: int = typer.Option(86400, "--expires-in", min=0, help="Lifetime in seconds (0: no expiry)."),
+    uses: int = typer.Option(1, "--uses", metavar="N", min=1, help="How many registrations the token allows."),
+    expires_in: int = typer.Option(86400, "--expires-in", metavar="SECONDS", min=0,
+                                   help="Lifetime in seconds (0: no expiry)."),
 ) -> None:
     """An initial access token for protected registration (dcr_require_initial_access_token); prints JSON."""
     from consentry.services.initial_access_tokens import create_token
@@ -278,24 +303,68 @@ def dcr_create_token(
         fail(str(exc))
 
 
+@tls_app.command("dev-cert")
+def tls_dev_cert(
+    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Where to write (default: DATA_DIR/tls).")
+                   ] = None,
+    host: Annotated[list[str] | None, typer.Option("--host", metavar="HOST", help="Another host name or IP to certify "
+                                                   "(repeatable).")] = None,
+) -> None:
+    """A local CA and a certificate for the issuer's host; prints the settings and how clients trust the CA.
+
+    The CA is kept and reused when run again, so clients trust it once. For development only.
+    """
+    from consentry.tls import certificate_hosts, issue_dev_cert
+
+    cfg = settings()
+    try:
+        made = issue_dev_cert(out or cfg.data_dir / "tls", certificate_hosts(cfg.issuer_url, host or []))
+    except (ValueError, OSError) as exc:
+        fail(str(exc).split("\n")[0])
+        return
+    sys.stdout.write(_dev_cert_text(made, "https://" + cfg.issuer_url.split("://", 1)[1]))
+
+
+def _dev_cert_text(made: Any, issuer: str) -> str:
+    """Shell lines (``eval "$(consentry tls dev-cert)"``): the server's settings, then the clients' trust."""
+    from shlex import quote
+
+    ca = quote(str(made.ca_file))
+    return "\n".join([
+        f"# Certificate for {', '.join(made.hosts)} until {made.not_after:%Y-%m-%d}, signed by the local CA "
+        f"{made.ca_file} ({'new' if made.ca_created else 'kept'}). For development only.",
+        "# Serve https:",
+        f"export CONSENTRY_TLS_CERT_FILE={quote(str(made.cert_file))}",
+        f"export CONSENTRY_TLS_KEY_FILE={quote(str(made.key_file))}",
+        f"export CONSENTRY_ISSUER={quote(issuer)}",
+        "# Trust the CA in the clients: node (adds to its CAs), then Python ssl/httpx and requests (these two",
+        "# replace the system CAs for that process):",
+        f"export NODE_EXTRA_CA_CERTS={ca}",
+        f"export SSL_CERT_FILE={ca}",
+        f"export REQUESTS_CA_BUNDLE={ca}",
+        "",
+    ])  # fmt: skip
+
+
 @app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="A few seconds per scenario (what CI runs)."),
-    duration: float = typer.Option(0, "--duration", min=0, help="Seconds per scenario (default 10, quick 3)."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Server worker processes."),
-    db: str = typer.Option("both", "--db", help="sqlite, postgresql or both."),
-    postgres_url: str = typer.Option("", "--postgres-url", help="Use this PostgreSQL instead of a throwaway one."),
-    scenario: list[str] = typer.Option([], "--scenario", help="Run only these scenarios (repeatable)."),
+    duration: float = typer.Option(0, "--duration", metavar="SECONDS", min=0,
+                                   help="Seconds per scenario (default 10, quick 3)."),
+    workers: int = typer.Option(2, "--workers", metavar="N", min=1, help="Server worker processes."),
+    db: str = typer.Option("both", "--db", metavar="DB", help="sqlite, postgresql or both."),
+    postgres_url: str = typer.Option("", "--postgres-url", metavar="URL",
+                                     help="Use this PostgreSQL instead of a throwaway one."),
+    scenario: list[str] = typer.Option([], "--scenario", metavar="NAME", help="Run only these scenarios (repeatable)."),
     scale: bool = typer.Option(False, "--scale", help="Also run with 1M users, 100k clients, 1M user grants."),
-    scale_users: int = typer.Option(1_000_000, "--scale-users", min=1),
-    scale_clients: int = typer.Option(100_000, "--scale-clients", min=1),
-    scale_grants: int = typer.Option(1_000_000, "--scale-grants", min=1),
-    connections: int = typer.Option(64, "--connections", min=1, help="wrk connections."),
-    output: str = typer.Option("bench/results/latest.json", "--output", help="Where to write the JSON report."),
+    scale_users: int = typer.Option(1_000_000, "--scale-users", metavar="N", min=1),
+    scale_clients: int = typer.Option(100_000, "--scale-clients", metavar="N", min=1),
+    scale_grants: int = typer.Option(1_000_000, "--scale-grants", metavar="N", min=1),
+    connections: int = typer.Option(64, "--connections", metavar="N", min=1, help="wrk connections."),
+    output: str = typer.Option("bench/results/latest.json", "--output", metavar="FILE",
+                               help="Where to write the JSON report."),
 ) -> None:
     """Benchmark the server: seed, start N workers, drive every scenario, print the table (docs/performance.md)."""
-    from pathlib import Path
-
     from consentry.bench.runner import Options, run
     from consentry.bench.scenarios import BY_NAME
     from consentry.bench.wrk import WrkMissing

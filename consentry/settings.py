@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     port: int = Field(8080, ge=1, le=65535, description="TCP port of the HTTP server.")
     issuer: str = Field(
         "",
-        description="Exact issuer URL with a trailing slash. Defaults to http://{host}:{port}/.",
+        description="Exact issuer URL with a trailing slash. Defaults to http://{host}:{port}/ (https:// with TLS).",
     )
     database_url: str = Field(
         "sqlite+aiosqlite:///./data/consentry.db",
@@ -114,6 +114,11 @@ class Settings(BaseSettings):
     cimd_ca_file: Path | None = Field(
         None, description="Extra CA bundle (PEM) trusted when fetching CIMDs, e.g. a private or test CA."
     )
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate (chain) to serve https directly; `consentry tls dev-cert` makes one. "
+        "Needs tls_key_file; the default issuer becomes https://{host}:{port}/ and cookies are Secure.",
+    )
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
 
     id_jag_rate_limit_per_minute: int = Field(
         600, ge=1, description="ID-JAG exchanges (jwt-bearer grant) per requesting application per minute.")
@@ -150,6 +155,14 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        if (self.tls_cert_file is None) != (self.tls_key_file is None):
+            raise ValueError("CONSENTRY_TLS_CERT_FILE and CONSENTRY_TLS_KEY_FILE must be set together")
+        if self.tls_enabled and self.issuer and not self.issuer.startswith("https://"):
+            raise ValueError("issuer must be https:// when TLS is served (CONSENTRY_TLS_CERT_FILE)")
+        return self
+
+    @model_validator(mode="after")
     def _production_checks(self) -> Settings:
         if self.env == "production":
             if not self.issuer.startswith("https://"):
@@ -162,9 +175,13 @@ class Settings(BaseSettings):
                 raise ValueError("connections_allow_private_addresses must be off when env=production")
         return self
 
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert_file is not None
+
     @cached_property
     def issuer_url(self) -> str:
-        return self.issuer or f"http://{self.host}:{self.port}/"
+        return self.issuer or f"{'https' if self.tls_enabled else 'http'}://{self.host}:{self.port}/"
 
     @cached_property
     def management_audience(self) -> str:

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from consentry.runtime import Runtime
+from consentry.services import audit
 from consentry.services.user_grants import GrantRef, expired
 from consentry.storage import login_sessions
 from consentry.storage.db import Unit
@@ -109,12 +110,17 @@ async def revoke_in(unit: Unit, token: str, now: float) -> None:
     await login_sessions.revoke_in(unit, ids.digest(token), now)
 
 
-async def end_session(rt: Runtime, request: Request) -> None:
+async def end_session(rt: Runtime, request: Request, *, client_id: str | None = None, ip: str | None = None) -> None:
+    """Revoke the cookie's session; a live one ending is audited (Auth0's ``slo``) in the same transaction."""
     token = cookie_token(request)
     if token is None:
         return
+    now = rt.clock.now()
     async with rt.db.write() as conn:
-        await revoke_in(conn, token, rt.clock.now())
+        user_id = await login_sessions.end_in(conn, ids.digest(token), now)
+        if user_id is not None:
+            await audit.write(conn, now, audit.LOGOUT, "Successful logout", client_id=client_id, user_id=user_id,
+                              ip=ip)  # fmt: skip
 
 
 def set_cookie(rt: Runtime, response: Response, token: str) -> None:

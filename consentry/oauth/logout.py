@@ -34,7 +34,7 @@ from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
 from consentry.tokens.jwt import ALGORITHMS
 from consentry.ui.render import render, render_error
-from consentry.web import NO_STORE
+from consentry.web import NO_STORE, client_ip
 
 NOT_ALLOWED = "The logout return URL is not one of the application's Allowed Logout URLs. You have been logged out."
 MAX_HINT = 16 * 1024
@@ -57,7 +57,7 @@ async def _client(rt: Runtime, client_id: str) -> ClientInfo | None:
 
 async def _finish(rt: Runtime, request: Request, *, target: str | None = None, problem: str | None = None,
                   client: ClientInfo | None = None) -> Response:  # fmt: skip
-    await end_session(rt, request)
+    await end_session(rt, request, client_id=client.client_id if client else None, ip=client_ip(request))
     response: Response
     if problem:
         response = render_error(request, problem, status=400, error="invalid_request")
@@ -83,7 +83,7 @@ async def auth0_logout(rt: Runtime, request: Request) -> Response:
     if return_to:
         if not allowed_target(return_to, allowed):
             return await _finish(rt, request, problem=NOT_ALLOWED, client=client)
-        return await _finish(rt, request, target=return_to)
+        return await _finish(rt, request, target=return_to, client=client)
     target = _first_allowed(allowed) if client is not None else None
     return await _finish(rt, request, target=target, client=client)
 
@@ -148,4 +148,4 @@ async def oidc_logout(rt: Runtime, request: Request) -> Response:
                                                   "You have been logged out.")  # fmt: skip
     if not allowed_target(redirect_uri, client.allowed_logout_urls):
         return await _finish(rt, request, problem=NOT_ALLOWED, client=client)
-    return await _finish(rt, request, target=_with_state(redirect_uri, state))
+    return await _finish(rt, request, target=_with_state(redirect_uri, state), client=client)

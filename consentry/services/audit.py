@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Table, insert
@@ -25,6 +26,8 @@ CLIENT_GRANT_CREATED = "client_grant.created"
 CLIENT_GRANT_UPDATED = "client_grant.updated"
 CLIENT_GRANT_DELETED = "client_grant.deleted"
 TOKEN_REUSE = "refresh_token.reused"
+CODE_REPLAYED = "code.replayed"
+LOGOUT = "slo"
 # Auth0's failed-exchange codes, for mints that a later decision (policy, consent, user) refuses.
 CODE_REFUSED = "feacft"
 REFRESH_REFUSED = "fertft"
@@ -33,9 +36,15 @@ CLIENT_CREDENTIALS_REFUSED = "feccft"
 CODE_EXCHANGED = "seacft"
 REFRESH_EXCHANGED = "sertft"
 CLIENT_CREDENTIALS_EXCHANGED = "seccft"
+PASSWORD_EXCHANGED = "sepft"
 ID_JAG_REFUSED = "fejwtb"  # an ID-JAG refused at the token endpoint (Cross App Access)
 ID_JAG_EXCHANGED = "sejwtb"
 DCR_PRUNED = "client.pruned"
+
+
+# The address of the Management API caller being served (management.auth.require sets it for the request):
+# an event recorded without an ``ip`` names it, so every configuration change says where it came from.
+REQUEST_IP: ContextVar[str | None] = ContextVar("consentry_request_ip", default=None)
 
 
 def record(
@@ -56,7 +65,8 @@ def event(now: float, type_: str, description: str, client_id: str | None = None
           ip: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
     """The columns of one audit event (shared by the ORM ``record``, the Core ``write`` and ``audit_buffer``)."""
     return {"log_id": ids.hex_id(), "date": now, "type": type_, "description": description,
-            "client_id": client_id, "user_id": user_id, "ip": ip, "details": details or {}}  # fmt: skip
+            "client_id": client_id, "user_id": user_id, "ip": ip if ip is not None else REQUEST_IP.get(),
+            "details": details or {}}  # fmt: skip
 
 
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]

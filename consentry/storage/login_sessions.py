@@ -86,3 +86,12 @@ async def touch(db: Database, sid: str, now: float) -> None:
 
 async def revoke_in(unit: Unit, token_hash: str, now: float) -> None:
     await unit.execute(_REVOKE, {"b_token_hash": token_hash, "revoked_at": now})
+
+
+_END = _REVOKE.returning(_SESSIONS.c.user_id)
+
+
+async def end_in(unit: Unit, token_hash: str, now: float) -> str | None:
+    """Revoke a live session; returns its user, or None when no live session had that digest (a logout)."""
+    user_id = (await unit.execute(_END, {"b_token_hash": token_hash, "revoked_at": now})).scalar()
+    return str(user_id) if user_id is not None else None

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from consentry.clock import iso
 from consentry.domain import NEVER, ApiInfo, ClientInfo
 from consentry.runtime import Runtime
 from consentry.storage import refresh_tokens
@@ -75,7 +74,7 @@ def profile_claims(user: ClaimsUser, scopes: tuple[str, ...]) -> dict[str, Any]:
         for key in ("given_name", "family_name", "picture"):
             if profile.get(key):
                 claims[key] = profile[key]
-        claims["updated_at"] = iso(user.updated_at)
+        claims["updated_at"] = int(user.updated_at)  # OIDC Core §5.1: a JSON number of seconds (Auth0 sends ISO)
     if "email" in scopes and user.email:
         claims["email"] = user.email
         claims["email_verified"] = user.email_verified

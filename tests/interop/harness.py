@@ -34,7 +34,8 @@ def unique(prefix: str) -> str:
 
 @dataclass
 class LiveServer:
-    """``consentry serve`` as a child process (``tests.support.live_server``); issuer ``http://127.0.0.1:PORT/``.
+    """``consentry serve`` as a child process (``tests.support.live_server``); issuer ``http://127.0.0.1:PORT/``
+    (``https://`` with ``tls``, its own dev certificate; ``verify()`` trusts its CA).
 
     ``settings`` are extra ``CONSENTRY_*`` values without the prefix (``{"authorization_code_lifetime": "10"}``).
     """
@@ -42,12 +43,18 @@ class LiveServer:
     workdir: Path
     settings: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    tls: bool = False
     process: LiveProcess | None = None
     _stack: ExitStack | None = None
 
     @property
     def issuer(self) -> str:
-        return f"http://127.0.0.1:{self.port}/"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/"
+
+    def verify(self) -> Any:
+        """httpx's ``verify`` for this server."""
+        assert self.process is not None, "the server is not running"
+        return self.process.verify()
 
     @property
     def origin(self) -> str:
@@ -66,7 +73,7 @@ class LiveServer:
     def start(self) -> LiveServer:
         self.workdir.mkdir(parents=True, exist_ok=True)
         stack = ExitStack()
-        _, self.process = stack.enter_context(live_server(self.workdir, self._overrides()))
+        _, self.process = stack.enter_context(live_server(self.workdir, self._overrides(), tls=self.tls))
         self._stack = stack
         return self
 
@@ -90,10 +97,10 @@ class Admin:
     def __init__(self, server: LiveServer) -> None:
         self.server = server
         creds = server.cli("admin", "create-client", "--name", "ops")
-        r = httpx.post(server.url("oauth/token"), timeout=10, data={
+        r = httpx.post(server.url("oauth/token"), timeout=10, verify=server.verify(), data={
             "grant_type": "client_credentials", "audience": server.url("api/v2/"), **creds})  # fmt: skip
         r.raise_for_status()
-        self.http = httpx.Client(base_url=server.origin, timeout=10,
+        self.http = httpx.Client(base_url=server.origin, timeout=10, verify=server.verify(),
                                  headers={"Authorization": f"Bearer {r.json()['access_token']}"})  # fmt: skip
 
     def close(self) -> None:

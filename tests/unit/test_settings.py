@@ -91,3 +91,30 @@ async def test_database_pool_size_reaches_the_engine(
         assert (pool.size(), pool._max_overflow) == (kept, burst)  # no connection is opened
     finally:
         await db.dispose()
+
+
+def test_tls_makes_the_default_issuer_https_and_cookies_secure(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not load_settings().secure_cookies
+    monkeypatch.setenv("CONSENTRY_TLS_CERT_FILE", "/etc/consentry/cert.pem")
+    monkeypatch.setenv("CONSENTRY_TLS_KEY_FILE", "/etc/consentry/key.pem")
+    cfg = load_settings()
+    assert cfg.tls_enabled and cfg.issuer_url == "https://127.0.0.1:8080/" and cfg.secure_cookies
+    monkeypatch.setenv("CONSENTRY_ISSUER", "https://auth.example.com/")
+    assert load_settings().issuer_url == "https://auth.example.com/"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"CONSENTRY_TLS_CERT_FILE": "/c.pem"}, "must be set together"),
+        ({"CONSENTRY_TLS_KEY_FILE": "/k.pem"}, "must be set together"),
+        ({"CONSENTRY_TLS_CERT_FILE": "/c.pem", "CONSENTRY_TLS_KEY_FILE": "/k.pem",
+          "CONSENTRY_ISSUER": "http://auth.example.com/"}, "issuer must be https:// when TLS is served"),  # fmt: skip
+    ],
+)
+def test_tls_settings_are_checked(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], fragment: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as info:
+        load_settings()
+    assert "\n" not in str(info.value) and fragment in str(info.value)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from consentry.management.auth import Principal, require
+from consentry.management.auth import Principal, admit, require
 from consentry.management.routers.common import actor, runtime
 from consentry.management.schemas.cimd import CimdRequest
 from consentry.services import cimd_registration as service
@@ -41,7 +41,7 @@ async def register(request: Request, body: CimdRequest, who: Writer) -> Response
     url = body.external_client_id
     host = await service.check_url(rt, url)
     existing = await service.registered(rt, url)
-    await require("update:clients" if existing else "create:clients")(request)
+    await admit(request, ("update:clients" if existing else "create:clients",))
     inspection = await service.inspect(rt, url, host)
     service.ensure_applicable(url, inspection)
     created, row = await service.save(rt, url, host, inspection, actor=actor(who))

@@ -101,7 +101,7 @@ async def _revoke_replayed(ctx: TokenContext, row: HeldRow) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
         await refresh_tokens.revoke_code_families_in(s, rt.clock.now(), row.code_hash)
-        audit.record(s, rt.clock.now(), audit.TOKEN_REUSE, "Authorization code replayed; tokens revoked",
+        audit.record(s, rt.clock.now(), audit.CODE_REPLAYED, "Authorization code replayed; tokens revoked",
                      client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
 
 

@@ -57,7 +57,7 @@ class PasswordGrant:
             scopes += split_scopes([s for s in requested if s not in scopes], access.ceiling)[0]
         user = await self._authenticate(ctx, connection.id, username.strip().lower(), password)
         async with rt.db.transaction() as s:
-            audit.record(s, rt.clock.now(), audit.LOGIN_SUCCESS, f"Successful {self.GRANT_TYPE} grant",
+            audit.record(s, rt.clock.now(), audit.PASSWORD_EXCHANGED, f"Successful {self.GRANT_TYPE} grant",
                          client_id=client.client_id, user_id=user.user_id, ip=ctx.ip)  # fmt: skip
             return await issue_user_tokens(rt, s, UserTokenRequest(client, user, tuple(scopes), api, None,
                                                                    rt.clock.now()))  # fmt: skip

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -137,7 +138,7 @@ async def test_get_with_bearer_header_returns_claims_by_scope(client: httpx.Asyn
     assert body["sub"].startswith("auth0|")
     assert body["email"] == "alice@example.com" and body["email_verified"] is False
     assert body["name"] == "alice@example.com" and body["nickname"] == "alice"
-    assert body["updated_at"].endswith("Z")
+    assert type(body["updated_at"]) is int and body["updated_at"] == id_token["updated_at"]  # OIDC Core §5.1
     assert set(body) == {"sub", "name", "nickname", "updated_at", "email", "email_verified"}
 
 
@@ -275,6 +276,26 @@ async def test_claims_follow_the_granted_scope(client: httpx.AsyncClient, social
     r = await client.get("/userinfo", headers=bearer(tokens["access_token"]))
     assert r.status_code == 200, r.text
     assert set(r.json()) == claims
+
+
+async def test_updated_at_is_seconds_in_tokens_and_iso_in_the_management_api(
+    client: httpx.AsyncClient, social: Runtime, mgmt_token: str  # noqa: F811
+) -> None:
+    """OIDC Core §5.1: ``updated_at`` is a JSON number in the ID token and at /userinfo (strict relying parties
+    reject a string); the Management API keeps Auth0's ISO 8601 string. The ID token is checked with joserfc
+    against the published JWKS."""
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet
+
+    tokens = await user_tokens(client, await spa(social), scope="openid profile")
+    jwks = KeySet.import_key_set((await client.get("/.well-known/jwks.json")).json())
+    claims = jose_jwt.decode(tokens["id_token"], jwks).claims
+    info = (await client.get("/userinfo", headers=bearer(tokens["access_token"]))).json()
+    assert type(claims["updated_at"]) is int and info["updated_at"] == claims["updated_at"]
+    user = (await client.get(f"/api/v2/users/{claims['sub']}", headers=bearer(mgmt_token))).json()
+    assert isinstance(user["updated_at"], str) and user["updated_at"].endswith("Z")
+    iso_seconds = datetime.fromisoformat(user["updated_at"].replace("Z", "+00:00")).timestamp()
+    assert claims["updated_at"] == int(iso_seconds)
 
 
 async def test_pairwise_sub_of_a_third_party_app_matches_its_id_token(
