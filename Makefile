@@ -39,6 +39,7 @@ bench-quick: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(BIN)/ruff check consentry tests
+	$(BIN)/ruff format --check consentry tests
 	$(BIN)/mypy
 
 clean:

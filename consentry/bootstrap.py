@@ -25,14 +25,18 @@ async def bootstrap(rt: Runtime) -> None:
                 id=ids.hex_id(),
                 identifier=rt.settings.management_audience,
                 name="Auth0 Management API",
-                scopes=[{"value": s, "description": s.replace(":", " ").replace("_", " ").capitalize()}
-                        for s in MANAGEMENT_SCOPES],
+                scopes=[
+                    {"value": s, "description": s.replace(":", " ").replace("_", " ").capitalize()}
+                    for s in MANAGEMENT_SCOPES
+                ],
                 allow_offline_access=False,
                 skip_consent_for_verifiable_first_party_clients=False,
                 token_dialect="rfc9068_profile",
                 token_lifetime=86400,
-                subject_type_authorization={"user": {"policy": "deny_all"},
-                                            "client": {"policy": "require_client_grant"}},
+                subject_type_authorization={
+                    "user": {"policy": "deny_all"},
+                    "client": {"policy": "require_client_grant"},
+                },
                 is_system=True,
                 attributes={},
                 created_at=now,
@@ -52,7 +56,7 @@ async def bootstrap(rt: Runtime) -> None:
                 created_at=now,
             ),
         ),
-    )  # fmt: skip
+    )
     for exists, make in steps:
         try:
             async with rt.db.transaction() as s:

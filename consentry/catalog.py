@@ -71,8 +71,9 @@ class RequestSnapshot:
 
 
 class Catalog:
-    def __init__(self, db: Database, clock: Clock, ttl: float,
-                 read_version: Callable[[], Awaitable[int]] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, db: Database, clock: Clock, ttl: float, read_version: Callable[[], Awaitable[int]] | None = None
+    ) -> None:
         self.db, self.clock, self.ttl = db, clock, ttl
         self._entries: dict[tuple[str, str], tuple[float, Any]] = {}
         self._loading: dict[tuple[str, str], asyncio.Future[Any]] = {}
@@ -261,18 +262,27 @@ class Catalog:
             async with self.db.cache_read() as s:
                 rows = (await s.scalars(select(Connection).order_by(Connection.created_at))).all()
                 if client_id is not None:  # (connection_id, client_id) is the primary key: look each pair up
-                    links_query = links_query.where(ConnectionClient.connection_id.in_([r.id for r in rows]),
-                                                    ConnectionClient.client_id == client_id)  # fmt: skip
+                    links_query = links_query.where(
+                        ConnectionClient.connection_id.in_([r.id for r in rows]),
+                        ConnectionClient.client_id == client_id,
+                    )
                 links = (await s.execute(links_query)).all()
             enabled: dict[str, set[str]] = {}
             for conn_id, cid in links:
                 enabled.setdefault(conn_id, set()).add(cid)
             return tuple(
-                ConnectionInfo(r.id, r.name, r.strategy, r.is_domain_connection,
-                               frozenset(enabled.get(r.id, ())), r.options or {}, r.display_name,
-                               (r.attributes or {}).get("show_as_button", True) is not False)
+                ConnectionInfo(
+                    r.id,
+                    r.name,
+                    r.strategy,
+                    r.is_domain_connection,
+                    frozenset(enabled.get(r.id, ())),
+                    r.options or {},
+                    r.display_name,
+                    (r.attributes or {}).get("show_as_button", True) is not False,
+                )
                 for r in rows
-            )  # fmt: skip
+            )
 
         return await self._cached(("connections", client_id or ""), load)
 

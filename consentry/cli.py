@@ -34,8 +34,15 @@ apis_app = _typer("APIs (resource servers).")
 keys_app = _typer("Signing keys.")
 dcr_app = _typer("Dynamically registered clients.")
 tls_app = _typer("TLS served directly: development certificates.")
-for sub, name in ((db_app, "db"), (admin_app, "admin"), (users_app, "users"), (apis_app, "apis"),
-                  (keys_app, "keys"), (dcr_app, "dcr"), (tls_app, "tls")):  # fmt: skip
+for sub, name in (
+    (db_app, "db"),
+    (admin_app, "admin"),
+    (users_app, "users"),
+    (apis_app, "apis"),
+    (keys_app, "keys"),
+    (dcr_app, "dcr"),
+    (tls_app, "tls"),
+):
     app.add_typer(sub, name=name)
 
 T = TypeVar("T")
@@ -198,9 +205,16 @@ def create_client(
         async with rt.db.transaction() as s:
             body = ClientCreate(name=name, app_type="non_interactive", grant_types=["client_credentials"])
             row, secret = await create(rt, s, body, actor="cli")
-            await create_client_grant(rt, s, ClientGrantCreate(
-                client_id=row.client_id, audience=rt.settings.management_audience,
-                scope=list(scope or MANAGEMENT_SCOPES), subject_type="client"))  # fmt: skip
+            await create_client_grant(
+                rt,
+                s,
+                ClientGrantCreate(
+                    client_id=row.client_id,
+                    audience=rt.settings.management_audience,
+                    scope=list(scope or MANAGEMENT_SCOPES),
+                    subject_type="client",
+                ),
+            )
         assert secret is not None  # a confidential client
         return {"client_id": row.client_id, "client_secret": secret}
 
@@ -214,9 +228,16 @@ def _create_user(email: str, password: str, username: str | None, name: str | No
     async def work(rt: Any) -> dict[str, Any]:
         tenant = await rt.catalog.tenant()
         async with rt.db.transaction() as s:
-            row, conn = await create_user(rt, s, connection=tenant["default_directory"], email=email,
-                                          password=password, username=username,
-                                          profile={"name": name} if name else None, is_admin=is_admin)  # fmt: skip
+            row, conn = await create_user(
+                rt,
+                s,
+                connection=tenant["default_directory"],
+                email=email,
+                password=password,
+                username=username,
+                profile={"name": name} if name else None,
+                is_admin=is_admin,
+            )
         return user_json(row, conn.name)
 
     emit(with_runtime(work))
@@ -254,8 +275,12 @@ def apis_create(
     from consentry.services.resource_servers import create_resource_server, resource_server_json
 
     async def work(rt: Any) -> dict[str, Any]:
-        body = ResourceServerCreate(identifier=identifier, name=name, allow_offline_access=offline_access,
-                                    scopes=[ScopeIn(value=v) for v in scope])  # fmt: skip
+        body = ResourceServerCreate(
+            identifier=identifier,
+            name=name,
+            allow_offline_access=offline_access,
+            scopes=[ScopeIn(value=v) for v in scope],
+        )
         async with rt.db.transaction() as s:
             row = await create_resource_server(rt, s, body)
         return resource_server_json(row)
@@ -291,8 +316,9 @@ def dcr_prune(
 @dcr_app.command("create-token")
 def dcr_create_token(
     uses: int = typer.Option(1, "--uses", metavar="N", min=1, help="How many registrations the token allows."),
-    expires_in: int = typer.Option(86400, "--expires-in", metavar="SECONDS", min=0,
-                                   help="Lifetime in seconds (0: no expiry)."),
+    expires_in: int = typer.Option(
+        86400, "--expires-in", metavar="SECONDS", min=0, help="Lifetime in seconds (0: no expiry)."
+    ),
 ) -> None:
     """An initial access token for protected registration (dcr_require_initial_access_token); prints JSON."""
     from consentry.services.initial_access_tokens import create_token
@@ -305,10 +331,13 @@ def dcr_create_token(
 
 @tls_app.command("dev-cert")
 def tls_dev_cert(
-    out: Annotated[Path | None, typer.Option("--out", metavar="DIR", help="Where to write (default: DATA_DIR/tls).")
-                   ] = None,
-    host: Annotated[list[str] | None, typer.Option("--host", metavar="HOST", help="Another host name or IP to certify "
-                                                   "(repeatable).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="DIR", help="Where to write (default: DATA_DIR/tls).")
+    ] = None,
+    host: Annotated[
+        list[str] | None,
+        typer.Option("--host", metavar="HOST", help="Another host name or IP to certify (repeatable)."),
+    ] = None,
 ) -> None:
     """A local CA and a certificate for the issuer's host; prints the settings and how clients trust the CA.
 
@@ -330,39 +359,44 @@ def _dev_cert_text(made: Any, issuer: str) -> str:
     from shlex import quote
 
     ca = quote(str(made.ca_file))
-    return "\n".join([
-        f"# Certificate for {', '.join(made.hosts)} until {made.not_after:%Y-%m-%d}, signed by the local CA "
-        f"{made.ca_file} ({'new' if made.ca_created else 'kept'}). For development only.",
-        "# Serve https:",
-        f"export CONSENTRY_TLS_CERT_FILE={quote(str(made.cert_file))}",
-        f"export CONSENTRY_TLS_KEY_FILE={quote(str(made.key_file))}",
-        f"export CONSENTRY_ISSUER={quote(issuer)}",
-        "# Trust the CA in the clients: node (adds to its CAs), then Python ssl/httpx and requests (these two",
-        "# replace the system CAs for that process):",
-        f"export NODE_EXTRA_CA_CERTS={ca}",
-        f"export SSL_CERT_FILE={ca}",
-        f"export REQUESTS_CA_BUNDLE={ca}",
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            f"# Certificate for {', '.join(made.hosts)} until {made.not_after:%Y-%m-%d}, signed by the local CA "
+            f"{made.ca_file} ({'new' if made.ca_created else 'kept'}). For development only.",
+            "# Serve https:",
+            f"export CONSENTRY_TLS_CERT_FILE={quote(str(made.cert_file))}",
+            f"export CONSENTRY_TLS_KEY_FILE={quote(str(made.key_file))}",
+            f"export CONSENTRY_ISSUER={quote(issuer)}",
+            "# Trust the CA in the clients: node (adds to its CAs), then Python ssl/httpx and requests (these two",
+            "# replace the system CAs for that process):",
+            f"export NODE_EXTRA_CA_CERTS={ca}",
+            f"export SSL_CERT_FILE={ca}",
+            f"export REQUESTS_CA_BUNDLE={ca}",
+            "",
+        ]
+    )
 
 
 @app.command()
 def bench(
     quick: bool = typer.Option(False, "--quick", help="A few seconds per scenario (what CI runs)."),
-    duration: float = typer.Option(0, "--duration", metavar="SECONDS", min=0,
-                                   help="Seconds per scenario (default 10, quick 3)."),
+    duration: float = typer.Option(
+        0, "--duration", metavar="SECONDS", min=0, help="Seconds per scenario (default 10, quick 3)."
+    ),
     workers: int = typer.Option(2, "--workers", metavar="N", min=1, help="Server worker processes."),
     db: str = typer.Option("both", "--db", metavar="DB", help="sqlite, postgresql or both."),
-    postgres_url: str = typer.Option("", "--postgres-url", metavar="URL",
-                                     help="Use this PostgreSQL instead of a throwaway one."),
+    postgres_url: str = typer.Option(
+        "", "--postgres-url", metavar="URL", help="Use this PostgreSQL instead of a throwaway one."
+    ),
     scenario: list[str] = typer.Option([], "--scenario", metavar="NAME", help="Run only these scenarios (repeatable)."),
     scale: bool = typer.Option(False, "--scale", help="Also run with 1M users, 100k clients, 1M user grants."),
     scale_users: int = typer.Option(1_000_000, "--scale-users", metavar="N", min=1),
     scale_clients: int = typer.Option(100_000, "--scale-clients", metavar="N", min=1),
     scale_grants: int = typer.Option(1_000_000, "--scale-grants", metavar="N", min=1),
     connections: int = typer.Option(64, "--connections", metavar="N", min=1, help="wrk connections."),
-    output: str = typer.Option("bench/results/latest.json", "--output", metavar="FILE",
-                               help="Where to write the JSON report."),
+    output: str = typer.Option(
+        "bench/results/latest.json", "--output", metavar="FILE", help="Where to write the JSON report."
+    ),
 ) -> None:
     """Benchmark the server: seed, start N workers, drive every scenario, print the table (docs/performance.md)."""
     from consentry.bench.runner import Options, run
@@ -374,11 +408,20 @@ def bench(
         fail(f"unknown scenario {unknown[0]} (known: {', '.join(BY_NAME)})")
     if db not in ("sqlite", "postgresql", "both"):
         fail("--db must be sqlite, postgresql or both")
-    opts = Options(quick=quick, duration=duration or (3.0 if quick else 10.0), warmup=1.0 if quick else 2.0,
-                   workers=workers, connections=connections, postgres_url=postgres_url or None,
-                   databases=["sqlite", "postgresql"] if db == "both" else [db], scale=scale,
-                   scale_users=scale_users, scale_clients=scale_clients, scale_grants=scale_grants,
-                   output=Path(output))  # fmt: skip
+    opts = Options(
+        quick=quick,
+        duration=duration or (3.0 if quick else 10.0),
+        warmup=1.0 if quick else 2.0,
+        workers=workers,
+        connections=connections,
+        postgres_url=postgres_url or None,
+        databases=["sqlite", "postgresql"] if db == "both" else [db],
+        scale=scale,
+        scale_users=scale_users,
+        scale_clients=scale_clients,
+        scale_grants=scale_grants,
+        output=Path(output),
+    )
     if scenario:
         opts.scenarios = list(scenario)
     try:

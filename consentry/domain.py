@@ -178,8 +178,9 @@ def _scope_defs(stored: Any) -> tuple[ScopeDef, ...]:
         value = item.get("value") if isinstance(item, dict) else None
         if isinstance(value, str) and value:
             description = item.get("description")
-            defs.append(ScopeDef(value, description if isinstance(description, str) else "",
-                                 item.get("optional") is True))  # fmt: skip
+            defs.append(
+                ScopeDef(value, description if isinstance(description, str) else "", item.get("optional") is True)
+            )
     return tuple(defs)
 
 

@@ -208,8 +208,9 @@ class RevocationCheckingValidator(TokenValidator):
 
     MAX_CACHED = 10_000
 
-    def __init__(self, issuer: str, resource: str, *, client_id: str, client_secret: str, cache_ttl: float = 10.0,
-                 **options: Any) -> None:  # fmt: skip
+    def __init__(
+        self, issuer: str, resource: str, *, client_id: str, client_secret: str, cache_ttl: float = 10.0, **options: Any
+    ) -> None:
         super().__init__(issuer, resource, **options)
         self._credentials = {"client_id": client_id, "client_secret": client_secret}
         self.cache_ttl = cache_ttl
@@ -312,9 +313,12 @@ class ProtectedResource:
         self.resource, self.issuer = validator.resource, validator.issuer
         self.scopes_supported = list(scopes_supported)
         self.metadata = protected_resource_metadata(
-            self.resource, self.issuer, self.scopes_supported,
-            resource_name=resource_name, resource_documentation=resource_documentation,
-        )  # fmt: skip
+            self.resource,
+            self.issuer,
+            self.scopes_supported,
+            resource_name=resource_name,
+            resource_documentation=resource_documentation,
+        )
         self.metadata_url = metadata_url(self.resource)
         self.metadata_paths = tuple(dict.fromkeys([urlsplit(self.metadata_url).path, WELL_KNOWN]))
 
@@ -332,13 +336,16 @@ class ProtectedResource:
 
     def error_response(self, status: int, error: str | None, description: str, scope: Sequence[str] = ()) -> Response:
         body = {"error": error or "invalid_token", "error_description": description}
-        headers = {"WWW-Authenticate": self.challenge(error, description if error else None, scope),
-                   "Cache-Control": "no-store"}  # fmt: skip
+        headers = {
+            "WWW-Authenticate": self.challenge(error, description if error else None, scope),
+            "Cache-Control": "no-store",
+        }
         return JSONResponse(body, status_code=status, headers=headers)
 
     def metadata_response(self) -> Response:
-        return JSONResponse(self.metadata, headers={"Cache-Control": "public, max-age=300",
-                                                    "Access-Control-Allow-Origin": "*"})  # fmt: skip
+        return JSONResponse(
+            self.metadata, headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
+        )
 
     def metadata_routes(self) -> list[Route]:
         async def endpoint(_: Request) -> Response:
@@ -441,8 +448,9 @@ class ProtectedResourceMiddleware:
         if self.tool_scopes and scope["method"] == "POST":
             body, receive = await _buffer(receive)
             if body is None:
-                await JSONResponse({"error": "invalid_request", "error_description": "Request body too large."},
-                                   status_code=413)(scope, receive, send)  # fmt: skip
+                await JSONResponse(
+                    {"error": "invalid_request", "error_description": "Request body too large."}, status_code=413
+                )(scope, receive, send)
                 return
             for name in _mcp_tool_names(body):
                 required += [s for s in self.tool_scopes.get(name, []) if s not in required]

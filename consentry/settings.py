@@ -90,8 +90,13 @@ class Settings(BaseSettings):
     dcr_prune_interval_seconds: int = Field(
         3600, ge=0, description="How often the server prunes unused DCR clients (seconds); 0 turns it off."
     )
-    cache_ttl: float = Field(2.0, ge=0, le=60, description="Longest a process keeps cached clients, APIs and grants; "
-                             "requests follow writes at once (shared change counter), so it bounds background work.")
+    cache_ttl: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Longest a process keeps cached clients, APIs and grants; "
+        "requests follow writes at once (shared change counter), so it bounds background work.",
+    )
     expose_debug: bool = Field(
         False, description="Include debug detail in OAuth error descriptions (never in production)."
     )
@@ -115,23 +120,33 @@ class Settings(BaseSettings):
         None, description="Extra CA bundle (PEM) trusted when fetching CIMDs, e.g. a private or test CA."
     )
     tls_cert_file: Path | None = Field(
-        None, description="PEM certificate (chain) to serve https directly; `consentry tls dev-cert` makes one. "
+        None,
+        description="PEM certificate (chain) to serve https directly; `consentry tls dev-cert` makes one. "
         "Needs tls_key_file; the default issuer becomes https://{host}:{port}/ and cookies are Secure.",
     )
     tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
 
     id_jag_rate_limit_per_minute: int = Field(
-        600, ge=1, description="ID-JAG exchanges (jwt-bearer grant) per requesting application per minute.")
+        600, ge=1, description="ID-JAG exchanges (jwt-bearer grant) per requesting application per minute."
+    )
     connections_allow_private_addresses: bool = Field(
-        False, description="Reach enterprise OIDC identity providers on loopback/private hosts, over http too "
-        "(local development and tests only).")
+        False,
+        description="Reach enterprise OIDC identity providers on loopback/private hosts, over http too "
+        "(local development and tests only).",
+    )
     connections_fetch_timeout: float = Field(
-        5.0, gt=0, le=30, description="Total time allowed for one request to an upstream identity provider (seconds).")
+        5.0, gt=0, le=30, description="Total time allowed for one request to an upstream identity provider (seconds)."
+    )
     connections_metadata_ttl: int = Field(
-        600, ge=0, le=86400, description="How long an upstream provider's discovery document and JWKS are reused "
-        "(seconds); an unknown key id fetches the JWKS again.")
+        600,
+        ge=0,
+        le=86400,
+        description="How long an upstream provider's discovery document and JWKS are reused "
+        "(seconds); an unknown key id fetches the JWKS again.",
+    )
     connections_ca_file: Path | None = Field(
-        None, description="Extra CA bundle (PEM) trusted when calling upstream identity providers (e.g. a test CA).")
+        None, description="Extra CA bundle (PEM) trusted when calling upstream identity providers (e.g. a test CA)."
+    )
 
     @field_validator("issuer")
     @classmethod

@@ -8,16 +8,36 @@ from typing import Any
 DEFAULT_DIRECTORY = "Username-Password-Authentication"
 
 MANAGEMENT_SCOPES: tuple[str, ...] = (
-    "read:clients", "create:clients", "update:clients", "delete:clients", "read:client_keys",
-    "read:users", "create:users", "update:users", "delete:users",
-    "read:grants", "delete:grants",
-    "read:client_grants", "create:client_grants", "update:client_grants", "delete:client_grants",
-    "read:resource_servers", "create:resource_servers", "update:resource_servers", "delete:resource_servers",
-    "read:connections", "create:connections", "update:connections", "delete:connections",
-    "read:tenant_settings", "update:tenant_settings",
-    "read:signing_keys", "create:signing_keys", "update:signing_keys",
+    "read:clients",
+    "create:clients",
+    "update:clients",
+    "delete:clients",
+    "read:client_keys",
+    "read:users",
+    "create:users",
+    "update:users",
+    "delete:users",
+    "read:grants",
+    "delete:grants",
+    "read:client_grants",
+    "create:client_grants",
+    "update:client_grants",
+    "delete:client_grants",
+    "read:resource_servers",
+    "create:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
+    "read:connections",
+    "create:connections",
+    "update:connections",
+    "delete:connections",
+    "read:tenant_settings",
+    "update:tenant_settings",
+    "read:signing_keys",
+    "create:signing_keys",
+    "update:signing_keys",
     "read:logs",
-)  # fmt: skip
+)
 
 DEFAULT_FLAGS: dict[str, bool] = {
     "enable_client_connections": True,
@@ -66,8 +86,13 @@ def merged_settings(stored: Any) -> dict[str, Any]:
     result = copy.deepcopy(DEFAULT_SETTINGS)
     for key, value in (stored if isinstance(stored, dict) else {}).items():
         if key == "flags":
-            result["flags"].update({k: v for k, v in (value if isinstance(value, dict) else {}).items()
-                                    if isinstance(k, str) and isinstance(v, bool)})  # fmt: skip
+            result["flags"].update(
+                {
+                    k: v
+                    for k, v in (value if isinstance(value, dict) else {}).items()
+                    if isinstance(k, str) and isinstance(v, bool)
+                }
+            )
         elif key not in DEFAULT_SETTINGS or _usable(value, DEFAULT_SETTINGS[key]):
             result[key] = value
     if not all(isinstance(u, str) for u in result["allowed_logout_urls"]):

@@ -64,29 +64,46 @@ def _write(path: Path, data: bytes, private: bool) -> None:
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())  # fmt: skip
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _key_usage(*, ca: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                         data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
-                         encipher_only=False, decipher_only=False)  # fmt: skip
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
 
 
 def _make_ca(host: str, now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Consentry"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"Consentry development CA ({host})"[:64])])  # fmt: skip
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Consentry"),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"Consentry development CA ({host})"[:64]),
+        ]
+    )
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - BACKDATE)
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
         .not_valid_after(now + CA_LIFETIME)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_key_usage(ca=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return cert, key
 
 
@@ -106,15 +123,19 @@ def _load_ca(out: Path, now: datetime) -> tuple[x509.Certificate, ec.EllipticCur
     return (cert, key) if cert.not_valid_after_utc > now + CERT_LIFETIME else None
 
 
-def _make_server_cert(ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, hosts: Sequence[str],
-                      now: datetime) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:  # fmt: skip
+def _make_server_cert(
+    ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, hosts: Sequence[str], now: datetime
+) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = ec.generate_private_key(ec.SECP256R1())
     ca_ski = ca.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0][:64])]))
-        .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE).not_valid_after(now + CERT_LIFETIME)
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - BACKDATE)
+        .not_valid_after(now + CERT_LIFETIME)
         .add_extension(x509.SubjectAlternativeName([_name(h) for h in hosts]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(ca=False), critical=True)
@@ -122,7 +143,7 @@ def _make_server_cert(ca: x509.Certificate, ca_key: ec.EllipticCurvePrivateKey, 
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
         .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    )
     return cert, key
 
 
@@ -140,5 +161,11 @@ def issue_dev_cert(out: Path, hosts: Sequence[str], now: datetime | None = None)
     cert, key = _make_server_cert(ca, ca_key, hosts, now)
     _write(out / KEY, _pem_key(key), private=True)
     _write(out / CERT, cert.public_bytes(serialization.Encoding.PEM), private=False)
-    return DevCert(ca_file=(out / CA_CERT).resolve(), cert_file=(out / CERT).resolve(), key_file=(out / KEY).resolve(),
-                   hosts=tuple(hosts), not_after=cert.not_valid_after_utc, ca_created=loaded is None)  # fmt: skip
+    return DevCert(
+        ca_file=(out / CA_CERT).resolve(),
+        cert_file=(out / CERT).resolve(),
+        key_file=(out / KEY).resolve(),
+        hosts=tuple(hosts),
+        not_after=cert.not_valid_after_utc,
+        ca_created=loaded is None,
+    )

@@ -135,9 +135,18 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 # statement): connection exception, operator intervention (shutdown, "cannot connect now"), insufficient
 # resources (too many connections, disk full), read-only transaction (a demoted primary), serialization.
 UNAVAILABLE_SQLSTATES = ("08", "57P", "53", "25006", "40001", "40P01")
-UNAVAILABLE_TEXT = ("database is locked", "database or disk is full", "disk i/o error", "unable to open database",
-                    "connection is closed", "connection was closed", "could not connect", "shutting down",
-                    "starting up", "recovery mode")  # fmt: skip
+UNAVAILABLE_TEXT = (
+    "database is locked",
+    "database or disk is full",
+    "disk i/o error",
+    "unable to open database",
+    "connection is closed",
+    "connection was closed",
+    "could not connect",
+    "shutting down",
+    "starting up",
+    "recovery mode",
+)
 
 
 def _looks_unavailable(exc: BaseException) -> bool:
@@ -272,9 +281,17 @@ class BodyLimitMiddleware:
         else:
             body = {"error": "invalid_request", "error_description": "Request body too large (limit 1 MiB)."}
         payload = orjson.dumps(body)
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                                (b"connection", b"close")]})  # fmt: skip
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
 
@@ -288,8 +305,9 @@ LONE_SURROGATE = re.compile(
 JSON_TYPES = (b"application/json", b"application/merge-patch+json")
 
 
-async def _refuse_nul(scope: Scope, receive: Receive, send: Send, where: str,
-                      message: str = "The request contains a NUL character.") -> None:  # fmt: skip
+async def _refuse_nul(
+    scope: Scope, receive: Receive, send: Send, where: str, message: str = "The request contains a NUL character."
+) -> None:
     request = Request(scope)
     code = "invalid_query_string" if where == "query_string" else "invalid_body"
     response = error_response(request, 400, "invalid_request", message, code)
@@ -302,10 +320,12 @@ SECURITY_HEADERS = [
 ]
 PAGE_HEADERS = [
     (b"x-frame-options", b"DENY"),
-    (b"content-security-policy",
-     b"default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' http: https:; "
-     b"frame-ancestors 'none'; base-uri 'none'"),
-]  # fmt: skip
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self' https: data:; form-action 'self' http: https:; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
 
 
 JSON_NO_STORE = (b"cache-control", b"no-store")
@@ -370,8 +390,12 @@ class MetadataFastPath:
 
     @staticmethod
     def _headers(body: bytes, cache_control: bytes = b"public, max-age=60") -> list[tuple[bytes, bytes]]:
-        return [(b"cache-control", cache_control), (b"content-length", str(len(body)).encode()),
-                (b"content-type", b"application/json"), *SECURITY_HEADERS]  # fmt: skip
+        return [
+            (b"cache-control", cache_control),
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+            *SECURITY_HEADERS,
+        ]
 
     async def _jwks(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
         body: bytes = await self.rt.keys.jwks()

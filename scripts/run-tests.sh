@@ -8,6 +8,7 @@ fi
 lint=0
 if [ $# -eq 0 ]; then  # full runs lint and type-check first (pyproject.toml); a finding fails the run
   .venv/bin/ruff check consentry tests || lint=1
+  .venv/bin/ruff format --check consentry tests || lint=1
   .venv/bin/mypy || lint=1
 fi
 .venv/bin/python -m pytest -q "$@"

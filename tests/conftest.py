@@ -122,8 +122,12 @@ async def m2m_credentials(runtime: Runtime) -> dict[str, str]:
         await create_client_grant(
             runtime,
             s,
-            ClientGrantCreate(client_id=row.client_id, audience=runtime.settings.management_audience,
-                              scope=list(MANAGEMENT_SCOPES), subject_type="client"),  # fmt: skip
+            ClientGrantCreate(
+                client_id=row.client_id,
+                audience=runtime.settings.management_audience,
+                scope=list(MANAGEMENT_SCOPES),
+                subject_type="client",
+            ),
         )
     runtime.catalog.invalidate()
     assert secret

@@ -42,20 +42,40 @@ DIALECTS = (
     ("rfc9068_profile_authz", "RFC 9068 with permissions"),
     ("access_token_authz", "Auth0 access token with permissions"),
 )
-FIELDS = ("identifier", "name", "allow_offline_access", "skip_consent", "user_policy", "client_policy",
-          "token_lifetime", "token_dialect")  # fmt: skip
+FIELDS = (
+    "identifier",
+    "name",
+    "allow_offline_access",
+    "skip_consent",
+    "user_policy",
+    "client_policy",
+    "token_lifetime",
+    "token_dialect",
+)
 
 
 def _choices() -> dict[str, Any]:
-    return {"user_policies": USER_POLICIES, "client_policies": CLIENT_POLICIES, "dialects": DIALECTS,
-            "blank_rows": BLANK_ROWS}  # fmt: skip
+    return {
+        "user_policies": USER_POLICIES,
+        "client_policies": CLIENT_POLICIES,
+        "dialects": DIALECTS,
+        "blank_rows": BLANK_ROWS,
+    }
 
 
 def _stored(row: ResourceServer | None) -> dict[str, Any]:
     if row is None:
-        return {"identifier": "", "name": "", "allow_offline_access": False, "skip_consent": True,
-                "user_policy": "allow_all", "client_policy": "require_client_grant", "token_lifetime": "",
-                "token_dialect": "rfc9068_profile", "scopes": []}  # fmt: skip
+        return {
+            "identifier": "",
+            "name": "",
+            "allow_offline_access": False,
+            "skip_consent": True,
+            "user_policy": "allow_all",
+            "client_policy": "require_client_grant",
+            "token_lifetime": "",
+            "token_dialect": "rfc9068_profile",
+            "scopes": [],
+        }
     policy = row.subject_type_authorization or {}
     return {
         "identifier": row.identifier,
@@ -66,9 +86,16 @@ def _stored(row: ResourceServer | None) -> dict[str, Any]:
         "client_policy": (policy.get("client") or {}).get("policy", "require_client_grant"),
         "token_lifetime": str(row.token_lifetime),
         "token_dialect": row.token_dialect,
-        "scopes": [{"value": s["value"], "description": s.get("description") or "",
-                    "optional": bool(s.get("optional")), "remove": False} for s in row.scopes or []],
-    }  # fmt: skip
+        "scopes": [
+            {
+                "value": s["value"],
+                "description": s.get("description") or "",
+                "optional": bool(s.get("optional")),
+                "remove": False,
+            }
+            for s in row.scopes or []
+        ],
+    }
 
 
 def _submitted(form: Submitted) -> dict[str, Any]:
@@ -81,8 +108,14 @@ def _submitted(form: Submitted) -> dict[str, Any]:
     for i, value in enumerate(form.raw_many("scope_value")):
         description = descriptions[i] if i < len(descriptions) else ""
         if value or description:
-            rows.append({"value": value, "description": description, "optional": str(i) in optional,
-                         "remove": str(i) in removed})  # fmt: skip
+            rows.append(
+                {
+                    "value": value,
+                    "description": description,
+                    "optional": str(i) in optional,
+                    "remove": str(i) in removed,
+                }
+            )
     values["scopes"] = rows
     return values
 
@@ -106,11 +139,13 @@ def _build(values: dict[str, Any], form: Submitted, *, create: bool) -> tuple[di
         "scopes": scopes,
         "allow_offline_access": values["allow_offline_access"],
         "skip_consent_for_verifiable_first_party_clients": values["skip_consent"],
-        "subject_type_authorization": {"user": {"policy": values["user_policy"]},
-                                       "client": {"policy": values["client_policy"]}},
+        "subject_type_authorization": {
+            "user": {"policy": values["user_policy"]},
+            "client": {"policy": values["client_policy"]},
+        },
         "token_dialect": values["token_dialect"] or None,
         "token_lifetime": form.integer("token_lifetime"),
-    }  # fmt: skip
+    }
     if create:
         body["identifier"] = values["identifier"]
     return {k: v for k, v in body.items() if v is not None}, errors
@@ -118,8 +153,10 @@ def _build(values: dict[str, Any], form: Submitted, *, create: bool) -> tuple[di
 
 def _field_errors(exc: ValidationError) -> Errors:
     errors = validation_errors(exc)
-    renamed = {"skip_consent_for_verifiable_first_party_clients": "skip_consent",
-               "subject_type_authorization": "user_policy"}  # fmt: skip
+    renamed = {
+        "skip_consent_for_verifiable_first_party_clients": "skip_consent",
+        "subject_type_authorization": "user_policy",
+    }
     return {renamed.get(k, k): v for k, v in errors.items()}
 
 
@@ -132,8 +169,16 @@ async def list_apis(request: Request, who: Admin) -> Response:
 
 @router.get("/new")
 async def new_api(request: Request, who: Admin) -> Response:
-    return page(request, who, "admin/api_form.html", section=SECTION, title="Create API", v=_stored(None),
-                api=None, **_choices())  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/api_form.html",
+        section=SECTION,
+        title="Create API",
+        v=_stored(None),
+        api=None,
+        **_choices(),
+    )
 
 
 @router.post("/new")
@@ -151,19 +196,47 @@ async def create_api(request: Request, who: Admin) -> Response:
         except ServiceError as err:
             errors = service_errors(err, FIELDS)
     if errors:
-        return page(request, who, "admin/api_form.html", section=SECTION, title="Create API", status=INVALID,
-                    errors=errors, v=values, api=None, **_choices())  # fmt: skip
+        return page(
+            request,
+            who,
+            "admin/api_form.html",
+            section=SECTION,
+            title="Create API",
+            status=INVALID,
+            errors=errors,
+            v=values,
+            api=None,
+            **_choices(),
+        )
     return redirect(rt, f"admin/apis/{row.id}", "api-created")
 
 
-async def _detail(request: Request, who: guard.Viewer, api_id: str, *, values: dict[str, Any] | None = None,
-                  errors: Errors | None = None, status: int = 200) -> Response:  # fmt: skip
+async def _detail(
+    request: Request,
+    who: guard.Viewer,
+    api_id: str,
+    *,
+    values: dict[str, Any] | None = None,
+    errors: Errors | None = None,
+    status: int = 200,
+) -> Response:
     with found():
         async with who.rt.db.read() as s:
             row = await service.get_resource_server(s, api_id)
             access = await dashboard_reads.client_grants_with_apps(s, row.identifier)
-    return page(request, who, "admin/api_form.html", section=SECTION, title=row.name, status=status, errors=errors,
-                v=values or _stored(row), api=row, access=access, **_choices())  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/api_form.html",
+        section=SECTION,
+        title=row.name,
+        status=status,
+        errors=errors,
+        v=values or _stored(row),
+        api=row,
+        access=access,
+        **_choices(),
+    )
 
 
 @router.get("/{api_id}")

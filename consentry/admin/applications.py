@@ -54,14 +54,29 @@ AUTH_METHODS = (
     ("client_secret_basic", "client_secret_basic"),
     ("none", "none (public application)"),
 )
-FIELDS = ("name", "party", "app_type", "callbacks", "allowed_logout_urls", "web_origins", "grant_types",
-          "redirection_policy", "logo_uri", "token_endpoint_auth_method", "is_agent")  # fmt: skip
+FIELDS = (
+    "name",
+    "party",
+    "app_type",
+    "callbacks",
+    "allowed_logout_urls",
+    "web_origins",
+    "grant_types",
+    "redirection_policy",
+    "logo_uri",
+    "token_endpoint_auth_method",
+    "is_agent",
+)
 LABELS = {"name": "Name", "callbacks": "Allowed callback URLs"}
 
 
 def _choices() -> dict[str, Any]:
-    return {"app_types": APP_TYPES, "grant_type_choices": GRANT_TYPES, "policies": POLICIES,
-            "auth_methods": AUTH_METHODS}  # fmt: skip
+    return {
+        "app_types": APP_TYPES,
+        "grant_type_choices": GRANT_TYPES,
+        "policies": POLICIES,
+        "auth_methods": AUTH_METHODS,
+    }
 
 
 def _values(row: Client | None, form: Submitted | None = None) -> dict[str, Any]:
@@ -73,9 +88,19 @@ def _values(row: Client | None, form: Submitted | None = None) -> dict[str, Any]
             values["party"] = "first" if row.is_first_party else "third"
         return values
     if row is None:
-        return {"name": "", "party": "third", "app_type": "regular_web", "callbacks": "", "allowed_logout_urls": "",
-                "web_origins": "", "grant_types": [], "redirection_policy": "open_redirect_protection",
-                "logo_uri": "", "token_endpoint_auth_method": "", "is_agent": False}  # fmt: skip
+        return {
+            "name": "",
+            "party": "third",
+            "app_type": "regular_web",
+            "callbacks": "",
+            "allowed_logout_urls": "",
+            "web_origins": "",
+            "grant_types": [],
+            "redirection_policy": "open_redirect_protection",
+            "logo_uri": "",
+            "token_endpoint_auth_method": "",
+            "is_agent": False,
+        }
     return {
         "name": row.name,
         "party": "first" if row.is_first_party else "third",
@@ -106,21 +131,30 @@ def _common(form: Submitted) -> dict[str, Any]:
 
 
 @router.get("")
-async def list_applications(request: Request, who: Admin,
-                            page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
+async def list_applications(
+    request: Request, who: Admin, page_no: int = Query(0, alias="page", ge=0, le=100_000)
+) -> Response:
     async with who.rt.db.read() as s:
         rows, total = await service.list_clients(s, offset=page_no * PER_PAGE, limit=PER_PAGE)
     apps = [(row, registration_label(ClientInfo.from_row(row))) for row in rows]
-    return page(request, who, "admin/apps_list.html", section=SECTION, title="Applications", apps=apps, total=total,
-                page_no=page_no, per_page=PER_PAGE)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/apps_list.html",
+        section=SECTION,
+        title="Applications",
+        apps=apps,
+        total=total,
+        page_no=page_no,
+        per_page=PER_PAGE,
+    )
 
 
 @router.get("/new")
 async def new_application(request: Request, who: Admin, party: str = "third") -> Response:
     values = _values(None)
     values["party"] = "first" if party == "first" else "third"
-    return page(request, who, "admin/app_new.html", section=SECTION, title="Create application", v=values,
-                **_choices())  # fmt: skip
+    return page(request, who, "admin/app_new.html", section=SECTION, title="Create application", v=values, **_choices())
 
 
 @router.post("/new")
@@ -146,21 +180,57 @@ async def create_application(request: Request, who: Admin) -> Response:
     except ServiceError as err:
         errors = service_errors(err, FIELDS)
     if errors:
-        return page(request, who, "admin/app_new.html", section=SECTION, title="Create application", status=INVALID,
-                    errors=errors, v=_values(None, form), **_choices())  # fmt: skip
-    return page(request, who, "admin/app_secret.html", section=SECTION, title="Application created", app=row,
-                secret=secret, created=True)  # fmt: skip
+        return page(
+            request,
+            who,
+            "admin/app_new.html",
+            section=SECTION,
+            title="Create application",
+            status=INVALID,
+            errors=errors,
+            v=_values(None, form),
+            **_choices(),
+        )
+    return page(
+        request,
+        who,
+        "admin/app_secret.html",
+        section=SECTION,
+        title="Application created",
+        app=row,
+        secret=secret,
+        created=True,
+    )
 
 
-async def detail_page(request: Request, who: guard.Viewer, client_id: str, *, status: int = 200,
-                  errors: Errors | None = None, form: Submitted | None = None) -> Response:  # fmt: skip
+async def detail_page(
+    request: Request,
+    who: guard.Viewer,
+    client_id: str,
+    *,
+    status: int = 200,
+    errors: Errors | None = None,
+    form: Submitted | None = None,
+) -> Response:
     with found():
         async with who.rt.db.read() as s:
             row = await service.get_client(s, client_id)
     grants = await app_grants(who.rt, row)
-    return page(request, who, "admin/app_detail.html", section=SECTION, title=row.name, status=status,
-                errors=errors, app=row, info=ClientInfo.from_row(row), v=_values(row, form),
-                registration=registration_label(ClientInfo.from_row(row)), grants=grants, **_choices())  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/app_detail.html",
+        section=SECTION,
+        title=row.name,
+        status=status,
+        errors=errors,
+        app=row,
+        info=ClientInfo.from_row(row),
+        v=_values(row, form),
+        registration=registration_label(ClientInfo.from_row(row)),
+        grants=grants,
+        **_choices(),
+    )
 
 
 @router.post("/{client_id:path}/rotate-secret")
@@ -170,12 +240,26 @@ async def rotate_secret(request: Request, who: Admin, client_id: str) -> Respons
     try:
         async with rt.db.transaction() as s:
             row, secret = await service.rotate_secret(rt, s, client_id)
-            record(s, who, "client.secret_rotated", f"Client '{row.name}' secret rotated", client_id=client_id,
-                   ip=client_ip(request))  # fmt: skip
+            record(
+                s,
+                who,
+                "client.secret_rotated",
+                f"Client '{row.name}' secret rotated",
+                client_id=client_id,
+                ip=client_ip(request),
+            )
     except ServiceError as err:
         return await detail_page(request, who, client_id, status=INVALID, errors=service_errors(err, ()))
-    return page(request, who, "admin/app_secret.html", section=SECTION, title="Secret rotated", app=row,
-                secret=secret, created=False)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/app_secret.html",
+        section=SECTION,
+        title="Secret rotated",
+        app=row,
+        secret=secret,
+        created=False,
+    )
 
 
 @router.get("/{client_id:path}/delete")

@@ -27,8 +27,10 @@ from consentry.web import client_ip
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Admin = Annotated[guard.Viewer, Depends(guard.admin)]
-SUBJECT_TYPES = (("user", "User (authorization code: acting for a signed-in user)"),
-                 ("client", "Client (client credentials: acting as itself)"))  # fmt: skip
+SUBJECT_TYPES = (
+    ("user", "User (authorization code: acting for a signed-in user)"),
+    ("client", "Client (client credentials: acting as itself)"),
+)
 
 
 def _scopes(form: Submitted) -> dict[str, Any]:
@@ -46,17 +48,34 @@ async def new_grant(request: Request, who: Admin, client_id: str, audience: str 
     return await _grant_form(request, who, client_id, audience, {"subject_type": "user", "scope": []})
 
 
-async def _grant_form(request: Request, who: guard.Viewer, client_id: str, audience: str, v: dict[str, Any],
-                      errors: Errors | None = None, status: int = 200) -> Response:  # fmt: skip
+async def _grant_form(
+    request: Request,
+    who: guard.Viewer,
+    client_id: str,
+    audience: str,
+    v: dict[str, Any],
+    errors: Errors | None = None,
+    status: int = 200,
+) -> Response:
     with found():
         async with who.rt.db.read() as s:
             client = await get_client(s, client_id)
     api = (await api_rows(who.rt)).get(audience)
     if api is None:
         raise guard.PageNotFound("Choose an API to authorize: the resource server does not exist.")
-    return page(request, who, "admin/grant_new.html", section="admin/applications", title=f"API access for "
-                f"{client.name}", status=status, errors=errors, app=client, api=api, v=v,
-                subject_types=SUBJECT_TYPES)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/grant_new.html",
+        section="admin/applications",
+        title=f"API access for {client.name}",
+        status=status,
+        errors=errors,
+        app=client,
+        api=api,
+        v=v,
+        subject_types=SUBJECT_TYPES,
+    )
 
 
 @router.post("/applications/{client_id:path}/grants/new")
@@ -67,12 +86,26 @@ async def create_grant(request: Request, who: Admin, client_id: str) -> Response
     errors = _needs_scope(v)
     try:
         if not errors:
-            body = ClientGrantCreate(client_id=client_id, audience=audience, subject_type=v["subject_type"],
-                                     scope=v["scope"], allow_all_scopes=v["allow_all_scopes"])  # fmt: skip
+            body = ClientGrantCreate(
+                client_id=client_id,
+                audience=audience,
+                subject_type=v["subject_type"],
+                scope=v["scope"],
+                allow_all_scopes=v["allow_all_scopes"],
+            )
             async with rt.db.transaction() as s:
                 row = await service.create_client_grant(rt, s, body)
-                record(s, who, "client_grant.created", f"Client grant for '{audience}' created", client_id=client_id,
-                       ip=client_ip(request), grant_id=row.id, audience=audience, scope=row.scope)  # fmt: skip
+                record(
+                    s,
+                    who,
+                    "client_grant.created",
+                    f"Client grant for '{audience}' created",
+                    client_id=client_id,
+                    ip=client_ip(request),
+                    grant_id=row.id,
+                    audience=audience,
+                    scope=row.scope,
+                )
     except ValidationError as exc:
         errors = validation_errors(exc)
     except ServiceError as err:
@@ -103,9 +136,17 @@ async def _update(request: Request, who: guard.Viewer, grant_id: str, values: di
     try:
         async with rt.db.transaction() as s:
             row = await service.update_client_grant(rt, s, grant_id, ClientGrantUpdate(**values))
-            record(s, who, "client_grant.updated", f"Client grant for '{row.audience}' updated",
-                   client_id=row.client_id, ip=client_ip(request), grant_id=row.id, scope=row.scope,
-                   allow_all_scopes=row.allow_all_scopes)  # fmt: skip
+            record(
+                s,
+                who,
+                "client_grant.updated",
+                f"Client grant for '{row.audience}' updated",
+                client_id=row.client_id,
+                ip=client_ip(request),
+                grant_id=row.id,
+                scope=row.scope,
+                allow_all_scopes=row.allow_all_scopes,
+            )
     except ServiceError as err:
         return service_errors(err, ("scope",))
     return {}
@@ -117,9 +158,16 @@ async def _delete(request: Request, who: guard.Viewer, grant_id: str) -> None:
         async with rt.db.transaction() as s:
             row = await service.get_client_grant(s, grant_id)
             await service.delete_client_grant(rt, s, grant_id)
-            record(s, who, "client_grant.deleted", f"Client grant for '{row.audience}' deleted",
-                   client_id=row.client_id, ip=client_ip(request), grant_id=grant_id,
-                   default_for=row.default_for)  # fmt: skip
+            record(
+                s,
+                who,
+                "client_grant.deleted",
+                f"Client grant for '{row.audience}' deleted",
+                client_id=row.client_id,
+                ip=client_ip(request),
+                grant_id=grant_id,
+                default_for=row.default_for,
+            )
 
 
 @router.post("/applications/{client_id:path}/grants/{grant_id}/delete")
@@ -129,8 +177,14 @@ async def delete_grant(request: Request, who: Admin, client_id: str, grant_id: s
     return redirect(who.rt, f"admin/applications/{client_id}", "grant-deleted")
 
 
-async def _overview(request: Request, who: guard.Viewer, *, errors: Errors | None = None,
-                    submitted: dict[str, dict[str, Any]] | None = None, status: int = 200) -> Response:  # fmt: skip
+async def _overview(
+    request: Request,
+    who: guard.Viewer,
+    *,
+    errors: Errors | None = None,
+    submitted: dict[str, dict[str, Any]] | None = None,
+    status: int = 200,
+) -> Response:
     apis = await api_rows(who.rt)
     async with who.rt.db.read() as s:
         rows = await dashboard_reads.client_grants_with_apps(s)
@@ -142,11 +196,22 @@ async def _overview(request: Request, who: guard.Viewer, *, errors: Errors | Non
             continue
         current = defaults.get(api.identifier)
         v = (submitted or {}).get(api.identifier) or (
-            {"scope": list(current.scope or []), "allow_all_scopes": current.allow_all_scopes} if current
-            else {"scope": [], "allow_all_scopes": False})  # fmt: skip
+            {"scope": list(current.scope or []), "allow_all_scopes": current.allow_all_scopes}
+            if current
+            else {"scope": [], "allow_all_scopes": False}
+        )
         forms.append({"api": api, "current": current, "v": v})
-    return page(request, who, "admin/client_grants.html", section="admin/client-grants", title="Client grants",
-                status=status, errors=errors, per_app=per_app, defaults=forms)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/client_grants.html",
+        section="admin/client-grants",
+        title="Client grants",
+        status=status,
+        errors=errors,
+        per_app=per_app,
+        defaults=forms,
+    )
 
 
 @router.get("/client-grants")
@@ -167,19 +232,28 @@ async def save_defaults(request: Request, who: Admin) -> Response:
         errors = await _update(request, who, current, values)
     elif not errors:
         try:
-            body = ClientGrantCreate.model_validate({"default_for": THIRD_PARTY_DEFAULT, "audience": audience,
-                                                     "subject_type": "user", **values})  # fmt: skip
+            body = ClientGrantCreate.model_validate(
+                {"default_for": THIRD_PARTY_DEFAULT, "audience": audience, "subject_type": "user", **values}
+            )
             async with rt.db.transaction() as s:
                 row = await service.create_client_grant(rt, s, body)
-                record(s, who, "client_grant.created", f"Default client grant for '{audience}' created",
-                       ip=client_ip(request), grant_id=row.id, default_for=THIRD_PARTY_DEFAULT,
-                       scope=row.scope)  # fmt: skip
+                record(
+                    s,
+                    who,
+                    "client_grant.created",
+                    f"Default client grant for '{audience}' created",
+                    ip=client_ip(request),
+                    grant_id=row.id,
+                    default_for=THIRD_PARTY_DEFAULT,
+                    scope=row.scope,
+                )
         except ServiceError as err:
             errors = {"scope": err.message}
     if errors:
         message = errors.get("scope") or errors.get(FORM_ERROR, "")
-        return await _overview(request, who, errors={f"defaults-{audience}": message},
-                               submitted={audience: values}, status=INVALID)  # fmt: skip
+        return await _overview(
+            request, who, errors={f"defaults-{audience}": message}, submitted={audience: values}, status=INVALID
+        )
     return redirect(rt, "admin/client-grants", "defaults-saved")
 
 

@@ -64,7 +64,7 @@ def validation_errors(exc: ValidationError, labels: dict[str, str] | None = None
         if err.get("type") == "missing" or (err.get("type") == "string_too_short" and err.get("input") == ""):
             message = "This field is required"
         elif err.get("type") == "string_pattern_mismatch":
-            message = "Use printable characters only, without spaces, quotes (\") or backslashes"
+            message = 'Use printable characters only, without spaces, quotes (") or backslashes'
         if len(loc) > 2 and loc[1].isdigit():
             message = f"Entry {int(loc[1]) + 1}: {message}"
         name = (labels or {}).get(field)
@@ -108,7 +108,7 @@ def _readable(message: str) -> str:
     """The API's message without its "Payload validation error:" preamble (the page already says so)."""
     for prefix in ("Payload validation error: ", "Query validation error: "):
         if message.startswith(prefix):
-            return message[len(prefix):].strip("'")
+            return message[len(prefix) :].strip("'")
     return message
 
 

@@ -27,26 +27,49 @@ async def index(request: Request, who: Admin) -> Response:
     steps = (
         ("Register an API with its scopes (e.g. read:posts, write:posts)", counts.apis > 0, "admin/apis/new"),
         ("Create a third-party application", counts.third_party > 0, "admin/applications/new?party=third"),
-        ("Authorize it with a client grant, or set default permissions for every third-party app",
-         counts.default_grants > 0, "admin/client-grants"),
-        ("Promote a connection to the domain level (third-party apps sign users in only there)",
-         counts.domain_connections > 0, "admin/connections"),
-        ("Optional: show scope descriptions on the consent screen",
-         flag(tenant, "use_scope_descriptions_for_consent"), "admin/settings"),
-    )  # fmt: skip
+        (
+            "Authorize it with a client grant, or set default permissions for every third-party app",
+            counts.default_grants > 0,
+            "admin/client-grants",
+        ),
+        (
+            "Promote a connection to the domain level (third-party apps sign users in only there)",
+            counts.domain_connections > 0,
+            "admin/connections",
+        ),
+        (
+            "Optional: show scope descriptions on the consent screen",
+            flag(tenant, "use_scope_descriptions_for_consent"),
+            "admin/settings",
+        ),
+    )
     return page(request, who, "admin/index.html", section="admin", title="Overview", counts=counts, steps=steps)
 
 
 @router.get("/registrations")
-async def registrations(request: Request, who: Admin, status: str = Query("", max_length=16),
-                        page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
+async def registrations(
+    request: Request,
+    who: Admin,
+    status: str = Query("", max_length=16),
+    page_no: int = Query(0, alias="page", ge=0, le=100_000),
+) -> Response:
     wanted = status if status in dcr_admin.STATUS_FILTERS else None
     rows, total = await dcr_admin.list_registrations(who.rt, status=wanted, offset=page_no * PER_PAGE, limit=PER_PAGE)
     stale = await dcr_prune.prune(who.rt, dry_run=True)
-    return page(request, who, "admin/registrations.html", section="admin/registrations",
-                title="Dynamic registrations", rows=rows, total=total, filter_status=wanted or "", stale=stale,
-                page_no=page_no, per_page=PER_PAGE,
-                dcr_enabled=flag(await who.rt.catalog.tenant(), "enable_dynamic_client_registration"))  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/registrations.html",
+        section="admin/registrations",
+        title="Dynamic registrations",
+        rows=rows,
+        total=total,
+        filter_status=wanted or "",
+        stale=stale,
+        page_no=page_no,
+        per_page=PER_PAGE,
+        dcr_enabled=flag(await who.rt.catalog.tenant(), "enable_dynamic_client_registration"),
+    )
 
 
 @router.post("/registrations/{client_id}/approve")
@@ -66,8 +89,12 @@ async def prune(request: Request, who: Admin) -> Response:
 
 
 @router.get("/logs")
-async def show_logs(request: Request, who: Admin, q: str = Query("", max_length=500),
-                    page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
+async def show_logs(
+    request: Request,
+    who: Admin,
+    q: str = Query("", max_length=500),
+    page_no: int = Query(0, alias="page", ge=0, le=100_000),
+) -> Response:
     errors: dict[str, str] = {}
     await who.rt.mint_log.flush()
     try:
@@ -77,6 +104,20 @@ async def show_logs(request: Request, who: Admin, q: str = Query("", max_length=
         rows, total, errors = [], 0, {"q": err.message, FORM_ERROR: ""}
     users = {e.user_id for e in rows if e.user_id} | {str(a) for e in rows if (a := (e.details or {}).get("actor"))}
     apps, people = await dashboard_reads.names(who.rt, {e.client_id for e in rows if e.client_id}, users)
-    return page(request, who, "admin/logs.html", section="admin/logs", title="Logs", status=200,
-                errors=errors, rows=rows, total=total, q=q, page_no=page_no, per_page=PER_PAGE,
-                shortcuts=LOG_SHORTCUTS, apps=apps, people=people)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/logs.html",
+        section="admin/logs",
+        title="Logs",
+        status=200,
+        errors=errors,
+        rows=rows,
+        total=total,
+        q=q,
+        page_no=page_no,
+        per_page=PER_PAGE,
+        shortcuts=LOG_SHORTCUTS,
+        apps=apps,
+        people=people,
+    )

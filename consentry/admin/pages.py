@@ -71,12 +71,32 @@ NOTICES = {
 }
 
 
-def page(request: Request, who: Viewer, template: str, *, section: str, title: str, status: int = 200,
-         errors: dict[str, str] | None = None, **context: Any) -> HTMLResponse:  # fmt: skip
+def page(
+    request: Request,
+    who: Viewer,
+    template: str,
+    *,
+    section: str,
+    title: str,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
     """A dashboard page with the navigation, the signed-in admin and the CSRF token for its forms."""
     notice = NOTICES.get(request.query_params.get("notice", ""))
-    return render(request, template, status=status, who=who, csrf=who.csrf, nav=SECTIONS, section=section,
-                  title=title, notice=notice, errors=errors or {}, **context)  # fmt: skip
+    return render(
+        request,
+        template,
+        status=status,
+        who=who,
+        csrf=who.csrf,
+        nav=SECTIONS,
+        section=section,
+        title=title,
+        notice=notice,
+        errors=errors or {},
+        **context,
+    )
 
 
 def redirect(rt: Runtime, path: str, notice: str | None = None, **query: str) -> RedirectResponse:
@@ -86,11 +106,28 @@ def redirect(rt: Runtime, path: str, notice: str | None = None, **query: str) ->
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
 
 
-def record(s: OrmUnit, who: Viewer, type_: str, description: str, *, client_id: str | None = None,
-           user_id: str | None = None, ip: str | None = None, **details: Any) -> None:  # fmt: skip
+def record(
+    s: OrmUnit,
+    who: Viewer,
+    type_: str,
+    description: str,
+    *,
+    client_id: str | None = None,
+    user_id: str | None = None,
+    ip: str | None = None,
+    **details: Any,
+) -> None:
     """An audit event for a dashboard action the service does not log itself, in the same transaction."""
-    audit.record(s, who.rt.clock.now(), type_, description, client_id=client_id, user_id=user_id, ip=ip,
-                 details={"actor": who.user_id, "via": "dashboard", **details})  # fmt: skip
+    audit.record(
+        s,
+        who.rt.clock.now(),
+        type_,
+        description,
+        client_id=client_id,
+        user_id=user_id,
+        ip=ip,
+        details={"actor": who.user_id, "via": "dashboard", **details},
+    )
 
 
 @contextmanager
@@ -110,8 +147,9 @@ async def _login_required(request: Request, exc: Exception) -> Response:
     if request.method in ("GET", "HEAD"):
         url = rt.settings.url("u/login") + "?" + urlencode({"next": exc.next_path})
         return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-    return render_error(request, "Your session has ended. Sign in again and repeat the change.", status=401,
-                        error="login_required")  # fmt: skip
+    return render_error(
+        request, "Your session has ended. Sign in again and repeat the change.", status=401, error="login_required"
+    )
 
 
 async def _forbidden(request: Request, exc: Exception) -> Response:

@@ -32,17 +32,41 @@ async def _database_connections(who: guard.Viewer) -> list[str]:
 
 
 @router.get("")
-async def list_users(request: Request, who: Admin, q: str = Query("", max_length=200),
-                     page_no: int = Query(0, alias="page", ge=0, le=100_000)) -> Response:  # fmt: skip
+async def list_users(
+    request: Request,
+    who: Admin,
+    q: str = Query("", max_length=200),
+    page_no: int = Query(0, alias="page", ge=0, le=100_000),
+) -> Response:
     rows, total = await dashboard_reads.users(who.rt, q.strip(), offset=page_no * PER_PAGE, limit=PER_PAGE)
-    return page(request, who, "admin/users_list.html", section=SECTION, title="Users", users=rows, total=total,
-                q=q, page_no=page_no, per_page=PER_PAGE)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/users_list.html",
+        section=SECTION,
+        title="Users",
+        users=rows,
+        total=total,
+        q=q,
+        page_no=page_no,
+        per_page=PER_PAGE,
+    )
 
 
-async def _new_form(request: Request, who: guard.Viewer, values: dict[str, str], errors: Errors | None = None,
-                    status: int = 200) -> Response:  # fmt: skip
-    return page(request, who, "admin/user_new.html", section=SECTION, title="Create user", status=status,
-                errors=errors, v=values, connections=await _database_connections(who))  # fmt: skip
+async def _new_form(
+    request: Request, who: guard.Viewer, values: dict[str, str], errors: Errors | None = None, status: int = 200
+) -> Response:
+    return page(
+        request,
+        who,
+        "admin/user_new.html",
+        section=SECTION,
+        title="Create user",
+        status=status,
+        errors=errors,
+        v=values,
+        connections=await _database_connections(who),
+    )
 
 
 @router.get("/new")
@@ -66,12 +90,25 @@ async def create(request: Request, who: Admin) -> Response:
     if not errors:
         try:
             async with rt.db.transaction() as s:
-                row, _ = await create_user(rt, s, connection=form.text("connection"), email=form.text("email"),
-                                           password=form.data["password"][0], username=form.optional("username"),
-                                           profile={"name": form.optional("name")},
-                                           is_admin=form.checked("is_admin"))  # fmt: skip
-                record(s, who, "user.created", f"User '{row.email}' created", user_id=row.user_id,
-                       ip=client_ip(request), is_admin=row.is_admin)  # fmt: skip
+                row, _ = await create_user(
+                    rt,
+                    s,
+                    connection=form.text("connection"),
+                    email=form.text("email"),
+                    password=form.data["password"][0],
+                    username=form.optional("username"),
+                    profile={"name": form.optional("name")},
+                    is_admin=form.checked("is_admin"),
+                )
+                record(
+                    s,
+                    who,
+                    "user.created",
+                    f"User '{row.email}' created",
+                    user_id=row.user_id,
+                    ip=client_ip(request),
+                    is_admin=row.is_admin,
+                )
         except ServiceError as err:
             errors = service_errors(err, FIELDS)
     if errors:
@@ -89,16 +126,33 @@ async def _user(who: guard.Viewer, user_id: str) -> tuple[User, str]:
 @router.get("/{user_id}")
 async def show_user(request: Request, who: Admin, user_id: str) -> Response:
     user, connection = await _user(who, user_id)
-    return page(request, who, "admin/user_detail.html", section=SECTION, title=f"User {user_id}", user=user,
-                connection=connection, tab="details")  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/user_detail.html",
+        section=SECTION,
+        title=f"User {user_id}",
+        user=user,
+        connection=connection,
+        tab="details",
+    )
 
 
 @router.get("/{user_id}/authorized-applications")
 async def authorized_applications(request: Request, who: Admin, user_id: str) -> Response:
     user, connection = await _user(who, user_id)
     apps = await dashboard_reads.connected_apps(who.rt, user_id)
-    return page(request, who, "admin/user_detail.html", section=SECTION, title=f"User {user_id}", user=user,
-                connection=connection, tab="apps", apps=apps)  # fmt: skip
+    return page(
+        request,
+        who,
+        "admin/user_detail.html",
+        section=SECTION,
+        title=f"User {user_id}",
+        user=user,
+        connection=connection,
+        tab="apps",
+        apps=apps,
+    )
 
 
 @router.post("/{user_id}/grants/{grant_id}/revoke")

@@ -55,8 +55,9 @@ async def _per_request_us(rt: Runtime, rounds: int, concurrent: int = 1) -> tupl
 
 
 async def measure(url: str, name: str, data_dir: Path) -> dict[str, tuple[float, float]]:
-    settings = Settings(database_url=url, issuer="http://bench/", data_dir=data_dir, key_encryption_key="bench-kek",
-                        cache_ttl=60.0)  # fmt: skip
+    settings = Settings(
+        database_url=url, issuer="http://bench/", data_dir=data_dir, key_encryption_key="bench-kek", cache_ttl=60.0
+    )
     rt = Runtime.create(settings, Clock())
     try:
         await bootstrap(rt)

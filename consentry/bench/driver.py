@@ -50,9 +50,19 @@ def _cookie(reply: Reply, name: str) -> str:
 
 def authorize_path(fx: Fixture) -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)
-    query = urlencode({"response_type": "code", "client_id": fx.app_id, "redirect_uri": CALLBACK, "scope": SCOPE,
-                       "audience": API, "state": secrets.token_urlsafe(12), "nonce": secrets.token_urlsafe(12),
-                       "code_challenge": s256(verifier), "code_challenge_method": "S256"})  # fmt: skip
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": fx.app_id,
+            "redirect_uri": CALLBACK,
+            "scope": SCOPE,
+            "audience": API,
+            "state": secrets.token_urlsafe(12),
+            "nonce": secrets.token_urlsafe(12),
+            "code_challenge": s256(verifier),
+            "code_challenge_method": "S256",
+        }
+    )
     return "/authorize?" + query, verifier
 
 
@@ -60,9 +70,21 @@ async def exchange(conn: Connection, fx: Fixture, callback: str, verifier: str) 
     if not callback.startswith(CALLBACK + "?"):
         raise FlowError(f"unexpected redirect {callback[:200]}")
     code = parse_qs(urlsplit(callback).query).get("code", [""])[0]
-    reply = _expect(await conn.post_form("/oauth/token", {
-        "grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": CALLBACK,
-        "client_id": fx.app_id, "client_secret": fx.app_secret}), 200, "token")  # fmt: skip
+    reply = _expect(
+        await conn.post_form(
+            "/oauth/token",
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": CALLBACK,
+                "client_id": fx.app_id,
+                "client_secret": fx.app_secret,
+            },
+        ),
+        200,
+        "token",
+    )
     if b'"id_token"' not in reply.body or b'"refresh_token"' not in reply.body:
         raise FlowError(f"token response lacks a token: {reply.text[:200]}")
 
@@ -92,8 +114,9 @@ async def login_flow(conn: Connection, fx: Fixture, n: int) -> None:
 FLOWS: dict[str, Callable[[Connection, Fixture, int], Awaitable[None]]] = {"sso": sso_flow, "login": login_flow}
 
 
-async def _drive(host: str, port: int, fx: Fixture, flow: str, concurrency: int, duration: float,
-                 warmup: float) -> Measurement:  # fmt: skip
+async def _drive(
+    host: str, port: int, fx: Fixture, flow: str, concurrency: int, duration: float, warmup: float
+) -> Measurement:
     step = FLOWS[flow]
     start = time.perf_counter()
     counted_from, stop_at = start + warmup, start + warmup + duration

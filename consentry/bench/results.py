@@ -44,20 +44,26 @@ def _cpu_change(row: dict[str, Any]) -> str:
     server, load = row.get("server_cpu_ms_per_op") or [None, None], row.get("load_cpu_ms_per_op") or [None, None]
     if not all(server) or not all(load):
         return ""
-    return (f"   server CPU/op {(server[1] / server[0] - 1) * 100:>+4.0f} %"
-            f"   load CPU/op {(load[1] / load[0] - 1) * 100:>+4.0f} %")
+    return (
+        f"   server CPU/op {(server[1] / server[0] - 1) * 100:>+4.0f} %"
+        f"   load CPU/op {(load[1] / load[0] - 1) * 100:>+4.0f} %"
+    )
 
 
 def table(report: dict[str, Any]) -> str:
     """One row per scenario and database: rate, latencies, errors, target and the two ratios."""
     hello = (report.get("hello") or {}).get("rate")
-    head = (f"{'scenario':<22} {'db':<10} {'rate/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
-            f"{'target':>8} {'×target':>8} {'×hello':>7}  ")  # fmt: skip
+    head = (
+        f"{'scenario':<22} {'db':<10} {'rate/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} "
+        f"{'target':>8} {'×target':>8} {'×hello':>7}  "
+    )
     out = [head, "-" * len(head)]
     if hello:
         h = report["hello"]
-        out.append(f"{'hello world (limit)':<22} {'-':<10} {hello:>9,.0f} {h['p50_ms']:>8.1f} {h['p99_ms']:>8.1f} "
-                   f"{h['errors']:>6} {'-':>8} {'-':>8} {1:>7.2f}")  # fmt: skip
+        out.append(
+            f"{'hello world (limit)':<22} {'-':<10} {hello:>9,.0f} {h['p50_ms']:>8.1f} {h['p99_ms']:>8.1f} "
+            f"{h['errors']:>6} {'-':>8} {'-':>8} {1:>7.2f}"
+        )
     for db, block in report.get("databases", {}).items():
         for name, row in block.get("scenarios", {}).items():
             m = row.get("result")
@@ -70,38 +76,50 @@ def table(report: dict[str, Any]) -> str:
             flag = "" if row.get("met") else "  MISS"
             if m["errors"]:
                 flag += f"  ERRORS {m['error_kinds']}"
-            out.append(f"{name:<22} {db:<10} {m['rate']:>9,.0f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} "
-                       f"{m['errors']:>6} {_fmt_rate(target):>8} {ratio:>8} {vs_hello:>7}{flag}")  # fmt: skip
+            out.append(
+                f"{name:<22} {db:<10} {m['rate']:>9,.0f} {m['p50_ms']:>8.1f} {m['p99_ms']:>8.1f} "
+                f"{m['errors']:>6} {_fmt_rate(target):>8} {ratio:>8} {vs_hello:>7}{flag}"
+            )
             if "cpu_per_hash" in row:
                 met = "" if row["cpu_per_hash"] <= 1.3 else "  MISS"
-                out.append(f"{'  login CPU / hash':<22} {db:<10} {row['cpu_per_hash']:>9.2f}  "
-                           f"({row['server_cpu_ms_per_op']:.1f} ms per login, {row['argon2_verify_cpu_ms']:.1f} ms "
-                           f"per argon2id verification; target ≤ 1.3){met}")  # fmt: skip
+                out.append(
+                    f"{'  login CPU / hash':<22} {db:<10} {row['cpu_per_hash']:>9.2f}  "
+                    f"({row['server_cpu_ms_per_op']:.1f} ms per login, {row['argon2_verify_cpu_ms']:.1f} ms "
+                    f"per argon2id verification; target ≤ 1.3){met}"
+                )
         rss = block.get("rss_mb")
         if rss:
             pss = block.get("pss_mb") or []
-            out.append(f"{'memory (RSS/worker)':<22} {db:<10} {max(rss):>7.0f} MB  (workers: "
-                       f"{', '.join(f'{r:.0f}' for r in rss)} MB; PSS {', '.join(f'{r:.0f}' for r in pss)} MB; "
-                       f"target ≤ 100 MB){'' if max(rss) <= 100 else '  MISS'}")  # fmt: skip
+            out.append(
+                f"{'memory (RSS/worker)':<22} {db:<10} {max(rss):>7.0f} MB  (workers: "
+                f"{', '.join(f'{r:.0f}' for r in rss)} MB; PSS {', '.join(f'{r:.0f}' for r in pss)} MB; "
+                f"target ≤ 100 MB){'' if max(rss) <= 100 else '  MISS'}"
+            )
     for db, block in report.get("scale", {}).items():
         out.append("")
         out.append(f"data scale on {db}: {block.get('summary', '')}")
         for name, row in block.get("scenarios", {}).items():
             empty, scaled = row.get("empty"), row.get("scaled")
             if empty and scaled:
-                out.append(f"  {name:<20} empty {empty:>9,.0f}/s   scaled {scaled:>9,.0f}/s   "
-                           f"{(scaled / empty - 1) * 100:>+6.1f} %{_cpu_change(row)}"
-                           f"{'' if row.get('met') else '  MISS'}")  # fmt: skip
+                out.append(
+                    f"  {name:<20} empty {empty:>9,.0f}/s   scaled {scaled:>9,.0f}/s   "
+                    f"{(scaled / empty - 1) * 100:>+6.1f} %{_cpu_change(row)}"
+                    f"{'' if row.get('met') else '  MISS'}"
+                )
     scaling = report.get("scaling")
     if scaling:
         out.append("")
-        out.append(f"client_credentials on {scaling['db']}: 1 worker {scaling['one']:,.0f}/s, "
-                   f"{scaling['workers']} workers {scaling['many']:,.0f}/s = ×{scaling['ratio']:.2f} "
-                   f"(target ≥ ×1.7){'' if scaling['met'] else '  MISS'}")  # fmt: skip
+        out.append(
+            f"client_credentials on {scaling['db']}: 1 worker {scaling['one']:,.0f}/s, "
+            f"{scaling['workers']} workers {scaling['many']:,.0f}/s = ×{scaling['ratio']:.2f} "
+            f"(target ≥ ×1.7){'' if scaling['met'] else '  MISS'}"
+        )
         runs = scaling.get("runs")
         if runs:
-            out.append(f"  means of runs made back to back, 1 worker {_rates(runs['one'])} and "
-                       f"{scaling['workers']} workers {_rates(runs['many'])}")  # fmt: skip
+            out.append(
+                f"  means of runs made back to back, 1 worker {_rates(runs['one'])} and "
+                f"{scaling['workers']} workers {_rates(runs['many'])}"
+            )
     return "\n".join(out)
 
 
@@ -127,8 +145,11 @@ def markdown(report: dict[str, Any], scale: dict[str, Any] | None = None) -> str
     dbs = list(report.get("databases", {}))
     hello = (report.get("hello") or {}).get("rate") or 0.0
     cpus = (report.get("machine") or {}).get("cpus") or 2
-    head = ("| scenario | target | " + " | ".join(f"{db}: rate/s (p50 / p99 ms; server CPU per op)" for db in dbs)
-            + " | ×target | ×hello |")
+    head = (
+        "| scenario | target | "
+        + " | ".join(f"{db}: rate/s (p50 / p99 ms; server CPU per op)" for db in dbs)
+        + " | ×target | ×hello |"
+    )
     out = [head, "|" + "---|" * (4 + len(dbs))]
     blanks = "".join(" |" for _ in dbs[1:])
     out.append(f"| hello world (limit) | – | {hello:,.0f} |{blanks} – | 1 |")
@@ -148,17 +169,24 @@ def markdown(report: dict[str, Any], scale: dict[str, Any] | None = None) -> str
         m0 = first[name].get("result") or {}
         target = first[name].get("target") or 0
         rate = m0.get("rate", 0)
-        out.append(f"| {name} | {target:,.0f} | " + " | ".join(cells)
-                   + f" | {rate / target:.2f} | {rate / hello if hello else 0:.3f} |")  # fmt: skip
+        out.append(
+            f"| {name} | {target:,.0f} | "
+            + " | ".join(cells)
+            + f" | {rate / target:.2f} | {rate / hello if hello else 0:.3f} |"
+        )
     for db in dbs:
         block = report["databases"][db]
         if block.get("rss_mb"):
-            out.append(f"\nMemory after the run on {db}: RSS {', '.join(f'{r:.0f}' for r in block['rss_mb'])} MB "
-                       f"per worker (PSS {', '.join(f'{r:.0f}' for r in block.get('pss_mb', []))} MB).")  # fmt: skip
+            out.append(
+                f"\nMemory after the run on {db}: RSS {', '.join(f'{r:.0f}' for r in block['rss_mb'])} MB "
+                f"per worker (PSS {', '.join(f'{r:.0f}' for r in block.get('pss_mb', []))} MB)."
+            )
     scaling = report.get("scaling")
     if scaling:
-        out.append(f"\nclient_credentials on {scaling['db']}: 1 worker {scaling['one']:,.0f}/s, {scaling['workers']} "
-                   f"workers {scaling['many']:,.0f}/s (×{scaling['ratio']:.2f}; target ×1.7).")  # fmt: skip
+        out.append(
+            f"\nclient_credentials on {scaling['db']}: 1 worker {scaling['one']:,.0f}/s, {scaling['workers']} "
+            f"workers {scaling['many']:,.0f}/s (×{scaling['ratio']:.2f}; target ×1.7)."
+        )
     out.append("\n| per vCPU | Consentry (" + dbs[0] + ") | reference |" if dbs else "")
     out.append("|---|---|---|")
     for name, reference in REFERENCES.items():
@@ -170,8 +198,10 @@ def markdown(report: dict[str, Any], scale: dict[str, Any] | None = None) -> str
             out.append(f"\nData scale on {db}: {block['summary']}.\n")
             out.append("| scenario | empty rate/s | scaled rate/s | change |\n|---|---|---|---|")
             for name, row in block["scenarios"].items():
-                out.append(f"| {name} | {row['empty']:,.0f} | {row['scaled']:,.0f} | "
-                           f"{(row['scaled'] / row['empty'] - 1) * 100 if row['empty'] else 0:+.1f} % |")  # fmt: skip
+                out.append(
+                    f"| {name} | {row['empty']:,.0f} | {row['scaled']:,.0f} | "
+                    f"{(row['scaled'] / row['empty'] - 1) * 100 if row['empty'] else 0:+.1f} % |"
+                )
     return "\n".join(out)
 
 

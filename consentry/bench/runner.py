@@ -62,8 +62,15 @@ def log(message: str) -> None:
 def _settings(url: str, data_dir: Path, port: int) -> Any:
     from consentry.settings import Settings
 
-    return Settings(database_url=url, data_dir=data_dir, key_encryption_key=KEK, host="127.0.0.1", port=port,
-                    issuer=f"http://127.0.0.1:{port}/", log_level="warning")  # fmt: skip
+    return Settings(
+        database_url=url,
+        data_dir=data_dir,
+        key_encryption_key=KEK,
+        host="127.0.0.1",
+        port=port,
+        issuer=f"http://127.0.0.1:{port}/",
+        log_level="warning",
+    )
 
 
 async def _seed(cfg: Any, opts: Options, workdir: Path) -> seed.Fixture:
@@ -89,8 +96,9 @@ async def _seed_more(cfg: Any, fx: seed.Fixture, opts: Options, workdir: Path, s
     try:
         timings: dict[str, float] = {}
         if scale:
-            timings = await seed.seed_scale(rt, fx, users=opts.scale_users, clients=opts.scale_clients,
-                                            grants=opts.scale_grants, progress=log)  # fmt: skip
+            timings = await seed.seed_scale(
+                rt, fx, users=opts.scale_users, clients=opts.scale_clients, grants=opts.scale_grants, progress=log
+            )
         await seed.seed_consumables(rt, fx, workdir, _consumable_count(opts), "scaled" if scale else "again")
         return timings
     finally:
@@ -134,8 +142,16 @@ def _preflight(s: Scenario, base: str, req: wrk.WrkRequest) -> str | None:
 
 
 def _access_token(base: str, fx: seed.Fixture) -> str:
-    status, body = _post(base, "/oauth/token", {"grant_type": "client_credentials", "client_id": fx.m2m_id,
-                                                "client_secret": fx.m2m_secret, "audience": seed.API})  # fmt: skip
+    status, body = _post(
+        base,
+        "/oauth/token",
+        {
+            "grant_type": "client_credentials",
+            "client_id": fx.m2m_id,
+            "client_secret": fx.m2m_secret,
+            "audience": seed.API,
+        },
+    )
     if status != 200:
         raise RuntimeError(f"client_credentials preflight failed: HTTP {status} {body[:300]!r}")
     return str(json.loads(body)["access_token"])
@@ -158,8 +174,9 @@ def argon2_verify_cpu_ms(rounds: int = 8) -> float:
     return (time.process_time() - started) * 1000 / rounds
 
 
-def run_scenario(s: Scenario, srv: server.Server, fx: seed.Fixture, opts: Options, workdir: Path,
-                 token: str) -> dict[str, Any]:  # fmt: skip
+def run_scenario(
+    s: Scenario, srv: server.Server, fx: seed.Fixture, opts: Options, workdir: Path, token: str
+) -> dict[str, Any]:
     row: dict[str, Any] = {"target": s.target, "p99_target_ms": s.p99_ms, "description": s.description}
     cpu_before, load_before = srv.cpu(), load_cpu()
     if s.kind == "wrk":
@@ -172,11 +189,25 @@ def run_scenario(s: Scenario, srv: server.Server, fx: seed.Fixture, opts: Option
             m = Measurement(0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, {"preflight": 1}, problem)
         else:
             if opts.warmup > 0 and req.items is None:
-                wrk.run(srv.base_url, req, duration=opts.warmup, connections=opts.connections,
-                        threads=opts.wrk_threads, workdir=workdir, name=f"{s.name}-warmup")  # fmt: skip
+                wrk.run(
+                    srv.base_url,
+                    req,
+                    duration=opts.warmup,
+                    connections=opts.connections,
+                    threads=opts.wrk_threads,
+                    workdir=workdir,
+                    name=f"{s.name}-warmup",
+                )
             cpu_before, load_before = srv.cpu(), load_cpu()
-            m = wrk.run(srv.base_url, req, duration=opts.duration, connections=opts.connections,
-                        threads=opts.wrk_threads, workdir=workdir, name=s.name)  # fmt: skip
+            m = wrk.run(
+                srv.base_url,
+                req,
+                duration=opts.duration,
+                connections=opts.connections,
+                threads=opts.wrk_threads,
+                workdir=workdir,
+                name=s.name,
+            )
     else:
         concurrency = opts.login_concurrency if s.kind == "login" else opts.flow_concurrency
         m = driver.run(srv.base_url, fx, s.kind, concurrency=concurrency, duration=opts.duration, warmup=opts.warmup)
@@ -191,12 +222,16 @@ def run_scenario(s: Scenario, srv: server.Server, fx: seed.Fixture, opts: Option
         # The login's cost beside its hash's (target: server CPU per login ≤ 1.3 × one verification).
         row["argon2_verify_cpu_ms"] = round(argon2_verify_cpu_ms(), 2)
         row["cpu_per_hash"] = round(row["server_cpu_ms_per_op"] / row["argon2_verify_cpu_ms"], 2)
-    log(f"  {s.name:<20} {m.rate:>9,.0f}/s  p50 {m.p50_ms:.1f} ms  p99 {m.p99_ms:.1f} ms  errors {m.errors}  "
+    log(
+        f"  {s.name:<20} {m.rate:>9,.0f}/s  p50 {m.p50_ms:.1f} ms  p99 {m.p99_ms:.1f} ms  errors {m.errors}  "
         f"server CPU {row['server_cpu_ms_per_op']:.2f} ms/op, load {row['load_cpu_ms_per_op']:.2f}"
-        + (f" {m.error_kinds} {m.note}" if m.errors else ""))  # fmt: skip
+        + (f" {m.error_kinds} {m.note}" if m.errors else "")
+    )
     if "cpu_per_hash" in row:
-        log(f"  {'':<20} one argon2id verification {row['argon2_verify_cpu_ms']:.2f} ms CPU: a login costs "
-            f"{row['cpu_per_hash']:.2f} × its hash (target ≤ 1.3)")
+        log(
+            f"  {'':<20} one argon2id verification {row['argon2_verify_cpu_ms']:.2f} ms CPU: a login costs "
+            f"{row['cpu_per_hash']:.2f} × its hash (target ≤ 1.3)"
+        )
     return row
 
 
@@ -209,8 +244,9 @@ def _run_all(srv: server.Server, fx: seed.Fixture, opts: Options, workdir: Path)
     return rows
 
 
-def measure_scaling(db: str, start: Callable[[int, str], server.Server], fx: seed.Fixture, opts: Options,
-                    workdir: Path) -> dict[str, Any]:  # fmt: skip
+def measure_scaling(
+    db: str, start: Callable[[int, str], server.Server], fx: seed.Fixture, opts: Options, workdir: Path
+) -> dict[str, Any]:
     """client_credentials with one worker and with ``opts.workers``, run back to back as 1, N, N, 1.
 
     This machine's pace drifts by tens of percent over minutes (performance.md); comparing the main table's
@@ -228,8 +264,15 @@ def measure_scaling(db: str, start: Callable[[int, str], server.Server], fx: see
         rates[workers].append(row["result"]["rate"] if row["result"]["errors"] == 0 else 0.0)
     one, many = (sum(rates[w]) / len(rates[w]) for w in (1, opts.workers))
     ratio = many / one if one else 0.0
-    return {"db": db, "workers": opts.workers, "one": one, "many": many, "ratio": round(ratio, 2),
-            "runs": {"one": rates[1], "many": rates[opts.workers]}, "met": ratio >= 1.7}  # fmt: skip
+    return {
+        "db": db,
+        "workers": opts.workers,
+        "one": one,
+        "many": many,
+        "ratio": round(ratio, 2),
+        "runs": {"one": rates[1], "many": rates[opts.workers]},
+        "met": ratio >= 1.7,
+    }
 
 
 def measure_hello(opts: Options, workdir: Path) -> dict[str, Any]:
@@ -239,10 +282,24 @@ def measure_hello(opts: Options, workdir: Path) -> dict[str, Any]:
     try:
         req = wrk.WrkRequest(path="/")
         if opts.warmup > 0:
-            wrk.run(srv.base_url, req, duration=opts.warmup, connections=opts.connections, threads=opts.wrk_threads,
-                    workdir=workdir, name="hello-warmup")  # fmt: skip
-        m = wrk.run(srv.base_url, req, duration=opts.duration, connections=opts.connections,
-                    threads=opts.wrk_threads, workdir=workdir, name="hello")  # fmt: skip
+            wrk.run(
+                srv.base_url,
+                req,
+                duration=opts.warmup,
+                connections=opts.connections,
+                threads=opts.wrk_threads,
+                workdir=workdir,
+                name="hello-warmup",
+            )
+        m = wrk.run(
+            srv.base_url,
+            req,
+            duration=opts.duration,
+            connections=opts.connections,
+            threads=opts.wrk_threads,
+            workdir=workdir,
+            name="hello",
+        )
     finally:
         srv.stop()
     log(f"hello world: {m.rate:,.0f}/s (p99 {m.p99_ms:.1f} ms, errors {m.errors})")
@@ -261,8 +318,14 @@ def bench_database(db: str, url: str, opts: Options, workdir: Path, report: dict
     fx = asyncio.run(_seed(cfg, opts, workdir))
 
     def start(workers: int, tag: str) -> server.Server:
-        srv = server.consentry_server(port=port, workers=workers, database_url=url, data_dir=data_dir,
-                                      log=workdir / f"server-{db}-{tag}.log", kek=KEK)  # fmt: skip
+        srv = server.consentry_server(
+            port=port,
+            workers=workers,
+            database_url=url,
+            data_dir=data_dir,
+            log=workdir / f"server-{db}-{tag}.log",
+            kek=KEK,
+        )
         srv.start("/.well-known/openid-configuration")
         return srv
 
@@ -295,16 +358,24 @@ def bench_database(db: str, url: str, opts: Options, workdir: Path, report: dict
             if not empty or "result" not in row:
                 continue
             ratio = row["result"]["rate"] / empty["rate"] if empty["rate"] else 0.0
-            rows[name] = {"empty": empty["rate"], "scaled": row["result"]["rate"], "errors": row["result"]["errors"],
-                          "p99_ms": row["result"]["p99_ms"], "met": ratio >= 0.9 and row["result"]["errors"] == 0,
-                          # what the data costs the server, apart from how fast the shared machine ran meanwhile
-                          "server_cpu_ms_per_op": [before.get("server_cpu_ms_per_op"), row.get("server_cpu_ms_per_op")],
-                          "load_cpu_ms_per_op": [before.get("load_cpu_ms_per_op"), row.get("load_cpu_ms_per_op")]}
+            rows[name] = {
+                "empty": empty["rate"],
+                "scaled": row["result"]["rate"],
+                "errors": row["result"]["errors"],
+                "p99_ms": row["result"]["p99_ms"],
+                "met": ratio >= 0.9 and row["result"]["errors"] == 0,
+                # what the data costs the server, apart from how fast the shared machine ran meanwhile
+                "server_cpu_ms_per_op": [before.get("server_cpu_ms_per_op"), row.get("server_cpu_ms_per_op")],
+                "load_cpu_ms_per_op": [before.get("load_cpu_ms_per_op"), row.get("load_cpu_ms_per_op")],
+            }
         report["scale"][db] = {
             "summary": f"{opts.scale_users:,} users, {opts.scale_clients:,} clients, {opts.scale_grants:,} user "
-                       f"grants; seeded in {seeded} s",
-            "seed_seconds": timings, "rss_mb": rss, "scenarios": rows, "raw": scaled,
-        }  # fmt: skip
+            f"grants; seeded in {seeded} s",
+            "seed_seconds": timings,
+            "rss_mb": rss,
+            "scenarios": rows,
+            "raw": scaled,
+        }
 
 
 def run(opts: Options) -> dict[str, Any]:
@@ -315,13 +386,20 @@ def run(opts: Options) -> dict[str, Any]:
     workdir.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_before": [round(x, 2) for x in os.getloadavg()]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_before": [round(x, 2) for x in os.getloadavg()],
+        },
         "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(opts).items()},
-        "databases": {}, "scale": {},
-    }  # fmt: skip
-    log(f"work folder {workdir}; {opts.duration:g} s per scenario after {opts.warmup:g} s warm-up, "
-        f"{opts.workers} workers, wrk -t{opts.wrk_threads} -c{opts.connections}")  # fmt: skip
+        "databases": {},
+        "scale": {},
+    }
+    log(
+        f"work folder {workdir}; {opts.duration:g} s per scenario after {opts.warmup:g} s warm-up, "
+        f"{opts.workers} workers, wrk -t{opts.wrk_threads} -c{opts.connections}"
+    )
     report["hello"] = measure_hello(opts, workdir)
     pg: server.Postgres | None = None
     try:
@@ -346,8 +424,9 @@ def run(opts: Options) -> dict[str, Any]:
     report["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     report["errors"] = sum(
         (row.get("result") or {}).get("errors", 0)
-        for block in report["databases"].values() for row in block.get("scenarios", {}).values()
-    )  # fmt: skip
+        for block in report["databases"].values()
+        for row in block.get("scenarios", {}).values()
+    )
     write_json(report, opts.output)
     print(table(report))
     print(f"\nwritten to {opts.output}")

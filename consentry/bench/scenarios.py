@@ -22,14 +22,24 @@ class Scenario:
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario("jwks", 25_000, "wrk", "GET /.well-known/jwks.json"),
     Scenario("discovery", 25_000, "wrk", "GET /.well-known/openid-configuration"),
-    Scenario("client_credentials", 2_000, "wrk", "POST /oauth/token grant_type=client_credentials (secret in body)",
-             p99_ms=40.0),  # fmt: skip
+    Scenario(
+        "client_credentials",
+        2_000,
+        "wrk",
+        "POST /oauth/token grant_type=client_credentials (secret in body)",
+        p99_ms=40.0,
+    ),
     Scenario("introspection", 5_000, "wrk", "POST /oauth/introspect of a valid access token (client auth)"),
-    Scenario("refresh_token", 800, "wrk", "POST /oauth/token grant_type=refresh_token with rotation",
-             consumes="refresh"),  # fmt: skip
-    Scenario("code_exchange", 500, "wrk",
-             "POST /oauth/token grant_type=authorization_code + PKCE (ID, access, refresh)",
-             consumes="codes"),  # fmt: skip
+    Scenario(
+        "refresh_token", 800, "wrk", "POST /oauth/token grant_type=refresh_token with rotation", consumes="refresh"
+    ),
+    Scenario(
+        "code_exchange",
+        500,
+        "wrk",
+        "POST /oauth/token grant_type=authorization_code + PKCE (ID, access, refresh)",
+        consumes="codes",
+    ),
     Scenario("sso_flow", 300, "sso", "/authorize with SSO session + stored consent → code → token (flows/s)"),
     Scenario("password_login", 80, "login", "/authorize → login page → POST /u/login (argon2id) → code → token"),
 )
@@ -48,17 +58,31 @@ def wrk_request(s: Scenario, fx: Fixture, access_token: str) -> WrkRequest:
     if s.name == "discovery":
         return WrkRequest(path="/.well-known/openid-configuration")
     if s.name == "client_credentials":
-        return WrkRequest("POST", "/oauth/token", form(grant_type="client_credentials", client_id=fx.m2m_id,
-                                                       client_secret=fx.m2m_secret, audience=API))  # fmt: skip
+        return WrkRequest(
+            "POST",
+            "/oauth/token",
+            form(grant_type="client_credentials", client_id=fx.m2m_id, client_secret=fx.m2m_secret, audience=API),
+        )
     if s.name == "introspection":
-        return WrkRequest("POST", "/oauth/introspect", form(token=access_token, client_id=fx.m2m_id,
-                                                            client_secret=fx.m2m_secret),
-                          expect='"active":true')  # fmt: skip
+        return WrkRequest(
+            "POST",
+            "/oauth/introspect",
+            form(token=access_token, client_id=fx.m2m_id, client_secret=fx.m2m_secret),
+            expect='"active":true',
+        )
     if s.name == "refresh_token":
         prefix = form(grant_type="refresh_token", client_id=fx.app_id, client_secret=fx.app_secret) + "&refresh_token="
         return WrkRequest("POST", "/oauth/token", prefix, items=fx.files["refresh"])
     if s.name == "code_exchange":
-        prefix = form(grant_type="authorization_code", client_id=fx.app_id, client_secret=fx.app_secret,
-                      redirect_uri=CALLBACK, code_verifier=VERIFIER) + "&code="  # fmt: skip
+        prefix = (
+            form(
+                grant_type="authorization_code",
+                client_id=fx.app_id,
+                client_secret=fx.app_secret,
+                redirect_uri=CALLBACK,
+                code_verifier=VERIFIER,
+            )
+            + "&code="
+        )
         return WrkRequest("POST", "/oauth/token", prefix, items=fx.files["codes"], expect='"id_token"')
     raise KeyError(s.name)

@@ -31,7 +31,7 @@ def _children(pid: int) -> list[int]:
             text = Path(stat).read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()
+        fields = text[text.rindex(")") + 2 :].split()
         if int(fields[1]) == pid:
             found.append(int(stat.split("/")[2]))
     return found
@@ -64,7 +64,7 @@ def cpu_seconds(pid: int) -> float:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return 0.0
-    fields = text[text.rindex(")") + 2:].split()
+    fields = text[text.rindex(")") + 2 :].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -81,8 +81,9 @@ class Server:
 
     def start(self, ready_path: str, timeout: float = 90.0) -> None:
         out = self.log.open("ab")
-        self.proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT,
-                                     start_new_session=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            self.argv, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -145,27 +146,45 @@ def clean_env(extra: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def consentry_server(*, port: int, workers: int, database_url: str, data_dir: Path, log: Path,
-                     kek: str) -> Server:  # fmt: skip
-    env = clean_env({
-        "CONSENTRY_HOST": "127.0.0.1",
-        "CONSENTRY_PORT": str(port),
-        "CONSENTRY_ISSUER": f"http://127.0.0.1:{port}/",
-        "CONSENTRY_WORKERS": str(workers),
-        "CONSENTRY_DATABASE_URL": database_url,
-        "CONSENTRY_DATA_DIR": str(data_dir),
-        "CONSENTRY_KEY_ENCRYPTION_KEY": kek,
-        "CONSENTRY_LOG_LEVEL": "warning",
-        "CONSENTRY_DCR_PRUNE_INTERVAL_SECONDS": "0",
-    })  # fmt: skip
+def consentry_server(*, port: int, workers: int, database_url: str, data_dir: Path, log: Path, kek: str) -> Server:
+    env = clean_env(
+        {
+            "CONSENTRY_HOST": "127.0.0.1",
+            "CONSENTRY_PORT": str(port),
+            "CONSENTRY_ISSUER": f"http://127.0.0.1:{port}/",
+            "CONSENTRY_WORKERS": str(workers),
+            "CONSENTRY_DATABASE_URL": database_url,
+            "CONSENTRY_DATA_DIR": str(data_dir),
+            "CONSENTRY_KEY_ENCRYPTION_KEY": kek,
+            "CONSENTRY_LOG_LEVEL": "warning",
+            "CONSENTRY_DCR_PRUNE_INTERVAL_SECONDS": "0",
+        }
+    )
     return Server([sys.executable, "-m", "consentry", "serve"], env, port, data_dir, log)
 
 
 def hello_server(*, port: int, workers: int, cwd: Path, log: Path) -> Server:
     """Starlette hello world under the same uvicorn options: the ceiling of this machine's HTTP stack."""
-    argv = [sys.executable, "-m", "uvicorn", "consentry.bench.hello:app", "--host", "127.0.0.1", "--port", str(port),
-            "--workers", str(workers), "--no-access-log", "--log-level", "warning", "--loop", "uvloop",
-            "--http", "httptools", "--no-server-header"]  # fmt: skip
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "consentry.bench.hello:app",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-server-header",
+    ]
     return Server(argv, clean_env({}), port, cwd, log)
 
 
@@ -196,8 +215,10 @@ class Postgres:
             shutil.chown(self.dir, "postgres")
         data = self.dir / "data"
         self._run(str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = (f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c synchronous_commit=off "
-                f"-c max_connections=200 -c shared_buffers=256MB")  # fmt: skip
+        opts = (
+            f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c synchronous_commit=off "
+            f"-c max_connections=200 -c shared_buffers=256MB"
+        )
         self._run(str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
         # Its Unix socket, as for any PostgreSQL on the same host (deployment.md): TCP loopback cost this VM
         # 0.2-0.8 ms more server CPU per refresh grant (performance.md).

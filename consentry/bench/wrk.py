@@ -31,8 +31,10 @@ class WrkRequest:
     content_type: str = "application/x-www-form-urlencoded"
 
 
-DONE_FORMAT = ('WRKJSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,'
-               '"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d,"exhausted":%d,"bad":%d}\\n')
+DONE_FORMAT = (
+    'WRKJSON {"requests":%d,"duration_us":%d,"connect":%d,"read":%d,"write":%d,"status":%d,'
+    '"timeout":%d,"p50":%d,"p90":%d,"p99":%d,"max":%d,"exhausted":%d,"bad":%d}\\n'
+)
 
 
 def _lua_string(value: str) -> str:
@@ -94,21 +96,31 @@ def available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def run(base_url: str, req: WrkRequest, *, duration: float, connections: int, threads: int, workdir: Path,
-        name: str) -> Measurement:  # fmt: skip
+def run(
+    base_url: str, req: WrkRequest, *, duration: float, connections: int, threads: int, workdir: Path, name: str
+) -> Measurement:
     """Drive ``req`` for ``duration`` seconds; returns the measurement (errors include wrong bodies)."""
     exe = shutil.which("wrk")
     if exe is None:
         raise WrkMissing("wrk is not installed (apt-get install wrk)")
     script = workdir / f"{name}.lua"
     script.write_text(lua_script(req, threads))
-    cmd = [exe, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-           "-s", str(script), base_url]  # fmt: skip
+    cmd = [
+        exe,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(script),
+        base_url,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WRKJSON ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.strip() or proc.stdout.strip()}"[:2000])
-    data = json.loads(line[len("WRKJSON "):])
+    data = json.loads(line[len("WRKJSON ") :])
     seconds = data["duration_us"] / 1e6
     errors = {k: data[k] for k in ("connect", "read", "write", "status", "timeout", "exhausted", "bad") if data[k]}
     if data["requests"] == 0:

@@ -50,8 +50,9 @@ class JwtConfiguration(BaseModel):
 class AndroidApp(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     app_package_name: ShortText | None = None
-    sha256_cert_fingerprints: list[Annotated[str, StringConstraints(max_length=128)]] | None = Field(None,
-                                                                                                   max_length=20)
+    sha256_cert_fingerprints: list[Annotated[str, StringConstraints(max_length=128)]] | None = Field(
+        None, max_length=20
+    )
 
 
 class IosApp(BaseModel):
@@ -130,8 +131,9 @@ class ClientFields(BaseModel):
     addons: dict[AddonName, JsonObject] | None = Field(None, max_length=50)
     encryption_key: EncryptionKey | None = None
     is_agent: bool | None = None  # Consentry: an AI agent acts through it (bounded consent, optional scopes unticked)
-    compliance_level: Literal["none", "fapi1_adv_pkj_par", "fapi1_adv_mtls_par", "fapi2_sp_pkj_mtls",
-                              "fapi2_sp_mtls_mtls"] | None = None
+    compliance_level: (
+        Literal["none", "fapi1_adv_pkj_par", "fapi1_adv_mtls_par", "fapi2_sp_pkj_mtls", "fapi2_sp_mtls_mtls"] | None
+    ) = None
 
 
 class ClientCreate(ClientFields):
@@ -147,7 +149,18 @@ class ClientUpdate(ClientFields):
 
 # Fields kept as columns; every other set field is stored in ``attributes`` and echoed back.
 COLUMN_FIELDS = {
-    "name", "app_type", "is_first_party", "third_party_security_mode", "redirection_policy",
-    "token_endpoint_auth_method", "callbacks", "allowed_logout_urls", "web_origins", "allowed_origins",
-    "grant_types", "logo_uri", "client_secret", "client_id",
-}  # fmt: skip
+    "name",
+    "app_type",
+    "is_first_party",
+    "third_party_security_mode",
+    "redirection_policy",
+    "token_endpoint_auth_method",
+    "callbacks",
+    "allowed_logout_urls",
+    "web_origins",
+    "allowed_origins",
+    "grant_types",
+    "logo_uri",
+    "client_secret",
+    "client_id",
+}

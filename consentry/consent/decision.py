@@ -62,11 +62,13 @@ def duration_offer(ctx: AuthorizeContext) -> durations.DurationOffer:
     """The access durations the consent screen offers for this app and API, and the default one."""
     assert ctx.client is not None
     api, tenant = ctx.api, ctx.tenant
-    return durations.offer(durations.DurationInput(
-        api_choices=api.consent_durations if api else None,
-        api_default=api.default_consent_duration if api else None,
-        tenant_choices=durations.stored_choices(tenant.get("consent_durations")),
-        tenant_defaults=mapping(tenant.get("default_consent_durations")),
-        app_type=ctx.client.app_type,
-        agent=ctx.client.is_agent,
-    ))  # fmt: skip
+    return durations.offer(
+        durations.DurationInput(
+            api_choices=api.consent_durations if api else None,
+            api_default=api.default_consent_duration if api else None,
+            tenant_choices=durations.stored_choices(tenant.get("consent_durations")),
+            tenant_defaults=mapping(tenant.get("default_consent_durations")),
+            app_type=ctx.client.app_type,
+            agent=ctx.client.is_agent,
+        )
+    )

@@ -57,8 +57,9 @@ async def _pending(rt: Runtime, request: Request, state: str | None) -> Pending 
         return render_error(request, EXPIRED, error="invalid_request")
     session = await current_session(rt, request)
     if session is None or session.user_id != txn.user_id:
-        return render_error(request, "Your session has ended. Start again from the application.", status=403,
-                            error="login_required")  # fmt: skip
+        return render_error(
+            request, "Your session has ended. Start again from the application.", status=403, error="login_required"
+        )
     try:
         ctx = await validate(rt, dict(txn.params))
     except OAuthError as err:
@@ -136,8 +137,12 @@ async def consent_submit(
     txn, ctx, decision = pending.txn, pending.ctx, pending.decision
     assert ctx.client is not None and ctx.redirect_uri is not None
     if not interaction.csrf_ok(txn, csrf):
-        return render_error(request, "The form has expired or was tampered with (CSRF check failed).", status=403,
-                            error="invalid_request")  # fmt: skip
+        return render_error(
+            request,
+            "The form has expired or was tampered with (CSRF check failed).",
+            status=403,
+            error="invalid_request",
+        )
     if action not in ("accept", "deny"):
         return render_error(request, "Choose Accept or Deny.", status=400, error="invalid_request")
     ip = client_ip(request)
@@ -170,10 +175,17 @@ class _Gone(Exception):
 def _approval(pending: Pending, approved: list[str], duration: int) -> Approval:
     ctx = pending.ctx
     assert ctx.client is not None
-    return Approval(user_id=pending.user_id, user_label=pending.user_label, client=ctx.client,
-                    registration=display.registration_label(ctx.client), redirect_host=host_of(ctx.redirect_uri or ""),
-                    api_name=ctx.api.name if ctx.api else "", approved=approved, duration=duration,
-                    page_sha256=pending.txn.consent_page_sha256)  # fmt: skip
+    return Approval(
+        user_id=pending.user_id,
+        user_label=pending.user_label,
+        client=ctx.client,
+        registration=display.registration_label(ctx.client),
+        redirect_host=host_of(ctx.redirect_uri or ""),
+        api_name=ctx.api.name if ctx.api else "",
+        approved=approved,
+        duration=duration,
+        page_sha256=pending.txn.consent_page_sha256,
+    )
 
 
 async def _accept(rt: Runtime, pending: Pending, asked: list[str], approval: Approval, ip: str) -> None:
@@ -185,15 +197,33 @@ async def _accept(rt: Runtime, pending: Pending, asked: list[str], approval: App
     async with rt.db.transaction() as s:
         if not await interactions.lock_in(s, txn.id):
             raise _Gone
-        grant = await upsert_grant(rt, s, user_id=pending.user_id, client_id=ctx.client.client_id,
-                                   audience=grant_audience(rt, ctx), scopes=approved,
-                                   expires_at=durations.expires_at(rt.clock.now(), approval.duration))  # fmt: skip
+        grant = await upsert_grant(
+            rt,
+            s,
+            user_id=pending.user_id,
+            client_id=ctx.client.client_id,
+            audience=grant_audience(rt, ctx),
+            scopes=approved,
+            expires_at=durations.expires_at(rt.clock.now(), approval.duration),
+        )
         receipt = issue_receipt(rt, s, approval, grant, key)
         covered = [sc for sc in asked if sc in set(grant.scope)]
-        audit.record(s, rt.clock.now(), audit.CONSENT_GIVEN, f"Consent given to {ctx.client.name}",
-                     client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip,
-                     details={"audience": grant.audience, "scopes": approved, "grant_id": grant.id,
-                              "duration": approval.duration, "receipt_id": receipt.id})  # fmt: skip
+        audit.record(
+            s,
+            rt.clock.now(),
+            audit.CONSENT_GIVEN,
+            f"Consent given to {ctx.client.name}",
+            client_id=ctx.client.client_id,
+            user_id=pending.user_id,
+            ip=ip,
+            details={
+                "audience": grant.audience,
+                "scopes": approved,
+                "grant_id": grant.id,
+                "duration": approval.duration,
+                "receipt_id": receipt.id,
+            },
+        )
         await interactions.update_in(s, txn.id, approved_scopes=covered)  # an empty list still counts as answered
 
 
@@ -203,8 +233,15 @@ async def _decline(rt: Runtime, request: Request, pending: Pending, ip: str) -> 
     if not await interaction.consume(rt, txn.id):
         return render_error(request, EXPIRED, error="invalid_request")
     async with rt.db.transaction() as s:
-        audit.record(s, rt.clock.now(), audit.CONSENT_DECLINED, f"Consent declined for {ctx.client.name}",
-                     client_id=ctx.client.client_id, user_id=pending.user_id, ip=ip)  # fmt: skip
+        audit.record(
+            s,
+            rt.clock.now(),
+            audit.CONSENT_DECLINED,
+            f"Consent declined for {ctx.client.name}",
+            client_id=ctx.client.client_id,
+            user_id=pending.user_id,
+            ip=ip,
+        )
     err = ACCESS_DENIED.with_hint("User did not authorize the request")
     iss = respond.response_issuer(ctx.tenant, rt.settings.issuer_url)
     return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, iss, err, ctx.state)

@@ -60,13 +60,21 @@ def basic_auth(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
-async def _send(settings: Settings, method: str, url: str, headers: dict[str, str], form: dict[str, str] | None,
-                host: str, address: str) -> tuple[int, bytes]:  # fmt: skip
+async def _send(
+    settings: Settings,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    form: dict[str, str] | None,
+    host: str,
+    address: str,
+) -> tuple[int, bytes]:
     """One request to the pinned ``address`` (``Host`` and TLS name stay the URL's), body read up to the cap."""
     target = httpx.URL(url).copy_with(host=address)
     headers = {**headers, "Host": urlsplit(url).netloc.rsplit("@", 1)[-1]}
-    transport = httpx.AsyncHTTPTransport(verify=ssl_context(settings.connections_ca_file), retries=0,
-                                         limits=httpx.Limits(max_keepalive_connections=0))  # fmt: skip
+    transport = httpx.AsyncHTTPTransport(
+        verify=ssl_context(settings.connections_ca_file), retries=0, limits=httpx.Limits(max_keepalive_connections=0)
+    )
     async with (
         httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False) as http,
         http.stream(method, target, headers=headers, data=form, extensions={"sni_hostname": host}) as response,
@@ -79,8 +87,14 @@ async def _send(settings: Settings, method: str, url: str, headers: dict[str, st
         return response.status_code, bytes(body)
 
 
-async def request_json(settings: Settings, method: str, url: str, *, form: dict[str, str] | None = None,
-                       headers: dict[str, str] | None = None) -> tuple[int, dict[str, Any]]:  # fmt: skip
+async def request_json(
+    settings: Settings,
+    method: str,
+    url: str,
+    *,
+    form: dict[str, str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any]]:
     """(status, JSON object) of one request, within ``connections_fetch_timeout`` in total."""
     _, host, port = check_url(settings, url)
     sent = {"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": USER_AGENT, **(headers or {})}

@@ -36,11 +36,24 @@ async def begin(rt: Runtime, txn: PendingRequest, up: Upstream, login_hint: str 
     p = await provider(rt.settings, up, rt.clock.now())
     state, nonce, verifier = ids.secret(32), ids.secret(24), ids.secret(48)
     async with rt.db.write() as conn:
-        await interactions.update_in(conn, txn.id, upstream_connection_id=up.connection.id, upstream_state=state,
-                                     upstream_nonce=nonce, upstream_verifier=verifier)  # fmt: skip
-    params = {"response_type": "code", "client_id": up.client_id, "redirect_uri": callback_url(rt), "scope": up.scope,
-              "state": state, "nonce": nonce, "code_challenge": _challenge(verifier),
-              "code_challenge_method": "S256"}  # fmt: skip
+        await interactions.update_in(
+            conn,
+            txn.id,
+            upstream_connection_id=up.connection.id,
+            upstream_state=state,
+            upstream_nonce=nonce,
+            upstream_verifier=verifier,
+        )
+    params = {
+        "response_type": "code",
+        "client_id": up.client_id,
+        "redirect_uri": callback_url(rt),
+        "scope": up.scope,
+        "state": state,
+        "nonce": nonce,
+        "code_challenge": _challenge(verifier),
+        "code_challenge_method": "S256",
+    }
     if login_hint:
         params["login_hint"] = login_hint
     separator = "&" if "?" in p.authorization_endpoint else "?"
@@ -48,8 +61,12 @@ async def begin(rt: Runtime, txn: PendingRequest, up: Upstream, login_hint: str 
 
 
 def _token_request(rt: Runtime, up: Upstream, code: str, verifier: str) -> tuple[dict[str, str], dict[str, str]]:
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": callback_url(rt),
-            "code_verifier": verifier}  # fmt: skip
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": callback_url(rt),
+        "code_verifier": verifier,
+    }
     headers: dict[str, str] = {}
     if up.auth_method == "client_secret_basic" and up.client_secret:
         headers["Authorization"] = basic_auth(up.client_id, up.client_secret)

@@ -27,4 +27,3 @@ def connection_for(login: str, connections: Iterable[ConnectionInfo]) -> Connect
         if isinstance(aliases, list) and domain in (str(a).lower() for a in aliases):
             return conn
     return None
-

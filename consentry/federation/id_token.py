@@ -76,8 +76,13 @@ def candidates(header: dict[str, Any], jwks: dict[str, Any]) -> list[Any]:
 
 def verified_claims(token: str, header: dict[str, Any], jwks: dict[str, Any]) -> dict[str, Any]:
     """The payload, once one candidate key verifies the signature (claims are checked below, with our clock)."""
-    off: Options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False, "verify_aud": False,
-                    "verify_iss": False}
+    off: Options = {
+        "verify_exp": False,
+        "verify_nbf": False,
+        "verify_iat": False,
+        "verify_aud": False,
+        "verify_iss": False,
+    }
     for key in candidates(header, jwks):
         try:
             claims = jwt.decode(token, key, algorithms=[header["alg"]], options={**off, "verify_signature": True})

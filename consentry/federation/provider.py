@@ -51,8 +51,17 @@ def upstream(conn: ConnectionInfo, kek: bytes) -> Upstream:
     explicit = {k: str(o[k]) for k in ("authorization_endpoint", "token_endpoint", "jwks_uri") if o.get(k)}
     algs = tuple(a for a in (o.get("id_token_signed_response_algs") or ["RS256"]) if a in ALLOWED_ALGS)
     method = "none" if secret is None else str(o.get("token_endpoint_auth_method") or "client_secret_post")
-    return Upstream(conn, str(o.get("client_id", "")), secret, str(o.get("scope") or "openid profile email"),
-                    o.get("issuer") or None, o.get("discovery_url") or None, explicit, algs, method)  # fmt: skip
+    return Upstream(
+        conn,
+        str(o.get("client_id", "")),
+        secret,
+        str(o.get("scope") or "openid profile email"),
+        o.get("issuer") or None,
+        o.get("discovery_url") or None,
+        explicit,
+        algs,
+        method,
+    )
 
 
 def discovery_url(up: Upstream) -> str | None:
@@ -94,8 +103,9 @@ async def provider(settings: Settings, up: Upstream, now: float) -> Provider:
     algs = tuple(a for a in up.algs if not isinstance(supported, list) or a in supported)
     if not algs:
         raise UpstreamError("The identity provider signs ID tokens with no algorithm this connection allows.")
-    authorize, token, jwks = (_endpoint(settings, doc, up, n)
-                              for n in ("authorization_endpoint", "token_endpoint", "jwks_uri"))  # fmt: skip
+    authorize, token, jwks = (
+        _endpoint(settings, doc, up, n) for n in ("authorization_endpoint", "token_endpoint", "jwks_uri")
+    )
     return Provider(issuer, authorize, token, jwks, algs)
 
 

@@ -33,6 +33,6 @@ def unseal(kek: bytes, value: str | None) -> str | None:
     if not is_sealed(value):
         return None
     try:
-        return _fernet(kek).decrypt(str(value)[len(PREFIX):].encode()).decode()
+        return _fernet(kek).decrypt(str(value)[len(PREFIX) :].encode()).decode()
     except InvalidToken:
         return None

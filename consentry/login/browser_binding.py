@@ -75,5 +75,12 @@ def problem(rt: Runtime, request: Request, txn: PendingRequest, presented: str |
 
 def set_cookie(rt: Runtime, response: Response, nonce: str) -> None:
     """(Re)set the pre-login cookie; it lives as long as a pending login may, from the last page shown."""
-    response.set_cookie(cookie_name(rt), nonce, max_age=rt.settings.interaction_lifetime, path=cookie_path(rt),
-                        httponly=True, secure=rt.settings.secure_cookies, samesite="lax")  # fmt: skip
+    response.set_cookie(
+        cookie_name(rt),
+        nonce,
+        max_age=rt.settings.interaction_lifetime,
+        path=cookie_path(rt),
+        httponly=True,
+        secure=rt.settings.secure_cookies,
+        samesite="lax",
+    )

@@ -53,5 +53,6 @@ async def login_choices(rt: Runtime, txn: PendingRequest | None) -> Choices:
 
 
 def _split(client: ClientInfo | None, allowed: list[ConnectionInfo]) -> Choices:
-    return Choices(client, [c for c in allowed if c.strategy == DATABASE],
-                   [c for c in allowed if c.strategy in ENTERPRISE])  # fmt: skip
+    return Choices(
+        client, [c for c in allowed if c.strategy == DATABASE], [c for c in allowed if c.strategy in ENTERPRISE]
+    )

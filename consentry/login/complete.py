@@ -17,9 +17,16 @@ from consentry.storage.interactions import PendingRequest
 Prepare = Callable[[Unit, float], Awaitable[None]]
 
 
-async def complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str, old_token: str | None, *,
-                         limit_key: str | None = None,
-                         prepare: Prepare | None = None) -> str:  # fmt: skip
+async def complete_login(
+    rt: Runtime,
+    txn: PendingRequest,
+    user_id: str,
+    ip: str,
+    old_token: str | None,
+    *,
+    limit_key: str | None = None,
+    prepare: Prepare | None = None,
+) -> str:
     """The previous session ends, a new one starts, the user's login count, the audit event, the transaction's
     answer and the failure counter's reset; ``prepare`` runs first in the same transaction (an enterprise sign-in
     creates or refreshes its user there). A failure anywhere leaves none of it. Returns the new cookie token."""
@@ -31,8 +38,9 @@ async def complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str
             await revoke_in(conn, old_token, now)
         token, sid = await create_session(rt, conn, user_id, now)
         await logins.count_login_in(conn, user_id, now, ip)
-        await audit.write(conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None,
-                          user_id=user_id, ip=ip)  # fmt: skip
+        await audit.write(
+            conn, now, audit.LOGIN_SUCCESS, "Successful login", client_id=txn.client_id or None, user_id=user_id, ip=ip
+        )
         await interactions.update_in(conn, txn.id, user_id=user_id, session_id=sid, login_done_at=now)
         if limit_key is not None:
             await rate_limit.reset_in(conn, limit_key)
@@ -41,8 +49,11 @@ async def complete_login(rt: Runtime, txn: PendingRequest, user_id: str, ip: str
 
 def signed_in(rt: Runtime, txn: PendingRequest, token: str) -> Response:
     """After any successful sign-in: back to the authorization request (or the page asked for), with the cookie."""
-    target = (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id})) if txn.client_id else (
-        rt.settings.url((txn.next_path or "/u/apps").lstrip("/")))  # fmt: skip
+    target = (
+        (rt.settings.url("authorize/resume") + "?" + urlencode({"state": txn.id}))
+        if txn.client_id
+        else (rt.settings.url((txn.next_path or "/u/apps").lstrip("/")))
+    )
     response = RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})
     set_cookie(rt, response, token)
     return response

@@ -60,18 +60,29 @@ def _cookie_path(rt: Runtime) -> str:
     return urlsplit(rt.settings.issuer_url).path + flow.CALLBACK_PATH
 
 
-async def redirect_upstream(request: Request, rt: Runtime, txn: PendingRequest, conn: ConnectionInfo,
-                            login_hint: str | None) -> Response:  # fmt: skip
+async def redirect_upstream(
+    request: Request, rt: Runtime, txn: PendingRequest, conn: ConnectionInfo, login_hint: str | None
+) -> Response:
     """Send the browser to the connection's provider, bound to this browser by the ``consentry_upstream`` cookie."""
     try:
         url, state = await flow.begin(rt, txn, upstream(conn, rt.keys.kek), login_hint)
     except UpstreamError as exc:
-        return render_error(request, f"Signing in with {conn.label} is not possible right now. {exc}", status=502,
-                            error="temporarily_unavailable")  # fmt: skip
+        return render_error(
+            request,
+            f"Signing in with {conn.label} is not possible right now. {exc}",
+            status=502,
+            error="temporarily_unavailable",
+        )
     response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
-    response.set_cookie(_cookie_name(rt), _binding(rt, state), max_age=rt.settings.interaction_lifetime,
-                        path=_cookie_path(rt), httponly=True, secure=rt.settings.secure_cookies,
-                        samesite="lax")  # fmt: skip
+    response.set_cookie(
+        _cookie_name(rt),
+        _binding(rt, state),
+        max_age=rt.settings.interaction_lifetime,
+        path=_cookie_path(rt),
+        httponly=True,
+        secure=rt.settings.secure_cookies,
+        samesite="lax",
+    )
     return response
 
 
@@ -87,8 +98,12 @@ async def start_federated(
     if txn is None:
         return render_error(request, EXPIRED, error="invalid_request")
     if browser_binding.problem(rt, request, txn, csrf) is not None:
-        return render_error(request, "The form has expired or was tampered with (CSRF check failed). Go back and "
-                            "try again.", status=403, error="invalid_request")  # fmt: skip
+        return render_error(
+            request,
+            "The form has expired or was tampered with (CSRF check failed). Go back and try again.",
+            status=403,
+            error="invalid_request",
+        )
     conn = (await login_choices(rt, txn)).enterprise_by_name(connection)
     if conn is None:
         return render_error(request, NOT_OFFERED, status=403, error="access_denied")
@@ -101,18 +116,25 @@ async def _pending(request: Request, rt: Runtime, state: str | None) -> PendingR
     if row is None or row.consumed_at is not None or row.expires_at <= rt.clock.now():
         return render_error(request, EXPIRED, error="invalid_request")
     presented = request.cookies.get(_cookie_name(rt)) or ""
-    if not hmac.compare_digest(presented.encode("utf-8", "surrogatepass"), _binding(rt, row.upstream_state or "")
-                               .encode()):  # fmt: skip
-        return render_error(request, "This sign-in was started in another browser (or its cookie was blocked). "
-                            "Start again from the application.", status=403, error="invalid_request")  # fmt: skip
+    if not hmac.compare_digest(
+        presented.encode("utf-8", "surrogatepass"), _binding(rt, row.upstream_state or "").encode()
+    ):
+        return render_error(
+            request,
+            "This sign-in was started in another browser (or its cookie was blocked). "
+            "Start again from the application.",
+            status=403,
+            error="invalid_request",
+        )
     if not await interactions.claim_upstream(rt.db, row.id, row.upstream_state or ""):
         return render_error(request, EXPIRED, error="invalid_request")
     return row
 
 
 @router.get("/login/callback")
-async def login_callback(request: Request, state: str | None = None, code: str | None = None,
-                         error: str | None = None) -> Response:  # fmt: skip
+async def login_callback(
+    request: Request, state: str | None = None, code: str | None = None, error: str | None = None
+) -> Response:
     rt: Runtime = request.app.state.runtime
     txn = await _pending(request, rt, state)
     if isinstance(txn, Response):
@@ -122,29 +144,35 @@ async def login_callback(request: Request, state: str | None = None, code: str |
         return render_error(request, NOT_OFFERED, status=403, error="access_denied")
     if error is not None or not code or len(code) > 2000:
         shown = (error or "no code")[:60].encode("ascii", "replace").decode()
-        return render_error(request, f"{conn.label} did not sign you in ({shown}).", status=403,
-                            error="access_denied")  # fmt: skip
+        return render_error(request, f"{conn.label} did not sign you in ({shown}).", status=403, error="access_denied")
     try:
         claims = await flow.finish(rt, txn, upstream(conn, rt.keys.kek), code)
     except UpstreamError as exc:
-        return render_error(request, f"Signing in with {conn.label} failed. {exc}", status=502,
-                            error="temporarily_unavailable")  # fmt: skip
+        return render_error(
+            request, f"Signing in with {conn.label} failed. {exc}", status=502, error="temporarily_unavailable"
+        )
     except IdTokenInvalid as exc:
         await _audit_refusal(rt, txn, conn, client_ip(request), exc.reason)
-        return render_error(request, f"{conn.label} answered with an ID token that Consentry cannot accept: "
-                            f"{exc.reason}.", status=401, error="invalid_token")  # fmt: skip
+        return render_error(
+            request,
+            f"{conn.label} answered with an ID token that Consentry cannot accept: {exc.reason}.",
+            status=401,
+            error="invalid_token",
+        )
     return await _sign_in(request, rt, txn, conn, claims)
 
 
-async def _sign_in(request: Request, rt: Runtime, txn: PendingRequest, conn: ConnectionInfo,
-                   claims: dict[str, object]) -> Response:  # fmt: skip
+async def _sign_in(
+    request: Request, rt: Runtime, txn: PendingRequest, conn: ConnectionInfo, claims: dict[str, object]
+) -> Response:
     """Link the user by (connection, sub) and start the session exactly as a password login does."""
     user_id = federated_users.user_id_for(conn.strategy, conn.name, str(claims["sub"]))
     email, verified, profile = profile_from(claims)
 
     async def link(unit: Unit, now: float) -> None:
-        if await federated_users.link_in(unit, user_id=user_id, connection_id=conn.id, email=email,
-                                         email_verified=verified, profile=profile, now=now):  # fmt: skip
+        if await federated_users.link_in(
+            unit, user_id=user_id, connection_id=conn.id, email=email, email_verified=verified, profile=profile, now=now
+        ):
             raise Blocked
 
     try:
@@ -157,14 +185,23 @@ async def _sign_in(request: Request, rt: Runtime, txn: PendingRequest, conn: Con
             raise
         return render_error(request, NOT_OFFERED, status=403, error="access_denied")
     response = signed_in(rt, txn, token)
-    response.delete_cookie(_cookie_name(rt), path=_cookie_path(rt), secure=rt.settings.secure_cookies,
-                           httponly=True, samesite="lax")  # fmt: skip
+    response.delete_cookie(
+        _cookie_name(rt), path=_cookie_path(rt), secure=rt.settings.secure_cookies, httponly=True, samesite="lax"
+    )
     return response
 
 
-async def _audit_refusal(rt: Runtime, txn: PendingRequest, conn: ConnectionInfo, ip: str, reason: str,
-                         user_id: str | None = None) -> None:  # fmt: skip
+async def _audit_refusal(
+    rt: Runtime, txn: PendingRequest, conn: ConnectionInfo, ip: str, reason: str, user_id: str | None = None
+) -> None:
     async with rt.db.write() as unit:
-        await audit.write(unit, rt.clock.now(), audit.LOGIN_FAILURE, f"Enterprise sign-in refused: {reason}",
-                          client_id=txn.client_id or None, user_id=user_id, ip=ip,
-                          details={"connection": conn.name, "reason": reason})  # fmt: skip
+        await audit.write(
+            unit,
+            rt.clock.now(),
+            audit.LOGIN_FAILURE,
+            f"Enterprise sign-in refused: {reason}",
+            client_id=txn.client_id or None,
+            user_id=user_id,
+            ip=ip,
+            details={"connection": conn.name, "reason": reason},
+        )

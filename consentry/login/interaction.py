@@ -16,13 +16,30 @@ from consentry.storage.interactions import PendingRequest
 from consentry.tokens import ids
 
 
-async def start(rt: Runtime, client_id: str | None, params: dict[str, str], user_id: str | None = None,
-                session_id: str | None = None, next_path: str | None = None) -> PendingRequest:  # fmt: skip
+async def start(
+    rt: Runtime,
+    client_id: str | None,
+    params: dict[str, str],
+    user_id: str | None = None,
+    session_id: str | None = None,
+    next_path: str | None = None,
+) -> PendingRequest:
     now = rt.clock.now()
-    txn = PendingRequest(id=ids.secret(24), client_id=client_id, params=dict(params), csrf=ids.secret(24),
-                         user_id=user_id, session_id=session_id, login_done_at=None, approved_scopes=None,
-                         confirmed_at=None, next_path=next_path, created_at=now,
-                         expires_at=now + rt.settings.interaction_lifetime, consumed_at=None)  # fmt: skip
+    txn = PendingRequest(
+        id=ids.secret(24),
+        client_id=client_id,
+        params=dict(params),
+        csrf=ids.secret(24),
+        user_id=user_id,
+        session_id=session_id,
+        login_done_at=None,
+        approved_scopes=None,
+        confirmed_at=None,
+        next_path=next_path,
+        created_at=now,
+        expires_at=now + rt.settings.interaction_lifetime,
+        consumed_at=None,
+    )
     await interactions.insert_request(rt.db, txn)
     return txn
 
@@ -55,4 +72,3 @@ async def consume(rt: Runtime, txn: str) -> bool:
     """Mark the transaction used; False when another request used it first."""
     async with rt.db.write() as conn:
         return await interactions.consume_in(conn, txn, rt.clock.now())
-

@@ -45,21 +45,40 @@ def _safe_next(value: str | None) -> str | None:
 
 
 BAD_FORM = "The form has expired or was tampered with (CSRF check failed). Go back and try again."
-NO_COOKIE = ("Your browser did not send this sign-in page's cookie (cookies may be blocked, or the form came from "
-             "another site). Start again from the application, with cookies allowed for this site.")  # fmt: skip
+NO_COOKIE = (
+    "Your browser did not send this sign-in page's cookie (cookies may be blocked, or the form came from "
+    "another site). Start again from the application, with cookies allowed for this site."
+)
 
 
-def _page(request: Request, rt: Runtime, *, txn: PendingRequest, choices: Choices, error: str | None = None,
-          status: int = 200, username: str = "") -> Response:  # fmt: skip
+def _page(
+    request: Request,
+    rt: Runtime,
+    *,
+    txn: PendingRequest,
+    choices: Choices,
+    error: str | None = None,
+    status: int = 200,
+    username: str = "",
+) -> Response:
     """The login form, with a CSRF token made for this browser's pre-login cookie (set or refreshed here):
     the password form for database connections, a button per enterprise connection, and the email field for
     home realm discovery when an enterprise connection names its domains."""
     nonce = browser_binding.nonce_for_page(rt, request)
     buttons = [c for c in choices.enterprise if c.show_as_button]
-    response = render(request, "login.html", status=status, client=choices.client, state=txn.id,
-                      csrf=browser_binding.form_token(rt, txn, nonce), error=error, username=username,
-                      tenant_name=rt.settings.tenant_name, password_login=bool(choices.database),
-                      enterprise=buttons)  # fmt: skip
+    response = render(
+        request,
+        "login.html",
+        status=status,
+        client=choices.client,
+        state=txn.id,
+        csrf=browser_binding.form_token(rt, txn, nonce),
+        error=error,
+        username=username,
+        tenant_name=rt.settings.tenant_name,
+        password_login=bool(choices.database),
+        enterprise=buttons,
+    )
     browser_binding.set_cookie(rt, response, nonce)
     return response
 
@@ -69,17 +88,21 @@ async def login_form(request: Request, state: str | None = None, next: str | Non
     rt: Runtime = request.app.state.runtime
     txn = await interaction.load(rt, state) if state else None
     if state and txn is None:
-        return render_error(request, "This sign-in request has expired. Start again from the application.",
-                            error="invalid_request")  # fmt: skip
+        return render_error(
+            request, "This sign-in request has expired. Start again from the application.", error="invalid_request"
+        )
     if txn is None:
         txn = await interaction.start_direct(rt, _safe_next(next) or "/u/apps")
     choices = await login_choices(rt, txn)
     if choices.empty:
         client = choices.client
         hint = " Third-party applications can sign in users only through domain-level connections."
-        return render_error(request, "No login method is available to this application."
-                            + (hint if client and client.is_third_party else ""), status=403,
-                            error="access_denied")  # fmt: skip
+        return render_error(
+            request,
+            "No login method is available to this application." + (hint if client and client.is_third_party else ""),
+            status=403,
+            error="access_denied",
+        )
     only = choices.enterprise[0] if txn.params.get("connection") and choices.enterprise else None
     if only is not None:  # /authorize?connection=<enterprise>: straight to the provider (Auth0)
         return await federated.redirect_upstream(request, rt, txn, only, txn.params.get("login_hint"))
@@ -97,12 +120,14 @@ async def login_submit(
     rt: Runtime = request.app.state.runtime
     txn = await interaction.load(rt, state)
     if txn is None:
-        return render_error(request, "This sign-in request has expired. Start again from the application.",
-                            error="invalid_request")  # fmt: skip
+        return render_error(
+            request, "This sign-in request has expired. Start again from the application.", error="invalid_request"
+        )
     problem = browser_binding.problem(rt, request, txn, csrf)
     if problem is not None:
-        return render_error(request, NO_COOKIE if problem == browser_binding.MISSING else BAD_FORM, status=403,
-                            error="invalid_request")  # fmt: skip
+        return render_error(
+            request, NO_COOKIE if problem == browser_binding.MISSING else BAD_FORM, status=403, error="invalid_request"
+        )
     choices = await login_choices(rt, txn)
     ip = client_ip(request)
     login = username.strip().lower()
@@ -146,8 +171,15 @@ class Failure:
 async def _failed(request: Request, rt: Runtime, f: Failure, user_id: str | None) -> Response:
     """A refused login: counted against the limit, audited, and the form shown again with the generic message."""
     async with rt.db.write() as conn:
-        await rate_limit.hit_in(rt, conn, f.limit_key, rt.settings.login_max_failures,
-                                rt.settings.login_failure_window)  # fmt: skip
-        await audit.write(conn, rt.clock.now(), audit.LOGIN_FAILURE, GENERIC_FAILURE, client_id=f.txn.client_id or None,
-                          user_id=user_id, ip=f.ip, details={"username": f.login[:100]})  # fmt: skip
+        await rate_limit.hit_in(rt, conn, f.limit_key, rt.settings.login_max_failures, rt.settings.login_failure_window)
+        await audit.write(
+            conn,
+            rt.clock.now(),
+            audit.LOGIN_FAILURE,
+            GENERIC_FAILURE,
+            client_id=f.txn.client_id or None,
+            user_id=user_id,
+            ip=f.ip,
+            details={"username": f.login[:100]},
+        )
     return _page(request, rt, txn=f.txn, choices=f.choices, status=401, error=GENERIC_FAILURE, username=f.username)

@@ -78,13 +78,15 @@ async def create_session(rt: Runtime, unit: Unit, user_id: str, now: float) -> t
     """A new session row in the caller's write transaction; returns (cookie token, session id)."""
     token, sid = ids.secret(32), ids.secret(16)
     absolute, _ = lifetimes(rt, await rt.catalog.tenant())
-    await login_sessions.insert_in(unit, sid=sid, token_hash=ids.digest(token), user_id=user_id, now=now,
-                                   expires_at=now + absolute)  # fmt: skip
+    await login_sessions.insert_in(
+        unit, sid=sid, token_hash=ids.digest(token), user_id=user_id, now=now, expires_at=now + absolute
+    )
     return token, sid
 
 
-async def current_session(rt: Runtime, request: Request, grant_for: tuple[str, str] | None = None
-                          ) -> CurrentSession | None:  # fmt: skip
+async def current_session(
+    rt: Runtime, request: Request, grant_for: tuple[str, str] | None = None
+) -> CurrentSession | None:
     """The live session named by the cookie; with ``grant_for=(client_id, audience)`` also the user's grant."""
     token = cookie_token(request)
     if token is None:
@@ -119,8 +121,7 @@ async def end_session(rt: Runtime, request: Request, *, client_id: str | None = 
     async with rt.db.write() as conn:
         user_id = await login_sessions.end_in(conn, ids.digest(token), now)
         if user_id is not None:
-            await audit.write(conn, now, audit.LOGOUT, "Successful logout", client_id=client_id, user_id=user_id,
-                              ip=ip)  # fmt: skip
+            await audit.write(conn, now, audit.LOGOUT, "Successful logout", client_id=client_id, user_id=user_id, ip=ip)
 
 
 def set_cookie(rt: Runtime, response: Response, token: str) -> None:

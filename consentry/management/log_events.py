@@ -20,14 +20,30 @@ from consentry.storage.models import AuditEvent
 
 MANAGEMENT_API = "sapi"  # Success API Operation
 AUTH0_TYPES: Mapping[str, str] = {
-    **{name: MANAGEMENT_API for name in (
-        "client.created", "client.updated", "client.deleted", "client.secret_rotated", "client.approved",
-        "client_grant.created", "client_grant.updated", "client_grant.deleted",
-        "api.created", "api.updated", "api.deleted",
-        "connection.created", "connection.updated", "connection.deleted",
-        "user.created", "user.updated",
-        "tenant.settings_updated", "signing_key.rotated", "signing_key.revoked",
-    )},  # fmt: skip
+    **{
+        name: MANAGEMENT_API
+        for name in (
+            "client.created",
+            "client.updated",
+            "client.deleted",
+            "client.secret_rotated",
+            "client.approved",
+            "client_grant.created",
+            "client_grant.updated",
+            "client_grant.deleted",
+            "api.created",
+            "api.updated",
+            "api.deleted",
+            "connection.created",
+            "connection.updated",
+            "connection.deleted",
+            "user.created",
+            "user.updated",
+            "tenant.settings_updated",
+            "signing_key.rotated",
+            "signing_key.revoked",
+        )
+    },
     "user.deleted": "sdu",  # Successful User Deletion
     "refresh_token.revoked": "srrt",  # Successfully Revoked Refresh Token
     "refresh_token.reused": "ferrt",  # Failed Exchange of Rotating Refresh Token (reuse detected)
@@ -39,14 +55,25 @@ def auth0_type(name: str) -> str:
     return AUTH0_TYPES.get(name, name)
 
 
-def as_auth0(event: AuditEvent, *, hostname: str, client_names: Mapping[str, str],
-             user_names: Mapping[str, str]) -> dict[str, Any]:  # fmt: skip
+def as_auth0(
+    event: AuditEvent, *, hostname: str, client_names: Mapping[str, str], user_names: Mapping[str, str]
+) -> dict[str, Any]:
     """One log event in Auth0's field set; a field without a value is absent."""
-    body: dict[str, Any] = {"log_id": event.log_id, "_id": event.log_id, "date": iso(event.date),
-                            "type": auth0_type(event.type), "description": event.description,
-                            "hostname": hostname}  # fmt: skip
-    optional = {"client_id": event.client_id, "client_name": client_names.get(event.client_id or ""),
-                "ip": event.ip, "user_id": event.user_id, "user_name": user_names.get(event.user_id or "")}  # fmt: skip
+    body: dict[str, Any] = {
+        "log_id": event.log_id,
+        "_id": event.log_id,
+        "date": iso(event.date),
+        "type": auth0_type(event.type),
+        "description": event.description,
+        "hostname": hostname,
+    }
+    optional = {
+        "client_id": event.client_id,
+        "client_name": client_names.get(event.client_id or ""),
+        "ip": event.ip,
+        "user_id": event.user_id,
+        "user_name": user_names.get(event.user_id or ""),
+    }
     body.update({k: v for k, v in optional.items() if v})
     details = dict(event.details or {})
     if event.type in AUTH0_TYPES:

@@ -57,8 +57,12 @@ def api_access(client: ClientInfo, api: ApiInfo, grants: Iterable[ClientGrantInf
         return ApiAccess(False, frozenset(), f"access to {api.name} is denied by its policy")
     grant = effective_client_grant(client, grants, subject_type)
     if policy == "allow_all" and client.is_first_party:
-        return ApiAccess(True, _ceiling(grant, api) if grant else api.scope_values, "allowed by the API policy",
-                         grant.id if grant else None)  # fmt: skip
+        return ApiAccess(
+            True,
+            _ceiling(grant, api) if grant else api.scope_values,
+            "allowed by the API policy",
+            grant.id if grant else None,
+        )
     if grant is None:
         return ApiAccess(False, frozenset(), f"the application has no client grant for {api.name}")
     return ApiAccess(True, _ceiling(grant, api), "allowed by a client grant", grant.id)

@@ -180,10 +180,15 @@ async def _download(settings: Settings, url: str, host: str, address: str) -> tu
     literal = f"[{address}]" if ":" in address else address
     target = parts._replace(netloc=f"{literal}:{parts.port or 443}").geturl()
     extensions = {} if _is_literal(host) else {"sni_hostname": host}  # TLS is verified for the name, not the IP
-    transport = httpx.AsyncHTTPTransport(verify=ssl_context(settings.cimd_ca_file), retries=0,
-                                         limits=httpx.Limits(max_keepalive_connections=0))  # fmt: skip
-    headers = {"Host": parts.netloc, "Accept": "application/json", "Accept-Encoding": "identity",
-               "User-Agent": "Consentry-CIMD/1"}  # fmt: skip
+    transport = httpx.AsyncHTTPTransport(
+        verify=ssl_context(settings.cimd_ca_file), retries=0, limits=httpx.Limits(max_keepalive_connections=0)
+    )
+    headers = {
+        "Host": parts.netloc,
+        "Accept": "application/json",
+        "Accept-Encoding": "identity",
+        "User-Agent": "Consentry-CIMD/1",
+    }
     limit = settings.cimd_max_bytes
     timeout = httpx.Timeout(settings.cimd_fetch_timeout)
     async with (
@@ -261,8 +266,9 @@ def validate_document(body: bytes, url: str) -> dict[str, Any]:
         raise _refuse('A client metadata document may use only response_types ["code"].')
     name = _optional_str(doc, "client_name")
     if name is not None and (len(name) > 255 or display_name_problem(name)):
-        raise _refuse("The client metadata document's client_name must be 1 to 255 visible characters without "
-                      "'<' or '>'.")  # fmt: skip
+        raise _refuse(
+            "The client metadata document's client_name must be 1 to 255 visible characters without '<' or '>'."
+        )
     logo = _optional_str(doc, "logo_uri")
     if logo is not None and (not logo.startswith("https://") or callback_problem(logo, native=False)):
         raise _refuse("The client metadata document's logo_uri must be an https URL.")
@@ -319,16 +325,28 @@ async def _upsert(rt: Runtime, url: str, host: str, meta: dict[str, Any], ttl: f
             await s.flush()
             if flag(await rt.catalog.tenant(), "enable_client_connections"):
                 await registrations.enable_every_connection(s, url)
-            audit.record(s, now, audit.CLIENT_CREATED, f"Client '{name}' registered by metadata document",
-                         client_id=url, details={"registration_type": "cimd", "host": host})  # fmt: skip
+            audit.record(
+                s,
+                now,
+                audit.CLIENT_CREATED,
+                f"Client '{name}' registered by metadata document",
+                client_id=url,
+                details={"registration_type": "cimd", "host": host},
+            )
         else:
             changed = (row.name, row.logo_uri, list(row.callbacks or [])) != (name, meta["logo_uri"], meta["callbacks"])
             row.name, row.logo_uri, row.callbacks = name, meta["logo_uri"], meta["callbacks"]
             row.attributes = {**(row.attributes or {}), "metadata_url_host": host, "cimd": cimd}
             row.updated_at = now
             if changed:
-                audit.record(s, now, audit.CLIENT_UPDATED, f"Client '{name}' metadata document changed",
-                             client_id=url, details={"registration_type": "cimd"})  # fmt: skip
+                audit.record(
+                    s,
+                    now,
+                    audit.CLIENT_UPDATED,
+                    f"Client '{name}' metadata document changed",
+                    client_id=url,
+                    details={"registration_type": "cimd"},
+                )
         info = ClientInfo.from_row(row)
     return info
 

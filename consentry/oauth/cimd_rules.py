@@ -25,10 +25,18 @@ GRANTS = ("authorization_code", "refresh_token")
 KEY_TYPES = ("RSA", "EC", "OKP")
 PRIVATE_KEY_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "oth", "k")
 # The members a document may carry that Consentry maps; any other is ignored and reported as a warning.
-SUPPORTED = frozenset({
-    "client_id", "client_name", "redirect_uris", "grant_types", "response_types", "token_endpoint_auth_method",
-    "jwks_uri", "logo_uri",
-})  # fmt: skip
+SUPPORTED = frozenset(
+    {
+        "client_id",
+        "client_name",
+        "redirect_uris",
+        "grant_types",
+        "response_types",
+        "token_endpoint_auth_method",
+        "jwks_uri",
+        "logo_uri",
+    }
+)
 _PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 _LOCAL_NAMES = ("localhost", "localhost.")
 

@@ -17,18 +17,43 @@ PUBLIC_APP_TYPES = frozenset({"spa", "native"})
 # features (request objects, ID-token hints, organization invitations, login tickets, the signup screen, the
 # OIDC claims request). A third-party app that sends one gets ``invalid_request``.
 THIRD_PARTY_REFUSED_PARAMETERS = (
-    "claims", "id_token_hint", "invitation", "login_ticket", "request", "request_uri", "screen_hint",
-)  # fmt: skip
+    "claims",
+    "id_token_hint",
+    "invitation",
+    "login_ticket",
+    "request",
+    "request_uri",
+    "screen_hint",
+)
 # The client properties a third-party app may have (Auth0's "Configure Third-Party Applications"): anything
 # else is a first-party feature (SSO tuning, add-ons, custom login pages, delegation, organizations…) and is
 # refused with a 400 naming it.
-THIRD_PARTY_SETTABLE = frozenset({
-    "name", "description", "app_type", "is_first_party", "third_party_security_mode", "redirection_policy",
-    "token_endpoint_auth_method", "client_secret", "callbacks", "allowed_logout_urls", "web_origins",
-    "allowed_origins", "grant_types", "logo_uri", "client_metadata", "jwt_configuration", "refresh_token",
-    "oidc_conformant", "initiate_login_uri", "require_pushed_authorization_requests",
-    "require_proof_of_possession", "is_agent",
-})  # fmt: skip
+THIRD_PARTY_SETTABLE = frozenset(
+    {
+        "name",
+        "description",
+        "app_type",
+        "is_first_party",
+        "third_party_security_mode",
+        "redirection_policy",
+        "token_endpoint_auth_method",
+        "client_secret",
+        "callbacks",
+        "allowed_logout_urls",
+        "web_origins",
+        "allowed_origins",
+        "grant_types",
+        "logo_uri",
+        "client_metadata",
+        "jwt_configuration",
+        "refresh_token",
+        "oidc_conformant",
+        "initiate_login_uri",
+        "require_pushed_authorization_requests",
+        "require_proof_of_possession",
+        "is_agent",
+    }
+)
 THIRD_PARTY_JWT_ALG = "RS256"
 # Registrations a third party made itself: they never get machine-to-machine tokens (client_credentials).
 SELF_REGISTERED = frozenset({"dcr", "cimd"})

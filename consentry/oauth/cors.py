@@ -71,8 +71,10 @@ class CorsMiddleware:
                 raw = list(message.get("headers", []))
                 allowed = "*" if public else await self._allowed(scope, headers, origin, body, message["status"])
                 if allowed is not None:
-                    raw += [(b"access-control-allow-origin", allowed.encode("latin-1")),
-                            (b"access-control-expose-headers", EXPOSE)]  # fmt: skip
+                    raw += [
+                        (b"access-control-allow-origin", allowed.encode("latin-1")),
+                        (b"access-control-expose-headers", EXPOSE),
+                    ]
                 if not public:
                     raw = _add_vary(raw, b"Origin")
                 message = {**message, "headers": raw}
@@ -80,8 +82,7 @@ class CorsMiddleware:
 
         await self.app(scope, body.receive if not public else receive, send_with_cors)
 
-    async def _allowed(self, scope: Scope, headers: Headers, origin: str, body: _BodyCopy,
-                       status: int) -> str | None:  # fmt: skip
+    async def _allowed(self, scope: Scope, headers: Headers, origin: str, body: _BodyCopy, status: int) -> str | None:
         """``origin`` when the answer's client lists it (or, for an error naming no client, any client does)."""
         if not request_origin_ok(origin):
             return None
@@ -97,11 +98,20 @@ class CorsMiddleware:
     async def _preflight(send: Send, allowed: str | None, requested: str | None, public: bool) -> None:
         vary = [] if public else [(b"vary", b"Origin, Access-Control-Request-Headers")]
         if allowed is None:
-            body = orjson.dumps({"error": "access_denied",
-                                 "error_description": "This origin is not allowed to call this endpoint."})  # fmt: skip
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"application/json"),
-                                    (b"content-length", str(len(body)).encode()), *vary]})  # fmt: skip
+            body = orjson.dumps(
+                {"error": "access_denied", "error_description": "This origin is not allowed to call this endpoint."}
+            )
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                        *vary,
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return
         raw = [

@@ -65,8 +65,11 @@ class AllowedOrigins:
         return collect(await client_origins.active_origin_lists(self.rt.db))
 
     def _valid(self) -> bool:
-        return (self._value is not None and self.rt.clock.now() < self._expires
-                and self._generation == self.rt.catalog.generation)  # fmt: skip
+        return (
+            self._value is not None
+            and self.rt.clock.now() < self._expires
+            and self._generation == self.rt.catalog.generation
+        )
 
     async def get(self) -> frozenset[str]:
         await self.rt.catalog.fresh()

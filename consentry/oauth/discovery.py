@@ -8,8 +8,23 @@ from consentry.settings import Settings
 from consentry.tenant import flag
 
 SCOPES = ["openid", "profile", "email", "offline_access"]
-CLAIMS = ["aud", "auth_time", "email", "email_verified", "exp", "family_name", "given_name", "iat", "iss",
-          "name", "nickname", "picture", "sid", "sub", "updated_at"]  # fmt: skip
+CLAIMS = [
+    "aud",
+    "auth_time",
+    "email",
+    "email_verified",
+    "exp",
+    "family_name",
+    "given_name",
+    "iat",
+    "iss",
+    "name",
+    "nickname",
+    "picture",
+    "sid",
+    "sub",
+    "updated_at",
+]
 
 
 def metadata(settings: Settings, tenant: dict[str, Any]) -> dict[str, Any]:

@@ -44,8 +44,9 @@ async def revoke_endpoint(request: Request) -> Response:
     return Response(status_code=200, headers=NO_STORE)
 
 
-@router.post("/oauth/introspect", summary="Token introspection (RFC 7662; confidential clients)",
-             responses=CLIENT_ERRORS)  # fmt: skip
+@router.post(
+    "/oauth/introspect", summary="Token introspection (RFC 7662; confidential clients)", responses=CLIENT_ERRORS
+)
 async def introspect_endpoint(request: Request) -> Response:
     return json_response(await introspection.introspect(runtime(request), request), headers=NO_STORE)
 

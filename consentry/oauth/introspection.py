@@ -48,8 +48,13 @@ async def verify_access_token(rt: Runtime, token: str, audience: str | None = No
         raise TokenInvalid("malformed token") from exc
     if not isinstance(typ, str) or typ.lower() not in ACCESS_TOKEN_TYP:  # RFC 9068 §4
         raise TokenInvalid("not an access token")
-    claims = await verify(rt.keys, token, issuer=rt.settings.issuer_url, audience=audience,
-                          require=("exp", "iat", "sub", "jti", "client_id"))  # fmt: skip
+    claims = await verify(
+        rt.keys,
+        token,
+        issuer=rt.settings.issuer_url,
+        audience=audience,
+        require=("exp", "iat", "sub", "jti", "client_id"),
+    )
     if not isinstance(claims.get("client_id"), str) or not isinstance(claims.get("sub"), str):
         raise TokenInvalid("not an access token")
     return claims
@@ -85,8 +90,13 @@ async def _refresh_token(rt: Runtime, token: str, client_id: str) -> dict[str, A
     if row is None:
         return INACTIVE
     now = rt.clock.now()
-    if (row.client_id != client_id or row.revoked_at is not None or row.rotated_at is not None
-            or row.expires_at <= now or row.user_blocked):  # fmt: skip
+    if (
+        row.client_id != client_id
+        or row.revoked_at is not None
+        or row.rotated_at is not None
+        or row.expires_at <= now
+        or row.user_blocked
+    ):
         return INACTIVE
     client = await rt.catalog.client(client_id)
     assert client is not None  # the caller just authenticated as this client

@@ -55,8 +55,14 @@ async def _client(rt: Runtime, client_id: str) -> ClientInfo | None:
     return client if client is not None and client.status == "active" else None
 
 
-async def _finish(rt: Runtime, request: Request, *, target: str | None = None, problem: str | None = None,
-                  client: ClientInfo | None = None) -> Response:  # fmt: skip
+async def _finish(
+    rt: Runtime,
+    request: Request,
+    *,
+    target: str | None = None,
+    problem: str | None = None,
+    client: ClientInfo | None = None,
+) -> Response:
     await end_session(rt, request, client_id=client.client_id if client else None, ip=client_ip(request))
     response: Response
     if problem:
@@ -132,11 +138,15 @@ async def oidc_logout(rt: Runtime, request: Request) -> Response:
     if hint:
         hinted = await _id_token_client(rt, hint)
         if hinted is None:
-            return await _finish(rt, request, problem="The id_token_hint is not a valid ID token from this server. "
-                                                      "You have been logged out.")  # fmt: skip
+            return await _finish(
+                rt,
+                request,
+                problem="The id_token_hint is not a valid ID token from this server. You have been logged out.",
+            )
         if client_id and client_id != hinted:
-            return await _finish(rt, request, problem="client_id does not match the id_token_hint. "
-                                                      "You have been logged out.")  # fmt: skip
+            return await _finish(
+                rt, request, problem="client_id does not match the id_token_hint. You have been logged out."
+            )
         client_id = hinted
     client = await _client(rt, client_id) if client_id else None
     if client_id and client is None:
@@ -144,8 +154,9 @@ async def oidc_logout(rt: Runtime, request: Request) -> Response:
     if not redirect_uri:
         return await _finish(rt, request, client=client)
     if client is None:
-        return await _finish(rt, request, problem="post_logout_redirect_uri needs id_token_hint or client_id. "
-                                                  "You have been logged out.")  # fmt: skip
+        return await _finish(
+            rt, request, problem="post_logout_redirect_uri needs id_token_hint or client_id. You have been logged out."
+        )
     if not allowed_target(redirect_uri, client.allowed_logout_urls):
         return await _finish(rt, request, problem=NOT_ALLOWED, client=client)
     return await _finish(rt, request, target=_with_state(redirect_uri, state), client=client)

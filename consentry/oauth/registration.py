@@ -190,8 +190,17 @@ def validate(meta: ClientMetadata, settings: Settings) -> Registration:
         app_type = "regular_web"
     origins = [] if native or method != "none" else list(dict.fromkeys(_origin(u) for u in uris))
     extra = {k: getattr(meta, k) for k in ECHOED if getattr(meta, k) is not None}
-    return Registration(name.strip(), app_type, method, uris, grants, meta.logo_uri, origins,
-                        {"application_type": application_type, **extra}, logout_uris)  # fmt: skip
+    return Registration(
+        name.strip(),
+        app_type,
+        method,
+        uris,
+        grants,
+        meta.logo_uri,
+        origins,
+        {"application_type": application_type, **extra},
+        logout_uris,
+    )
 
 
 def _origin(uri: str) -> str:
@@ -254,14 +263,16 @@ async def _check_governance(rt: Runtime, s: OrmUnit, token: str | None, ip: str)
         raise ACCESS_DENIED.with_hint("This address has registered the maximum number of clients.")
 
 
-async def register(rt: Runtime, body: bytes, content_type: str | None, authorization: str | None,
-                   ip: str) -> dict[str, Any]:  # fmt: skip
+async def register(
+    rt: Runtime, body: bytes, content_type: str | None, authorization: str | None, ip: str
+) -> dict[str, Any]:
     """``POST /oidc/register``: create a strict third-party client; returns the 201 body."""
     if not flag(await rt.catalog.tenant(), FLAG):
         raise ACCESS_DENIED.with_hint("Dynamic client registration is disabled for this tenant.")
     if not await rate_limit.hit(rt, f"dcr:{ip}", rt.settings.dcr_rate_limit_per_minute, 60):
-        raise TOO_MANY_REQUESTS.with_hint("Too many registrations from this address; try again in a minute.") \
-            .with_headers({"Retry-After": "60"})  # fmt: skip
+        raise TOO_MANY_REQUESTS.with_hint(
+            "Too many registrations from this address; try again in a minute."
+        ).with_headers({"Retry-After": "60"})
     token = bearer(authorization)
     if rt.settings.dcr_require_initial_access_token and token is None:
         raise _invalid_token("An initial access token is required (Authorization: Bearer).")
@@ -270,15 +281,25 @@ async def register(rt: Runtime, body: bytes, content_type: str | None, authoriza
     async with rt.db.transaction() as s:
         await _check_governance(rt, s, token, ip)
         reg = validate(parse_metadata(body, content_type), rt.settings)
-        create = ClientCreate.model_validate({
-            "name": reg.name, "app_type": reg.app_type, "is_first_party": False, "third_party_security_mode": mode,
-            "token_endpoint_auth_method": reg.auth_method, "callbacks": reg.redirect_uris,
-            "grant_types": reg.grant_types, "logo_uri": reg.logo_uri, "web_origins": reg.web_origins or None,
-            "allowed_logout_urls": reg.logout_uris or None})  # fmt: skip
+        create = ClientCreate.model_validate(
+            {
+                "name": reg.name,
+                "app_type": reg.app_type,
+                "is_first_party": False,
+                "third_party_security_mode": mode,
+                "token_endpoint_auth_method": reg.auth_method,
+                "callbacks": reg.redirect_uris,
+                "grant_types": reg.grant_types,
+                "logo_uri": reg.logo_uri,
+                "web_origins": reg.web_origins or None,
+                "allowed_logout_urls": reg.logout_uris or None,
+            }
+        )
         status = "pending" if rt.settings.dcr_require_approval else "active"
         try:
-            row, secret = await client_service.create_client(rt, s, create, registration_type="dcr",
-                                                             registration_ip=ip, status=status, actor=f"dcr:{ip}")
+            row, secret = await client_service.create_client(
+                rt, s, create, registration_type="dcr", registration_ip=ip, status=status, actor=f"dcr:{ip}"
+            )
         except ServiceError as exc:
             raise INVALID_CLIENT_METADATA.with_hint(exc.message) from None
         row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
@@ -303,8 +324,9 @@ async def read(rt: Runtime, client_id: str, authorization: str | None) -> dict[s
     return information(rt, row, secret=None, access_token=token)
 
 
-async def update(rt: Runtime, client_id: str, body: bytes, content_type: str | None,
-                 authorization: str | None) -> dict[str, Any]:  # fmt: skip
+async def update(
+    rt: Runtime, client_id: str, body: bytes, content_type: str | None, authorization: str | None
+) -> dict[str, Any]:
     """``PUT /oidc/register/{client_id}`` (RFC 7592 §2.2): the body replaces the registered metadata."""
     async with rt.db.transaction() as s:
         row, token = await _authorized(s, client_id, authorization)
@@ -315,13 +337,20 @@ async def update(rt: Runtime, client_id: str, body: bytes, content_type: str | N
             raise INVALID_CLIENT_METADATA.with_hint("client_secret does not match the issued secret.")
         reg = validate(meta, rt.settings)
         if (reg.auth_method == "none") != (row.token_endpoint_auth_method == "none"):
-            raise INVALID_CLIENT_METADATA.with_hint("A client cannot switch between public and confidential; "
-                                                    "register a new client instead.")  # fmt: skip
+            raise INVALID_CLIENT_METADATA.with_hint(
+                "A client cannot switch between public and confidential; register a new client instead."
+            )
         moved = set(reg.redirect_uris) != set(row.callbacks or [])
-        changes = ClientUpdate(name=reg.name, app_type=reg.app_type,  # type: ignore[arg-type]
-                               token_endpoint_auth_method=reg.auth_method,  # type: ignore[arg-type]
-                               callbacks=reg.redirect_uris, grant_types=reg.grant_types, logo_uri=reg.logo_uri,
-                               web_origins=reg.web_origins, allowed_logout_urls=reg.logout_uris)  # fmt: skip
+        changes = ClientUpdate(
+            name=reg.name,
+            app_type=reg.app_type,  # type: ignore[arg-type]
+            token_endpoint_auth_method=reg.auth_method,  # type: ignore[arg-type]
+            callbacks=reg.redirect_uris,
+            grant_types=reg.grant_types,
+            logo_uri=reg.logo_uri,
+            web_origins=reg.web_origins,
+            allowed_logout_urls=reg.logout_uris,
+        )
         try:
             row, _ = await client_service.update_client(rt, s, row.client_id, changes)
         except ServiceError as exc:
@@ -337,4 +366,3 @@ async def remove(rt: Runtime, client_id: str, authorization: str | None) -> None
     async with rt.db.transaction() as s:
         row, _ = await _authorized(s, client_id, authorization)
         await client_service.delete_client(rt, s, row.client_id, reason="deleted by its registration access token")
-

@@ -13,8 +13,16 @@ from consentry.web import NO_STORE, client_ip, json_response
 
 router = APIRouter(prefix="/oidc/register", tags=["Dynamic Client Registration"])
 
-_ERROR = {"content": {"application/json": {"schema": {"type": "object", "properties": {
-    "error": {"type": "string"}, "error_description": {"type": "string"}}}}}}  # fmt: skip
+_ERROR = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {"error": {"type": "string"}, "error_description": {"type": "string"}},
+            }
+        }
+    }
+}
 _INFO = {"content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}}}
 _BODY: dict[str, Any] = {
     "requestBody": {
@@ -33,25 +41,34 @@ def _rt(request: Request) -> Runtime:
     summary="Register a third-party client (RFC 7591)",
     status_code=201,
     openapi_extra=_BODY,
-    responses={201: {"description": "Client information", **_INFO},
-               400: {"description": "invalid_client_metadata / invalid_redirect_uri", **_ERROR},
-               401: {"description": "Initial access token required or invalid", **_ERROR},
-               403: {"description": "Registration disabled or quota reached", **_ERROR},
-               429: {"description": "Too many registrations from this address", **_ERROR}},
-)  # fmt: skip
+    responses={
+        201: {"description": "Client information", **_INFO},
+        400: {"description": "invalid_client_metadata / invalid_redirect_uri", **_ERROR},
+        401: {"description": "Initial access token required or invalid", **_ERROR},
+        403: {"description": "Registration disabled or quota reached", **_ERROR},
+        429: {"description": "Too many registrations from this address", **_ERROR},
+    },
+)
 async def register(request: Request) -> Response:
     rt = _rt(request)
-    body = await registration.register(rt, await request.body(), request.headers.get("content-type"),
-                                       request.headers.get("authorization"), client_ip(request))  # fmt: skip
+    body = await registration.register(
+        rt,
+        await request.body(),
+        request.headers.get("content-type"),
+        request.headers.get("authorization"),
+        client_ip(request),
+    )
     return json_response(body, 201, NO_STORE)
 
 
 @router.get(
     "/{client_id}",
     summary="Read a dynamically registered client (RFC 7592)",
-    responses={200: {"description": "Client information", **_INFO},
-               401: {"description": "Registration access token missing or invalid", **_ERROR}},
-)  # fmt: skip
+    responses={
+        200: {"description": "Client information", **_INFO},
+        401: {"description": "Registration access token missing or invalid", **_ERROR},
+    },
+)
 async def read(request: Request, client_id: str) -> Response:
     body = await registration.read(_rt(request), client_id, request.headers.get("authorization"))
     return json_response(body, 200, NO_STORE)
@@ -61,13 +78,20 @@ async def read(request: Request, client_id: str) -> Response:
     "/{client_id}",
     summary="Replace a dynamically registered client's metadata (RFC 7592)",
     openapi_extra=_BODY,
-    responses={200: {"description": "Client information", **_INFO},
-               400: {"description": "invalid_client_metadata / invalid_redirect_uri", **_ERROR},
-               401: {"description": "Registration access token missing or invalid", **_ERROR}},
-)  # fmt: skip
+    responses={
+        200: {"description": "Client information", **_INFO},
+        400: {"description": "invalid_client_metadata / invalid_redirect_uri", **_ERROR},
+        401: {"description": "Registration access token missing or invalid", **_ERROR},
+    },
+)
 async def update(request: Request, client_id: str) -> Response:
-    body = await registration.update(_rt(request), client_id, await request.body(),
-                                     request.headers.get("content-type"), request.headers.get("authorization"))
+    body = await registration.update(
+        _rt(request),
+        client_id,
+        await request.body(),
+        request.headers.get("content-type"),
+        request.headers.get("authorization"),
+    )
     return json_response(body, 200, NO_STORE)
 
 
@@ -75,9 +99,11 @@ async def update(request: Request, client_id: str) -> Response:
     "/{client_id}",
     summary="Delete a dynamically registered client (RFC 7592)",
     status_code=204,
-    responses={204: {"description": "Deleted"},
-               401: {"description": "Registration access token missing or invalid", **_ERROR}},
-)  # fmt: skip
+    responses={
+        204: {"description": "Deleted"},
+        401: {"description": "Registration access token missing or invalid", **_ERROR},
+    },
+)
 async def delete(request: Request, client_id: str) -> Response:
     await registration.remove(_rt(request), client_id, request.headers.get("authorization"))
     return Response(status_code=204, headers=NO_STORE)

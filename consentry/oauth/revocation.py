@@ -54,5 +54,13 @@ async def revoke(rt: Runtime, request: Request) -> None:
             grant_deleted = True
         if revoked or grant_deleted:
             details = {"family_revoked": revoked, "grant_id": row.grant_id if grant_deleted else None}
-            audit.record(s, now, TOKEN_REVOKED, "Refresh token revoked by the application", client_id=row.client_id,
-                         user_id=row.user_id, ip=ip, details=details)  # fmt: skip
+            audit.record(
+                s,
+                now,
+                TOKEN_REVOKED,
+                "Refresh token revoked by the application",
+                client_id=row.client_id,
+                user_id=row.user_id,
+                ip=ip,
+                details=details,
+            )

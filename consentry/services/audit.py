@@ -61,12 +61,26 @@ def record(
     session.add(AuditEvent(**event(now, type_, description, client_id, user_id, ip, details)))
 
 
-def event(now: float, type_: str, description: str, client_id: str | None = None, user_id: str | None = None,
-          ip: str | None = None, details: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+def event(
+    now: float,
+    type_: str,
+    description: str,
+    client_id: str | None = None,
+    user_id: str | None = None,
+    ip: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The columns of one audit event (shared by the ORM ``record``, the Core ``write`` and ``audit_buffer``)."""
-    return {"log_id": ids.hex_id(), "date": now, "type": type_, "description": description,
-            "client_id": client_id, "user_id": user_id, "ip": ip if ip is not None else REQUEST_IP.get(),
-            "details": details or {}}  # fmt: skip
+    return {
+        "log_id": ids.hex_id(),
+        "date": now,
+        "type": type_,
+        "description": description,
+        "client_id": client_id,
+        "user_id": user_id,
+        "ip": ip if ip is not None else REQUEST_IP.get(),
+        "details": details or {},
+    }
 
 
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]

@@ -28,8 +28,10 @@ from consentry.storage.models import Client, Connection, ConnectionClient
 from consentry.tenant import flag
 
 NEVER = 253402300799.0  # 9999-12-31: an administrator's registration is refreshed by registering again
-PRIVATE_KEY_JWT_WARNING = ("Consentry's token endpoint does not accept private_key_jwt client assertions yet: "
-                           "this client can sign in users but cannot redeem codes until it does.")  # fmt: skip
+PRIVATE_KEY_JWT_WARNING = (
+    "Consentry's token endpoint does not accept private_key_jwt client assertions yet: "
+    "this client can sign in users but cannot redeem codes until it does."
+)
 
 
 @dataclass
@@ -47,8 +49,10 @@ async def check_url(rt: Runtime, url: str) -> str:
     if problem:
         raise invalid(f"external_client_id {problem}.")
     if not (await rt.catalog.tenant()).get("client_id_metadata_document_supported", True):
-        raise refused("Client ID Metadata Documents are not enabled for this tenant "
-                              "(client_id_metadata_document_supported).", "operation_not_supported")  # fmt: skip
+        raise refused(
+            "Client ID Metadata Documents are not enabled for this tenant (client_id_metadata_document_supported).",
+            "operation_not_supported",
+        )
     host = urlsplit(url).hostname or ""
     try:
         cimd.check_domain(rt.settings, host)
@@ -62,8 +66,9 @@ async def registered(rt: Runtime, url: str) -> Client | None:
     async with rt.db.read() as s:
         row = await s.get(Client, url)
     if row is not None and row.registration_type != "cimd":
-        raise conflict("A client with this client_id exists and was not registered by metadata document.",
-                       "client_conflict")  # fmt: skip
+        raise conflict(
+            "A client with this client_id exists and was not registered by metadata document.", "client_conflict"
+        )
     return row
 
 
@@ -124,11 +129,15 @@ def preview_body(existing: Client | None, inspection: Inspection) -> dict[str, A
 def ensure_applicable(url: str, inspection: Inspection) -> Report:
     """The report of a document that may be registered; a 400 saying what is wrong otherwise."""
     if inspection.errors or inspection.report is None:
-        raise invalid(f"The Client Metadata at {url} could not be retrieved: {'; '.join(inspection.errors)}",
-                          "client_metadata_unavailable")  # fmt: skip
+        raise invalid(
+            f"The Client Metadata at {url} could not be retrieved: {'; '.join(inspection.errors)}",
+            "client_metadata_unavailable",
+        )
     if not inspection.report.valid:
-        raise invalid(f"The Client Metadata document at {url} cannot be applied: "
-                          f"{' '.join(inspection.report.violations)}", "invalid_client_metadata")  # fmt: skip
+        raise invalid(
+            f"The Client Metadata document at {url} cannot be applied: {' '.join(inspection.report.violations)}",
+            "invalid_client_metadata",
+        )
     return inspection.report
 
 
@@ -137,8 +146,13 @@ def _attributes(row: Client | None, host: str, inspection: Inspection, now: floa
     mapped = inspection.report.mapped
     attrs = {k: v for k, v in ((row.attributes or {}) if row else {}).items() if k != "jwks_uri"}
     attrs["metadata_url_host"] = host
-    attrs["cimd"] = {"created_by": "admin", "fetched_at": now, "expires_at": NEVER, "keys": inspection.keys,
-                     "credentials": (mapped.get("client_authentication_methods") or {}).get("private_key_jwt")}
+    attrs["cimd"] = {
+        "created_by": "admin",
+        "fetched_at": now,
+        "expires_at": NEVER,
+        "keys": inspection.keys,
+        "credentials": (mapped.get("client_authentication_methods") or {}).get("private_key_jwt"),
+    }
     if "jwks_uri" in mapped:
         attrs["jwks_uri"] = mapped["jwks_uri"]
     return attrs
@@ -155,20 +169,37 @@ def _apply(row: Client, host: str, inspection: Inspection, now: float) -> None:
 
 def _new_row(url: str, now: float) -> Client:
     """A third-party, strict native app: no secret, never client_credentials (as the automatic ones)."""
-    return Client(client_id=url, name=url, app_type="native", is_first_party=False,
-                  third_party_security_mode="strict", redirection_policy="open_redirect_protection",
-                  token_endpoint_auth_method="none", secret_hash=None, callbacks=[], allowed_logout_urls=[],
-                  web_origins=[], allowed_origins=[], grant_types=[], registration_type="cimd", status="active",
-                  attributes={}, created_at=now, updated_at=now)  # fmt: skip
+    return Client(
+        client_id=url,
+        name=url,
+        app_type="native",
+        is_first_party=False,
+        third_party_security_mode="strict",
+        redirection_policy="open_redirect_protection",
+        token_endpoint_auth_method="none",
+        secret_hash=None,
+        callbacks=[],
+        allowed_logout_urls=[],
+        web_origins=[],
+        allowed_origins=[],
+        grant_types=[],
+        registration_type="cimd",
+        status="active",
+        attributes={},
+        created_at=now,
+        updated_at=now,
+    )
 
 
-async def _write(rt: Runtime, s: AsyncSession, url: str, host: str, inspection: Inspection,
-                 actor: str | None) -> tuple[bool, Client]:  # fmt: skip
+async def _write(
+    rt: Runtime, s: AsyncSession, url: str, host: str, inspection: Inspection, actor: str | None
+) -> tuple[bool, Client]:
     now = rt.clock.now()
     row = await s.get(Client, url)
     if row is not None and row.registration_type != "cimd":
-        raise conflict("A client with this client_id exists and was not registered by metadata document.",
-                       "client_conflict")  # fmt: skip
+        raise conflict(
+            "A client with this client_id exists and was not registered by metadata document.", "client_conflict"
+        )
     created = row is None
     if row is None:
         row = _new_row(url, now)
@@ -179,8 +210,14 @@ async def _write(rt: Runtime, s: AsyncSession, url: str, host: str, inspection: 
         for conn_id in (await s.scalars(select(Connection.id))).all():
             s.add(ConnectionClient(connection_id=conn_id, client_id=url))
     kind, verb = (audit.CLIENT_CREATED, "registered") if created else (audit.CLIENT_UPDATED, "refreshed")
-    audit.record(s, now, kind, f"Client '{row.name}' {verb} from its metadata document", client_id=url,
-                 details={"actor": actor, "registration_type": "cimd", "host": host})  # fmt: skip
+    audit.record(
+        s,
+        now,
+        kind,
+        f"Client '{row.name}' {verb} from its metadata document",
+        client_id=url,
+        details={"actor": actor, "registration_type": "cimd", "host": host},
+    )
     return created, row
 
 
@@ -199,5 +236,8 @@ async def save(rt: Runtime, url: str, host: str, inspection: Inspection, *, acto
 
 def register_body(row: Client, inspection: Inspection) -> dict[str, Any]:
     assert inspection.report is not None
-    return {"client_id": row.client_id, "mapped_fields": inspection.report.mapped,
-            "validation": validation(inspection.report)}  # fmt: skip
+    return {
+        "client_id": row.client_id,
+        "mapped_fields": inspection.report.mapped,
+        "validation": validation(inspection.report),
+    }

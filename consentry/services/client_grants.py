@@ -57,8 +57,7 @@ async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCre
         if client is None:
             raise not_found("client", "inexistent_client")
         if api.is_system and not client.is_first_party:
-            raise refused("Third-party applications cannot be granted the Management API.",
-                                  "operation_not_supported")  # fmt: skip
+            raise refused("Third-party applications cannot be granted the Management API.", "operation_not_supported")
     elif api.is_system:
         raise invalid("Default grants for third-party applications cannot target the Management API.")
     scopes = list(dict.fromkeys(body.scope or []))
@@ -79,16 +78,29 @@ async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCre
     try:
         await s.flush()
     except IntegrityError:
-        raise conflict("A client grant for this client (or default), audience and subject type already exists.",
-                       "client_grant_conflict") from None  # fmt: skip
+        raise conflict(
+            "A client grant for this client (or default), audience and subject type already exists.",
+            "client_grant_conflict",
+        ) from None
     _record(rt, s, audit.CLIENT_GRANT_CREATED, "created", row)
     return row
 
 
 def _record(rt: Runtime, s: AsyncSession, type_: str, verb: str, row: ClientGrant) -> None:
-    audit.record(s, rt.clock.now(), type_, f"Client grant for '{row.audience}' {verb}", client_id=row.client_id,
-                 details={"client_grant_id": row.id, "audience": row.audience, "scope": list(row.scope or []),
-                          "default_for": row.default_for, "subject_type": row.subject_type})  # fmt: skip
+    audit.record(
+        s,
+        rt.clock.now(),
+        type_,
+        f"Client grant for '{row.audience}' {verb}",
+        client_id=row.client_id,
+        details={
+            "client_grant_id": row.id,
+            "audience": row.audience,
+            "scope": list(row.scope or []),
+            "default_for": row.default_for,
+            "subject_type": row.subject_type,
+        },
+    )
 
 
 async def get_client_grant(s: AsyncSession, grant_id: str) -> ClientGrant:

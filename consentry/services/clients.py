@@ -111,8 +111,9 @@ def _check_name(name: str | None) -> None:
 
 def _validate(row: Client) -> None:
     public = row.token_endpoint_auth_method == "none"
-    problem = grant_types_problem(row.grant_types, third_party=not row.is_first_party, public=public,
-                                  registration_type=row.registration_type)
+    problem = grant_types_problem(
+        row.grant_types, third_party=not row.is_first_party, public=public, registration_type=row.registration_type
+    )
     if problem:
         raise invalid(problem)
     _check_urls("callbacks", row.callbacks, native=row.app_type == "native")
@@ -197,8 +198,14 @@ async def create_client(
     if flag(await rt.catalog.tenant(), "enable_client_connections"):
         for conn_id in (await s.scalars(select(Connection.id))).all():
             s.add(ConnectionClient(connection_id=conn_id, client_id=row.client_id))
-    audit.record(s, now, audit.CLIENT_CREATED, f"Client '{row.name}' created", client_id=row.client_id,
-                 details={"actor": actor, "registration_type": registration_type})  # fmt: skip
+    audit.record(
+        s,
+        now,
+        audit.CLIENT_CREATED,
+        f"Client '{row.name}' created",
+        client_id=row.client_id,
+        details={"actor": actor, "registration_type": registration_type},
+    )
     return row, secret
 
 
@@ -221,8 +228,18 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     _check_name(body.name)
     _check_third_party(data, third_party=not row.is_first_party)
     secret = data.pop("client_secret", None)
-    for field in ("name", "app_type", "redirection_policy", "token_endpoint_auth_method", "callbacks",
-                  "allowed_logout_urls", "web_origins", "allowed_origins", "grant_types", "logo_uri"):  # fmt: skip
+    for field in (
+        "name",
+        "app_type",
+        "redirection_policy",
+        "token_endpoint_auth_method",
+        "callbacks",
+        "allowed_logout_urls",
+        "web_origins",
+        "allowed_origins",
+        "grant_types",
+        "logo_uri",
+    ):
         if field in data:
             value = data[field]
             if value is None and field in ("name", "app_type", "token_endpoint_auth_method"):

@@ -126,8 +126,10 @@ def _oidc_options(rt: Runtime, options: dict[str, Any], stored: dict[str, Any] |
 
 async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate, *, actor: str | None) -> Connection:
     if body.strategy not in STRATEGIES:
-        raise invalid(f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
-                          f"(supported: {', '.join(STRATEGIES)}).")  # fmt: skip
+        raise invalid(
+            f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
+            f"(supported: {', '.join(STRATEGIES)})."
+        )
     if await s.scalar(select(Connection.id).where(Connection.name == body.name)):
         raise conflict(f"A connection with the same name already exists: {body.name}")
     clients = await _check_clients(s, body.enabled_clients or [])
@@ -168,8 +170,13 @@ async def update_connection(
     if data.get("enabled_clients") is not None:
         await _set_enabled_clients(s, row.id, await _check_clients(s, data["enabled_clients"]))
     row.attributes = _attributes(data, row.attributes)
-    audit.record(s, rt.clock.now(), CONNECTION_UPDATED, f"Connection '{row.name}' updated",
-                 details={"actor": actor, "fields": sorted(data)})  # fmt: skip
+    audit.record(
+        s,
+        rt.clock.now(),
+        CONNECTION_UPDATED,
+        f"Connection '{row.name}' updated",
+        details={"actor": actor, "fields": sorted(data)},
+    )
     await s.flush()
     return row
 
@@ -231,6 +238,11 @@ async def update_enabled_clients(
                     ConnectionClient.connection_id == row.id, ConnectionClient.client_id == client_id
                 )
             )
-    audit.record(s, rt.clock.now(), CONNECTION_UPDATED, f"Connection '{row.name}' clients updated",
-                 details={"actor": actor, "clients": wanted})  # fmt: skip
+    audit.record(
+        s,
+        rt.clock.now(),
+        CONNECTION_UPDATED,
+        f"Connection '{row.name}' clients updated",
+        details={"actor": actor, "clients": wanted},
+    )
     await s.flush()

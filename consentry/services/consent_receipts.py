@@ -51,8 +51,13 @@ def receipt_claims(rt: Runtime, approval: Approval, grant: UserGrant, receipt_id
         "jti": receipt_id,
         "grant_id": grant.id,
         "user": {"user_id": approval.user_id, "shown_as": approval.user_label},
-        "client": {"client_id": client.client_id, "name": client.name, "registration": approval.registration,
-                   "third_party": client.is_third_party, "redirect_host": approval.redirect_host},  # fmt: skip
+        "client": {
+            "client_id": client.client_id,
+            "name": client.name,
+            "registration": approval.registration,
+            "third_party": client.is_third_party,
+            "redirect_host": approval.redirect_host,
+        },
         "api": {"identifier": grant.audience, "name": approval.api_name},
         "scope": list(approval.approved),
         "grant_scope": list(grant.scope or []),
@@ -62,30 +67,45 @@ def receipt_claims(rt: Runtime, approval: Approval, grant: UserGrant, receipt_id
     }
 
 
-def issue_receipt(rt: Runtime, s: AsyncSession, approval: Approval, grant: UserGrant,
-                  key: LoadedKey) -> ConsentReceipt:  # fmt: skip
+def issue_receipt(rt: Runtime, s: AsyncSession, approval: Approval, grant: UserGrant, key: LoadedKey) -> ConsentReceipt:
     """Sign the receipt of an approval with ``key`` (the tenant's current signing key, fetched before the
     transaction) and add it to the caller's transaction, the one that wrote the grant."""
     now = rt.clock.now()
     receipt_id = ids.prefixed("rcp")
     jws = sign_with(key, receipt_claims(rt, approval, grant, receipt_id, now), RECEIPT_TYP)
-    row = ConsentReceipt(id=receipt_id, grant_id=grant.id, user_id=approval.user_id,
-                         client_id=approval.client.client_id, audience=grant.audience, jws=jws,
-                         created_at=now)  # fmt: skip
+    row = ConsentReceipt(
+        id=receipt_id,
+        grant_id=grant.id,
+        user_id=approval.user_id,
+        client_id=approval.client.client_id,
+        audience=grant.audience,
+        jws=jws,
+        created_at=now,
+    )
     s.add(row)
     return row
 
 
 def receipt_json(row: ConsentReceipt) -> dict[str, Any]:
     """A receipt as the Management API returns it: its metadata and the signed ``receipt`` itself."""
-    return {"id": row.id, "grant_id": row.grant_id, "user_id": row.user_id, "clientID": row.client_id,
-            "audience": row.audience, "created_at": iso(row.created_at), "receipt": row.jws}  # fmt: skip
+    return {
+        "id": row.id,
+        "grant_id": row.grant_id,
+        "user_id": row.user_id,
+        "clientID": row.client_id,
+        "audience": row.audience,
+        "created_at": iso(row.created_at),
+        "receipt": row.jws,
+    }
 
 
 async def grant_receipts(s: AsyncSession, grant_id: str) -> list[ConsentReceipt]:
     """The receipts of one grant, oldest first."""
-    rows = await s.scalars(select(ConsentReceipt).where(ConsentReceipt.grant_id == grant_id)
-                           .order_by(ConsentReceipt.created_at, ConsentReceipt.id))  # fmt: skip
+    rows = await s.scalars(
+        select(ConsentReceipt)
+        .where(ConsentReceipt.grant_id == grant_id)
+        .order_by(ConsentReceipt.created_at, ConsentReceipt.id)
+    )
     return list(rows.all())
 
 
@@ -93,15 +113,18 @@ async def user_receipt(s: AsyncSession, user_id: str, receipt_id: str) -> Consen
     """One receipt, only if it belongs to ``user_id`` (the connected-apps page's download)."""
     if len(receipt_id) > 64:
         return None
-    return await s.scalar(select(ConsentReceipt).where(ConsentReceipt.id == receipt_id,
-                                                       ConsentReceipt.user_id == user_id))  # fmt: skip
+    return await s.scalar(
+        select(ConsentReceipt).where(ConsentReceipt.id == receipt_id, ConsentReceipt.user_id == user_id)
+    )
 
 
 async def latest_receipts(s: AsyncSession, grant_ids: list[str]) -> dict[str, str]:
     """The id of the newest receipt of each grant (grants approved before receipts existed have none)."""
     if not grant_ids:
         return {}
-    rows = await s.execute(select(ConsentReceipt.grant_id, ConsentReceipt.id)
-                           .where(ConsentReceipt.grant_id.in_(grant_ids))
-                           .order_by(ConsentReceipt.created_at, ConsentReceipt.id))  # fmt: skip
+    rows = await s.execute(
+        select(ConsentReceipt.grant_id, ConsentReceipt.id)
+        .where(ConsentReceipt.grant_id.in_(grant_ids))
+        .order_by(ConsentReceipt.created_at, ConsentReceipt.id)
+    )
     return {grant_id: receipt_id for grant_id, receipt_id in rows.all()}

@@ -82,10 +82,14 @@ async def _token_usage(s: AsyncSession, grant_ids: list[str], now: float) -> tup
         return {}, {}
     live = await s.execute(
         select(RefreshToken.grant_id, func.count())
-        .where(RefreshToken.grant_id.in_(grant_ids), RefreshToken.revoked_at.is_(None),
-               RefreshToken.rotated_at.is_(None), RefreshToken.expires_at > now)
+        .where(
+            RefreshToken.grant_id.in_(grant_ids),
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
         .group_by(RefreshToken.grant_id)
-    )  # fmt: skip
+    )
     latest = await s.execute(
         select(RefreshToken.grant_id, func.max(RefreshToken.created_at))
         .where(RefreshToken.grant_id.in_(grant_ids))
@@ -122,11 +126,26 @@ async def connected_apps(rt: Runtime, user_id: str) -> list[ConnectedApp]:
         elif api_scopes:
             lines += [display.PermissionLine(sc, "", (sc,), False) for sc in api_scopes]
         used = [t for t in (grant.last_used_at, latest.get(grant.id)) if t]
-        name = api.name if api else ("Sign-in (identity)" if grant.audience == rt.settings.userinfo_audience
-                                     else grant.audience)  # fmt: skip
-        app.apis.append(ConnectedApi(grant.id, grant.audience, name, lines, scopes, grant.created_at,
-                                     grant.updated_at, max(used) if used else None, live.get(grant.id, 0),
-                                     grant.expires_at, receipts.get(grant.id)))  # fmt: skip
+        name = (
+            api.name
+            if api
+            else ("Sign-in (identity)" if grant.audience == rt.settings.userinfo_audience else grant.audience)
+        )
+        app.apis.append(
+            ConnectedApi(
+                grant.id,
+                grant.audience,
+                name,
+                lines,
+                scopes,
+                grant.created_at,
+                grant.updated_at,
+                max(used) if used else None,
+                live.get(grant.id, 0),
+                grant.expires_at,
+                receipts.get(grant.id),
+            )
+        )
     return list(apps.values())
 
 
@@ -169,23 +188,33 @@ async def app_grants(rt: Runtime, client: Client) -> dict[str, Any]:
     """The application page's "API access": its own grants, the defaults it inherits, the APIs it can add."""
     apis = await api_rows(rt)
     async with rt.db.read() as s:
-        own = (await s.scalars(select(ClientGrant).where(ClientGrant.client_id == client.client_id)
-                               .order_by(ClientGrant.created_at))).all()  # fmt: skip
+        own = (
+            await s.scalars(
+                select(ClientGrant).where(ClientGrant.client_id == client.client_id).order_by(ClientGrant.created_at)
+            )
+        ).all()
         defaults = (await s.scalars(select(ClientGrant).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT))).all()
     own_user = {g.audience for g in own if g.subject_type == "user"}
-    inherited = [GrantView(g, apis.get(g.audience), None) for g in defaults
-                 if not client.is_first_party and g.audience not in own_user]  # fmt: skip
+    inherited = [
+        GrantView(g, apis.get(g.audience), None)
+        for g in defaults
+        if not client.is_first_party and g.audience not in own_user
+    ]
     addable = [a for a in apis.values() if client.is_first_party or not a.is_system]
-    return {"own": [GrantView(g, apis.get(g.audience), client) for g in own], "inherited": inherited,
-            "addable": addable}  # fmt: skip
+    return {
+        "own": [GrantView(g, apis.get(g.audience), client) for g in own],
+        "inherited": inherited,
+        "addable": addable,
+    }
 
 
 async def names(rt: Runtime, client_ids: set[str], user_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Application names and user emails for a page of log events (ids of deleted objects stay unnamed)."""
     async with rt.db.read() as s:
         clients = (await s.execute(select(Client.client_id, Client.name).where(Client.client_id.in_(client_ids)))).all()
-        people = (await s.execute(select(User.user_id, User.email, User.username)
-                                  .where(User.user_id.in_(user_ids)))).all()  # fmt: skip
+        people = (
+            await s.execute(select(User.user_id, User.email, User.username).where(User.user_id.in_(user_ids)))
+        ).all()
     return {c: n for c, n in clients}, {u: e or n or u for u, e, n in people}
 
 
@@ -224,7 +253,7 @@ async def overview(rt: Runtime) -> Overview:
             pending_registrations=await count(
                 select(func.count()).select_from(Client).where(Client.status == "pending")
             ),
-        )  # fmt: skip
+        )
 
 
 async def users(rt: Runtime, q: str, *, offset: int, limit: int) -> tuple[list[tuple[User, str]], int]:
@@ -232,8 +261,9 @@ async def users(rt: Runtime, q: str, *, offset: int, limit: int) -> tuple[list[t
     query = select(User, Connection.name).join(Connection, Connection.id == User.connection_id)
     if q:
         like = f"%{q.lower().replace('%', '').replace('_', '')}%"
-        query = query.where(or_(func.lower(User.email).like(like), func.lower(User.username).like(like),
-                                User.user_id.like(like)))  # fmt: skip
+        query = query.where(
+            or_(func.lower(User.email).like(like), func.lower(User.username).like(like), User.user_id.like(like))
+        )
     async with rt.db.read() as s:
         total = int(await s.scalar(select(func.count()).select_from(query.subquery())) or 0)
         rows = (await s.execute(query.order_by(User.created_at, User.user_id).offset(offset).limit(limit))).all()
@@ -254,8 +284,9 @@ async def user(rt: Runtime, user_id: str) -> tuple[User, str] | None:
     return (found[0], found[1]) if found else None
 
 
-async def client_grants_with_apps(s: AsyncSession, audience: str | None = None
-                                  ) -> list[tuple[ClientGrant, Client | None]]:  # fmt: skip
+async def client_grants_with_apps(
+    s: AsyncSession, audience: str | None = None
+) -> list[tuple[ClientGrant, Client | None]]:
     """Every client grant (of one API when ``audience`` is given) with its application (None for a default), oldest
     first."""
     query = select(ClientGrant, Client).outerjoin(Client, Client.client_id == ClientGrant.client_id)
@@ -266,6 +297,10 @@ async def client_grants_with_apps(s: AsyncSession, audience: str | None = None
 
 async def default_user_grant_id(s: AsyncSession, audience: str) -> str | None:
     """The ``default_for: third_party_clients`` user-flow grant of one API, if any."""
-    return await s.scalar(select(ClientGrant.id).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT,
-                                                       ClientGrant.audience == audience,
-                                                       ClientGrant.subject_type == "user"))  # fmt: skip
+    return await s.scalar(
+        select(ClientGrant.id).where(
+            ClientGrant.default_for == THIRD_PARTY_DEFAULT,
+            ClientGrant.audience == audience,
+            ClientGrant.subject_type == "user",
+        )
+    )

@@ -34,8 +34,14 @@ async def approve(rt: Runtime, client_id: str, actor: str | None) -> Client:
             now = rt.clock.now()
             row.status, row.updated_at = "active", now
             row.attributes = {**(row.attributes or {}), "approved_at": iso(now)}
-            audit.record(s, now, CLIENT_APPROVED, f"Client '{row.name}' approved", client_id=row.client_id,
-                         details={"actor": actor})  # fmt: skip
+            audit.record(
+                s,
+                now,
+                CLIENT_APPROVED,
+                f"Client '{row.name}' approved",
+                client_id=row.client_id,
+                details={"actor": actor},
+            )
     return row
 
 

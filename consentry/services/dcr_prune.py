@@ -75,16 +75,25 @@ def policy_of(rt: Runtime) -> PrunePolicy:
 def _candidates(policy: PrunePolicy, now: float) -> Select[Any]:
     """DCR clients old enough to be stale, with their live grant and refresh token counts."""
     grants = select(func.count()).select_from(UserGrant).where(UserGrant.client_id == Client.client_id)
-    tokens = select(func.count()).select_from(RefreshToken).where(
-        RefreshToken.client_id == Client.client_id, RefreshToken.revoked_at.is_(None),
-        RefreshToken.rotated_at.is_(None), RefreshToken.expires_at > now)  # fmt: skip
+    tokens = (
+        select(func.count())
+        .select_from(RefreshToken)
+        .where(
+            RefreshToken.client_id == Client.client_id,
+            RefreshToken.revoked_at.is_(None),
+            RefreshToken.rotated_at.is_(None),
+            RefreshToken.expires_at > now,
+        )
+    )
     return (
         select(Client, grants.scalar_subquery(), tokens.scalar_subquery())
         .where(Client.registration_type == "dcr")
-        .where(or_(
-            Client.last_used_at.is_(None) & (Client.created_at < now - policy.never_used_hours * 3600),
-            Client.last_used_at < now - policy.idle_days * 86400,
-        ))  # fmt: skip
+        .where(
+            or_(
+                Client.last_used_at.is_(None) & (Client.created_at < now - policy.never_used_hours * 3600),
+                Client.last_used_at < now - policy.idle_days * 86400,
+            )
+        )
         .order_by(Client.created_at, Client.client_id)
     )
 
@@ -105,8 +114,9 @@ def _entry(row: Client, reason: str) -> dict[str, Any]:
     }
 
 
-async def _prune_one(rt: Runtime, s: AsyncSession, client_id: str, policy: PrunePolicy,
-                     now: float) -> dict[str, Any] | None:  # fmt: skip
+async def _prune_one(
+    rt: Runtime, s: AsyncSession, client_id: str, policy: PrunePolicy, now: float
+) -> dict[str, Any] | None:
     """Re-check one client under a row lock (PostgreSQL) and delete it if it is still stale."""
     query = _candidates(policy, now).where(Client.client_id == client_id).with_for_update(of=Client)
     found = (await s.execute(query)).first()
@@ -118,9 +128,14 @@ async def _prune_one(rt: Runtime, s: AsyncSession, client_id: str, policy: Prune
         return None
     entry = _entry(row, reason)
     await delete_client(rt, s, client_id, reason=f"pruned ({reason})")
-    audit.record(s, now, audit.DCR_PRUNED, f"Unused dynamically registered client '{row.name}' removed",
-                 client_id=client_id, details={"reason": reason, "created_at": entry["created_at"],
-                                               "last_used_at": entry["last_used_at"]})  # fmt: skip
+    audit.record(
+        s,
+        now,
+        audit.DCR_PRUNED,
+        f"Unused dynamically registered client '{row.name}' removed",
+        client_id=client_id,
+        details={"reason": reason, "created_at": entry["created_at"], "last_used_at": entry["last_used_at"]},
+    )
     return entry
 
 

@@ -76,8 +76,14 @@ async def consume(rt: Runtime, s: AsyncSession, token: str) -> bool:
 async def list_tokens(rt: Runtime, *, offset: int, limit: int) -> tuple[list[InitialAccessToken], int]:
     async with rt.db.read() as s:
         total = await s.scalar(select(func.count()).select_from(InitialAccessToken)) or 0
-        rows = (await s.scalars(select(InitialAccessToken).order_by(InitialAccessToken.created_at,
-                                InitialAccessToken.id).offset(offset).limit(limit))).all()  # fmt: skip
+        rows = (
+            await s.scalars(
+                select(InitialAccessToken)
+                .order_by(InitialAccessToken.created_at, InitialAccessToken.id)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
     return list(rows), total
 
 

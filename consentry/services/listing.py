@@ -57,8 +57,10 @@ def decode_cursor(value: str, types: tuple[type, ...]) -> tuple[Any, ...]:
         raw = None
     ok = isinstance(raw, list) and len(raw) == len(types)
     if ok:
-        raw = [float(v) if t is float and isinstance(v, int | float) and not isinstance(v, bool) else v
-               for v, t in zip(raw, types, strict=True)]  # fmt: skip
+        raw = [
+            float(v) if t is float and isinstance(v, int | float) and not isinstance(v, bool) else v
+            for v, t in zip(raw, types, strict=True)
+        ]
         ok = all(isinstance(v, t) for v, t in zip(raw, types, strict=True))
     if not ok:
         raise invalid("Query validation error: 'from' is not a valid checkpoint.", "invalid_query_string")

@@ -18,8 +18,14 @@ from consentry.services.listing import Term, like_pattern, parse_query
 from consentry.storage.models import AuditEvent, User
 
 SEARCH_FIELDS = {"type", "user_id", "client_id", "ip", "log_id", "description"}
-COLUMNS = {"type": AuditEvent.type, "user_id": AuditEvent.user_id, "client_id": AuditEvent.client_id,
-           "ip": AuditEvent.ip, "log_id": AuditEvent.log_id, "description": AuditEvent.description}  # fmt: skip
+COLUMNS = {
+    "type": AuditEvent.type,
+    "user_id": AuditEvent.user_id,
+    "client_id": AuditEvent.client_id,
+    "ip": AuditEvent.ip,
+    "log_id": AuditEvent.log_id,
+    "description": AuditEvent.description,
+}
 NEWEST_FIRST = (AuditEvent.date.desc(), AuditEvent.log_id.desc())
 OLDEST_FIRST = (AuditEvent.date.asc(), AuditEvent.log_id.asc())
 
@@ -60,7 +66,12 @@ def _filtered(q: str | None, type_codes: Mapping[str, str]) -> Any:
 
 
 async def list_logs(
-    s: AsyncSession, *, offset: int, limit: int, q: str | None = None, sort: str | None = None,
+    s: AsyncSession,
+    *,
+    offset: int,
+    limit: int,
+    q: str | None = None,
+    sort: str | None = None,
     type_codes: Mapping[str, str] | None = None,
 ) -> tuple[list[AuditEvent], int]:
     query = _filtered(q, type_codes or {})

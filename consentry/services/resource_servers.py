@@ -21,8 +21,17 @@ API_UPDATED = "api.updated"
 API_DELETED = "api.deleted"
 
 DEFAULT_POLICY = {"user": {"policy": "allow_all"}, "client": {"policy": "require_client_grant"}}
-COLUMNS = {"identifier", "name", "scopes", "allow_offline_access", "skip_consent_for_verifiable_first_party_clients",
-           "token_dialect", "token_lifetime", "signing_alg", "subject_type_authorization"}  # fmt: skip
+COLUMNS = {
+    "identifier",
+    "name",
+    "scopes",
+    "allow_offline_access",
+    "skip_consent_for_verifiable_first_party_clients",
+    "token_dialect",
+    "token_lifetime",
+    "signing_alg",
+    "subject_type_authorization",
+}
 
 
 def resource_server_json(row: ResourceServer) -> dict[str, Any]:
@@ -90,8 +99,9 @@ def _check_web_lifetime(row: ResourceServer) -> None:
     """Auth0: ``token_lifetime_for_web`` (implicit/hybrid) may not exceed ``token_lifetime``."""
     web = (row.attributes or {}).get("token_lifetime_for_web")
     if isinstance(web, int) and web > row.token_lifetime:
-        raise invalid("Payload validation error: token_lifetime_for_web must not exceed token_lifetime "
-                          f"({row.token_lifetime}).")
+        raise invalid(
+            f"Payload validation error: token_lifetime_for_web must not exceed token_lifetime ({row.token_lifetime})."
+        )
 
 
 def _check_default_duration(row: ResourceServer) -> None:
@@ -99,8 +109,9 @@ def _check_default_duration(row: ResourceServer) -> None:
     attrs = row.attributes or {}
     offered, default = attrs.get("consent_durations"), attrs.get("default_consent_duration")
     if isinstance(offered, list) and default is not None and default not in offered:
-        raise invalid("Payload validation error: default_consent_duration must be one of consent_durations "
-                          f"({offered}).")  # fmt: skip
+        raise invalid(
+            f"Payload validation error: default_consent_duration must be one of consent_durations ({offered})."
+        )
 
 
 def _checked_scopes(scopes: list[Any]) -> list[dict[str, Any]]:
@@ -120,8 +131,10 @@ async def create_resource_server(
     _check_name(body.name)
     scopes = _checked_scopes(body.scopes or [])
     if await s.scalar(select(ResourceServer.id).where(ResourceServer.identifier == body.identifier)):
-        raise conflict(f"A resource server with the same identifier already exists: {body.identifier[:200]}",
-                       "resource_server_conflict")  # fmt: skip
+        raise conflict(
+            f"A resource server with the same identifier already exists: {body.identifier[:200]}",
+            "resource_server_conflict",
+        )
     data = body.model_dump(exclude_unset=True, exclude_none=True)
     now = rt.clock.now()
     row = ResourceServer(
@@ -145,8 +158,9 @@ async def create_resource_server(
     _check_web_lifetime(row)
     s.add(row)
     await s.flush()
-    audit.record(s, now, API_CREATED, f"API '{row.name}' created", details={"identifier": row.identifier,
-                                                                          "actor": actor})  # fmt: skip
+    audit.record(
+        s, now, API_CREATED, f"API '{row.name}' created", details={"identifier": row.identifier, "actor": actor}
+    )
     return row
 
 
@@ -190,13 +204,20 @@ async def update_resource_server(
         row.name = data["name"].strip()
     if body.scopes is not None:
         row.scopes = _checked_scopes(body.scopes)
-    for field in ("allow_offline_access", "skip_consent_for_verifiable_first_party_clients", "token_dialect",
-                  "token_lifetime", "signing_alg"):  # fmt: skip
+    for field in (
+        "allow_offline_access",
+        "skip_consent_for_verifiable_first_party_clients",
+        "token_dialect",
+        "token_lifetime",
+        "signing_alg",
+    ):
         if data.get(field) is not None:
             setattr(row, field, data[field])
     if data.get("subject_type_authorization") is not None:
-        merged = {**_policy(row.subject_type_authorization),
-                  **{k: v for k, v in data["subject_type_authorization"].items() if v is not None}}  # fmt: skip
+        merged = {
+            **_policy(row.subject_type_authorization),
+            **{k: v for k, v in data["subject_type_authorization"].items() if v is not None},
+        }
         row.subject_type_authorization = _policy(merged)
     attrs = dict(row.attributes or {})
     for key, value in data.items():
@@ -210,8 +231,13 @@ async def update_resource_server(
     _check_web_lifetime(row)
     _check_default_duration(row)
     row.updated_at = rt.clock.now()
-    audit.record(s, row.updated_at, API_UPDATED, f"API '{row.name}' updated",
-                 details={"identifier": row.identifier, "actor": actor})  # fmt: skip
+    audit.record(
+        s,
+        row.updated_at,
+        API_UPDATED,
+        f"API '{row.name}' updated",
+        details={"identifier": row.identifier, "actor": actor},
+    )
     await s.flush()
     return row
 
@@ -223,6 +249,11 @@ async def delete_resource_server(rt: Runtime, s: AsyncSession, id_or_identifier:
     await revoke_audience_grants(rt, s, row.identifier, actor=actor)
     await s.execute(delete(ClientGrant).where(ClientGrant.audience == row.identifier))
     await s.delete(row)
-    audit.record(s, rt.clock.now(), API_DELETED, f"API '{row.name}' deleted",
-                 details={"identifier": row.identifier, "actor": actor})  # fmt: skip
+    audit.record(
+        s,
+        rt.clock.now(),
+        API_DELETED,
+        f"API '{row.name}' deleted",
+        details={"identifier": row.identifier, "actor": actor},
+    )
     await s.flush()

@@ -66,7 +66,12 @@ async def update_settings(
         else:
             stored[key] = value
     row.settings, row.updated_at = stored, rt.clock.now()
-    audit.record(s, row.updated_at, SETTINGS_UPDATED, "Tenant settings updated",
-                 details={"actor": actor, "fields": sorted(patch)})  # fmt: skip
+    audit.record(
+        s,
+        row.updated_at,
+        SETTINGS_UPDATED,
+        "Tenant settings updated",
+        details={"actor": actor, "fields": sorted(patch)},
+    )
     await s.flush()
     return merged_settings(stored)

@@ -78,7 +78,13 @@ def _union(current: Iterable[str], added: Iterable[str]) -> list[str]:
 
 
 async def upsert_grant(
-    rt: Runtime, s: AsyncSession, *, user_id: str, client_id: str, audience: str, scopes: Iterable[str],
+    rt: Runtime,
+    s: AsyncSession,
+    *,
+    user_id: str,
+    client_id: str,
+    audience: str,
+    scopes: Iterable[str],
     expires_at: float | None = None,
 ) -> UserGrant:
     """Create the (user, client, audience) grant or extend its scopes (union, first-approval order kept).
@@ -102,7 +108,7 @@ async def upsert_grant(
             created_at=now,
             updated_at=now,
             expires_at=expires_at,
-        )  # fmt: skip
+        )
         .on_conflict_do_nothing(index_elements=["user_id", "client_id", "audience"])
     )
     row = await s.scalar(
@@ -156,10 +162,22 @@ async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | 
     """Delete one grant, revoke its refresh tokens, record the event; returns how many tokens were revoked."""
     now = rt.clock.now()
     revoked = await refresh_tokens.revoke_grant_families_in(s, now, row.id)
-    audit.record(s, now, audit.GRANT_REVOKED, f"Grant for '{row.audience}' revoked", client_id=row.client_id,
-                 user_id=row.user_id, ip=ip,
-                 details={"grant_id": row.id, "audience": row.audience, "scope": list(row.scope or []),
-                          "actor": actor, "refresh_tokens_revoked": revoked})  # fmt: skip
+    audit.record(
+        s,
+        now,
+        audit.GRANT_REVOKED,
+        f"Grant for '{row.audience}' revoked",
+        client_id=row.client_id,
+        user_id=row.user_id,
+        ip=ip,
+        details={
+            "grant_id": row.id,
+            "audience": row.audience,
+            "scope": list(row.scope or []),
+            "actor": actor,
+            "refresh_tokens_revoked": revoked,
+        },
+    )
     await s.delete(row)
     return revoked
 

@@ -24,11 +24,26 @@ USER_CREATED = "user.created"
 USER_UPDATED = "user.updated"
 USER_DELETED = "user.deleted"
 METADATA_LIMIT = 16 * 1024  # bytes of JSON per metadata object, as Auth0
-SEARCH_FIELDS = {"email", "user_id", "name", "username", "nickname", "email_verified", "blocked",
-                 "identities.connection", "connection"}  # fmt: skip
-SORT_COLUMNS = {"created_at": User.created_at, "updated_at": User.updated_at, "email": User.email,
-                "user_id": User.user_id, "last_login": User.last_login, "logins_count": User.logins_count,
-                "username": User.username}  # fmt: skip
+SEARCH_FIELDS = {
+    "email",
+    "user_id",
+    "name",
+    "username",
+    "nickname",
+    "email_verified",
+    "blocked",
+    "identities.connection",
+    "connection",
+}
+SORT_COLUMNS = {
+    "created_at": User.created_at,
+    "updated_at": User.updated_at,
+    "email": User.email,
+    "user_id": User.user_id,
+    "last_login": User.last_login,
+    "logins_count": User.logins_count,
+    "username": User.username,
+}
 
 PROFILE_FIELDS = ("name", "nickname", "given_name", "family_name", "picture", "phone_number", "phone_verified")
 
@@ -185,11 +200,19 @@ async def create_user_from_body(
 ) -> tuple[User, Connection]:
     _check_metadata(body.model_dump())
     row, conn = await create_user(
-        rt, s, connection=body.connection, email=body.email, password=body.password, username=body.username,
+        rt,
+        s,
+        connection=body.connection,
+        email=body.email,
+        password=body.password,
+        username=body.username,
         profile=body.model_dump(include=set(PROFILE_FIELDS), exclude_none=True),
-        email_verified=bool(body.email_verified), blocked=bool(body.blocked), app_metadata=body.app_metadata,
-        user_metadata=body.user_metadata, user_id=body.user_id,
-    )  # fmt: skip
+        email_verified=bool(body.email_verified),
+        blocked=bool(body.blocked),
+        app_metadata=body.app_metadata,
+        user_metadata=body.user_metadata,
+        user_id=body.user_id,
+    )
     audit.record(s, row.created_at, USER_CREATED, "User created", user_id=row.user_id, details={"actor": actor})
     return row, conn
 
@@ -235,8 +258,14 @@ async def update_user(
         if data.get(key) is not None:
             setattr(row, key, _merge_metadata(getattr(row, key), data[key]))
     row.updated_at = rt.clock.now()
-    audit.record(s, row.updated_at, USER_UPDATED, "User updated", user_id=row.user_id,
-                 details={"actor": actor, "fields": sorted(data)})  # fmt: skip
+    audit.record(
+        s,
+        row.updated_at,
+        USER_UPDATED,
+        "User updated",
+        user_id=row.user_id,
+        details={"actor": actor, "fields": sorted(data)},
+    )
     try:
         await s.flush()
     except IntegrityError:
@@ -263,8 +292,9 @@ async def delete_user(rt: Runtime, s: AsyncSession, user_id: str, *, actor: str 
 
 def _lower_match(column: Any, term: Term, *, substring: bool = False) -> Any:
     if term.wildcard or substring:
-        return func.lower(column).like(like_pattern(Term(term.field, term.value.lower(), term.wildcard),
-                                                     substring=substring), escape="\\")  # fmt: skip
+        return func.lower(column).like(
+            like_pattern(Term(term.field, term.value.lower(), term.wildcard), substring=substring), escape="\\"
+        )
     return func.lower(column) == term.value.lower()
 
 
@@ -303,9 +333,14 @@ def _sort(sort: str | None) -> list[Any]:
 
 
 async def list_users(
-    s: AsyncSession, *, offset: int, limit: int, q: str | None = None, connection: str | None = None,
+    s: AsyncSession,
+    *,
+    offset: int,
+    limit: int,
+    q: str | None = None,
+    connection: str | None = None,
     sort: str | None = None,
-) -> tuple[list[User], int]:  # fmt: skip
+) -> tuple[list[User], int]:
     query = select(User)
     if q is not None and q.strip():
         groups = parse_query(q, SEARCH_FIELDS)

@@ -31,8 +31,10 @@ TABLE = "config_version"
 # Written on every token request (services.usage); never configuration.
 HOT_COLUMNS = {"clients": frozenset({"last_used_at"})}
 READ = "SELECT version FROM config_version WHERE id = 1"
-_BUMP = ("INSERT INTO config_version (id, version) VALUES (1, 1) "
-         "ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1")  # fmt: skip
+_BUMP = (
+    "INSERT INTO config_version (id, version) VALUES (1, 1) "
+    "ON CONFLICT (id) DO UPDATE SET version = config_version.version + 1"
+)
 PG_FUNCTION = "consentry_config_changed"
 PG_CHANNEL = "consentry_config"  # storage.notify.CHANNEL
 
@@ -82,8 +84,11 @@ def drop_ddl(dialect: str, tables: Iterable[str]) -> list[str]:
     for table in tables:
         write, upd = _names(table)
         if dialect == "sqlite":
-            statements += [f"DROP TRIGGER IF EXISTS {write}_insert", f"DROP TRIGGER IF EXISTS {write}_delete",
-                           f"DROP TRIGGER IF EXISTS {upd}"]  # fmt: skip
+            statements += [
+                f"DROP TRIGGER IF EXISTS {write}_insert",
+                f"DROP TRIGGER IF EXISTS {write}_delete",
+                f"DROP TRIGGER IF EXISTS {upd}",
+            ]
         else:
             statements += [f"DROP TRIGGER IF EXISTS {write} ON {table}", f"DROP TRIGGER IF EXISTS {upd} ON {table}"]
     if dialect != "sqlite":

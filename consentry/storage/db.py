@@ -112,8 +112,12 @@ def create_engine(url: str, *, pool_size: int) -> AsyncEngine:
         pragmas = _sqlite_pragmas
         if len(args) == 1 and not kwargs.get("uri"):  # a plain file or :memory: (performance.md: no thread hops)
             engine.sync_engine.dispose()
-            engine = create_async_engine(url, pool_size=pool_size, max_overflow=2 * pool_size,
-                                         async_creator=sqlite_inline.connector(args[0], **kwargs))  # fmt: skip
+            engine = create_async_engine(
+                url,
+                pool_size=pool_size,
+                max_overflow=2 * pool_size,
+                async_creator=sqlite_inline.connector(args[0], **kwargs),
+            )
             if inline_sqlite_file(url):
                 pragmas = _inline_sqlite_pragmas
         event.listen(engine.sync_engine, "connect", pragmas)
@@ -172,8 +176,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 20) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False,
-                                           sync_session_class=_WriteSession)  # fmt: skip
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=False, sync_session_class=_WriteSession
+        )
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         # SQLite begins no transaction for a SELECT anyway (and resetting its isolation level costs a statement)
         self._reader = self.engine if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")

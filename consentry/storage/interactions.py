@@ -25,10 +25,13 @@ _CONSUME = update(_TABLE).where(_TABLE.c.id == bindparam("txn"), _TABLE.c.consum
 _BY_UPSTREAM = select(_TABLE).where(_TABLE.c.upstream_state == bindparam("upstream"))
 _CLAIM_UPSTREAM = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("txn"), _TABLE.c.upstream_state == bindparam("upstream"),
-           _TABLE.c.consumed_at.is_(None))
+    .where(
+        _TABLE.c.id == bindparam("txn"),
+        _TABLE.c.upstream_state == bindparam("upstream"),
+        _TABLE.c.consumed_at.is_(None),
+    )
     .values(upstream_state=None)
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -14,9 +14,20 @@ from consentry.storage.models import LoginSession, User, UserGrant
 
 _SESSIONS: Table = LoginSession.__table__  # type: ignore[assignment]
 _INSERT = insert(_SESSIONS)
-_COLUMNS = (LoginSession.id, LoginSession.auth_time, LoginSession.expires_at, LoginSession.revoked_at,
-            LoginSession.created_at, LoginSession.last_used_at, User.user_id, User.connection_id, User.email,
-            User.username, User.blocked, User.is_admin)  # fmt: skip
+_COLUMNS = (
+    LoginSession.id,
+    LoginSession.auth_time,
+    LoginSession.expires_at,
+    LoginSession.revoked_at,
+    LoginSession.created_at,
+    LoginSession.last_used_at,
+    User.user_id,
+    User.connection_id,
+    User.email,
+    User.username,
+    User.blocked,
+    User.is_admin,
+)
 _TOUCH = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id")).values(last_used_at=bindparam("now"))
 _LOOKUP = (
     select(*_COLUMNS)
@@ -26,13 +37,23 @@ _LOOKUP = (
 # The same, with the user's grant for one (client, audience): /authorize needs both, and one statement on one
 # connection costs less than two reads. The grant's expiry comes along: an expired grant counts as none.
 _LOOKUP_WITH_GRANT = (
-    select(*_COLUMNS, UserGrant.id.label("grant_id"), UserGrant.scope.label("grant_scope"),
-           UserGrant.expires_at.label("grant_expires_at"))
+    select(
+        *_COLUMNS,
+        UserGrant.id.label("grant_id"),
+        UserGrant.scope.label("grant_scope"),
+        UserGrant.expires_at.label("grant_expires_at"),
+    )
     .join(User, User.user_id == LoginSession.user_id)
-    .outerjoin(UserGrant, and_(UserGrant.user_id == User.user_id, UserGrant.client_id == bindparam("client_id"),
-                               UserGrant.audience == bindparam("audience")))
+    .outerjoin(
+        UserGrant,
+        and_(
+            UserGrant.user_id == User.user_id,
+            UserGrant.client_id == bindparam("client_id"),
+            UserGrant.audience == bindparam("audience"),
+        ),
+    )
     .where(LoginSession.token_hash == bindparam("token_hash"))
-)  # fmt: skip
+)
 _REVOKE = update(_SESSIONS).where(_SESSIONS.c.token_hash == bindparam("b_token_hash"), _SESSIONS.c.revoked_at.is_(None))
 
 
@@ -58,8 +79,18 @@ class SessionRow:
 
 
 async def insert_in(unit: Unit, *, sid: str, token_hash: str, user_id: str, now: float, expires_at: float) -> None:
-    await unit.execute(_INSERT, {"id": sid, "token_hash": token_hash, "user_id": user_id, "auth_time": now,
-                                 "created_at": now, "last_used_at": now, "expires_at": expires_at})  # fmt: skip
+    await unit.execute(
+        _INSERT,
+        {
+            "id": sid,
+            "token_hash": token_hash,
+            "user_id": user_id,
+            "auth_time": now,
+            "created_at": now,
+            "last_used_at": now,
+            "expires_at": expires_at,
+        },
+    )
 
 
 async def find(db: Database, token_hash: str, grant_for: tuple[str, str] | None = None) -> SessionRow | None:

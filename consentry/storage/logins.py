@@ -12,12 +12,17 @@ from consentry.storage.models import User
 _USERS: Table = User.__table__  # type: ignore[assignment]
 _FIND = (
     select(User.user_id, User.password_hash, User.blocked)
-    .where(User.connection_id.in_(bindparam("connections", expanding=True)),
-           or_(User.email == bindparam("login"), User.username == bindparam("login")))
+    .where(
+        User.connection_id.in_(bindparam("connections", expanding=True)),
+        or_(User.email == bindparam("login"), User.username == bindparam("login")),
+    )
     .limit(1)
-)  # fmt: skip
-_COUNT = update(_USERS).where(_USERS.c.user_id == bindparam("uid")).values(
-    logins_count=_USERS.c.logins_count + 1, last_login=bindparam("now"), last_ip=bindparam("ip"))  # fmt: skip
+)
+_COUNT = (
+    update(_USERS)
+    .where(_USERS.c.user_id == bindparam("uid"))
+    .values(logins_count=_USERS.c.logins_count + 1, last_login=bindparam("now"), last_ip=bindparam("ip"))
+)
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,10 @@ class Notifier:
             try:
                 async with self._engine.connect() as conn:
                     for kind in kinds:
-                        await conn.execute(text("SELECT pg_notify(:channel, :payload)"),
-                                           {"channel": CHANNEL, "payload": f"{kind} {self.origin}"})  # fmt: skip
+                        await conn.execute(
+                            text("SELECT pg_notify(:channel, :payload)"),
+                            {"channel": CHANNEL, "payload": f"{kind} {self.origin}"},
+                        )
             except Exception as exc:  # noqa: BLE001 - the others fall back to their cache TTL
                 log.warning("could not publish %s to the other processes: %s", ",".join(kinds), type(exc).__name__)
 

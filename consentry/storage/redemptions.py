@@ -42,10 +42,19 @@ CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
 HeldRow = Row[Any]  # a code or refresh-token row joined with its user (``holder_*``) and live consent (``live_*``)
 PendingWrite = tuple[Executable, dict[str, Any]]  # a statement due in the redemption's transaction
 
-_HOLDER_COLUMNS = (USERS.c.user_id.label("holder_id"), USERS.c.email, USERS.c.username, USERS.c.email_verified,
-                   USERS.c.profile, USERS.c.updated_at, USERS.c.blocked, USERS.c.connection_id,
-                   GRANTS.c.id.label("live_grant_id"), GRANTS.c.scope.label("live_grant_scope"),
-                   GRANTS.c.expires_at.label("live_grant_expires_at"))  # fmt: skip
+_HOLDER_COLUMNS = (
+    USERS.c.user_id.label("holder_id"),
+    USERS.c.email,
+    USERS.c.username,
+    USERS.c.email_verified,
+    USERS.c.profile,
+    USERS.c.updated_at,
+    USERS.c.blocked,
+    USERS.c.connection_id,
+    GRANTS.c.id.label("live_grant_id"),
+    GRANTS.c.scope.label("live_grant_scope"),
+    GRANTS.c.expires_at.label("live_grant_expires_at"),
+)
 
 
 def _held_query(table: Table, key: Column[Any]) -> Select[Any]:
@@ -67,8 +76,11 @@ def _still_allowed(table: Table) -> ColumnElement[bool]:
 def _consume_statement(table: Table, key: Column[Any], marker: str) -> Update:
     """Set ``marker`` to :now on the row where ``key`` = :key if it is unused and still allowed."""
     live = [table.c.revoked_at.is_(None)] if "revoked_at" in table.c else []
-    return (update(table).where(key == bindparam("key"), table.c[marker].is_(None), *live, _still_allowed(table))
-            .values({marker: bindparam("now")}))  # fmt: skip
+    return (
+        update(table)
+        .where(key == bindparam("key"), table.c[marker].is_(None), *live, _still_allowed(table))
+        .values({marker: bindparam("now")})
+    )
 
 
 async def _consume(unit: Unit, statement: Update, key: str, now: float) -> bool:
@@ -103,8 +115,9 @@ class Redemption:
             row: HeldRow | None = (await conn.execute(self.read_query, {"key": digest})).first()
         return row
 
-    async def __call__(self, db: Database, key: str, now: float, successor: dict[str, Any] | None,
-                       writes: list[PendingWrite]) -> bool:  # fmt: skip
+    async def __call__(
+        self, db: Database, key: str, now: float, successor: dict[str, Any] | None, writes: list[PendingWrite]
+    ) -> bool:
         """True when this request redeemed the row (False: used concurrently, consent revoked or user blocked)."""
         if db.is_sqlite:
             async with db.write() as conn:

@@ -19,8 +19,11 @@ TABLE: Table = RefreshToken.__table__  # type: ignore[assignment]
 STORE = insert(TABLE)  # built once (performance.md)
 
 
-_FIND = (select(TABLE, User.blocked.label("user_blocked")).join(User, User.user_id == TABLE.c.user_id)
-         .where(TABLE.c.token_hash == bindparam("digest")))  # fmt: skip
+_FIND = (
+    select(TABLE, User.blocked.label("user_blocked"))
+    .join(User, User.user_id == TABLE.c.user_id)
+    .where(TABLE.c.token_hash == bindparam("digest"))
+)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,15 +12,19 @@ from consentry.storage.models import Client, ClientGrant, Connection, Connection
 
 async def default_user_grant_exists(s: OrmUnit) -> bool:
     """A ``default_for: third_party_clients`` client grant for user flows exists (DCR clients need one, T9)."""
-    found = await s.scalar(select(ClientGrant.id).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT,
-                                                        ClientGrant.subject_type == "user").limit(1))  # fmt: skip
+    found = await s.scalar(
+        select(ClientGrant.id)
+        .where(ClientGrant.default_for == THIRD_PARTY_DEFAULT, ClientGrant.subject_type == "user")
+        .limit(1)
+    )
     return found is not None
 
 
 async def registered_from(s: OrmUnit, ip: str) -> int:
     """How many clients registered dynamically from this address exist."""
-    held = await s.scalar(select(func.count()).select_from(Client).where(Client.registration_type == "dcr",
-                                                                         Client.registration_ip == ip))  # fmt: skip
+    held = await s.scalar(
+        select(func.count()).select_from(Client).where(Client.registration_type == "dcr", Client.registration_ip == ip)
+    )
     return int(held or 0)
 
 

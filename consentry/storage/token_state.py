@@ -18,13 +18,19 @@ _GRANTS: Table = UserGrant.__table__  # type: ignore[assignment]
 _FAMILIES: Table = RefreshToken.__table__  # type: ignore[assignment]
 _family_revoked = exists().where(_FAMILIES.c.family_id == bindparam("family"), _FAMILIES.c.revoked_at.is_not(None))
 _READ = (
-    select(_USERS.c.blocked, _USERS.c.connection_id, _GRANTS.c.id.label("grant_id"),
-           _GRANTS.c.scope.label("grant_scope"), _GRANTS.c.expires_at.label("grant_expires_at"),
-           _family_revoked.label("family_revoked"))
-    .select_from(_USERS.outerjoin(_GRANTS, and_(_GRANTS.c.id == bindparam("grant"),
-                                                _GRANTS.c.user_id == _USERS.c.user_id)))
+    select(
+        _USERS.c.blocked,
+        _USERS.c.connection_id,
+        _GRANTS.c.id.label("grant_id"),
+        _GRANTS.c.scope.label("grant_scope"),
+        _GRANTS.c.expires_at.label("grant_expires_at"),
+        _family_revoked.label("family_revoked"),
+    )
+    .select_from(
+        _USERS.outerjoin(_GRANTS, and_(_GRANTS.c.id == bindparam("grant"), _GRANTS.c.user_id == _USERS.c.user_id))
+    )
     .where(_USERS.c.user_id == bindparam("user"))
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)
@@ -44,5 +50,11 @@ async def read(db: Database, user_id: str, grant_id: str, family_id: str) -> Tok
         row = (await conn.execute(_READ, {"user": user_id, "grant": grant_id, "family": family_id})).first()
     if row is None:
         return None
-    return TokenState(bool(row.blocked), row.connection_id, row.grant_id, row.grant_scope, bool(row.family_revoked),
-                      row.grant_expires_at)  # fmt: skip
+    return TokenState(
+        bool(row.blocked),
+        row.connection_id,
+        row.grant_id,
+        row.grant_scope,
+        bool(row.family_revoked),
+        row.grant_expires_at,
+    )

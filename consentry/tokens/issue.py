@@ -84,8 +84,14 @@ def profile_claims(user: ClaimsUser, scopes: tuple[str, ...]) -> dict[str, Any]:
 def _base(req: UserTokenRequest, ctx: dict[str, Any]) -> dict[str, Any]:
     iat = ctx["iat"]
     lifetime = req.client.id_token_lifetime or ctx["rt"].settings.id_token_lifetime
-    return {"iss": ctx["rt"].settings.issuer_url, "sub": ctx["sub"], "aud": req.client.client_id,
-            "iat": iat, "exp": iat + lifetime, "azp": req.client.client_id}  # fmt: skip
+    return {
+        "iss": ctx["rt"].settings.issuer_url,
+        "sub": ctx["sub"],
+        "aud": req.client.client_id,
+        "iat": iat,
+        "exp": iat + lifetime,
+        "azp": req.client.client_id,
+    }
 
 
 def _session(req: UserTokenRequest, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -205,8 +211,12 @@ async def mint_user_tokens(
         dialect=req.api.token_dialect if req.api else "rfc9068_profile",
         extra={**(extra_claims or {}), **provenance_claims(req.grant_id, family)},
     )
-    response: dict[str, Any] = {"access_token": access_token, "token_type": "Bearer", "expires_in": lifetime,
-                                "scope": scope}  # fmt: skip
+    response: dict[str, Any] = {
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": scope,
+    }
     if req.grant_expires_at is not None:  # draft-ietf-oauth-refresh-token-expiration
         response["authorization_expires_in"] = max(0, int(req.grant_expires_at - now))
     if "openid" in req.scopes:
@@ -219,13 +229,24 @@ async def mint_user_tokens(
     if refresh:
         assert family is not None
         raw = ids.secret(48)
-        row = {"id": ids.hex_id(), "token_hash": ids.digest(raw), "family_id": family.id,
-               "client_id": req.client.client_id, "user_id": req.user.user_id,
-               "audience": req.api.identifier if req.api else None, "scope": list(req.scopes),
-               "grant_id": req.grant_id, "session_id": req.session_id, "code_hash": code_hash,
-               "auth_time": req.auth_time, "created_at": now,
-               "expires_at": refresh_expiry(rt, req.client, family.expires_at, now),
-               "family_expires_at": family.expires_at, "rotated_at": None, "revoked_at": None}  # fmt: skip
+        row = {
+            "id": ids.hex_id(),
+            "token_hash": ids.digest(raw),
+            "family_id": family.id,
+            "client_id": req.client.client_id,
+            "user_id": req.user.user_id,
+            "audience": req.api.identifier if req.api else None,
+            "scope": list(req.scopes),
+            "grant_id": req.grant_id,
+            "session_id": req.session_id,
+            "code_hash": code_hash,
+            "auth_time": req.auth_time,
+            "created_at": now,
+            "expires_at": refresh_expiry(rt, req.client, family.expires_at, now),
+            "family_expires_at": family.expires_at,
+            "rotated_at": None,
+            "revoked_at": None,
+        }
         response["refresh_token"] = raw
     return MintedTokens(response, row)
 

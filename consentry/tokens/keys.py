@@ -151,9 +151,7 @@ class KeyStore:
         """RSA key generation takes 50-200 ms of CPU: in a thread, not blocking this worker's other requests."""
         return await asyncio.to_thread(new_key_row, self.kek, self.clock.now(), self.tenant)
 
-    def _apply(
-        self, s: OrmUnit, rows: list[SigningKey], change: Change, spare: list[SigningKey]
-    ) -> list[SigningKey]:
+    def _apply(self, s: OrmUnit, rows: list[SigningKey], change: Change, spare: list[SigningKey]) -> list[SigningKey]:
         """Write ``change`` (new keys taken from ``spare``, generated beforehand, outside the transaction)."""
         now = self.clock.now()
         by_kid = {r.kid: r for r in rows}

@@ -87,7 +87,17 @@ async def live_scopes(rt: Runtime, claims: dict[str, Any]) -> Verdict:
         consent = frozenset(row.grant_scope or ()) if row.grant_id is not None and not ended else None
     else:  # minted without consent (first-party), or before tokens named their grant: nothing to re-check
         consent = frozenset(scopes)
-    inp = MintInput(client, row, audience, api, grants, await rt.catalog.connections(client_id), scopes,
-                    bool(grant_id), consent, consent_expired=ended)  # fmt: skip
+    inp = MintInput(
+        client,
+        row,
+        audience,
+        api,
+        grants,
+        await rt.catalog.connections(client_id),
+        scopes,
+        bool(grant_id),
+        consent,
+        consent_expired=ended,
+    )
     decision = decide(inp)
     return Verdict(decision.scopes) if decision.allowed else revoked(decision.reason)

@@ -51,8 +51,11 @@ async def download_receipt(who: User, receipt_id: str) -> Response:
     if row is None:
         return Response("Not found", status_code=404, media_type="text/plain", headers={"Cache-Control": "no-store"})
     disposition = f'attachment; filename="consent-receipt-{row.id}.jws"'
-    return Response(row.jws, media_type="application/jose",
-                    headers={"Content-Disposition": disposition, "Cache-Control": "no-store"})  # fmt: skip
+    return Response(
+        row.jws,
+        media_type="application/jose",
+        headers={"Content-Disposition": disposition, "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/u/apps/revoke")
@@ -70,7 +73,8 @@ async def revoke(request: Request, who: User) -> Response:
     form = Submitted(await guard.check_csrf(request, who))
     rt, client_id = who.rt, form.text("client_id")
     async with rt.db.transaction() as s:
-        count = await revoke_user_grants(rt, s, who.user_id, actor=who.user_id, ip=client_ip(request),
-                                         client_id=client_id)  # fmt: skip
+        count = await revoke_user_grants(
+            rt, s, who.user_id, actor=who.user_id, ip=client_ip(request), client_id=client_id
+        )
     target = rt.settings.url("u/apps") + ("?" + urlencode({"revoked": client_id}) if count else "")
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store"})

@@ -20,8 +20,9 @@ env = Environment(
 )
 
 
-def render(request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None,
-           **context: Any) -> HTMLResponse:  # fmt: skip
+def render(
+    request: Request, template: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any
+) -> HTMLResponse:
     rt = getattr(request.app.state, "runtime", None)
     issuer = rt.settings.issuer_url if rt else "/"
     body = env.get_template(template).render(issuer=issuer, **context)

@@ -81,12 +81,19 @@ class Cluster:
         self.addresses[name] = address
         return address
 
-    def start(self, name: str, member: str, argv: list[str], env: dict[str, str] | None = None,
-              cwd: Path | None = None) -> subprocess.Popen[bytes]:  # fmt: skip
+    def start(
+        self, name: str, member: str, argv: list[str], env: dict[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.Popen[bytes]:
         """Run ``argv`` in ``member``'s namespace; output goes to ``workdir/<name>.log``."""
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - kept open by the child
-        process = subprocess.Popen(["ip", "netns", "exec", self.ns(member), *argv], env=env, cwd=cwd, stdout=log,
-                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", self.ns(member), *argv],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
         log.close()
         self.processes[name] = process
         return process

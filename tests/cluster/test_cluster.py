@@ -81,10 +81,10 @@ class NamespacedPostgres:
         _su_postgres([str(self.bin / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"])
         with open(data / "pg_hba.conf", "a") as hba:
             hba.write(f"host all all {SUBNET}.0/24 trust\n")
-        opts = (f"-k {self.dir} -p 5432 -h {SUBNET}.{DB} -c fsync=off -c synchronous_commit=off"
-                " -c max_connections=200")  # fmt: skip
-        _su_postgres([str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w",
-                      "start"], cluster)  # fmt: skip
+        opts = f"-k {self.dir} -p 5432 -h {SUBNET}.{DB} -c fsync=off -c synchronous_commit=off -c max_connections=200"
+        _su_postgres(
+            [str(self.bin / "pg_ctl"), "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start"], cluster
+        )
         self.started = True
         return f"postgresql+asyncpg://postgres@/postgres?host={self.dir}&port=5432"
 
@@ -104,8 +104,10 @@ async def _create_database(local_url: str) -> tuple[str, str]:
             await conn.execute(text('CREATE DATABASE "consentry"'))
     finally:
         await engine.dispose()
-    return (local_url.replace("/postgres?", "/consentry?"),
-            f"postgresql+asyncpg://postgres@{SUBNET}.{DB}:5432/consentry")  # fmt: skip
+    return (
+        local_url.replace("/postgres?", "/consentry?"),
+        f"postgresql+asyncpg://postgres@{SUBNET}.{DB}:5432/consentry",
+    )
 
 
 @pytest.fixture
@@ -135,18 +137,32 @@ def _start_nodes(net: Cluster, tmp_path: Path, node_url: str) -> None:
         data = tmp_path / name
         data.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENTRY_")}
-        env.update({"CONSENTRY_HOST": f"{SUBNET}.{host}", "CONSENTRY_PORT": "8080", "CONSENTRY_ISSUER": ISSUER,
-                    "CONSENTRY_DATABASE_URL": node_url, "CONSENTRY_DATA_DIR": str(data), "CONSENTRY_WORKERS": "1",
-                    "CONSENTRY_KEY_ENCRYPTION_KEY": TEST_KEK, "CONSENTRY_LOG_LEVEL": "warning",
-                    "CONSENTRY_CACHE_TTL": "30", "CONSENTRY_TRUSTED_PROXIES": json.dumps([f"{SUBNET}.{LB}"])})
+        env.update(
+            {
+                "CONSENTRY_HOST": f"{SUBNET}.{host}",
+                "CONSENTRY_PORT": "8080",
+                "CONSENTRY_ISSUER": ISSUER,
+                "CONSENTRY_DATABASE_URL": node_url,
+                "CONSENTRY_DATA_DIR": str(data),
+                "CONSENTRY_WORKERS": "1",
+                "CONSENTRY_KEY_ENCRYPTION_KEY": TEST_KEK,
+                "CONSENTRY_LOG_LEVEL": "warning",
+                "CONSENTRY_CACHE_TTL": "30",
+                "CONSENTRY_TRUSTED_PROXIES": json.dumps([f"{SUBNET}.{LB}"]),
+            }
+        )
         net.start(name, name, [*consentry_command(), "serve"], env=env, cwd=data)
 
 
 def _start_nginx(net: Cluster, tmp_path: Path) -> None:
     conf = tmp_path / "nginx.conf"
     upstreams = "\n".join(f"        server {SUBNET}.{h}:8080 max_fails=1 fail_timeout=10s;" for h in NODES.values())
-    conf.write_text(NGINX.read_text().replace("@DIR@", str(tmp_path)).replace("@LISTEN@", f"{SUBNET}.{LB}:80")
-                    .replace("        @UPSTREAMS@", upstreams))  # fmt: skip
+    conf.write_text(
+        NGINX.read_text()
+        .replace("@DIR@", str(tmp_path))
+        .replace("@LISTEN@", f"{SUBNET}.{LB}:80")
+        .replace("        @UPSTREAMS@", upstreams)
+    )
     net.start("nginx", "lb", ["nginx", "-c", str(conf), "-g", "daemon off;"])
 
 
@@ -170,9 +186,15 @@ def _wait_ready(urls: list[str], net: Cluster, deadline: float = 90.0) -> None:
 
 async def _rotate_and_watch(world: World) -> float:
     async with httpx.AsyncClient(timeout=10) as http:
-        r = await http.post(f"{ISSUER}oauth/token", data={"grant_type": "client_credentials", "client_id": world.m2m_id,
-                                                          "client_secret": world.m2m_secret,
-                                                          "audience": world.management_audience})  # fmt: skip
+        r = await http.post(
+            f"{ISSUER}oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": world.m2m_id,
+                "client_secret": world.m2m_secret,
+                "audience": world.management_audience,
+            },
+        )
         auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
         for host in NODES.values():  # warm every node's key cache
             assert (await http.get(f"http://{SUBNET}.{host}:8080/.well-known/jwks.json")).status_code == 200
@@ -195,9 +217,15 @@ async def _failed_logins(world: World, email: str, attempts: int) -> list[int]:
     async with httpx.AsyncClient(timeout=30, follow_redirects=True) as http:
         for _ in range(attempts):
             page = await http.get(f"{ISSUER}u/login")
-            r = await http.post(f"{ISSUER}u/login", data={"state": hidden(page.text, "state"),
-                                                           "csrf": hidden(page.text, "csrf"), "username": email,
-                                                           "password": PASSWORD + "-wrong"})  # fmt: skip
+            r = await http.post(
+                f"{ISSUER}u/login",
+                data={
+                    "state": hidden(page.text, "state"),
+                    "csrf": hidden(page.text, "csrf"),
+                    "username": email,
+                    "password": PASSWORD + "-wrong",
+                },
+            )
             statuses.append(r.status_code)
     return statuses
 
@@ -222,8 +250,11 @@ def test_three_nodes_behind_nginx_lose_no_write_when_one_is_killed(
     world = seed(local_url, tmp_path / "seed", ISSUER, users=USERS + 1)
     _start_nodes(net, tmp_path, node_url)
     _start_nginx(net, tmp_path)
-    _wait_ready([f"http://{SUBNET}.{h}:8080/.well-known/openid-configuration" for h in NODES.values()]
-                + [f"{ISSUER}.well-known/openid-configuration"], net)  # fmt: skip
+    _wait_ready(
+        [f"http://{SUBNET}.{h}:8080/.well-known/openid-configuration" for h in NODES.values()]
+        + [f"{ISSUER}.well-known/openid-configuration"],
+        net,
+    )
     rotation = net.call("client", lambda: asyncio.run(_rotate_and_watch(world)))
 
     killed: dict[str, float] = {}
@@ -233,8 +264,10 @@ def test_three_nodes_behind_nginx_lose_no_write_when_one_is_killed(
             killed["at"] = time.time()
             net.kill("n2")
 
-    ledger: Ledger = net.call("client", lambda: asyncio.run(
-        run_load(world, [ISSUER], ISSUER, users=USERS, iterations=ROUNDS, progress=progress)))  # fmt: skip
+    ledger: Ledger = net.call(
+        "client",
+        lambda: asyncio.run(run_load(world, [ISSUER], ISSUER, users=USERS, iterations=ROUNDS, progress=progress)),
+    )
     assert killed, "the run ended before the kill"
     alive = {name: net.processes[name].poll() is None for name in (*NODES, "nginx")}
     assert alive == {"n1": True, "n2": False, "n3": True, "nginx": True}, alive
@@ -257,12 +290,14 @@ def test_three_nodes_behind_nginx_lose_no_write_when_one_is_killed(
     assert ips == {f"{SUBNET}.{CLIENT}"}, ips
 
     figures = findings.figures
-    record(f"cluster: nginx + 3 nodes + PostgreSQL in 6 network namespaces; key rotation seen by every node in "
-           f"{rotation * 1000:.0f} ms; {ledger.requests} requests, n2 killed at {KILL_AT:.0%} of the flows: "
-           f"{len(failures)} in-flight POSTs got a 502 and were sent again ({len(ledger.aborted_flows)} flows "
-           f"started over), 0 failures after the kill; no write lost ({figures['refresh_tokens_given']} refresh "
-           f"tokens and {figures['codes_received']} codes accounted for, {figures['orphan_tokens']} tokens of lost "
-           f"answers revoked); answers per node {dict(sorted(served.items()))}; login limit shared across nodes")
+    record(
+        f"cluster: nginx + 3 nodes + PostgreSQL in 6 network namespaces; key rotation seen by every node in "
+        f"{rotation * 1000:.0f} ms; {ledger.requests} requests, n2 killed at {KILL_AT:.0%} of the flows: "
+        f"{len(failures)} in-flight POSTs got a 502 and were sent again ({len(ledger.aborted_flows)} flows "
+        f"started over), 0 failures after the kill; no write lost ({figures['refresh_tokens_given']} refresh "
+        f"tokens and {figures['codes_received']} codes accounted for, {figures['orphan_tokens']} tokens of lost "
+        f"answers revoked); answers per node {dict(sorted(served.items()))}; login limit shared across nodes"
+    )
 
 
 async def _failure_ips(url: str) -> set[str | None]:

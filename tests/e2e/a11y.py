@@ -52,8 +52,12 @@ class Watched:
     def __init__(self, page: Any, prefix: str) -> None:
         self.page, self.prefix = page, prefix
         self.errors: list[str] = []
-        page.on("console", lambda msg: self.errors.append(f"console {msg.type}: {msg.text}")
-                if msg.type in ("error", "warning") else None)  # fmt: skip
+        page.on(
+            "console",
+            lambda msg: (
+                self.errors.append(f"console {msg.type}: {msg.text}") if msg.type in ("error", "warning") else None
+            ),
+        )
         page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
 
     def check(self, shot: str | None = None) -> None:

@@ -28,20 +28,37 @@ def _challenge() -> str:
 def _third_party_setup(admin: Admin, callback: str, **client: Any) -> tuple[str, str]:
     """The seeds' setup: an API with read/write posts, a default grant, a domain-level connection, an app."""
     api = admin.api(["read:posts", "write:posts"])["identifier"]
-    admin._post("/api/v2/client-grants", {"default_for": "third_party_clients", "audience": api,
-                                          "scope": ["read:posts", "write:posts"], "subject_type": "user"})  # fmt: skip
+    admin._post(
+        "/api/v2/client-grants",
+        {
+            "default_for": "third_party_clients",
+            "audience": api,
+            "scope": ["read:posts", "write:posts"],
+            "subject_type": "user",
+        },
+    )
     conns = admin.http.get("/api/v2/connections", params={"name": "Username-Password-Authentication"}).json()
     conn = conns[0] if isinstance(conns, list) else conns["connections"][0]
     assert admin.http.patch(f"/api/v2/connections/{conn['id']}", json={"is_domain_connection": True}).status_code == 200
-    app = admin._post("/api/v2/clients", {"name": "Partner Widget", "app_type": "spa", "is_first_party": False,
-                                          "callbacks": [callback], **client})  # fmt: skip
+    app = admin._post(
+        "/api/v2/clients",
+        {"name": "Partner Widget", "app_type": "spa", "is_first_party": False, "callbacks": [callback], **client},
+    )
     return app["client_id"], api
 
 
 def _authorize_url(live: LiveServer, client_id: str, callback: str, audience: str, **extra: str) -> str:
-    params = {"client_id": client_id, "redirect_uri": callback, "response_type": "code",
-              "scope": "read:posts write:posts", "audience": audience, "code_challenge": _challenge(),
-              "code_challenge_method": "S256", "state": "STATE_VALUE", **extra}  # fmt: skip
+    params = {
+        "client_id": client_id,
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": "read:posts write:posts",
+        "audience": audience,
+        "code_challenge": _challenge(),
+        "code_challenge_method": "S256",
+        "state": "STATE_VALUE",
+        **extra,
+    }
     return live.url("authorize") + "?" + urlencode(params)
 
 
@@ -153,8 +170,15 @@ async def test_issue21_user_picks_one_hour_and_the_token_response_says_so(
         await page.click("#accept")
     code = parse_qs(urlsplit(page.url).query)["code"][0]
     async with httpx.AsyncClient() as http:
-        r = await http.post(live.url("oauth/token"), data={"grant_type": "authorization_code", "code": code,
-                                                          "client_id": client_id, "redirect_uri": callback,
-                                                          "code_verifier": verifier})  # fmt: skip
+        r = await http.post(
+            live.url("oauth/token"),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": client_id,
+                "redirect_uri": callback,
+                "code_verifier": verifier,
+            },
+        )
     assert r.status_code == 200, r.text
     assert 0 < r.json()["authorization_expires_in"] <= 3600

@@ -101,8 +101,14 @@ def verify(live: LiveServer, token: str, audience: str, typ: str) -> dict[str, A
     header = jwt.get_unverified_header(token)
     assert header["alg"] == "RS256" and header["typ"] == typ and header["kid"]
     key = jwt.PyJWKClient(live.url(".well-known/jwks.json"), cache_keys=False).get_signing_key(header["kid"])
-    claims: dict[str, Any] = jwt.decode(token, key.key, algorithms=["RS256"], audience=audience, issuer=live.issuer,
-                                        options={"require": ["iss", "sub", "aud", "exp", "iat"]})  # fmt: skip
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        key.key,
+        algorithms=["RS256"],
+        audience=audience,
+        issuer=live.issuer,
+        options={"require": ["iss", "sub", "aud", "exp", "iat"]},
+    )
     return claims
 
 
@@ -133,15 +139,30 @@ async def test_first_party_app_code_pkce_tokens_refresh_userinfo_revoke_logout(
 
         verifier, challenge = pkce()
         state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-        params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": callback, "state": state,
-                  "nonce": nonce, "scope": "openid profile email offline_access read:things", "audience": api,
-                  "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+        params = {
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": callback,
+            "state": state,
+            "nonce": nonce,
+            "scope": "openid profile email offline_access read:things",
+            "audience": api,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         url = live.url("authorize") + "?" + urlencode(params)
         cb = query(await authorize_in_browser(browser_context, url, callback, live.issuer, user["email"]))
         assert cb["state"] == state and cb["iss"] == live.issuer and set(cb) == {"code", "state", "iss"}
 
-        r = await token(http, live, app, grant_type="authorization_code", code=cb["code"], redirect_uri=callback,
-                        code_verifier=verifier)  # fmt: skip
+        r = await token(
+            http,
+            live,
+            app,
+            grant_type="authorization_code",
+            code=cb["code"],
+            redirect_uri=callback,
+            code_verifier=verifier,
+        )
         assert r.status_code == 200, r.text
         assert r.headers["cache-control"] == "no-store"
         tokens = r.json()
@@ -182,8 +203,12 @@ async def test_first_party_app_code_pkce_tokens_refresh_userinfo_revoke_logout(
         await page.goto(live.url("authorize") + "?" + urlencode({**params, "prompt": "none"}))
         assert page.url.startswith(callback + "?")
         after = query(page.url)
-        assert after == {"error": "login_required", "error_description": after["error_description"], "state": state,
-                         "iss": live.issuer}  # fmt: skip
+        assert after == {
+            "error": "login_required",
+            "error_description": after["error_description"],
+            "state": state,
+            "iss": live.issuer,
+        }
 
 
 @e2e
@@ -196,9 +221,17 @@ async def test_form_post_response_mode_auto_submits_in_a_real_browser(
         app = admin.app("regular_web", [callback], token_endpoint_auth_method="client_secret_basic")
         user = admin.user()
         verifier, challenge = pkce()
-        params = {"response_type": "code", "response_mode": "form_post", "client_id": app["client_id"],
-                  "redirect_uri": callback, "state": "fp", "nonce": "n1", "scope": "openid",
-                  "code_challenge": challenge, "code_challenge_method": "S256"}  # fmt: skip
+        params = {
+            "response_type": "code",
+            "response_mode": "form_post",
+            "client_id": app["client_id"],
+            "redirect_uri": callback,
+            "state": "fp",
+            "nonce": "n1",
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         page = await browser_context.new_page()
         console: list[str] = []
         page.on("console", lambda m: console.append(m.text))
@@ -209,8 +242,15 @@ async def test_form_post_response_mode_auto_submits_in_a_real_browser(
         assert path == "/callback" and set(form) == {"code", "state", "iss"}, form
         assert (form["state"], form["iss"]) == ("fp", live.issuer)
         assert not [m for m in console if "Content Security Policy" in m], console
-        r = await token(http, live, app, grant_type="authorization_code", code=form["code"], redirect_uri=callback,
-                        code_verifier=verifier)  # fmt: skip
+        r = await token(
+            http,
+            live,
+            app,
+            grant_type="authorization_code",
+            code=form["code"],
+            redirect_uri=callback,
+            code_verifier=verifier,
+        )
         assert r.status_code == 200, r.text
         assert verify(live, r.json()["id_token"], app["client_id"], "JWT")["nonce"] == "n1"
 
@@ -245,28 +285,48 @@ async def follow(http: httpx.AsyncClient, live: LiveServer, r: httpx.Response) -
     raise AssertionError("redirect loop")
 
 
-async def code_flow(http: httpx.AsyncClient, live: LiveServer, app: dict[str, Any], person: dict[str, Any],
-                    **extra: str) -> tuple[dict[str, str], str]:  # fmt: skip
+async def code_flow(
+    http: httpx.AsyncClient, live: LiveServer, app: dict[str, Any], person: dict[str, Any], **extra: str
+) -> tuple[dict[str, str], str]:
     """Authorize with PKCE, post the login form; returns (callback parameters, code_verifier)."""
     verifier, challenge = pkce()
-    params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": APP_CALLBACK,
-              "scope": "openid offline_access", "state": "xyz", "code_challenge": challenge,
-              "code_challenge_method": "S256", **extra}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": APP_CALLBACK,
+        "scope": "openid offline_access",
+        "state": "xyz",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
     r = await follow(http, live, await http.get(live.url("authorize"), params=params))
     if r.status_code == 200 and 'name="password"' in r.text:
-        form = {"state": hidden(r.text, "state"), "csrf": hidden(r.text, "csrf"), "username": person["email"],
-                "password": PASSWORD}  # fmt: skip
+        form = {
+            "state": hidden(r.text, "state"),
+            "csrf": hidden(r.text, "csrf"),
+            "username": person["email"],
+            "password": PASSWORD,
+        }
         r = await follow(http, live, await http.post(live.url("u/login"), data=form))
     assert r.status_code == 302, (r.status_code, r.text[:500])
     assert r.headers["location"].startswith(APP_CALLBACK + "?"), r.headers["location"]
     return query(r.headers["location"]), verifier
 
 
-async def tokens_for(http: httpx.AsyncClient, live: LiveServer, app: dict[str, Any],
-                     person: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+async def tokens_for(
+    http: httpx.AsyncClient, live: LiveServer, app: dict[str, Any], person: dict[str, Any]
+) -> dict[str, Any]:
     cb, verifier = await code_flow(http, live, app, person)
-    r = await token(http, live, app, grant_type="authorization_code", code=cb["code"], redirect_uri=APP_CALLBACK,
-                    code_verifier=verifier)  # fmt: skip
+    r = await token(
+        http,
+        live,
+        app,
+        grant_type="authorization_code",
+        code=cb["code"],
+        redirect_uri=APP_CALLBACK,
+        code_verifier=verifier,
+    )
     assert r.status_code == 200, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -290,13 +350,24 @@ def assert_error(r: httpx.Response, status: int, error: str) -> None:
         ("unknown_code", 403, "invalid_grant"),
     ],
 )
-async def test_code_exchange_refusals(live: LiveServer, apps: dict[str, dict[str, Any]], person: dict[str, Any],
-                                      http: httpx.AsyncClient, kind: str, case: str, status: int,
-                                      error: str) -> None:  # fmt: skip
+async def test_code_exchange_refusals(
+    live: LiveServer,
+    apps: dict[str, dict[str, Any]],
+    person: dict[str, Any],
+    http: httpx.AsyncClient,
+    kind: str,
+    case: str,
+    status: int,
+    error: str,
+) -> None:
     app = apps[kind]
     cb, verifier = await code_flow(http, live, app, person)
-    data = {"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": APP_CALLBACK,
-            "code_verifier": verifier}  # fmt: skip
+    data = {
+        "grant_type": "authorization_code",
+        "code": cb["code"],
+        "redirect_uri": APP_CALLBACK,
+        "code_verifier": verifier,
+    }
     if case == "wrong_verifier":
         data["code_verifier"] = pkce()[0]
     elif case == "missing_verifier":
@@ -325,8 +396,12 @@ async def test_replayed_code_is_refused_and_revokes_its_refresh_token(
 ) -> None:
     app = apps[kind]
     cb, verifier = await code_flow(http, live, app, person)
-    data = {"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": APP_CALLBACK,
-            "code_verifier": verifier}  # fmt: skip
+    data = {
+        "grant_type": "authorization_code",
+        "code": cb["code"],
+        "redirect_uri": APP_CALLBACK,
+        "code_verifier": verifier,
+    }
     first = await token(http, live, app, **data)
     assert first.status_code == 200, first.text
     assert_error(await token(http, live, app, **data), 403, "invalid_grant")
@@ -359,13 +434,18 @@ async def test_wrong_client_secret_gets_401_with_a_challenge(
 ) -> None:
     app = apps["web"]
     cb, verifier = await code_flow(http, live, app, person)
-    data = {"grant_type": "authorization_code", "code": cb["code"], "redirect_uri": APP_CALLBACK,
-            "code_verifier": verifier}  # fmt: skip
+    data = {
+        "grant_type": "authorization_code",
+        "code": cb["code"],
+        "redirect_uri": APP_CALLBACK,
+        "code_verifier": verifier,
+    }
     r = await http.post(live.url("oauth/token"), data=data, auth=(app["client_id"], "not-the-secret"))
     assert_error(r, 401, "invalid_client")
     assert r.headers["www-authenticate"].lower().startswith("basic")
-    r = await http.post(live.url("oauth/token"), data={**data, "client_id": app["client_id"],
-                                                       "client_secret": "not-the-secret"})  # fmt: skip
+    r = await http.post(
+        live.url("oauth/token"), data={**data, "client_id": app["client_id"], "client_secret": "not-the-secret"}
+    )
     assert_error(r, 401, "invalid_client")
     r = await http.post(live.url("oauth/token"), data=data)  # no client authentication at all
     assert_error(r, 401, "invalid_client")
@@ -379,10 +459,19 @@ async def test_prompt_none_without_a_session_redirects_login_required_with_iss(
     live: LiveServer, apps: dict[str, dict[str, Any]], http: httpx.AsyncClient
 ) -> None:
     _, challenge = pkce()
-    r = await http.get(live.url("authorize"), params={
-        "response_type": "code", "client_id": apps["spa"]["client_id"], "redirect_uri": APP_CALLBACK,
-        "scope": "openid", "state": "s1", "prompt": "none", "code_challenge": challenge,
-        "code_challenge_method": "S256"})  # fmt: skip
+    r = await http.get(
+        live.url("authorize"),
+        params={
+            "response_type": "code",
+            "client_id": apps["spa"]["client_id"],
+            "redirect_uri": APP_CALLBACK,
+            "scope": "openid",
+            "state": "s1",
+            "prompt": "none",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     assert r.status_code == 302 and r.headers["location"].startswith(APP_CALLBACK + "?")
     cb = query(r.headers["location"])
     assert (cb["error"], cb["state"], cb["iss"]) == ("login_required", "s1", live.issuer)
@@ -391,14 +480,24 @@ async def test_prompt_none_without_a_session_redirects_login_required_with_iss(
 @e2e
 @pytest.mark.parametrize("extra", [{"prompt": "login"}, {"max_age": "0"}])
 async def test_prompt_login_and_max_age_0_ask_for_the_password_again(
-    live: LiveServer, apps: dict[str, dict[str, Any]], person: dict[str, Any], http: httpx.AsyncClient,
+    live: LiveServer,
+    apps: dict[str, dict[str, Any]],
+    person: dict[str, Any],
+    http: httpx.AsyncClient,
     extra: dict[str, str],
-) -> None:  # fmt: skip
+) -> None:
     app = apps["web"]
     await code_flow(http, live, app, person)  # a session now exists
     _, challenge = pkce()
-    params = {"response_type": "code", "client_id": app["client_id"], "redirect_uri": APP_CALLBACK, "scope": "openid",
-              "code_challenge": challenge, "code_challenge_method": "S256", **extra}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": APP_CALLBACK,
+        "scope": "openid",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
     r = await follow(http, live, await http.get(live.url("authorize"), params=params))
     assert r.status_code == 200 and 'name="password"' in r.text
     # with the session and no prompt, no page at all
@@ -411,9 +510,17 @@ async def test_prompt_login_and_max_age_0_ask_for_the_password_again(
 async def test_unsupported_response_type_is_redirected_with_iss(
     live: LiveServer, apps: dict[str, dict[str, Any]], http: httpx.AsyncClient, response_type: str
 ) -> None:
-    r = await http.get(live.url("authorize"), params={
-        "response_type": response_type, "client_id": apps["web"]["client_id"], "redirect_uri": APP_CALLBACK,
-        "scope": "openid", "state": "s2", "nonce": "n"})  # fmt: skip
+    r = await http.get(
+        live.url("authorize"),
+        params={
+            "response_type": response_type,
+            "client_id": apps["web"]["client_id"],
+            "redirect_uri": APP_CALLBACK,
+            "scope": "openid",
+            "state": "s2",
+            "nonce": "n",
+        },
+    )
     assert r.status_code == 302 and r.headers["location"].startswith(APP_CALLBACK + "?"), r.text[:300]
     assert "#" not in r.headers["location"]  # nothing in a fragment: no implicit or hybrid response
     cb = query(r.headers["location"])
@@ -423,16 +530,30 @@ async def test_unsupported_response_type_is_redirected_with_iss(
 @e2e
 @pytest.mark.parametrize(
     "redirect_uri",
-    [EVIL + "/callback", APP_CALLBACK + "/extra", APP_CALLBACK + "?x=1", APP + ".evil.example.com/callback",
-     "https://app.example.com@evil.example.com/callback", "//evil.example.com/callback", "javascript:alert(1)",
-     APP_CALLBACK.upper()],
-)  # fmt: skip
+    [
+        EVIL + "/callback",
+        APP_CALLBACK + "/extra",
+        APP_CALLBACK + "?x=1",
+        APP + ".evil.example.com/callback",
+        "https://app.example.com@evil.example.com/callback",
+        "//evil.example.com/callback",
+        "javascript:alert(1)",
+        APP_CALLBACK.upper(),
+    ],
+)
 async def test_authorize_never_redirects_to_an_unregistered_uri(
     live: LiveServer, apps: dict[str, dict[str, Any]], http: httpx.AsyncClient, redirect_uri: str
 ) -> None:
-    r = await http.get(live.url("authorize"), params={
-        "response_type": "token", "client_id": apps["web"]["client_id"], "redirect_uri": redirect_uri,
-        "scope": "openid", "state": "s3"})  # fmt: skip
+    r = await http.get(
+        live.url("authorize"),
+        params={
+            "response_type": "token",
+            "client_id": apps["web"]["client_id"],
+            "redirect_uri": redirect_uri,
+            "scope": "openid",
+            "state": "s3",
+        },
+    )
     assert r.status_code == 400 and "location" not in r.headers
     assert r.headers["content-type"].startswith("text/html")
 
@@ -470,8 +591,10 @@ async def test_v2_logout_never_redirects_to_an_unlisted_url(
 async def test_oidc_logout_never_redirects_to_an_unlisted_url(
     live: LiveServer, apps: dict[str, dict[str, Any]], http: httpx.AsyncClient, redirect: str
 ) -> None:
-    for params in ({"client_id": apps["web"]["client_id"], "post_logout_redirect_uri": redirect},
-                   {"post_logout_redirect_uri": redirect}):  # fmt: skip
+    for params in (
+        {"client_id": apps["web"]["client_id"], "post_logout_redirect_uri": redirect},
+        {"post_logout_redirect_uri": redirect},
+    ):
         r = await http.get(live.url("oidc/logout"), params=params)
         assert r.status_code == 400 and "location" not in r.headers, (params, r.status_code, r.headers)
 
@@ -517,9 +640,18 @@ async def test_expired_code_is_refused_at_the_lifetime_boundary(
     codes = []
     for _ in range(2):
         verifier, challenge = pkce()
-        step = await authorize(client, {"client_id": app.client_id, "redirect_uri": CALLBACK, "response_type": "code",
-                                        "scope": "openid offline_access", "code_challenge": challenge,
-                                        "code_challenge_method": "S256", "state": "st"})  # fmt: skip
+        step = await authorize(
+            client,
+            {
+                "client_id": app.client_id,
+                "redirect_uri": CALLBACK,
+                "response_type": "code",
+                "scope": "openid offline_access",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "state": "st",
+            },
+        )
         if step.on_login:
             step = await login(client, step, "alice@example.com", TEST_PASSWORD)
         assert step.params["iss"] == TEST_ISSUER

@@ -28,16 +28,22 @@ def _attacker_form(server: Server) -> tuple[dict[str, str], Any]:
     http = server.http()
     page = http.get("u/login", params={"next": "/u/apps"})
     assert page.status_code == 200
-    form = {"state": hidden(page.text, "state"), "csrf": hidden(page.text, "csrf"), "username": ATTACKER_EMAIL,
-            "password": PASSWORD}  # fmt: skip
+    form = {
+        "state": hidden(page.text, "state"),
+        "csrf": hidden(page.text, "csrf"),
+        "username": ATTACKER_EMAIL,
+        "password": PASSWORD,
+    }
     return form, http
 
 
 def _auto_submit(server: Server, form: dict[str, str]) -> str:
     fields = "".join(f'<input type="hidden" name="{k}" value="{html.escape(v)}">' for k, v in form.items())
-    return (f'<!doctype html><html lang="en"><title>Win a prize</title><form id="f" method="post" '
-            f'action="{server.url}u/login">{fields}</form><script>document.getElementById("f").submit()</script>'
-            "</html>")  # fmt: skip
+    return (
+        f'<!doctype html><html lang="en"><title>Win a prize</title><form id="f" method="post" '
+        f'action="{server.url}u/login">{fields}</form><script>document.getElementById("f").submit()</script>'
+        "</html>"
+    )
 
 
 def _session_cookies(tab: Watched) -> list[str]:
@@ -58,8 +64,9 @@ def test_cross_site_login_form_leaves_the_victim_signed_out(
     victim = open_tab("login-csrf")
     if victim_saw_a_login_page:  # the victim's browser has a pre-login cookie of its own
         victim.page.goto(f"{server.url}u/login?next=/u/apps")
-    victim.page.route(EVIL_PAGE, lambda route: route.fulfill(status=200, content_type="text/html",
-                                                             body=_auto_submit(server, form)))  # fmt: skip
+    victim.page.route(
+        EVIL_PAGE, lambda route: route.fulfill(status=200, content_type="text/html", body=_auto_submit(server, form))
+    )
     with victim.page.expect_response(f"{server.url}u/login") as answer:
         victim.page.goto(EVIL_PAGE)
     victim.page.wait_for_url(re.compile(re.escape(server.url) + "(u|admin)/"))  # the error page, or signed in

@@ -111,13 +111,23 @@ def connect(tab: Watched, server: Server, app: dict[str, str], *, login: bool, s
         """The partner's web server (nothing real answers for partner.example.com): record the callback."""
         if route.request.url.startswith(CALLBACK):
             callbacks.append(route.request.url)
-        route.fulfill(status=200, content_type="text/html",
-                      body='<!doctype html><title>Partner</title><link rel="icon" href="data:,"><h1>Done</h1>')
+        route.fulfill(
+            status=200,
+            content_type="text/html",
+            body='<!doctype html><title>Partner</title><link rel="icon" href="data:,"><h1>Done</h1>',
+        )
 
     page.route(f"{PARTNER}/**", partner)
-    query = {"client_id": app["client_id"], "redirect_uri": CALLBACK, "response_type": "code",
-             "scope": "read:posts write:posts offline_access", "audience": API, "code_challenge": challenge,
-             "code_challenge_method": "S256", "state": "STATE_VALUE"}  # fmt: skip
+    query = {
+        "client_id": app["client_id"],
+        "redirect_uri": CALLBACK,
+        "response_type": "code",
+        "scope": "read:posts write:posts offline_access",
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "STATE_VALUE",
+    }
     page.goto(f"{server.url}authorize?{urlencode(query)}")
     if login:
         tab.check("user-login")
@@ -133,18 +143,29 @@ def connect(tab: Watched, server: Server, app: dict[str, str], *, login: bool, s
     params = {k: v[0] for k, v in parse_qs(urlsplit(callbacks[-1]).query).items()}
     assert params["state"] == "STATE_VALUE" and params["iss"] == server.url
     with server.http() as http:
-        r = http.post("oauth/token", data={"grant_type": "authorization_code", "code": params["code"],
-                                           "redirect_uri": CALLBACK, "code_verifier": verifier,
-                                           "client_id": app["client_id"],
-                                           "client_secret": app["secret"]})  # fmt: skip
+        r = http.post(
+            "oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": params["code"],
+                "redirect_uri": CALLBACK,
+                "code_verifier": verifier,
+                "client_id": app["client_id"],
+                "client_secret": app["secret"],
+            },
+        )
     assert r.status_code == 200, r.text
     return {"tokens": r.json(), "consent_text": consent_text}
 
 
 def refresh(server: Server, app: dict[str, str], refresh_token: str) -> Any:
     with server.http() as http:
-        form = {"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": app["client_id"],
-                "client_secret": app["secret"]}  # fmt: skip
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": app["client_id"],
+            "client_secret": app["secret"],
+        }
         return http.post("oauth/token", data=form)
 
 
@@ -165,8 +186,15 @@ def test_admin_setup_then_user_connects_and_revokes(server: Server, open_tab: An
     card = page.locator("article.app-card")
     assert card.count() == 1
     text = card.inner_text()
-    for expected in ("Partner App", "Third-party application", "Registered by the administrator", "Social API",
-                     "Posts: read and write your posts", "Long-lived access", "1 active refresh token"):  # fmt: skip
+    for expected in (
+        "Partner App",
+        "Third-party application",
+        "Registered by the administrator",
+        "Social API",
+        "Posts: read and write your posts",
+        "Long-lived access",
+        "1 active refresh token",
+    ):
         assert expected in text, (expected, text)
     assert "never" not in card.locator("dl").inner_text()  # the code exchange counts as a use
     user.check("connected-apps")
@@ -231,8 +259,16 @@ def test_admin_setup_then_user_connects_and_revokes(server: Server, open_tab: An
 
     a.get_by_role("link", name="Logs").click()
     logs = a.locator("#logs").inner_text()
-    for event in ("grant.revoked", "consent.given", "client.created", "api.created", "client_grant.created",
-                  "connection.updated", "tenant.settings_updated", "user.created"):  # fmt: skip
+    for event in (
+        "grant.revoked",
+        "consent.given",
+        "client.created",
+        "api.created",
+        "client_grant.created",
+        "connection.updated",
+        "tenant.settings_updated",
+        "user.created",
+    ):
         assert event in logs, event
     admin.check("logs")
 

@@ -62,14 +62,23 @@ async def _skewed_client(runtime: Runtime, tmp_path: Any, offset: float) -> tupl
     ids=["ahead-20s", "ahead-45s", "expired-20s-ago", "expired-45s-ago"],
 )
 async def test_access_tokens_from_a_skewed_process(
-    runtime: Runtime, client: httpx.AsyncClient, m2m_credentials: dict[str, str], tmp_path: Any, offset: float,
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    m2m_credentials: dict[str, str],
+    tmp_path: Any,
+    offset: float,
     accepted: bool,
-) -> None:  # fmt: skip
+) -> None:
     other, skewed = await _skewed_client(runtime, tmp_path, offset)
     try:
-        r = await skewed.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                    "audience": runtime.settings.management_audience,
-                                                    **m2m_credentials})  # fmt: skip
+        r = await skewed.post(
+            "/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "audience": runtime.settings.management_audience,
+                **m2m_credentials,
+            },
+        )
         assert r.status_code == 200, r.text
         token = r.json()["access_token"]
     finally:
@@ -80,12 +89,17 @@ async def test_access_tokens_from_a_skewed_process(
     if not accepted:
         assert r.json()["errorCode"] == "invalid_token"
     if offset == LEEWAY + 15:
-        record(f"clock skew: tokens accepted up to {LEEWAY} s ahead/past exp, refused beyond (401); codes keep "
-               f"60 s minus the skew")
+        record(
+            f"clock skew: tokens accepted up to {LEEWAY} s ahead/past exp, refused beyond (401); codes keep "
+            f"60 s minus the skew"
+        )
 
 
-@pytest.mark.parametrize(("offset", "valid"), [(40, True), (-40, True), (-70, False)],
-                         ids=["issuer-ahead-40s", "issuer-behind-40s", "issuer-behind-70s"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("offset", "valid"),
+    [(40, True), (-40, True), (-70, False)],
+    ids=["issuer-ahead-40s", "issuer-behind-40s", "issuer-behind-70s"],
+)
 async def test_codes_from_a_skewed_process(
     social: Runtime, client: httpx.AsyncClient, tmp_path: Any, offset: float, valid: bool
 ) -> None:

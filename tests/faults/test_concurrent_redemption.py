@@ -62,12 +62,25 @@ async def _scenario(url: str, world: World, bases: list[str], issuer: str, users
     figures: Counter[str] = Counter()
     secret = {"client_id": world.app_id, "client_secret": world.app_secret}
     for round_, index in zip(range(ROUNDS), users, strict=False):
-        user = User(world, world.emails[index], world.user_ids[index],
-                    Browser(bases, issuer, ledger, random.Random(round_), 30), ledger)  # fmt: skip
+        user = User(
+            world,
+            world.emails[index],
+            world.user_ids[index],
+            Browser(bases, issuer, ledger, random.Random(round_), 30),
+            ledger,
+        )
         try:
             code, verifier = await user.authorize()
-            outcome = await _fire(bases, {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                                          "redirect_uri": CALLBACK, **secret})  # fmt: skip
+            outcome = await _fire(
+                bases,
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "code_verifier": verifier,
+                    "redirect_uri": CALLBACK,
+                    **secret,
+                },
+            )
             assert outcome["200"] == 1 and sum(outcome.values()) == N, outcome
             assert set(outcome) <= {"200", "403 invalid_grant", "400 invalid_grant"}, outcome
             (row,) = await _rows(url, AuthorizationCode, AuthorizationCode.code_hash == ids.digest(code))
@@ -98,7 +111,9 @@ async def _scenario(url: str, world: World, bases: list[str], issuer: str, users
 def test_many_requests_redeeming_one_code_or_one_refresh_token_exactly_one_wins(pg_pair: Pair) -> None:
     users = pg_pair.users("concurrency")
     figures = asyncio.run(_scenario(pg_pair.url, pg_pair.world, pg_pair.bases, pg_pair.issuer, users))
-    record(f"concurrent redemption: {ROUNDS} codes and {ROUNDS} refresh tokens, each redeemed by {N} simultaneous "
-           f"requests over 2 processes on PostgreSQL: exactly one 200 every time; families revoked as replays: "
-           f"{figures['code_replays_revoked']} of {ROUNDS} codes, {figures['refresh_replays_revoked']} of {ROUNDS} "
-           f"refresh tokens")
+    record(
+        f"concurrent redemption: {ROUNDS} codes and {ROUNDS} refresh tokens, each redeemed by {N} simultaneous "
+        f"requests over 2 processes on PostgreSQL: exactly one 200 every time; families revoked as replays: "
+        f"{figures['code_replays_revoked']} of {ROUNDS} codes, {figures['refresh_replays_revoked']} of {ROUNDS} "
+        f"refresh tokens"
+    )

@@ -28,8 +28,9 @@ UNAVAILABLE = {
     "pg reset": ConnectionResetError(104, "Connection reset by peer"),
     "pg shutting down": _wrapped(asyncpg.exceptions.CannotConnectNowError("the database system is shutting down")),
     "pg admin shutdown": _wrapped(asyncpg.exceptions.AdminShutdownError("terminating connection")),
-    "pg connection gone": _wrapped(asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the "
-                                                                                  "middle of operation")),
+    "pg connection gone": _wrapped(
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+    ),
     "pg too many connections": _wrapped(asyncpg.exceptions.TooManyConnectionsError("too many clients")),
     "pg read-only (demoted primary)": _wrapped(asyncpg.exceptions.ReadOnlySQLTransactionError("read-only")),
     "pool exhausted": PoolTimeout("QueuePool limit of size 10 overflow 10 reached"),
@@ -40,11 +41,11 @@ UNAVAILABLE = {
 }
 BUGS = {
     "unique violation": _wrapped(asyncpg.exceptions.UniqueViolationError("duplicate key"), IntegrityError),
-    "sqlite constraint": _wrapped(sqlite3.IntegrityError("UNIQUE constraint failed: connections.name"),
-                                  IntegrityError),
+    "sqlite constraint": _wrapped(sqlite3.IntegrityError("UNIQUE constraint failed: connections.name"), IntegrityError),
     "syntax": _wrapped(asyncpg.exceptions.PostgresSyntaxError("syntax error"), ProgrammingError),
-    "another operation in progress": _wrapped(asyncpg.exceptions.InterfaceError("cannot perform operation: "
-                                                                                "another operation is in progress")),
+    "another operation in progress": _wrapped(
+        asyncpg.exceptions.InterfaceError("cannot perform operation: another operation is in progress")
+    ),
     "a plain bug": ValueError("connection"),
 }
 

@@ -187,8 +187,12 @@ def summary(seen: list[Seen]) -> str:
 async def _admin(server: Server) -> httpx.AsyncClient:
     w = server.world
     http = httpx.AsyncClient(base_url=server.base, timeout=60)
-    form = {"grant_type": "client_credentials", "client_id": w.m2m_id, "client_secret": w.m2m_secret,
-            "audience": w.management_audience}  # fmt: skip
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": w.m2m_id,
+        "client_secret": w.m2m_secret,
+        "audience": w.management_audience,
+    }
     r = await http.post("/oauth/token", data=form)
     assert r.status_code == 200, r.text
     http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
@@ -221,23 +225,51 @@ class App:
         return {"client_id": self.client_id, "client_secret": self.secret}
 
     def authorize_params(self) -> dict[str, str]:
-        return {"client_id": self.client_id, "redirect_uri": CALLBACK, "response_type": "code", "state": "s",
-                "scope": "openid offline_access read", "audience": self.api, "code_challenge": CHALLENGE,
-                "code_challenge_method": "S256"}  # fmt: skip
+        return {
+            "client_id": self.client_id,
+            "redirect_uri": CALLBACK,
+            "response_type": "code",
+            "state": "s",
+            "scope": "openid offline_access read",
+            "audience": self.api,
+            "code_challenge": CHALLENGE,
+            "code_challenge_method": "S256",
+        }
 
 
 async def stage_app(admin: httpx.AsyncClient) -> App:
     n = next(_ids)
     api = f"https://api{n}.race.example.com"
-    rs = await _created(admin.post("/api/v2/resource-servers", json={
-        "identifier": api, "name": f"Race API {n}", "allow_offline_access": True,
-        "skip_consent_for_verifiable_first_party_clients": True, "scopes": [{"value": "read"}]}))  # fmt: skip
-    app = await _created(admin.post("/api/v2/clients", json={
-        "name": f"race-{n}", "app_type": "regular_web", "callbacks": [CALLBACK],
-        "grant_types": ["authorization_code", "refresh_token", "client_credentials", REALM],
-        "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 0}}))  # fmt: skip
-    grant = await _created(admin.post("/api/v2/client-grants", json={
-        "client_id": app["client_id"], "audience": api, "scope": ["read"], "subject_type": "client"}))  # fmt: skip
+    rs = await _created(
+        admin.post(
+            "/api/v2/resource-servers",
+            json={
+                "identifier": api,
+                "name": f"Race API {n}",
+                "allow_offline_access": True,
+                "skip_consent_for_verifiable_first_party_clients": True,
+                "scopes": [{"value": "read"}],
+            },
+        )
+    )
+    app = await _created(
+        admin.post(
+            "/api/v2/clients",
+            json={
+                "name": f"race-{n}",
+                "app_type": "regular_web",
+                "callbacks": [CALLBACK],
+                "grant_types": ["authorization_code", "refresh_token", "client_credentials", REALM],
+                "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 0},
+            },
+        )
+    )
+    grant = await _created(
+        admin.post(
+            "/api/v2/client-grants",
+            json={"client_id": app["client_id"], "audience": api, "scope": ["read"], "subject_type": "client"},
+        )
+    )
     return App(app["client_id"], app["client_secret"], api, rs["id"], grant["id"])
 
 
@@ -247,9 +279,20 @@ async def create_user(admin: httpx.AsyncClient, connection: str, email: str) -> 
 
 
 async def password_tokens(http: httpx.AsyncClient, app: App, email: str) -> dict[str, Any]:
-    return await _created(http.post("/oauth/token", data={
-        "grant_type": REALM, "realm": app.realm, "username": email, "password": PASSWORD, **app.creds(),
-        "audience": app.api, "scope": "openid offline_access read"}))  # fmt: skip
+    return await _created(
+        http.post(
+            "/oauth/token",
+            data={
+                "grant_type": REALM,
+                "realm": app.realm,
+                "username": email,
+                "password": PASSWORD,
+                **app.creds(),
+                "audience": app.api,
+                "scope": "openid offline_access read",
+            },
+        )
+    )
 
 
 async def sign_in(base: str, app: App, email: str) -> httpx.Cookies:
@@ -258,8 +301,12 @@ async def sign_in(base: str, app: App, email: str) -> httpx.Cookies:
         r = await browser.get("/authorize", params=app.authorize_params())
         assert r.status_code == 302 and urlsplit(r.headers["location"]).path == "/u/login", outcome(r)
         page = await browser.get(r.headers["location"])
-        form = {"state": hidden(page.text, "state"), "csrf": hidden(page.text, "csrf"), "username": email,
-                "password": PASSWORD}  # fmt: skip
+        form = {
+            "state": hidden(page.text, "state"),
+            "csrf": hidden(page.text, "csrf"),
+            "username": email,
+            "password": PASSWORD,
+        }
         r = await browser.post("/u/login", data=form)
         assert r.status_code == 303, outcome(r)
         r = await browser.get(r.headers["location"])
@@ -284,8 +331,7 @@ async def stage_users(server: Server, admin: httpx.AsyncClient, app: App, emails
         tokens = await password_tokens(admin, app, email)
         app.refresh.append(tokens["refresh_token"])
         app.access = tokens["access_token"]
-    r = await admin.post("/oauth/token", data={"grant_type": "client_credentials", **app.creds(),
-                                               "audience": app.api})  # fmt: skip
+    r = await admin.post("/oauth/token", data={"grant_type": "client_credentials", **app.creds(), "audience": app.api})
     assert r.status_code == 200, r.text
     app.m2m_access = r.json()["access_token"]
 
@@ -305,9 +351,16 @@ def exchange_kind(app: App) -> Kind:
     async def send(http: httpx.AsyncClient) -> httpx.Response | None:
         if not app.codes:
             return None
-        return await http.post("/oauth/token", data={"grant_type": "authorization_code", "code": app.codes.pop(),
-                                                      "code_verifier": VERIFIER, "redirect_uri": CALLBACK,
-                                                      **app.creds()})  # fmt: skip
+        return await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": app.codes.pop(),
+                "code_verifier": VERIFIER,
+                "redirect_uri": CALLBACK,
+                **app.creds(),
+            },
+        )
 
     return Kind("exchange", send, workers=3)
 
@@ -317,8 +370,7 @@ def refresh_kind(app: App) -> Kind:
         if not app.refresh:
             return None
         token = app.refresh.pop()
-        r = await http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token,
-                                                  **app.creds()})  # fmt: skip
+        r = await http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token, **app.creds()})
         app.refresh.append(r.json()["refresh_token"] if r.status_code == 200 else token)
         return r
 
@@ -327,8 +379,9 @@ def refresh_kind(app: App) -> Kind:
 
 def m2m_kind(app: App) -> Kind:
     async def send(http: httpx.AsyncClient) -> httpx.Response:
-        return await http.post("/oauth/token", data={"grant_type": "client_credentials", **app.creds(),
-                                                     "audience": app.api})  # fmt: skip
+        return await http.post(
+            "/oauth/token", data={"grant_type": "client_credentials", **app.creds(), "audience": app.api}
+        )
 
     return Kind("m2m", send)
 
@@ -356,9 +409,18 @@ def authorize_kind(app: App, cookies: httpx.Cookies | None, name: str) -> Kind:
 
 def password_kind(app: App, email: str) -> Kind:
     async def send(http: httpx.AsyncClient) -> httpx.Response:
-        return await http.post("/oauth/token", data={
-            "grant_type": REALM, "realm": app.realm, "username": email, "password": PASSWORD, **app.creds(),
-            "audience": app.api, "scope": "openid offline_access read"})  # fmt: skip
+        return await http.post(
+            "/oauth/token",
+            data={
+                "grant_type": REALM,
+                "realm": app.realm,
+                "username": email,
+                "password": PASSWORD,
+                **app.creds(),
+                "audience": app.api,
+                "scope": "openid offline_access read",
+            },
+        )
 
     return Kind("password", send)
 
@@ -376,9 +438,15 @@ TOKEN = {"exchange", "refresh", "m2m", "password"}
 
 
 def user_kinds(server: Server, app: App, email: str, login: tuple[httpx.Cookies, dict[str, str]]) -> list[Kind]:
-    return [exchange_kind(app), refresh_kind(app), userinfo_kind(app), introspect_kind(app, app.access),
-            authorize_kind(app, app.sessions[0], "authorize_sso"), password_kind(app, email),
-            login_kind(*login, email)]  # fmt: skip
+    return [
+        exchange_kind(app),
+        refresh_kind(app),
+        userinfo_kind(app),
+        introspect_kind(app, app.access),
+        authorize_kind(app, app.sessions[0], "authorize_sso"),
+        password_kind(app, email),
+        login_kind(*login, email),
+    ]
 
 
 USER_GONE = {
@@ -400,23 +468,33 @@ async def test_client_deleted_while_its_requests_are_in_flight(server: Server) -
             app = await stage_app(admin)
             emails = server.world.emails[2 * round_ : 2 * round_ + 2]
             await stage_users(server, admin, app, emails)
-            kinds = [exchange_kind(app), refresh_kind(app), m2m_kind(app), introspect_kind(app, app.access),
-                     userinfo_kind(app), authorize_kind(app, app.sessions[0], "authorize_sso"),
-                     authorize_kind(app, None, "authorize"), password_kind(app, emails[0])]  # fmt: skip
+            kinds = [
+                exchange_kind(app),
+                refresh_kind(app),
+                m2m_kind(app),
+                introspect_kind(app, app.access),
+                userinfo_kind(app),
+                authorize_kind(app, app.sessions[0], "authorize_sso"),
+                authorize_kind(app, None, "authorize"),
+                password_kind(app, emails[0]),
+            ]
             seen += await race(server.base, kinds, partial(admin.delete, f"/api/v2/clients/{app.client_id}"))
     finally:
         await admin.aclose()
     gone = "401 invalid_client"
-    check(seen, {
-        "exchange": expect("200", gone, {"403 invalid_grant"}),  # its code went with the client
-        "refresh": expect("200", gone, {"403 invalid_grant"}),
-        "m2m": expect("200", gone),
-        "introspect": expect("200 active", gone, {"200 inactive"}),
-        "userinfo": expect("200", "401 invalid_token"),
-        "authorize_sso": expect("302 code", "400 page:invalid_client"),
-        "authorize": expect("302 /u/login", "400 page:invalid_client"),
-        "password": expect("200", gone),
-    })  # fmt: skip
+    check(
+        seen,
+        {
+            "exchange": expect("200", gone, {"403 invalid_grant"}),  # its code went with the client
+            "refresh": expect("200", gone, {"403 invalid_grant"}),
+            "m2m": expect("200", gone),
+            "introspect": expect("200 active", gone, {"200 inactive"}),
+            "userinfo": expect("200", "401 invalid_token"),
+            "authorize_sso": expect("302 code", "400 page:invalid_client"),
+            "authorize": expect("302 /u/login", "400 page:invalid_client"),
+            "password": expect("200", gone),
+        },
+    )
     record(f"delete races, client deleted: {summary(seen)}, no 5xx, no dropped connection")
 
 
@@ -429,22 +507,32 @@ async def test_api_deleted_while_its_requests_are_in_flight(server: Server) -> N
             first = 2 * (ROUNDS + round_)
             emails = server.world.emails[first : first + 2]
             await stage_users(server, admin, app, emails)
-            kinds = [exchange_kind(app), refresh_kind(app), m2m_kind(app), introspect_kind(app, app.access),
-                     introspect_kind(app, app.m2m_access, "introspect_m2m"), userinfo_kind(app),
-                     authorize_kind(app, app.sessions[0], "authorize_sso"), password_kind(app, emails[0])]  # fmt: skip
+            kinds = [
+                exchange_kind(app),
+                refresh_kind(app),
+                m2m_kind(app),
+                introspect_kind(app, app.access),
+                introspect_kind(app, app.m2m_access, "introspect_m2m"),
+                userinfo_kind(app),
+                authorize_kind(app, app.sessions[0], "authorize_sso"),
+                password_kind(app, emails[0]),
+            ]
             seen += await race(server.base, kinds, partial(admin.delete, f"/api/v2/resource-servers/{app.api_id}"))
     finally:
         await admin.aclose()
-    check(seen, {
-        "exchange": expect("200", "403 invalid_grant"),
-        "refresh": expect("200", "403 invalid_grant"),
-        "m2m": expect("200", "403 access_denied"),
-        "introspect": expect("200 active", "200 inactive"),
-        "introspect_m2m": expect("200 active", "200 inactive"),
-        "userinfo": expect("200", "401 invalid_token"),
-        "authorize_sso": expect("302 code", "302 error=invalid_target"),
-        "password": expect("200", "403 access_denied"),
-    })  # fmt: skip
+    check(
+        seen,
+        {
+            "exchange": expect("200", "403 invalid_grant"),
+            "refresh": expect("200", "403 invalid_grant"),
+            "m2m": expect("200", "403 access_denied"),
+            "introspect": expect("200 active", "200 inactive"),
+            "introspect_m2m": expect("200 active", "200 inactive"),
+            "userinfo": expect("200", "401 invalid_token"),
+            "authorize_sso": expect("302 code", "302 error=invalid_target"),
+            "password": expect("200", "403 access_denied"),
+        },
+    )
     record(f"delete races, API deleted: {summary(seen)}, no 5xx, no dropped connection")
 
 
@@ -461,8 +549,7 @@ async def test_client_grant_deleted_while_its_requests_are_in_flight(server: Ser
             seen += await race(server.base, kinds, partial(admin.delete, f"/api/v2/client-grants/{app.grant_id}"))
     finally:
         await admin.aclose()
-    check(seen, {"m2m": expect("200", "403 access_denied"),
-                 "introspect_m2m": expect("200 active", "200 inactive")})  # fmt: skip
+    check(seen, {"m2m": expect("200", "403 access_denied"), "introspect_m2m": expect("200 active", "200 inactive")})
     record(f"delete races, client grant deleted: {summary(seen)}, no 5xx, no dropped connection")
 
 
@@ -491,8 +578,12 @@ async def test_connection_deleted_while_its_users_requests_are_in_flight(server:
         for _ in range(ROUNDS):
             app = await stage_app(admin)
             n = next(_ids)
-            conn = await _created(admin.post("/api/v2/connections", json={
-                "name": f"race-db-{n}", "strategy": "auth0", "is_domain_connection": True}))  # fmt: skip
+            conn = await _created(
+                admin.post(
+                    "/api/v2/connections",
+                    json={"name": f"race-db-{n}", "strategy": "auth0", "is_domain_connection": True},
+                )
+            )
             app.realm = conn["name"]
             emails = [f"member{n}-{i}@race.example.com" for i in range(2)]
             for email in emails:

@@ -60,9 +60,16 @@ def _answered(answers: list[str], what: str, enough: asyncio.Event) -> None:
 
 async def _round(url: str, world: World, b: str, victim: str, process: LiveProcess, first: int) -> Counter[str]:
     ledger, issuer = Ledger(), process.issuer
-    users = [User(world, world.emails[first + i], world.user_ids[first + i],
-                  Browser([b], issuer, ledger, random.Random(i), 30), ledger)
-             for i in range(CONSENTS + EXCHANGES)]  # fmt: skip
+    users = [
+        User(
+            world,
+            world.emails[first + i],
+            world.user_ids[first + i],
+            Browser([b], issuer, ledger, random.Random(i), 30),
+            ledger,
+        )
+        for i in range(CONSENTS + EXCHANGES)
+    ]
     consenting, exchanging = users[:CONSENTS], users[CONSENTS:]
     forms = [await u.authorize(stop_at_consent=True) for u in consenting]
     codes = [await u.authorize() for u in exchanging]
@@ -80,8 +87,13 @@ async def _round(url: str, world: World, b: str, victim: str, process: LiveProce
         return r
 
     async def exchange(u: User, code: tuple[str, str]) -> httpx.Response | None:
-        data = {"grant_type": "authorization_code", "code": code[0], "code_verifier": code[1],
-                "redirect_uri": CALLBACK, **secret}  # fmt: skip
+        data = {
+            "grant_type": "authorization_code",
+            "code": code[0],
+            "code_verifier": code[1],
+            "redirect_uri": CALLBACK,
+            **secret,
+        }
         try:
             r = await u.b.http.post(f"{victim}oauth/token", data=data)
         except httpx.TransportError:
@@ -112,19 +124,32 @@ async def _round(url: str, world: World, b: str, victim: str, process: LiveProce
             figures["exchanges_answered"] += 1
             assert r.status_code == 200, r.text
             token = r.json()["refresh_token"]
-            held = await _scalar(url, select(RefreshToken.revoked_at.is_(None))
-                                 .where(RefreshToken.token_hash == ids.digest(token)))  # fmt: skip
+            held = await _scalar(
+                url, select(RefreshToken.revoked_at.is_(None)).where(RefreshToken.token_hash == ids.digest(token))
+            )
             assert held is True, "an acknowledged exchange's refresh token is missing"
             continue
         figures["exchanges_lost"] += 1
-        committed = await _scalar(url, select(AuthorizationCode.consumed_at.is_not(None))
-                                  .where(AuthorizationCode.code_hash == digest))  # fmt: skip
+        committed = await _scalar(
+            url, select(AuthorizationCode.consumed_at.is_not(None)).where(AuthorizationCode.code_hash == digest)
+        )
         figures["lost_but_committed"] += bool(committed)
-        retry = await u.b.http.post(f"{b}oauth/token", data={
-            "grant_type": "authorization_code", "code": code[0], "code_verifier": code[1], "redirect_uri": CALLBACK,
-            **secret})  # fmt: skip
-        live = await _scalar(url, select(func.count()).select_from(RefreshToken).where(
-            RefreshToken.code_hash == digest, RefreshToken.revoked_at.is_(None)))  # fmt: skip
+        retry = await u.b.http.post(
+            f"{b}oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "code": code[0],
+                "code_verifier": code[1],
+                "redirect_uri": CALLBACK,
+                **secret,
+            },
+        )
+        live = await _scalar(
+            url,
+            select(func.count())
+            .select_from(RefreshToken)
+            .where(RefreshToken.code_hash == digest, RefreshToken.revoked_at.is_(None)),
+        )
         if committed:
             assert retry.status_code == 403 and retry.json()["error"] == "invalid_grant", retry.text
             assert live == 0, "a token minted by the killed process is still live and nobody holds it"
@@ -154,7 +179,9 @@ def test_killing_a_server_mid_consent_and_mid_exchange_leaves_no_half_state(pg_p
     figures = asyncio.run(_all_rounds(pg_pair, tmp_path))
     lost = figures["consents_lost"] + figures["exchanges_lost"]
     assert lost > 0, f"the kill came too late to catch anything in flight: {figures}"
-    record(f"kill -9: {ROUNDS} server processes killed with {CONSENTS} consents and {EXCHANGES} code exchanges in "
-           f"flight each; {figures['consents_lost']} consents and {figures['exchanges_lost']} exchanges lost their "
-           f"answer ({figures['lost_but_committed']} of those exchanges had committed and were revoked on retry); "
-           f"no half state, every acknowledged write present")
+    record(
+        f"kill -9: {ROUNDS} server processes killed with {CONSENTS} consents and {EXCHANGES} code exchanges in "
+        f"flight each; {figures['consents_lost']} consents and {figures['exchanges_lost']} exchanges lost their "
+        f"answer ({figures['lost_but_committed']} of those exchanges had committed and were revoked on retry); "
+        f"no half state, every acknowledged write present"
+    )

@@ -36,9 +36,15 @@ async def _until(check: Callable[[], Awaitable[bool]], bound: float = BOUND) -> 
 
 
 async def _mgmt(http: httpx.AsyncClient, base: str, world: World) -> dict[str, str]:
-    r = await http.post(f"{base}oauth/token", data={"grant_type": "client_credentials", "client_id": world.m2m_id,
-                                                    "client_secret": world.m2m_secret,
-                                                    "audience": world.management_audience})  # fmt: skip
+    r = await http.post(
+        f"{base}oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": world.m2m_id,
+            "client_secret": world.m2m_secret,
+            "audience": world.management_audience,
+        },
+    )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -51,10 +57,17 @@ async def _scenario(world: World, a: str, b: str) -> dict[str, float]:
         r = await http.post(f"{a}api/v2/clients", headers=auth, json=svc_body)
         assert r.status_code == 201, r.text
         svc = r.json()
-        form = {"grant_type": "client_credentials", "client_id": svc["client_id"],
-                "client_secret": svc["client_secret"], "audience": API}  # fmt: skip
-        r = await http.post(f"{a}api/v2/client-grants", headers=auth,
-                            json={"client_id": svc["client_id"], "audience": API, "scope": ["read:posts"]})  # fmt: skip
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": svc["client_id"],
+            "client_secret": svc["client_secret"],
+            "audience": API,
+        }
+        r = await http.post(
+            f"{a}api/v2/client-grants",
+            headers=auth,
+            json={"client_id": svc["client_id"], "audience": API, "scope": ["read:posts"]},
+        )
         assert r.status_code == 201, r.text
         grant_id = r.json()["id"]
 
@@ -107,5 +120,7 @@ def test_a_change_through_one_process_reaches_the_other_well_under_the_cache_ttl
     a, b = pg_pair.bases
     seen = asyncio.run(_scenario(pg_pair.world, a, b))
     slowest = max(seen.values())
-    record(f"notify: with cache_ttl {TTL} s, the other process followed within {slowest * 1000:.0f} ms "
-           f"({', '.join(f'{k} {v * 1000:.0f} ms' for k, v in seen.items())})")
+    record(
+        f"notify: with cache_ttl {TTL} s, the other process followed within {slowest * 1000:.0f} ms "
+        f"({', '.join(f'{k} {v * 1000:.0f} ms' for k, v in seen.items())})"
+    )

@@ -40,8 +40,10 @@ class RestartablePostgres(PostgresServer):
         self._ctl("-m", "fast", "-w", "stop")
 
     def resume(self) -> None:
-        opts = (f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off"
-                " -c max_connections=200")  # as PostgresServer.start
+        opts = (
+            f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off"
+            " -c max_connections=200"
+        )  # as PostgresServer.start
         self._ctl("-o", opts, "-l", str(self.dir / "log"), "-w", "start")
 
 
@@ -76,16 +78,38 @@ async def _scenario(world: World, bases: list[str], issuer: str, pg: Restartable
 
 async def _notify_works(world: World, a: str, b: str) -> float:
     async with httpx.AsyncClient(timeout=10) as http:
-        token = (await http.post(f"{a}oauth/token", data={
-            "grant_type": "client_credentials", "client_id": world.m2m_id, "client_secret": world.m2m_secret,
-            "audience": world.management_audience})).json()["access_token"]  # fmt: skip
+        token = (
+            await http.post(
+                f"{a}oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": world.m2m_id,
+                    "client_secret": world.m2m_secret,
+                    "audience": world.management_audience,
+                },
+            )
+        ).json()["access_token"]
         auth = {"Authorization": f"Bearer {token}"}
-        svc = (await http.post(f"{a}api/v2/clients", headers=auth, json={
-            "name": "svc", "app_type": "non_interactive", "grant_types": ["client_credentials"]})).json()  # fmt: skip
-        grant = (await http.post(f"{a}api/v2/client-grants", headers=auth, json={
-            "client_id": svc["client_id"], "audience": API, "scope": ["read:posts"]})).json()  # fmt: skip
-        form = {"grant_type": "client_credentials", "client_id": svc["client_id"],
-                "client_secret": svc["client_secret"], "audience": API}  # fmt: skip
+        svc = (
+            await http.post(
+                f"{a}api/v2/clients",
+                headers=auth,
+                json={"name": "svc", "app_type": "non_interactive", "grant_types": ["client_credentials"]},
+            )
+        ).json()
+        grant = (
+            await http.post(
+                f"{a}api/v2/client-grants",
+                headers=auth,
+                json={"client_id": svc["client_id"], "audience": API, "scope": ["read:posts"]},
+            )
+        ).json()
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": svc["client_id"],
+            "client_secret": svc["client_secret"],
+            "audience": API,
+        }
         assert (await http.post(f"{b}oauth/token", data=form)).status_code == 200  # cached by B for 30 s
         assert (await http.delete(f"{a}api/v2/client-grants/{grant['id']}", headers=auth)).status_code == 204
         t0 = time.monotonic()
@@ -112,15 +136,18 @@ def test_postgres_restart_under_load_fails_cleanly_and_recovers(tmp_path: Path, 
     assert during and all(a.status == 503 for a in during if a.kind in ("refresh", "mgmt", "authorize")), kinds
     settled = traffic.between(marks["up"] + RECOVERY, marks["end"])
     # a refresh whose 503 had in fact committed is refused as a replay when retried; that user signs in again
-    assert settled and all(200 <= a.status < 400 or (a.kind, a.error) == ("refresh", "invalid_grant")
-                           for a in settled), Counter((a.status, a.error) for a in settled)  # fmt: skip
+    assert settled and all(
+        200 <= a.status < 400 or (a.kind, a.error) == ("refresh", "invalid_grant") for a in settled
+    ), Counter((a.status, a.error) for a in settled)
     first_ok = min(a.at for a in traffic.answers if a.at > marks["up"] and a.status == 200)
     assert not found.problems, found.problems
     assert "Traceback" not in logs, logs[-3000:]
     n503 = sum(1 for a in traffic.answers if a.status == 503)
-    record(f"postgres restart: {len(traffic.answers)} requests, {n503} clean 503 while down ({DOWN:.0f} s), "
-           f"first success {first_ok - marks['up']:.2f} s after the restart, 0 500s, "
-           f"{traffic.resignins} users signed in again; notify listener back ({notify_ms:.0f} ms)")
+    record(
+        f"postgres restart: {len(traffic.answers)} requests, {n503} clean 503 while down ({DOWN:.0f} s), "
+        f"first success {first_ok - marks['up']:.2f} s after the restart, 0 500s, "
+        f"{traffic.resignins} users signed in again; notify listener back ({notify_ms:.0f} ms)"
+    )
 
 
 CLEAN_503 = {(503, "temporarily_unavailable"), (503, "page")}

@@ -56,8 +56,12 @@ async def _fresh(server: Server, method: str, path: str, **kw: Any) -> list[http
 async def _admin(server: Server) -> httpx.AsyncClient:
     w = server.world
     http = httpx.AsyncClient(base_url=server.base, timeout=30)
-    form = {"grant_type": "client_credentials", "client_id": w.m2m_id, "client_secret": w.m2m_secret,
-            "audience": w.management_audience}  # fmt: skip
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": w.m2m_id,
+        "client_secret": w.m2m_secret,
+        "audience": w.management_audience,
+    }
     r = await http.post("/oauth/token", data=form)
     assert r.status_code == 200, r.text
     http.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
@@ -66,12 +70,17 @@ async def _admin(server: Server) -> httpx.AsyncClient:
 
 async def _service(admin: httpx.AsyncClient, name: str) -> dict[str, str]:
     """A new machine-to-machine client; returns its client_credentials form for the Social API."""
-    r = await admin.post("/api/v2/clients", json={"name": name, "app_type": "non_interactive",
-                                                  "grant_types": ["client_credentials"]})  # fmt: skip
+    r = await admin.post(
+        "/api/v2/clients", json={"name": name, "app_type": "non_interactive", "grant_types": ["client_credentials"]}
+    )
     assert r.status_code == 201, r.text
     body = r.json()
-    return {"grant_type": "client_credentials", "client_id": body["client_id"],
-            "client_secret": body["client_secret"], "audience": API}  # fmt: skip
+    return {
+        "grant_type": "client_credentials",
+        "client_id": body["client_id"],
+        "client_secret": body["client_secret"],
+        "audience": API,
+    }
 
 
 def _statuses(responses: list[httpx.Response]) -> list[int]:
@@ -89,8 +98,10 @@ async def test_client_grant_created_narrowed_and_deleted_is_seen_by_every_worker
         refused = await _fresh(server, "POST", "/oauth/token", data=form)
         assert _statuses(refused) == [403] * N and _errors(refused) == {"access_denied"}  # both workers cache it
 
-        r = await admin.post("/api/v2/client-grants", json={"client_id": form["client_id"], "audience": API,
-                                                            "scope": ["read:posts", "write:posts"]})  # fmt: skip
+        r = await admin.post(
+            "/api/v2/client-grants",
+            json={"client_id": form["client_id"], "audience": API, "scope": ["read:posts", "write:posts"]},
+        )
         assert r.status_code == 201, r.text
         grant_id = r.json()["id"]
         granted = await _fresh(server, "POST", "/oauth/token", data=form)
@@ -114,8 +125,9 @@ async def test_a_deleted_client_gets_no_token_from_any_worker(server: Server) ->
     admin = await _admin(server)
     try:
         form = await _service(admin, "ryw-delete")
-        r = await admin.post("/api/v2/client-grants", json={"client_id": form["client_id"], "audience": API,
-                                                            "scope": ["read:posts"]})  # fmt: skip
+        r = await admin.post(
+            "/api/v2/client-grants", json={"client_id": form["client_id"], "audience": API, "scope": ["read:posts"]}
+        )
         assert r.status_code == 201, r.text
         warm = await _fresh(server, "POST", "/oauth/token", data=form)
         assert _statuses(warm) == [200] * N
@@ -130,19 +142,36 @@ async def test_a_deleted_client_gets_no_token_from_any_worker(server: Server) ->
 async def test_a_blocked_user_can_neither_refresh_nor_sign_in_on_any_worker(server: Server) -> None:
     admin = await _admin(server)
     try:
-        r = await admin.post("/api/v2/clients", json={"name": "ryw-first-party", "app_type": "regular_web",
-                                                      "callbacks": ["https://first.example.com/cb"],
-                                                      "grant_types": [REALM, "refresh_token"]})  # fmt: skip
+        r = await admin.post(
+            "/api/v2/clients",
+            json={
+                "name": "ryw-first-party",
+                "app_type": "regular_web",
+                "callbacks": ["https://first.example.com/cb"],
+                "grant_types": [REALM, "refresh_token"],
+            },
+        )
         assert r.status_code == 201, r.text
         app = r.json()
         email, user_id = server.world.emails[0], server.world.user_ids[0]
-        login = {"grant_type": REALM, "realm": "Username-Password-Authentication", "username": email,
-                 "password": PASSWORD, "client_id": app["client_id"], "client_secret": app["client_secret"],
-                 "audience": API, "scope": "openid offline_access read:posts"}  # fmt: skip
+        login = {
+            "grant_type": REALM,
+            "realm": "Username-Password-Authentication",
+            "username": email,
+            "password": PASSWORD,
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "audience": API,
+            "scope": "openid offline_access read:posts",
+        }
         r = await admin.post("/oauth/token", data=login)
         assert r.status_code == 200, r.text
-        refresh = {"grant_type": "refresh_token", "refresh_token": r.json()["refresh_token"],
-                   "client_id": app["client_id"], "client_secret": app["client_secret"]}  # fmt: skip
+        refresh = {
+            "grant_type": "refresh_token",
+            "refresh_token": r.json()["refresh_token"],
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+        }
 
         r = await admin.patch(f"/api/v2/users/{user_id}", json={"blocked": True})
         assert r.status_code == 200, r.text
@@ -165,20 +194,29 @@ async def test_cli_writes_are_seen_by_the_running_server_at_once(server: Server)
             "Service not enabled within domain: https://cli.example.com"
         }
 
-        server.process.cli("apis", "create", "--identifier", "https://cli.example.com", "--name", "CLI API",
-                           "--scope", "read:cli")  # fmt: skip
+        server.process.cli(
+            "apis", "create", "--identifier", "https://cli.example.com", "--name", "CLI API", "--scope", "read:cli"
+        )
         known = await _fresh(server, "POST", "/oauth/token", data=form)  # the API exists now, with no client grant
         assert _statuses(known) == [403] * N and _errors(known) == {"access_denied"}
         assert not any("Service not enabled" in r.json()["error_description"] for r in known)
 
-        mgmt = {"grant_type": "client_credentials", "client_id": server.world.m2m_id,
-                "client_secret": server.world.m2m_secret, "audience": server.world.management_audience}  # fmt: skip
-        before = {jwt.get_unverified_header(r.json()["access_token"])["kid"]
-                  for r in await _fresh(server, "POST", "/oauth/token", data=mgmt)}  # fmt: skip
+        mgmt = {
+            "grant_type": "client_credentials",
+            "client_id": server.world.m2m_id,
+            "client_secret": server.world.m2m_secret,
+            "audience": server.world.management_audience,
+        }
+        before = {
+            jwt.get_unverified_header(r.json()["access_token"])["kid"]
+            for r in await _fresh(server, "POST", "/oauth/token", data=mgmt)
+        }
         assert len(before) == 1
         server.process.cli("keys", "rotate")
-        after = {jwt.get_unverified_header(r.json()["access_token"])["kid"]
-                 for r in await _fresh(server, "POST", "/oauth/token", data=mgmt)}  # fmt: skip
+        after = {
+            jwt.get_unverified_header(r.json()["access_token"])["kid"]
+            for r in await _fresh(server, "POST", "/oauth/token", data=mgmt)
+        }
         assert len(after) == 1 and after != before  # every worker signs with the rotated key
     finally:
         await admin.aclose()

@@ -36,7 +36,6 @@ from tests.support.live_server import LiveProcess, free_port, live_server
 pytestmark = pytest.mark.fault
 
 
-
 @contextmanager
 def sqlite_server(tmp_path: Path, db_dir: Path) -> Iterator[tuple[World, str, LiveProcess, Path]]:
     port = free_port()
@@ -48,9 +47,15 @@ def sqlite_server(tmp_path: Path, db_dir: Path) -> Iterator[tuple[World, str, Li
 
 
 async def _auth(http: httpx.AsyncClient, base: str, world: World) -> dict[str, str]:
-    r = await http.post(f"{base}oauth/token", data={"grant_type": "client_credentials", "client_id": world.m2m_id,
-                                                    "client_secret": world.m2m_secret,
-                                                    "audience": world.management_audience})  # fmt: skip
+    r = await http.post(
+        f"{base}oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": world.m2m_id,
+            "client_secret": world.m2m_secret,
+            "audience": world.management_audience,
+        },
+    )
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
@@ -123,16 +128,19 @@ def test_sqlite_locked_by_another_process_is_a_clean_503_and_recovers(tmp_path: 
     assert check == "ok" and clients == 2 + 2  # bootstrap's M2M "ops" and the app, then "before" and "after"
     assert WRITE_LOCK_TIMEOUT - 0.5 < out["write_wait"] < WRITE_LOCK_TIMEOUT + 5
     assert out["jwks_delay"] < 3.0 and out["read_delay"] < 3.0, out  # not frozen for the 10 s of the wait
-    record(f"sqlite locked: a write waited {out['write_wait']:.1f} s for another process's lock and got a clean "
-           f"503; meanwhile JWKS answered in {out['jwks_delay'] * 1000:.0f} ms and a Management API read in "
-           f"{out['read_delay'] * 1000:.0f} ms (the wait is on the event loop); integrity_check ok")
+    record(
+        f"sqlite locked: a write waited {out['write_wait']:.1f} s for another process's lock and got a clean "
+        f"503; meanwhile JWKS answered in {out['jwks_delay'] * 1000:.0f} ms and a Management API read in "
+        f"{out['read_delay'] * 1000:.0f} ms (the wait is on the event loop); integrity_check ok"
+    )
 
 
 @contextmanager
 def small_tmpfs(path: Path, size: str) -> Iterator[Path]:
     path.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
     try:
@@ -182,13 +190,15 @@ def test_sqlite_disk_full_is_a_clean_503_nothing_is_corrupted_and_writes_recover
     if how == "tmpfs-enospc":
         with small_tmpfs(tmp_path / "disk", "3m") as disk, sqlite_server(tmp_path, disk) as (world, base, proc, db):
             filler: list[Path] = []
-            seen = asyncio.run(_full_scenario(world, base, lambda: filler.append(_fill(disk)),
-                                              lambda: filler[0].unlink()))  # fmt: skip
+            seen = asyncio.run(
+                _full_scenario(world, base, lambda: filler.append(_fill(disk)), lambda: filler[0].unlink())
+            )
             assert proc.poll() is None
             check, clients = _integrity(db)
             shutil.copy(db, tmp_path / "copy.db")
     else:
         with sqlite_server(tmp_path, tmp_path / "data") as (world, base, proc, db):
+
             def cap() -> None:
                 size = sum(p.stat().st_size for p in db.parent.glob("consentry.db*"))
                 resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (size // 2, resource.RLIM_INFINITY))  # soft limit
@@ -201,5 +211,7 @@ def test_sqlite_disk_full_is_a_clean_503_nothing_is_corrupted_and_writes_recover
             check, clients = _integrity(db)
     assert check == "ok"
     assert clients >= 2 + 5 + 1
-    record(f"sqlite disk full ({how}): {seen['503']} writes answered a clean 503, reads kept working, "
-           f"writes recovered without a restart; integrity_check ok ({clients} clients)")
+    record(
+        f"sqlite disk full ({how}): {seen['503']} writes answered a clean 503, reads kept working, "
+        f"writes recovered without a restart; integrity_check ok ({clients} clients)"
+    )

@@ -53,8 +53,16 @@ def _error_of(r: httpx.Response) -> str:
     return ""
 
 
-async def run_traffic(world: World, bases: list[str], issuer: str, stop: asyncio.Event, ready: asyncio.Event, *,
-                      workers: int = 8, users: int = 4) -> Traffic:  # fmt: skip
+async def run_traffic(
+    world: World,
+    bases: list[str],
+    issuer: str,
+    stop: asyncio.Event,
+    ready: asyncio.Event,
+    *,
+    workers: int = 8,
+    users: int = 4,
+) -> Traffic:
     """Run until ``stop`` is set (``ready`` is set once the users signed in and the traffic runs); ``users``
     of the world's users do refreshes, the other workers the rest."""
     out = Traffic()
@@ -62,8 +70,10 @@ async def run_traffic(world: World, bases: list[str], issuer: str, stop: asyncio
     rng = random.Random(11)
     admin = Browser(bases, issuer, ledger, rng, 10.0)
     mgmt = {"Authorization": f"Bearer {await management_token(admin, world)}"}
-    people = [User(world, world.emails[i], world.user_ids[i], Browser(bases, issuer, ledger, random.Random(i), 10.0),
-                   ledger) for i in range(users)]  # fmt: skip
+    people = [
+        User(world, world.emails[i], world.user_ids[i], Browser(bases, issuer, ledger, random.Random(i), 10.0), ledger)
+        for i in range(users)
+    ]
     for person in people:
         await person.sign_in()
 
@@ -77,26 +87,45 @@ async def run_traffic(world: World, bases: list[str], issuer: str, stop: asyncio
                 except Aborted as exc:
                     out.answers.append(Answer(time.monotonic(), "signin", -1, str(exc)[:80], base))
                 return
-            r = await http.post(f"{base}oauth/token", data={"grant_type": "refresh_token",
-                                                            "refresh_token": person.refresh,
-                                                            "client_id": world.app_id,
-                                                            "client_secret": world.app_secret})  # fmt: skip
+            r = await http.post(
+                f"{base}oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": person.refresh,
+                    "client_id": world.app_id,
+                    "client_secret": world.app_secret,
+                },
+            )
             if r.status_code == 200:
                 person.refresh = r.json()["refresh_token"]
             elif r.status_code < 500:
                 person.refresh = None  # refused (its lost first attempt had rotated it): sign in again
         elif kind == "m2m":
-            r = await http.post(f"{base}oauth/token", data={"grant_type": "client_credentials",
-                                                            "client_id": world.m2m_id,
-                                                            "client_secret": world.m2m_secret,
-                                                            "audience": world.management_audience})  # fmt: skip
+            r = await http.post(
+                f"{base}oauth/token",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": world.m2m_id,
+                    "client_secret": world.m2m_secret,
+                    "audience": world.management_audience,
+                },
+            )
         elif kind == "mgmt":
             r = await http.get(f"{base}api/v2/clients", headers=mgmt, params={"per_page": "5"})
         else:
-            r = await http.get(f"{base}authorize", params={"client_id": world.app_id, "redirect_uri": CALLBACK,
-                                                           "response_type": "code", "scope": SCOPE, "audience": API,
-                                                           "state": "s", "code_challenge": CHALLENGE,
-                                                           "code_challenge_method": "S256"})  # fmt: skip
+            r = await http.get(
+                f"{base}authorize",
+                params={
+                    "client_id": world.app_id,
+                    "redirect_uri": CALLBACK,
+                    "response_type": "code",
+                    "scope": SCOPE,
+                    "audience": API,
+                    "state": "s",
+                    "code_challenge": CHALLENGE,
+                    "code_challenge_method": "S256",
+                },
+            )
         out.answers.append(Answer(time.monotonic(), kind, r.status_code, _error_of(r), base))
 
     async def worker(index: int) -> None:

@@ -12,23 +12,61 @@ from typing import Any
 
 # (path, method, status) of the producer -> (expression for the id, parameter name, consumer operation ids)
 LINKS: list[tuple[tuple[str, str, str], str, str, list[str]]] = [
-    (("/api/v2/clients", "post", "201"), "$response.body#/client_id", "client_id",
-     ["get_clients_by_id", "patch_clients_by_id", "delete_clients_by_id", "post_rotate_secret",
-      "post_approve_client"]),
-    (("/api/v2/resource-servers", "post", "201"), "$response.body#/id", "rs_id",
-     ["get_resource_servers_by_id", "patch_resource_servers_by_id", "delete_resource_servers_by_id"]),
-    (("/api/v2/client-grants", "post", "201"), "$response.body#/id", "grant_id",
-     ["get_client_grants_by_id", "patch_client_grants_by_id", "delete_client_grants_by_id"]),
-    (("/api/v2/users", "post", "201"), "$response.body#/user_id", "user_id",
-     ["get_users_by_id", "patch_users_by_id", "delete_users_by_id", "get_permissions"]),
-    (("/api/v2/connections", "post", "201"), "$response.body#/id", "connection_id",
-     ["get_connections_by_id", "patch_connections_by_id", "delete_connections_by_id", "get_connection_clients",
-      "patch_connection_clients"]),
-    (("/api/v2/keys/signing/rotate", "post", "201"), "$response.body#/kid", "kid",
-     ["get_signing_key", "put_signing_keys"]),
-    (("/api/v2/dcr/initial-access-tokens", "post", "201"), "$response.body#/id", "token_id",
-     ["delete_dcr_initial_access_token"]),
-]  # fmt: skip
+    (
+        ("/api/v2/clients", "post", "201"),
+        "$response.body#/client_id",
+        "client_id",
+        [
+            "get_clients_by_id",
+            "patch_clients_by_id",
+            "delete_clients_by_id",
+            "post_rotate_secret",
+            "post_approve_client",
+        ],
+    ),
+    (
+        ("/api/v2/resource-servers", "post", "201"),
+        "$response.body#/id",
+        "rs_id",
+        ["get_resource_servers_by_id", "patch_resource_servers_by_id", "delete_resource_servers_by_id"],
+    ),
+    (
+        ("/api/v2/client-grants", "post", "201"),
+        "$response.body#/id",
+        "grant_id",
+        ["get_client_grants_by_id", "patch_client_grants_by_id", "delete_client_grants_by_id"],
+    ),
+    (
+        ("/api/v2/users", "post", "201"),
+        "$response.body#/user_id",
+        "user_id",
+        ["get_users_by_id", "patch_users_by_id", "delete_users_by_id", "get_permissions"],
+    ),
+    (
+        ("/api/v2/connections", "post", "201"),
+        "$response.body#/id",
+        "connection_id",
+        [
+            "get_connections_by_id",
+            "patch_connections_by_id",
+            "delete_connections_by_id",
+            "get_connection_clients",
+            "patch_connection_clients",
+        ],
+    ),
+    (
+        ("/api/v2/keys/signing/rotate", "post", "201"),
+        "$response.body#/kid",
+        "kid",
+        ["get_signing_key", "put_signing_keys"],
+    ),
+    (
+        ("/api/v2/dcr/initial-access-tokens", "post", "201"),
+        "$response.body#/id",
+        "token_id",
+        ["delete_dcr_initial_access_token"],
+    ),
+]
 
 
 def with_links(document: dict[str, Any]) -> dict[str, Any]:

@@ -110,9 +110,17 @@ class World:
 async def _authorize(w: World, client_id: str, callback: str, ran: set[str]) -> dict[str, str] | None:
     """authorize → (login) → (consent) → the callback's query, through the user's browser."""
     verifier, challenge = pkce_pair()
-    params = {"response_type": "code", "client_id": client_id, "redirect_uri": callback, "scope": SCOPE,
-              "audience": API, "state": "st", "nonce": "n", "code_challenge": challenge,
-              "code_challenge_method": "S256"}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": callback,
+        "scope": SCOPE,
+        "audience": API,
+        "state": "st",
+        "nonce": "n",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
     ran.add("authorize")
     r = await w.follow("authorize", w.user, await w.send("authorize", w.user.get("/authorize", params=params)))
     for _ in range(3):
@@ -120,8 +128,12 @@ async def _authorize(w: World, client_id: str, callback: str, ran: set[str]) -> 
             break
         if 'name="password"' in r.text:
             ran.add("login")
-            form = {"state": hidden(r.text, "state"), "csrf": hidden(r.text, "csrf"), "username": EMAIL,
-                    "password": PASSWORD}  # fmt: skip
+            form = {
+                "state": hidden(r.text, "state"),
+                "csrf": hidden(r.text, "csrf"),
+                "username": EMAIL,
+                "password": PASSWORD,
+            }
             r = await w.follow("login", w.user, await w.send("login", w.user.post("/u/login", data=form)))
         elif 'name="action" value="accept"' in r.text:
             ran.add("consent")
@@ -140,27 +152,46 @@ async def user_flows(w: World, client_id: str, callback: str, secret: str | None
     if got is None:
         return
     ran.add("code_exchange")
-    data = {"grant_type": "authorization_code", "code": got["code"], "client_id": client_id,
-            "redirect_uri": callback, "code_verifier": got["verifier"], **({"client_secret": secret} if secret else {})}
+    data = {
+        "grant_type": "authorization_code",
+        "code": got["code"],
+        "client_id": client_id,
+        "redirect_uri": callback,
+        "code_verifier": got["verifier"],
+        **({"client_secret": secret} if secret else {}),
+    }
     r = await w.send("code_exchange", w.anon.post("/oauth/token", data=data))
     if r is None or r.status_code != 200:
         return
     tokens = r.json()
     if tokens.get("refresh_token"):
         ran.add("refresh")
-        data = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": client_id,
-                **({"client_secret": secret} if secret else {})}  # fmt: skip
+        data = {
+            "grant_type": "refresh_token",
+            "refresh_token": tokens["refresh_token"],
+            "client_id": client_id,
+            **({"client_secret": secret} if secret else {}),
+        }
         await w.send("refresh", w.anon.post("/oauth/token", data=data))
     ran.update({"userinfo", "introspection"})
     await w.send("userinfo", w.anon.get("/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}))
-    await w.send("introspection", w.anon.post("/oauth/introspect", data={
-        "client_id": w.ids["app"], "client_secret": w.secrets["app"], "token": tokens["access_token"]}))
+    await w.send(
+        "introspection",
+        w.anon.post(
+            "/oauth/introspect",
+            data={"client_id": w.ids["app"], "client_secret": w.secrets["app"], "token": tokens["access_token"]},
+        ),
+    )
 
 
 async def client_credentials(w: World, ran: set[str]) -> None:
     ran.add("client_credentials")
-    data = {"grant_type": "client_credentials", "client_id": w.ids["app"], "client_secret": w.secrets["app"],
-            "audience": API}  # fmt: skip
+    data = {
+        "grant_type": "client_credentials",
+        "client_id": w.ids["app"],
+        "client_secret": w.secrets["app"],
+        "audience": API,
+    }
     await w.send("client_credentials", w.anon.post("/oauth/token", data=data))
 
 
@@ -195,15 +226,24 @@ READS = {
     "clients": Reads(("app",), (APP_PAGE, "/admin/applications", "/admin"), ("/api/v2/clients/{app}",)),
     "third_party_clients": Reads(("partner",), (PARTNER_PAGE, "/admin/applications"), ("/api/v2/clients",)),
     "dcr": Reads(("dcr",), ("/admin/applications/{dcr}", "/admin/registrations"), ("/api/v2/clients/{dcr}",)),
-    "resource_servers": Reads(("app", "partner"), ("/admin/apis/{rs}", "/admin/apis", "/admin/client-grants",
-                                                   APP_PAGE), ("/api/v2/resource-servers",)),
-    "client_grants": Reads(("partner",), ("/admin/client-grants", APP_PAGE, "/admin/applications/{app}/grants/new"),
-                           ("/api/v2/client-grants",)),
+    "resource_servers": Reads(
+        ("app", "partner"),
+        ("/admin/apis/{rs}", "/admin/apis", "/admin/client-grants", APP_PAGE),
+        ("/api/v2/resource-servers",),
+    ),
+    "client_grants": Reads(
+        ("partner",),
+        ("/admin/client-grants", APP_PAGE, "/admin/applications/{app}/grants/new"),
+        ("/api/v2/client-grants",),
+    ),
     "connections": Reads(("app",), ("/admin/connections", APP_PAGE), ("/api/v2/connections",)),
-    "users": Reads(("app",), ("/admin/users/{user}", "/admin/users", "/admin/users/{user}/authorized-applications"),
-                   ("/api/v2/users/{user}", "/api/v2/users")),
+    "users": Reads(
+        ("app",),
+        ("/admin/users/{user}", "/admin/users", "/admin/users/{user}/authorized-applications"),
+        ("/api/v2/users/{user}", "/api/v2/users"),
+    ),
     "tenant": Reads(("app", "partner"), ("/admin/settings", "/admin", APP_PAGE), ("/api/v2/tenants/settings",)),
-}  # fmt: skip
+}
 CALLBACKS = {"app": CB, "partner": PARTNER_CB, "dcr": PARTNER_CB}
 
 
@@ -229,8 +269,12 @@ async def _post(w: World, path: str, body: dict[str, Any]) -> dict[str, Any]:
 
 async def _sign_in(w: World, client: httpx.AsyncClient, email: str, next_path: str) -> None:
     page = await client.get("/u/login", params={"next": next_path})
-    form = {"state": hidden(page.text, "state"), "csrf": hidden(page.text, "csrf"), "username": email,
-            "password": PASSWORD}  # fmt: skip
+    form = {
+        "state": hidden(page.text, "state"),
+        "csrf": hidden(page.text, "csrf"),
+        "username": email,
+        "password": PASSWORD,
+    }
     assert (await client.post("/u/login", data=form)).status_code == 303
 
 
@@ -238,22 +282,51 @@ async def build(w: World) -> None:
     from consentry.services.users import create_user
     from consentry.tenant import DEFAULT_DIRECTORY
 
-    rs = await _post(w, "/api/v2/resource-servers", {"identifier": API, "name": "Fuzz API",
-                                                      "allow_offline_access": True,
-                                                      "scopes": [{"value": "read:things", "description": "Read"}]})
-    app = await _post(w, "/api/v2/clients", {"name": "Fuzz App", "app_type": "regular_web", "callbacks": [CB],
-                                             "allowed_logout_urls": [CB],
-                                             "grant_types": ["authorization_code", "refresh_token",
-                                                             "client_credentials"]})  # fmt: skip
-    partner = await _post(w, "/api/v2/clients", {"name": "Fuzz Partner", "is_first_party": False, "app_type": "spa",
-                                                 "callbacks": [PARTNER_CB], "allowed_logout_urls": [PARTNER_CB]})
-    cg = await _post(w, "/api/v2/client-grants", {"client_id": app["client_id"], "audience": API,
-                                                  "scope": ["read:things"]})  # fmt: skip
-    await _post(w, "/api/v2/client-grants", {"default_for": "third_party_clients", "audience": API,
-                                             "scope": ["read:things"], "subject_type": "user"})  # fmt: skip
+    rs = await _post(
+        w,
+        "/api/v2/resource-servers",
+        {
+            "identifier": API,
+            "name": "Fuzz API",
+            "allow_offline_access": True,
+            "scopes": [{"value": "read:things", "description": "Read"}],
+        },
+    )
+    app = await _post(
+        w,
+        "/api/v2/clients",
+        {
+            "name": "Fuzz App",
+            "app_type": "regular_web",
+            "callbacks": [CB],
+            "allowed_logout_urls": [CB],
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+        },
+    )
+    partner = await _post(
+        w,
+        "/api/v2/clients",
+        {
+            "name": "Fuzz Partner",
+            "is_first_party": False,
+            "app_type": "spa",
+            "callbacks": [PARTNER_CB],
+            "allowed_logout_urls": [PARTNER_CB],
+        },
+    )
+    cg = await _post(
+        w, "/api/v2/client-grants", {"client_id": app["client_id"], "audience": API, "scope": ["read:things"]}
+    )
+    await _post(
+        w,
+        "/api/v2/client-grants",
+        {"default_for": "third_party_clients", "audience": API, "scope": ["read:things"], "subject_type": "user"},
+    )
     await w.mgmt.patch("/api/v2/tenants/settings", json={"flags": {"enable_dynamic_client_registration": True}})
-    r = await w.anon.post("/oidc/register", json={"client_name": "Fuzz DCR", "redirect_uris": [PARTNER_CB],
-                                                  "token_endpoint_auth_method": "none"})
+    r = await w.anon.post(
+        "/oidc/register",
+        json={"client_name": "Fuzz DCR", "redirect_uris": [PARTNER_CB], "token_endpoint_auth_method": "none"},
+    )
     assert r.status_code == 201, r.text
     dcr = r.json()
     async with w.rt.db.transaction() as s:
@@ -264,8 +337,15 @@ async def build(w: World) -> None:
     # third-party apps sign in only through domain-level connections
     r = await w.mgmt.patch(f"/api/v2/connections/{connection_id}", json={"is_domain_connection": True})
     assert r.status_code == 200, r.text
-    w.ids.update(rs=rs["id"], app=app["client_id"], partner=partner["client_id"], cg=cg["id"], user=user.user_id,
-                 dcr=dcr["client_id"], connection=str(connection_id))  # fmt: skip
+    w.ids.update(
+        rs=rs["id"],
+        app=app["client_id"],
+        partner=partner["client_id"],
+        cg=cg["id"],
+        user=user.user_id,
+        dcr=dcr["client_id"],
+        connection=str(connection_id),
+    )
     w.secrets["app"], w.dcr_token = app["client_secret"], dcr["registration_access_token"]
     await _sign_in(w, w.admin, ADMIN_EMAIL, "/admin")
     await _sign_in(w, w.user, EMAIL, "/u/apps")
@@ -358,8 +438,11 @@ async def write_legacy(w: World, target: Target, spec: FieldSpec, value: Any) ->
             column, keys = spec.keys[0], spec.keys[1:]
         else:
             column, keys = target.json_column, spec.keys
-        await s.execute(update(target.model.__table__).where(target.where(w))
-                        .values({column: _set_path(copy.deepcopy(row[column]), keys, value)}))  # fmt: skip
+        await s.execute(
+            update(target.model.__table__)
+            .where(target.where(w))
+            .values({column: _set_path(copy.deepcopy(row[column]), keys, value)})
+        )
     w.rt.catalog.invalidate()
 
 
@@ -374,19 +457,30 @@ async def write_dcr(w: World, spec: FieldSpec, value: Any) -> bool:
     base = {"client_name": "Fuzz DCR", "redirect_uris": [PARTNER_CB], "token_endpoint_auth_method": "none"}
     body = {**base, **body_for(spec, value)}
     await w.send("write", w.anon.post("/oidc/register", content=raw_json(body), headers=JSON))
-    r = await w.send("write", w.anon.put(f"/oidc/register/{w.ids['dcr']}",
-                                         content=raw_json({**body, "client_id": w.ids["dcr"]}),
-                                         headers={**JSON, "Authorization": f"Bearer {w.dcr_token}"}))  # fmt: skip
-    await w.send("management_read", w.anon.get(f"/oidc/register/{w.ids['dcr']}",
-                                                headers={"Authorization": f"Bearer {w.dcr_token}"}))  # fmt: skip
+    r = await w.send(
+        "write",
+        w.anon.put(
+            f"/oidc/register/{w.ids['dcr']}",
+            content=raw_json({**body, "client_id": w.ids["dcr"]}),
+            headers={**JSON, "Authorization": f"Bearer {w.dcr_token}"},
+        ),
+    )
+    await w.send(
+        "management_read",
+        w.anon.get(f"/oidc/register/{w.ids['dcr']}", headers={"Authorization": f"Bearer {w.dcr_token}"}),
+    )
     return r is not None and r.status_code < 300
 
 
 async def cimd_case(w: World, spec: FieldSpec, value: Any, n: int, monkeypatch: pytest.MonkeyPatch) -> int:
     """A metadata document with the hostile member, fetched at /authorize; then the pages that show the client."""
     url = f"https://cimd.fuzz.example/clients/{n}"
-    doc = {"client_id": url, "client_name": "Fuzz CIMD", "redirect_uris": ["https://cimd.fuzz.example/cb"],
-           **body_for(spec, value)}  # fmt: skip
+    doc = {
+        "client_id": url,
+        "client_name": "Fuzz CIMD",
+        "redirect_uris": ["https://cimd.fuzz.example/cb"],
+        **body_for(spec, value),
+    }
     redirect = doc["redirect_uris"][0] if isinstance(doc.get("redirect_uris"), list) and doc["redirect_uris"] else ""
 
     async def fetch(settings: Any, fetched: str, host: str) -> tuple[bytes, float]:
@@ -401,21 +495,54 @@ async def cimd_case(w: World, spec: FieldSpec, value: Any, n: int, monkeypatch: 
 
 FORMS: dict[str, tuple[str, dict[str, Any], list[str]]] = {
     # page -> (form path template, the form as the page fills it in, the fields typed into)
-    "application": ("/admin/applications/{app}", {"name": "Fuzz App", "app_type": "regular_web", "callbacks": CB,
-                    "allowed_logout_urls": CB, "web_origins": "", "logo_uri": "",
-                    "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
-                    "token_endpoint_auth_method": "client_secret_post"},
-                    ["name", "callbacks", "allowed_logout_urls", "web_origins", "logo_uri", "app_type",
-                     "token_endpoint_auth_method", "grant_types"]),
-    "api": ("/admin/apis/{rs}", {"name": "Fuzz API", "user_policy": "allow_all", "client_policy":
-            "require_client_grant", "token_lifetime": "86400", "token_dialect": "rfc9068_profile",
-            "allow_offline_access": "on", "scope_value": ["read:things"], "scope_description": ["Read"]},
-            ["name", "token_lifetime", "token_dialect", "user_policy", "client_policy", "scope_value",
-             "scope_description"]),
-    "settings": ("/admin/settings", {"friendly_name": "Fuzz", "support_email": "", "support_url": "",
-                 "default_directory": "Username-Password-Authentication"},
-                 ["friendly_name", "support_email", "support_url", "default_directory"]),
-}  # fmt: skip
+    "application": (
+        "/admin/applications/{app}",
+        {
+            "name": "Fuzz App",
+            "app_type": "regular_web",
+            "callbacks": CB,
+            "allowed_logout_urls": CB,
+            "web_origins": "",
+            "logo_uri": "",
+            "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+            "token_endpoint_auth_method": "client_secret_post",
+        },
+        [
+            "name",
+            "callbacks",
+            "allowed_logout_urls",
+            "web_origins",
+            "logo_uri",
+            "app_type",
+            "token_endpoint_auth_method",
+            "grant_types",
+        ],
+    ),
+    "api": (
+        "/admin/apis/{rs}",
+        {
+            "name": "Fuzz API",
+            "user_policy": "allow_all",
+            "client_policy": "require_client_grant",
+            "token_lifetime": "86400",
+            "token_dialect": "rfc9068_profile",
+            "allow_offline_access": "on",
+            "scope_value": ["read:things"],
+            "scope_description": ["Read"],
+        },
+        ["name", "token_lifetime", "token_dialect", "user_policy", "client_policy", "scope_value", "scope_description"],
+    ),
+    "settings": (
+        "/admin/settings",
+        {
+            "friendly_name": "Fuzz",
+            "support_email": "",
+            "support_url": "",
+            "default_directory": "Username-Password-Authentication",
+        },
+        ["friendly_name", "support_email", "support_url", "default_directory"],
+    ),
+}
 
 
 async def write_form(w: World, page: str, name: str, value: str) -> bool:
@@ -431,8 +558,18 @@ async def write_form(w: World, page: str, name: str, value: str) -> bool:
 
 # ---------------------------------------------------------------- the test
 
-FULL = {"authorize", "code_exchange", "refresh", "userinfo", "introspection", "client_credentials", "logout",
-        "dashboard", "u_apps", "management_read"}
+FULL = {
+    "authorize",
+    "code_exchange",
+    "refresh",
+    "userinfo",
+    "introspection",
+    "client_credentials",
+    "logout",
+    "dashboard",
+    "u_apps",
+    "management_read",
+}
 ENTITIES: dict[str, tuple[list[FieldSpec], str]] = {
     "clients": (stored.CLIENT_FIELDS, "clients"),
     "third_party_clients": (stored.CLIENT_FIELDS, "third_party_clients"),
@@ -445,8 +582,9 @@ ENTITIES: dict[str, tuple[list[FieldSpec], str]] = {
 }
 
 
-async def _case(w: World, target: Target, label: str, write: Callable[[], Awaitable[bool]],
-                snap: dict[str, Any], reads: Reads) -> tuple[int, int]:  # fmt: skip
+async def _case(
+    w: World, target: Target, label: str, write: Callable[[], Awaitable[bool]], snap: dict[str, Any], reads: Reads
+) -> tuple[int, int]:
     """One write, then every flow when it was accepted (or stored as is); returns (cases tried, failed)."""
     before = len(w.failures)
     w.case = label
@@ -460,6 +598,7 @@ async def _case(w: World, target: Target, label: str, write: Callable[[], Awaita
 @pytest.fixture
 async def world(runtime: Runtime, app: Any, client: httpx.AsyncClient, mgmt_token: str) -> AsyncIterator[World]:
     client.headers["Authorization"] = f"Bearer {mgmt_token}"
+
     def make() -> httpx.AsyncClient:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER.rstrip("/"))
 
@@ -493,8 +632,14 @@ async def test_stored_then_used(world: World, entity: str) -> None:
                 t, f = await _case(w, target, f"{label} (dcr)", partial(write_dcr, w, spec, value), snap, reads)
             tried, failed = tried + t, failed + f
         for value in _legacy_values(spec, target):
-            t, f = await _case(w, target, f"{entity}.{spec.path}={_short(value)} (stored)",
-                               partial(_legacy, w, target, spec, value), snap, reads)  # fmt: skip
+            t, f = await _case(
+                w,
+                target,
+                f"{entity}.{spec.path}={_short(value)} (stored)",
+                partial(_legacy, w, target, spec, value),
+                snap,
+                reads,
+            )
             tried, failed = tried + t, failed + f
     add_stored_cases(tried, failed)
     assert not w.failures, "\n".join(w.failures[:40])
@@ -515,8 +660,14 @@ async def test_stored_then_used_dashboard_and_cimd(world: World, monkeypatch: py
         snap = await snapshot(w, target)
         for name in names:
             for value in stored.FORM_VALUES:
-                t, f = await _case(w, target, f"form {page}.{name}={_short(value)}",
-                                   partial(write_form, w, page, name, value), snap, READS[key])  # fmt: skip
+                t, f = await _case(
+                    w,
+                    target,
+                    f"form {page}.{name}={_short(value)}",
+                    partial(write_form, w, page, name, value),
+                    snap,
+                    READS[key],
+                )
                 tried, failed = tried + t, failed + f
     n = 0
     for spec in stored.CIMD_FIELDS:

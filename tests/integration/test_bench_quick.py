@@ -21,10 +21,26 @@ from tests.support.live_server import fresh_postgres_database
 def test_bench_quick_runs_every_scenario_without_errors(tmp_path: Path) -> None:
     out = tmp_path / "latest.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "consentry", "bench", "--quick", "--db", "sqlite", "--duration", "1",
-         "--connections", "16", "--output", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "consentry",
+            "bench",
+            "--quick",
+            "--db",
+            "sqlite",
+            "--duration",
+            "1",
+            "--connections",
+            "16",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     report = json.loads(out.read_text())
     assert report["errors"] == 0
@@ -43,10 +59,30 @@ def test_bench_scaling_compares_one_and_two_workers_back_to_back(postgres_url: s
     url = asyncio.run(fresh_postgres_database(postgres_url))  # the bench seeds and bootstraps its own
     out = tmp_path / "latest.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "consentry", "bench", "--quick", "--db", "postgresql", "--postgres-url", url,
-         "--scenario", "client_credentials", "--duration", "1", "--connections", "16", "--output", str(out)],
-        capture_output=True, text=True, timeout=300, cwd=tmp_path,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "consentry",
+            "bench",
+            "--quick",
+            "--db",
+            "postgresql",
+            "--postgres-url",
+            url,
+            "--scenario",
+            "client_credentials",
+            "--duration",
+            "1",
+            "--connections",
+            "16",
+            "--output",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     scaling = json.loads(out.read_text())["scaling"]
     runs = scaling["runs"]

@@ -71,9 +71,14 @@ def handshake(ca: str, cert: str, key: str, server_name: str) -> x509.Certificat
 def test_dev_cert_prints_the_settings_and_how_to_trust_the_ca(cli_env: Path) -> None:
     env = dev_cert()
     tls = cli_env / "data" / "tls"
-    assert env == {"CONSENTRY_TLS_CERT_FILE": str(tls / "cert.pem"), "CONSENTRY_TLS_KEY_FILE": str(tls / "key.pem"),
-                   "CONSENTRY_ISSUER": ISSUER, "NODE_EXTRA_CA_CERTS": str(tls / "ca.pem"),
-                   "SSL_CERT_FILE": str(tls / "ca.pem"), "REQUESTS_CA_BUNDLE": str(tls / "ca.pem")}  # fmt: skip
+    assert env == {
+        "CONSENTRY_TLS_CERT_FILE": str(tls / "cert.pem"),
+        "CONSENTRY_TLS_KEY_FILE": str(tls / "key.pem"),
+        "CONSENTRY_ISSUER": ISSUER,
+        "NODE_EXTRA_CA_CERTS": str(tls / "ca.pem"),
+        "SSL_CERT_FILE": str(tls / "ca.pem"),
+        "REQUESTS_CA_BUNDLE": str(tls / "ca.pem"),
+    }
     for key in ("key.pem", "ca-key.pem"):
         assert stat.S_IMODE((tls / key).stat().st_mode) == 0o600, key
     ca, cert, key = env["SSL_CERT_FILE"], env["CONSENTRY_TLS_CERT_FILE"], env["CONSENTRY_TLS_KEY_FILE"]

@@ -97,11 +97,19 @@ class Admin:
     def __init__(self, server: LiveServer) -> None:
         self.server = server
         creds = server.cli("admin", "create-client", "--name", "ops")
-        r = httpx.post(server.url("oauth/token"), timeout=10, verify=server.verify(), data={
-            "grant_type": "client_credentials", "audience": server.url("api/v2/"), **creds})  # fmt: skip
+        r = httpx.post(
+            server.url("oauth/token"),
+            timeout=10,
+            verify=server.verify(),
+            data={"grant_type": "client_credentials", "audience": server.url("api/v2/"), **creds},
+        )
         r.raise_for_status()
-        self.http = httpx.Client(base_url=server.origin, timeout=10, verify=server.verify(),
-                                 headers={"Authorization": f"Bearer {r.json()['access_token']}"})  # fmt: skip
+        self.http = httpx.Client(
+            base_url=server.origin,
+            timeout=10,
+            verify=server.verify(),
+            headers={"Authorization": f"Bearer {r.json()['access_token']}"},
+        )
 
     def close(self) -> None:
         self.http.close()
@@ -113,15 +121,20 @@ class Admin:
 
     def api(self, scopes: list[str], **fields: Any) -> dict[str, Any]:
         """An API with ``allow_offline_access`` and the given scopes; its identifier is unique per call."""
-        body = {"identifier": f"https://{unique('api')}.example.com/", "name": unique("API"),
-                "scopes": [{"value": s, "description": f"Scope {s}"} for s in scopes], "allow_offline_access": True,
-                **fields}  # fmt: skip
+        body = {
+            "identifier": f"https://{unique('api')}.example.com/",
+            "name": unique("API"),
+            "scopes": [{"value": s, "description": f"Scope {s}"} for s in scopes],
+            "allow_offline_access": True,
+            **fields,
+        }
         return self._post("/api/v2/resource-servers", body)
 
     def app(self, app_type: str, callbacks: list[str], **fields: Any) -> dict[str, Any]:
         """A first-party application (its ``client_secret`` is in the result when it has one)."""
-        return self._post("/api/v2/clients", {"name": unique(app_type), "app_type": app_type, "callbacks": callbacks,
-                                              **fields})  # fmt: skip
+        return self._post(
+            "/api/v2/clients", {"name": unique(app_type), "app_type": app_type, "callbacks": callbacks, **fields}
+        )
 
     def client_grant(self, client_id: str, audience: str, scope: list[str]) -> dict[str, Any]:
         return self._post("/api/v2/client-grants", {"client_id": client_id, "audience": audience, "scope": scope})
@@ -145,8 +158,9 @@ def on_page(url: str, issuer: str, path: str) -> bool:
     return same_origin(url, issuer) and urlsplit(url).path == urlsplit(issuer).path + path.lstrip("/")
 
 
-async def sign_in(page: Any, issuer: str, username: str, password: str, done: Callable[[str], bool], *,
-                  action: str = "accept") -> None:  # fmt: skip
+async def sign_in(
+    page: Any, issuer: str, username: str, password: str, done: Callable[[str], bool], *, action: str = "accept"
+) -> None:
     """Answer our login and consent pages until ``done(page.url)``: what a user does, click by click."""
     for _ in range(5):
         if done(page.url):
@@ -160,8 +174,9 @@ async def sign_in(page: Any, issuer: str, username: str, password: str, done: Ca
             async with page.expect_navigation():
                 await page.click(f"#{action}")
         else:
-            await page.wait_for_url(lambda url: done(url) or on_page(url, issuer, "u/login")
-                                    or on_page(url, issuer, "u/consent"))  # fmt: skip
+            await page.wait_for_url(
+                lambda url: done(url) or on_page(url, issuer, "u/login") or on_page(url, issuer, "u/consent")
+            )
     raise AssertionError(f"the browser did not get through the login: it is at {page.url}")
 
 
@@ -169,8 +184,14 @@ async def submit_login(page: Any, issuer: str, username: str, password: str, *, 
     """On our login page: fill the form, submit, and answer the consent screen if one comes next."""
     await page.wait_for_selector("#username")
     assert on_page(page.url, issuer, "u/login"), page.url
-    await sign_in(page, issuer, username, password, lambda url: not same_origin(url, issuer),
-                  action="accept" if accept else "deny")  # fmt: skip
+    await sign_in(
+        page,
+        issuer,
+        username,
+        password,
+        lambda url: not same_origin(url, issuer),
+        action="accept" if accept else "deny",
+    )
 
 
 async def authorize_in_browser(

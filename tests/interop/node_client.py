@@ -21,8 +21,13 @@ def node_modules() -> Path:
         pytest.fail("node and npm are not installed (apt-get install -y nodejs npm; make test installs them)")
     modules = NODE_DIR / "node_modules"
     if not (modules / ".package-lock.json").exists():
-        done = subprocess.run(["npm", "ci", "--silent", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
-                              timeout=300, check=False)  # fmt: skip
+        done = subprocess.run(
+            ["npm", "ci", "--silent", "--no-audit", "--no-fund"],
+            cwd=NODE_DIR,
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, f"npm ci failed: {done.stderr.decode()[-2000:]}"
     return modules
 
@@ -37,8 +42,14 @@ class NodeScript:
     async def __aenter__(self) -> NodeScript:
         node_modules()
         self.proc = await asyncio.create_subprocess_exec(
-            "node", str(NODE_DIR / self.script), cwd=NODE_DIR, env={**os.environ, **self.env},
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+            "node",
+            str(NODE_DIR / self.script),
+            cwd=NODE_DIR,
+            env={**os.environ, **self.env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
         return self
 
     async def read(self, timeout: float = 30) -> dict[str, Any]:

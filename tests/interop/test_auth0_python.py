@@ -33,8 +33,11 @@ def domain(live: LiveServer) -> str:
 
 
 def verifier_for(live: LiveServer, client_id: str) -> TokenVerifier:
-    return TokenVerifier(signature_verifier=AsymmetricSignatureVerifier(live.url(".well-known/jwks.json")),
-                         issuer=live.issuer, audience=client_id)  # fmt: skip
+    return TokenVerifier(
+        signature_verifier=AsymmetricSignatureVerifier(live.url(".well-known/jwks.json")),
+        issuer=live.issuer,
+        audience=client_id,
+    )
 
 
 def authorize_url(live: LiveServer, **params: str) -> str:
@@ -60,8 +63,15 @@ async def test_auth0_python_get_token_grants_and_token_verifier(
 
     # authorization_code: a confidential first-party app (client_secret_post in the JSON body), no PKCE
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-    url = authorize_url(live, client_id=web["client_id"], redirect_uri=callback, state=state, nonce=nonce,
-                        scope="openid profile email offline_access read:things", audience=api)  # fmt: skip
+    url = authorize_url(
+        live,
+        client_id=web["client_id"],
+        redirect_uri=callback,
+        state=state,
+        nonce=nonce,
+        scope="openid profile email offline_access read:things",
+        audience=api,
+    )
     code = code_of(await authorize_in_browser(browser_context, url, callback, live.issuer, user["email"]), live, state)
     tokens = get_token.authorization_code(code=code, redirect_uri=callback)
     assert tokens["token_type"] == "Bearer" and tokens["scope"] == "openid profile email offline_access read:things"
@@ -86,8 +96,9 @@ async def test_auth0_python_get_token_grants_and_token_verifier(
     assert (replay.value.status_code, replay.value.error_code) == (403, "invalid_grant")
 
     # login (password-realm grant) for a first-party app that has it, then revoke its refresh token
-    login = get_token.login(user["email"], PASSWORD, realm=REALM, scope="openid offline_access read:things",
-                            audience=api)  # fmt: skip
+    login = get_token.login(
+        user["email"], PASSWORD, realm=REALM, scope="openid offline_access read:things", audience=api
+    )
     assert login["scope"] == "openid offline_access read:things"
     assert verifier_for(live, web["client_id"]).verify(login["id_token"])["sub"] == user["user_id"]
     with pytest.raises(Auth0Error) as wrong:
@@ -117,8 +128,16 @@ async def test_auth0_python_authorization_code_pkce_public_client(
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state, nonce = secrets.token_urlsafe(12), secrets.token_urlsafe(12)
-    url = authorize_url(live, client_id=spa["client_id"], redirect_uri=callback, state=state, nonce=nonce,
-                        scope="openid email", code_challenge=challenge, code_challenge_method="S256")  # fmt: skip
+    url = authorize_url(
+        live,
+        client_id=spa["client_id"],
+        redirect_uri=callback,
+        state=state,
+        nonce=nonce,
+        scope="openid email",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
     code = code_of(await authorize_in_browser(browser_context, url, callback, live.issuer, user["email"]), live, state)
     get_token = GetToken(domain(live), spa["client_id"], protocol="http")
     tokens = get_token.authorization_code_pkce(verifier, code, callback)

@@ -39,20 +39,32 @@ def test_the_server_speaks_https_only_with_an_https_issuer(https_live: LiveServe
 def test_cookies_are_secure_over_https(https_live: LiveServer, ca_file: Path) -> None:
     """The pre-login cookie of the login page and the session cookie of a sign-in are ``Secure``."""
     creds = https_live.cli("admin", "create-client", "--name", unique("cookie-ops"))
-    api = ManagementClient(domain=domain(https_live), client_id=creds["client_id"],
-                           client_secret=creds["client_secret"])  # fmt: skip
+    api = ManagementClient(
+        domain=domain(https_live), client_id=creds["client_id"], client_secret=creds["client_secret"]
+    )
     app = api.clients.create(name=unique("web"), app_type="regular_web", callbacks=["https://app.example.com/cb"])
     email = f"{unique('cookie')}@example.com"
     api.users.create(connection="Username-Password-Authentication", email=email, password=PASSWORD)
     with httpx.Client() as browser:
-        r = browser.get(https_live.url("authorize"), params={
-            "client_id": app.client_id, "redirect_uri": "https://app.example.com/cb", "response_type": "code",
-            "scope": "openid", "state": "st"})  # fmt: skip
+        r = browser.get(
+            https_live.url("authorize"),
+            params={
+                "client_id": app.client_id,
+                "redirect_uri": "https://app.example.com/cb",
+                "response_type": "code",
+                "scope": "openid",
+                "state": "st",
+            },
+        )
         assert r.status_code in (302, 303) and r.headers["location"].startswith(https_live.url("u/login"))
         page = browser.get(r.headers["location"])
         assert page.status_code == 200
-        form = {"state": hidden(page.text, "state"), "csrf": hidden(page.text, "csrf"), "username": email,
-                "password": PASSWORD}  # fmt: skip
+        form = {
+            "state": hidden(page.text, "state"),
+            "csrf": hidden(page.text, "csrf"),
+            "username": email,
+            "password": PASSWORD,
+        }
         signed_in = browser.post(https_live.url("u/login"), data=form)
         assert signed_in.status_code == 303, signed_in.text[:300]
     cookies = page.headers.get_list("set-cookie") + signed_in.headers.get_list("set-cookie")
@@ -63,18 +75,22 @@ def test_auth0_python_management_client_with_domain(https_live: LiveServer, ca_f
     ops = unique("py-ops")
     creds = https_live.cli("admin", "create-client", "--name", ops)
     # the SDK's own token provider: client_credentials at https://DOMAIN/oauth/token, audience https://DOMAIN/api/v2/
-    api = ManagementClient(domain=domain(https_live), client_id=creds["client_id"],
-                           client_secret=creds["client_secret"])  # fmt: skip
-    partner = api.clients.create(name=unique("Partner"), app_type="spa", is_first_party=False,
-                                 callbacks=["https://partner.example.com/cb"])  # fmt: skip
+    api = ManagementClient(
+        domain=domain(https_live), client_id=creds["client_id"], client_secret=creds["client_secret"]
+    )
+    partner = api.clients.create(
+        name=unique("Partner"), app_type="spa", is_first_party=False, callbacks=["https://partner.example.com/cb"]
+    )
     assert partner.client_id and partner.client_id.startswith("tpc_")
     assert partner.client_id in {c.client_id for c in api.clients.list(per_page=100)}
     identifier = f"https://{unique('notes')}.example.com/"
-    rs = api.resource_servers.create(identifier=identifier, name=unique("Notes"),
-                                     scopes=[{"value": "read:notes", "description": "Read notes"}])  # fmt: skip
+    rs = api.resource_servers.create(
+        identifier=identifier, name=unique("Notes"), scopes=[{"value": "read:notes", "description": "Read notes"}]
+    )
     assert api.resource_servers.get(rs.id).identifier == identifier
-    user = api.users.create(connection="Username-Password-Authentication", email=f"{unique('ann')}@example.com",
-                            password=PASSWORD)  # fmt: skip
+    user = api.users.create(
+        connection="Username-Password-Authentication", email=f"{unique('ann')}@example.com", password=PASSWORD
+    )
     assert api.users.get(user.user_id).email == user.email
     # the Management API changes are Auth0 "sapi" events naming the caller (details.actor) and its address
     mine = f"{creds['client_id']}@clients"  # details.actor: who made the change
@@ -88,8 +104,14 @@ def test_auth0_python_management_client_with_domain(https_live: LiveServer, ca_f
 async def test_node_auth0_sdk_management_and_authentication(https_live: LiveServer, ca_file: Path) -> None:
     creds = https_live.cli("admin", "create-client", "--name", unique("node-ops"))
     email = f"{unique('node')}@example.com"
-    env = {"DOMAIN": domain(https_live), "CLIENT_ID": creds["client_id"], "CLIENT_SECRET": creds["client_secret"],
-           "EMAIL": email, "PASSWORD": PASSWORD, "NODE_EXTRA_CA_CERTS": str(ca_file)}  # fmt: skip
+    env = {
+        "DOMAIN": domain(https_live),
+        "CLIENT_ID": creds["client_id"],
+        "CLIENT_SECRET": creds["client_secret"],
+        "EMAIL": email,
+        "PASSWORD": PASSWORD,
+        "NODE_EXTRA_CA_CERTS": str(ca_file),
+    }
     async with NodeScript("auth0_sdk_flow.mjs", env) as script:
         out = await script.read(timeout=90)
     assert "result" in out, out

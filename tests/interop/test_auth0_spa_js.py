@@ -79,17 +79,26 @@ async def test_auth0_spa_js_login_silent_auth_refresh_logout(
     with AppServer(root=bundle_dir) as app_server:
         origin = app_server.origin
         api = admin.api(["read:things"], skip_consent_for_verifiable_first_party_clients=True)["identifier"]
-        spa = admin.app("spa", [origin + "/"], web_origins=[origin], allowed_origins=[origin],
-                        allowed_logout_urls=[origin + "/logged-out"],
-                        skip_non_verifiable_callback_uri_confirmation_prompt=True)  # fmt: skip
+        spa = admin.app(
+            "spa",
+            [origin + "/"],
+            web_origins=[origin],
+            allowed_origins=[origin],
+            allowed_logout_urls=[origin + "/logged-out"],
+            skip_non_verifiable_callback_uri_confirmation_prompt=True,
+        )
         user = admin.user()
         app_server.files["/"] = spa_page(live, spa["client_id"], api)
 
         log: list[dict[str, Any]] = []
         cors: list[str | None] = []
         browser_context.on("request", lambda r: log.append({"method": r.method, "url": r.url, "body": r.post_data}))
-        browser_context.on("response", lambda r: cors.append(r.headers.get("access-control-allow-origin"))
-                           if r.url == live.url("oauth/token") else None)  # fmt: skip
+        browser_context.on(
+            "response",
+            lambda r: (
+                cors.append(r.headers.get("access-control-allow-origin")) if r.url == live.url("oauth/token") else None
+            ),
+        )
         page = await browser_context.new_page()
         await page.goto(origin + "/")
         await page.evaluate("window.ready")

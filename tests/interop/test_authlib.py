@@ -39,9 +39,12 @@ def web_app(admin: Admin, app_server: AppServer) -> dict[str, Any]:
 def decode_id_token(live: LiveServer, id_token: str, nonce: str, client_id: str) -> Any:
     jwks = httpx.get(live.url(".well-known/jwks.json"), timeout=10).json()
     claims = JsonWebToken(["RS256"]).decode(
-        id_token, JsonWebKey.import_key_set(jwks), claims_cls=CodeIDToken,
+        id_token,
+        JsonWebKey.import_key_set(jwks),
+        claims_cls=CodeIDToken,
         claims_options={"iss": {"essential": True, "value": live.issuer}},
-        claims_params={"nonce": nonce, "client_id": client_id})  # fmt: skip
+        claims_params={"nonce": nonce, "client_id": client_id},
+    )
     claims.validate(leeway=5)
     return claims
 
@@ -52,12 +55,18 @@ async def test_authlib_code_pkce_nonce_userinfo_refresh_client_credentials(
     user = admin.user()
     meta = httpx.get(live.url(".well-known/openid-configuration"), timeout=10).json()
     assert meta["issuer"] == live.issuer
-    sess = OAuth2Session(web_app["client_id"], web_app["client_secret"], redirect_uri=web_app["callback"],
-                         scope="openid profile email offline_access read:things", code_challenge_method="S256",
-                         token_endpoint_auth_method="client_secret_basic")  # fmt: skip
+    sess = OAuth2Session(
+        web_app["client_id"],
+        web_app["client_secret"],
+        redirect_uri=web_app["callback"],
+        scope="openid profile email offline_access read:things",
+        code_challenge_method="S256",
+        token_endpoint_auth_method="client_secret_basic",
+    )
     verifier, nonce = generate_token(64), secrets.token_urlsafe(16)
-    url, state = sess.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce,
-                                               audience=web_app["api"])  # fmt: skip
+    url, state = sess.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, audience=web_app["api"]
+    )
     callback_url = await authorize_in_browser(browser_context, url, web_app["callback"], live.issuer, user["email"])
 
     token = sess.fetch_token(meta["token_endpoint"], authorization_response=callback_url, code_verifier=verifier)

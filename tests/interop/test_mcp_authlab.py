@@ -84,12 +84,27 @@ def test_mcp_authlab_grades_consentry_and_the_example_server(
     user = admin.user()
     script = tmp_path / "pwlogin.py"
     script.write_text(BROWSER_SCRIPT)
-    env = {**os.environ, "BROWSER": f"{sys.executable} {script} %s", "NO_COLOR": "1",
-           "MCP_AUTHLAB_TOKENS": str(tmp_path / "tokens.json"),  # not ~/.config
-           "AUTHLAB_USERNAME": user["email"], "AUTHLAB_PASSWORD": PASSWORD}  # fmt: skip
+    env = {
+        **os.environ,
+        "BROWSER": f"{sys.executable} {script} %s",
+        "NO_COLOR": "1",
+        "MCP_AUTHLAB_TOKENS": str(tmp_path / "tokens.json"),  # not ~/.config
+        "AUTHLAB_USERNAME": user["email"],
+        "AUTHLAB_PASSWORD": PASSWORD,
+    }
     # read-only on purpose: SCOPE-01 then calls add_note and must get 403 insufficient_scope
-    login = authlab("login", notes.resource, "--thorough", "--scope", "read:notes offline_access",
-                    "--foreign-resource", foreign, "--timeout", "60", env=env)  # fmt: skip
+    login = authlab(
+        "login",
+        notes.resource,
+        "--thorough",
+        "--scope",
+        "read:notes offline_access",
+        "--foreign-resource",
+        foreign,
+        "--timeout",
+        "60",
+        env=env,
+    )
     assert login.returncode == 0, login.stdout[-3000:] + login.stderr[-3000:]
     scan = authlab("scan", notes.resource, "--format", "json", "--tool", "add_note", env=env)
     report: dict[str, Any] = json.loads(scan.stdout)
@@ -101,7 +116,29 @@ def test_mcp_authlab_grades_consentry_and_the_example_server(
         assert results[cid]["status"] == "warn" and message in results[cid]["message"], results[cid]
     assert report["grade"] == "A" and report["must_failures"] == [] and report["critical_failures"] == []
     assert "insufficient_scope" in json.dumps(results["SCOPE-01"]["evidence"])
-    for cid in ("CHAL-01", "CHAL-02", "CHAL-03", "PRM-01", "PRM-02", "PRM-04", "ASM-01", "ASM-02", "ASM-04",
-                "ASM-05", "ASM-06", "ASF-01", "ASF-04", "ASF-05", "ASF-06", "TOK-01", "TOK-02",
-                "TOK-03", "TOK-04", "TOK-05", "TOK-06", "SCOPE-01", "SESS-01"):  # fmt: skip
+    for cid in (
+        "CHAL-01",
+        "CHAL-02",
+        "CHAL-03",
+        "PRM-01",
+        "PRM-02",
+        "PRM-04",
+        "ASM-01",
+        "ASM-02",
+        "ASM-04",
+        "ASM-05",
+        "ASM-06",
+        "ASF-01",
+        "ASF-04",
+        "ASF-05",
+        "ASF-06",
+        "TOK-01",
+        "TOK-02",
+        "TOK-03",
+        "TOK-04",
+        "TOK-05",
+        "TOK-06",
+        "SCOPE-01",
+        "SESS-01",
+    ):
         assert results[cid]["status"] == "pass", (cid, results[cid])

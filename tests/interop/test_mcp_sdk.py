@@ -36,10 +36,21 @@ class NotesServer:
         self.log = workdir / f"notes-{self.port}.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "examples" / "mcp_server" / "server.py"), "--port", str(self.port),
-                 "--issuer", issuer, "--log-level", "warning"],
-                cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )  # fmt: skip
+                [
+                    sys.executable,
+                    str(ROOT / "examples" / "mcp_server" / "server.py"),
+                    "--port",
+                    str(self.port),
+                    "--issuer",
+                    issuer,
+                    "--log-level",
+                    "warning",
+                ],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
         prm = f"http://127.0.0.1:{self.port}/.well-known/oauth-protected-resource/mcp"
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -66,13 +77,23 @@ class NotesServer:
 
 def register_notes_api(admin: Admin, resource: str) -> None:
     """What docs/agents.md tells an operator to do: API, default grant, DCR on, a domain-level connection."""
-    r = admin.http.post("/api/v2/resource-servers", json={
-        "identifier": resource, "name": "Notes", "allow_offline_access": True,
-        "scopes": [{"value": "read:notes", "description": "Read your notes"},
-                   {"value": "write:notes", "description": "Add notes"}]})  # fmt: skip
+    r = admin.http.post(
+        "/api/v2/resource-servers",
+        json={
+            "identifier": resource,
+            "name": "Notes",
+            "allow_offline_access": True,
+            "scopes": [
+                {"value": "read:notes", "description": "Read your notes"},
+                {"value": "write:notes", "description": "Add notes"},
+            ],
+        },
+    )
     assert r.status_code == 201, r.text
-    r = admin.http.post("/api/v2/client-grants", json={"default_for": "third_party_clients", "audience": resource,
-                                                       "scope": SCOPES, "subject_type": "user"})  # fmt: skip
+    r = admin.http.post(
+        "/api/v2/client-grants",
+        json={"default_for": "third_party_clients", "audience": resource, "scope": SCOPES, "subject_type": "user"},
+    )
     assert r.status_code == 201, r.text
     r = admin.http.patch("/api/v2/tenants/settings", json={"flags": {"enable_dynamic_client_registration": True}})
     assert r.status_code == 200, r.text
@@ -105,8 +126,15 @@ class MemoryStorage:
         self.client_info = client_info
 
 
-async def run_agent(resource: str, issuer: str, context: Any, username: str, callback: str,
-                    client_metadata_url: str | None = None, auth_method: str = "none") -> dict[str, Any]:  # fmt: skip
+async def run_agent(
+    resource: str,
+    issuer: str,
+    context: Any,
+    username: str,
+    callback: str,
+    client_metadata_url: str | None = None,
+    auth_method: str = "none",
+) -> dict[str, Any]:
     """The SDK client: authorize through the browser, add a note, list notes. Returns what it saw."""
     import httpx2
     from mcp.client.auth import OAuthClientProvider
@@ -128,12 +156,18 @@ async def run_agent(resource: str, issuer: str, context: Any, username: str, cal
     storage = MemoryStorage()
     provider = OAuthClientProvider(
         server_url=resource,
-        client_metadata=OAuthClientMetadata(client_name=unique("agent"), redirect_uris=[callback],
-                                            grant_types=["authorization_code", "refresh_token"],
-                                            response_types=["code"], token_endpoint_auth_method=auth_method),
-        storage=storage, redirect_handler=redirect_handler, callback_handler=callback_handler,
+        client_metadata=OAuthClientMetadata(
+            client_name=unique("agent"),
+            redirect_uris=[callback],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method=auth_method,
+        ),
+        storage=storage,
+        redirect_handler=redirect_handler,
+        callback_handler=callback_handler,
         client_metadata_url=client_metadata_url,
-    )  # fmt: skip
+    )
     async with (
         httpx2.AsyncClient(auth=provider, timeout=30) as http,
         streamable_http_client(resource, http_client=http) as (read, write),
@@ -178,8 +212,9 @@ async def test_mcp_sdk_with_dynamic_client_registration(
 ) -> None:
     user = admin.user()
     callback = app_server.url("/callback")
-    seen = await run_agent(notes.resource, live.issuer, browser_context, user["email"], callback,
-                           auth_method="client_secret_post")  # fmt: skip
+    seen = await run_agent(
+        notes.resource, live.issuer, browser_context, user["email"], callback, auth_method="client_secret_post"
+    )
     params = check_run(seen, notes.resource, live.issuer)
     client = admin.http.get(f"/api/v2/clients/{params['client_id']}").json()
     assert client["is_first_party"] is False and client["registration_type"] == "dcr"
@@ -189,9 +224,16 @@ async def test_mcp_sdk_with_dynamic_client_registration(
         (params["client_id"], notes.resource, sorted([*SCOPES, "offline_access"]))
     ]
     await revoke_on_connected_apps(live, browser_context, client["name"])
-    refresh = httpx.post(live.url("oauth/token"), timeout=10, data={
-        "grant_type": "refresh_token", "refresh_token": seen["tokens"].refresh_token,
-        "client_id": params["client_id"], "client_secret": seen["client"].client_secret})  # fmt: skip
+    refresh = httpx.post(
+        live.url("oauth/token"),
+        timeout=10,
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": seen["tokens"].refresh_token,
+            "client_id": params["client_id"],
+            "client_secret": seen["client"].client_secret,
+        },
+    )
     assert refresh.status_code == 403 and refresh.json()["error"] == "invalid_grant"
 
 
@@ -231,19 +273,27 @@ async def test_mcp_sdk_with_a_client_id_metadata_document(
         register_notes_api(admin, notes.resource)
         user = admin.user()
         callback = app_server.url("/callback")
-        url = docs.serve_doc("/agents/notes-agent.json", client_name="Notes Agent", redirect_uris=[callback],
-                             grant_types=["authorization_code", "refresh_token"], response_types=["code"],
-                             token_endpoint_auth_method="none", cache_control="max-age=600")  # fmt: skip
+        url = docs.serve_doc(
+            "/agents/notes-agent.json",
+            client_name="Notes Agent",
+            redirect_uris=[callback],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+            token_endpoint_auth_method="none",
+            cache_control="max-age=600",
+        )
         meta = httpx.get(server.url(".well-known/oauth-authorization-server")).json()
         assert meta["client_id_metadata_document_supported"] is True
-        seen = await run_agent(notes.resource, server.issuer, browser_context, user["email"], callback,
-                               client_metadata_url=url)  # fmt: skip
+        seen = await run_agent(
+            notes.resource, server.issuer, browser_context, user["email"], callback, client_metadata_url=url
+        )
         params = check_run(seen, notes.resource, server.issuer)
         assert params["client_id"] == url
         assert [r["path"] for r in docs.requests] == ["/agents/notes-agent.json"]  # fetched once, then cached
         clients = [c for c in admin.http.get("/api/v2/clients").json() if c["client_id"] == url]
-        assert [(c["registration_type"], c["is_first_party"], c["token_endpoint_auth_method"], c["name"])
-                for c in clients] == [("cimd", False, "none", "Notes Agent")]  # fmt: skip
+        assert [
+            (c["registration_type"], c["is_first_party"], c["token_endpoint_auth_method"], c["name"]) for c in clients
+        ] == [("cimd", False, "none", "Notes Agent")]
     finally:
         if notes:
             notes.stop()

@@ -31,11 +31,20 @@ def settings_overrides() -> dict[str, Any]:
 
 
 async def _connection(rt: Runtime, name: str, issuer: str, domain_level: bool) -> None:
-    options = {"type": "back_channel", "issuer": issuer, "client_id": CLIENT["CLIENT_ID"],
-               "client_secret": CLIENT["CLIENT_SECRET"], "scope": "openid profile email"}  # fmt: skip
+    options = {
+        "type": "back_channel",
+        "issuer": issuer,
+        "client_id": CLIENT["CLIENT_ID"],
+        "client_secret": CLIENT["CLIENT_SECRET"],
+        "scope": "openid profile email",
+    }
     async with rt.db.transaction() as s:
-        await create_connection(rt, s, ConnectionCreate(name=name, strategy="oidc", options=options,
-                                                        is_domain_connection=domain_level), actor=None)  # fmt: skip
+        await create_connection(
+            rt,
+            s,
+            ConnectionCreate(name=name, strategy="oidc", options=options, is_domain_connection=domain_level),
+            actor=None,
+        )
     rt.catalog.invalidate()
 
 

@@ -27,13 +27,19 @@ async def test_openid_client_code_flow_access_token_userinfo_refresh_revoke(
     app = admin.app("regular_web", [callback], token_endpoint_auth_method="client_secret_basic")
     admin.client_grant(app["client_id"], api, ["read:things"])
     user = admin.user()
-    env = {"ISSUER": live.issuer, "CLIENT_ID": app["client_id"], "CLIENT_SECRET": app["client_secret"],
-           "REDIRECT_URI": callback, "AUDIENCE": api}  # fmt: skip
+    env = {
+        "ISSUER": live.issuer,
+        "CLIENT_ID": app["client_id"],
+        "CLIENT_SECRET": app["client_secret"],
+        "REDIRECT_URI": callback,
+        "AUDIENCE": api,
+    }
     async with NodeScript("openid_client_flow.mjs", env) as rp:
         first = await rp.read()
         assert "authorization_url" in first, first
-        callback_url = await authorize_in_browser(browser_context, first["authorization_url"], callback, live.issuer,
-                                                  user["email"])  # fmt: skip
+        callback_url = await authorize_in_browser(
+            browser_context, first["authorization_url"], callback, live.issuer, user["email"]
+        )
         await rp.send({"callback_url": callback_url})
         out = await rp.read(timeout=60)
     assert "result" in out, out
@@ -67,12 +73,19 @@ async def test_openid_client_sees_iss_on_an_error_response_when_the_user_denies(
     callback = app_server.url("/cb")
     app = admin.app("regular_web", [callback], token_endpoint_auth_method="client_secret_basic")
     user = admin.user()
-    env = {"ISSUER": live.issuer, "CLIENT_ID": app["client_id"], "CLIENT_SECRET": app["client_secret"],
-           "REDIRECT_URI": callback, "AUDIENCE": api, "MODE": "deny"}  # fmt: skip
+    env = {
+        "ISSUER": live.issuer,
+        "CLIENT_ID": app["client_id"],
+        "CLIENT_SECRET": app["client_secret"],
+        "REDIRECT_URI": callback,
+        "AUDIENCE": api,
+        "MODE": "deny",
+    }
     async with NodeScript("openid_client_flow.mjs", env) as rp:
         first = await rp.read()
-        callback_url = await authorize_in_browser(browser_context, first["authorization_url"], callback, live.issuer,
-                                                  user["email"], action="deny")  # fmt: skip
+        callback_url = await authorize_in_browser(
+            browser_context, first["authorization_url"], callback, live.issuer, user["email"], action="deny"
+        )
         await rp.send({"callback_url": callback_url})
         out = await rp.read(timeout=60)
     denied = out["result"]["denied"]

@@ -27,15 +27,29 @@ pytestmark = pytest.mark.interop
 
 def test_pyoidc_accepts_id_tokens_and_userinfo_with_profile(https_live: LiveServer, ca_file: Path) -> None:
     creds = https_live.cli("admin", "create-client", "--name", unique("pyoidc-ops"))
-    api = ManagementClient(domain=urlsplit(https_live.issuer).netloc, client_id=creds["client_id"],
-                           client_secret=creds["client_secret"])  # fmt: skip
-    app = api.clients.create(name=unique("pyoidc RP"), app_type="regular_web", callbacks=["https://rp.example.com/cb"],
-                             grant_types=["password"], token_endpoint_auth_method="client_secret_post")  # fmt: skip
+    api = ManagementClient(
+        domain=urlsplit(https_live.issuer).netloc, client_id=creds["client_id"], client_secret=creds["client_secret"]
+    )
+    app = api.clients.create(
+        name=unique("pyoidc RP"),
+        app_type="regular_web",
+        callbacks=["https://rp.example.com/cb"],
+        grant_types=["password"],
+        token_endpoint_auth_method="client_secret_post",
+    )
     email = f"{unique('rp')}@example.com"
     api.users.create(connection="Username-Password-Authentication", email=email, password=PASSWORD)
-    r = httpx.post(https_live.url("oauth/token"), data={
-        "grant_type": "password", "client_id": app.client_id, "client_secret": app.client_secret, "username": email,
-        "password": PASSWORD, "scope": "openid profile email"})  # fmt: skip
+    r = httpx.post(
+        https_live.url("oauth/token"),
+        data={
+            "grant_type": "password",
+            "client_id": app.client_id,
+            "client_secret": app.client_secret,
+            "username": email,
+            "password": PASSWORD,
+            "scope": "openid profile email",
+        },
+    )
     assert r.status_code == 200, r.text
 
     rp = Client(client_authn_method=CLIENT_AUTHN_METHOD)  # verifies TLS with requests: REQUESTS_CA_BUNDLE

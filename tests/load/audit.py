@@ -41,6 +41,7 @@ async def _rows(url: str, client_id: str | None) -> dict[str, list[Any]]:
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
+
             def q(model: Any) -> Any:
                 query = select(model.__table__)
                 return query if client_id is None else query.where(model.client_id == client_id)
@@ -49,8 +50,9 @@ async def _rows(url: str, client_id: str | None) -> dict[str, list[Any]]:
                 "codes": list((await conn.execute(q(AuthorizationCode))).all()),
                 "refresh": list((await conn.execute(q(RefreshToken))).all()),
                 "grants": list((await conn.execute(q(UserGrant))).all()),
-                "consents": list((await conn.execute(select(AuditEvent.__table__).where(
-                    AuditEvent.type == "consent.given"))).all()),  # fmt: skip
+                "consents": list(
+                    (await conn.execute(select(AuditEvent.__table__).where(AuditEvent.type == "consent.given"))).all()
+                ),
                 "keys": list((await conn.execute(select(SigningKey.kid, SigningKey.public_jwk))).all()),
                 "audit_total": [await conn.scalar(select(func.count()).select_from(AuditEvent))],
             }
@@ -80,10 +82,15 @@ def _database_invariants(rows: dict[str, list[Any]], out: Findings) -> None:
         out.check(g.id in events, f"grant {g.id} has no consent.given event (half-written consent)")
         out.check(bool(g.scope), f"grant {g.id} has no scopes")
     live_orphans = [r for r in rows["refresh"] if r.grant_id and r.grant_id not in grant_ids and r.revoked_at is None]
-    out.figures.update(codes=len(rows["codes"]), codes_consumed=len(consumed), refresh_tokens=len(rows["refresh"]),
-                       grants=len(rows["grants"]), consent_events=len(rows["consents"]),
-                       live_tokens_of_deleted_grants=len(live_orphans),
-                       audit_events=rows["audit_total"][0])  # fmt: skip
+    out.figures.update(
+        codes=len(rows["codes"]),
+        codes_consumed=len(consumed),
+        refresh_tokens=len(rows["refresh"]),
+        grants=len(rows["grants"]),
+        consent_events=len(rows["consents"]),
+        live_tokens_of_deleted_grants=len(live_orphans),
+        audit_events=rows["audit_total"][0],
+    )
 
 
 async def invariants(url: str, client_id: str | None = None) -> Findings:
@@ -143,12 +150,24 @@ async def audit(url: str, world: World, ledger: Ledger, issuer: str) -> Findings
     for grant_id in ledger.deleted_grants:
         out.check(grant_id not in grants, f"deleted grant {grant_id} is still there")
     _verify_access_tokens(ledger.access_tokens, rows["keys"], issuer, out)
-    out.figures.update(requests=ledger.requests, flows=ledger.flows, aborted_flows=len(ledger.aborted_flows),
-                       retries=ledger.retries, codes_received=len(ledger.codes), unreceived_codes=len(unreceived),
-                       refresh_tokens_given=len(held), refresh_states=dict(states), orphan_tokens=len(orphans),
-                       logins=ledger.logins, consents=len(ledger.consents), revocations=ledger.revocations,
-                       deleted_grants=len(ledger.deleted_grants), server_errors=len(ledger.server_errors),
-                       transport_errors=len(ledger.transport_errors), seconds=round(ledger.seconds, 1))  # fmt: skip
+    out.figures.update(
+        requests=ledger.requests,
+        flows=ledger.flows,
+        aborted_flows=len(ledger.aborted_flows),
+        retries=ledger.retries,
+        codes_received=len(ledger.codes),
+        unreceived_codes=len(unreceived),
+        refresh_tokens_given=len(held),
+        refresh_states=dict(states),
+        orphan_tokens=len(orphans),
+        logins=ledger.logins,
+        consents=len(ledger.consents),
+        revocations=ledger.revocations,
+        deleted_grants=len(ledger.deleted_grants),
+        server_errors=len(ledger.server_errors),
+        transport_errors=len(ledger.transport_errors),
+        seconds=round(ledger.seconds, 1),
+    )
     return out
 
 

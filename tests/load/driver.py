@@ -81,7 +81,7 @@ class Browser:
     def local(self, location: str) -> str | None:
         """The path of a URL of ours, None for a URL that leaves the server (the client's callback)."""
         if location.startswith(self.issuer):
-            return "/" + location[len(self.issuer):]
+            return "/" + location[len(self.issuer) :]
         parts = urlsplit(location)
         return location if not parts.scheme and not parts.netloc else None
 
@@ -159,17 +159,29 @@ class User:
         """Through the pages to the client's callback: ``(code, verifier)``; with ``stop_at_consent``, to the
         consent page: ``(state, csrf)`` of its form (the page is not answered)."""
         verifier, challenge = pkce_pair()
-        params = {"client_id": self.world.app_id, "redirect_uri": CALLBACK, "response_type": "code", "scope": SCOPE,
-                  "audience": API, "state": "s", "nonce": "n", "code_challenge": challenge,
-                  "code_challenge_method": "S256"}  # fmt: skip
+        params = {
+            "client_id": self.world.app_id,
+            "redirect_uri": CALLBACK,
+            "response_type": "code",
+            "scope": SCOPE,
+            "audience": API,
+            "state": "s",
+            "nonce": "n",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        }
         r, callback = await self.b.follow(await self.b.request("GET", "/authorize", params=params))
         for _ in range(3):
             if callback is not None:
                 break
             page = r.text
             if r.status_code == 200 and 'name="password"' in page:
-                form = {"state": hidden(page, "state"), "csrf": hidden(page, "csrf"), "username": self.email,
-                        "password": PASSWORD}  # fmt: skip
+                form = {
+                    "state": hidden(page, "state"),
+                    "csrf": hidden(page, "csrf"),
+                    "username": self.email,
+                    "password": PASSWORD,
+                }
                 r = await self.b.request("POST", "/u/login", data=form, retry=True)
                 self.ledger.logins += r.status_code == 303
                 r, callback = await self.b.follow(r)
@@ -188,8 +200,12 @@ class User:
 
     async def token(self, data: dict[str, str], uncertain_key: str) -> httpx.Response:
         before = self.ledger.retries
-        r = await self.b.request("POST", "/oauth/token", data={**data, "client_id": self.world.app_id,
-                                                               "client_secret": self.world.app_secret}, retry=True)
+        r = await self.b.request(
+            "POST",
+            "/oauth/token",
+            data={**data, "client_id": self.world.app_id, "client_secret": self.world.app_secret},
+            retry=True,
+        )
         if self.ledger.retries != before:
             self.ledger.uncertain.append(uncertain_key)
         return r
@@ -208,8 +224,10 @@ class User:
                 self.ledger.refresh[raw] = "revoked"
 
     async def exchange(self, code: str, verifier: str) -> None:
-        r = await self.token({"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
-                              "redirect_uri": CALLBACK}, code)  # fmt: skip
+        r = await self.token(
+            {"grant_type": "authorization_code", "code": code, "code_verifier": verifier, "redirect_uri": CALLBACK},
+            code,
+        )
         if r.status_code != 200:
             raise Aborted(f"exchange {r.status_code}: {r.text[:200]}")
         self.ledger.exchanged.append(code)
@@ -230,8 +248,12 @@ class User:
 
     async def revoke_token(self) -> None:
         assert self.refresh
-        r = await self.b.request("POST", "/oauth/revoke", retry=True, data={
-            "token": self.refresh, "client_id": self.world.app_id, "client_secret": self.world.app_secret})  # fmt: skip
+        r = await self.b.request(
+            "POST",
+            "/oauth/revoke",
+            retry=True,
+            data={"token": self.refresh, "client_id": self.world.app_id, "client_secret": self.world.app_secret},
+        )
         if r.status_code != 200:
             raise Aborted(f"revoke {r.status_code}: {r.text[:200]}")
         self._revoked(self.family)
@@ -240,8 +262,9 @@ class User:
 
     async def delete_consent(self, mgmt_token: str) -> None:
         auth = {"Authorization": f"Bearer {mgmt_token}"}
-        r = await self.b.request("GET", "/api/v2/grants", headers=auth,
-                                 params={"user_id": self.user_id, "client_id": self.world.app_id})  # fmt: skip
+        r = await self.b.request(
+            "GET", "/api/v2/grants", headers=auth, params={"user_id": self.user_id, "client_id": self.world.app_id}
+        )
         if r.status_code != 200:
             raise Aborted(f"list grants {r.status_code}: {r.text[:200]}")
         for grant in r.json():
@@ -255,9 +278,17 @@ class User:
 
 
 async def management_token(b: Browser, world: World) -> str:
-    r = await b.request("POST", "/oauth/token", retry=True, data={
-        "grant_type": "client_credentials", "client_id": world.m2m_id, "client_secret": world.m2m_secret,
-        "audience": world.management_audience})  # fmt: skip
+    r = await b.request(
+        "POST",
+        "/oauth/token",
+        retry=True,
+        data={
+            "grant_type": "client_credentials",
+            "client_id": world.m2m_id,
+            "client_secret": world.m2m_secret,
+            "audience": world.management_audience,
+        },
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
 
@@ -279,8 +310,18 @@ async def _iteration(user: User, rng: random.Random, mgmt_token: str, refreshes:
         await user.delete_consent(mgmt_token)
 
 
-async def run_load(world: World, bases: list[str], issuer: str, *, users: int, iterations: int, refreshes: int = 2,
-                   seed: int = 7, timeout: float = 30.0, progress: Any = None) -> Ledger:  # fmt: skip
+async def run_load(
+    world: World,
+    bases: list[str],
+    issuer: str,
+    *,
+    users: int,
+    iterations: int,
+    refreshes: int = 2,
+    seed: int = 7,
+    timeout: float = 30.0,
+    progress: Any = None,
+) -> Ledger:
     """``users`` concurrent users, ``iterations`` rounds each; returns the ledger."""
     ledger, rng = Ledger(started=time.time()), random.Random(seed)
     admin = Browser(bases, issuer, ledger, random.Random(seed), timeout)
@@ -319,8 +360,15 @@ async def refresh_refused(world: World, base: str, tokens: list[str]) -> dict[st
     out: Counter[str] = Counter()
     async with httpx.AsyncClient(base_url=base.rstrip("/"), timeout=30) as http:
         for raw in tokens:
-            r = await http.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": raw,
-                                                      "client_id": world.app_id, "client_secret": world.app_secret})
+            r = await http.post(
+                "/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": raw,
+                    "client_id": world.app_id,
+                    "client_secret": world.app_secret,
+                },
+            )
             ok = _error(r) == "invalid_grant"
             out["refused" if ok else f"answered {r.status_code}"] += 1
     return dict(out)

@@ -41,8 +41,10 @@ def test_mixed_load_on_two_processes_accounts_for_every_token(tmp_path: Path, po
     assert figures["consents"] >= USERS and figures["revocations"] > 0 and figures["deleted_grants"] > 0
     assert figures["logins"] > USERS  # some users signed in again from a new browser
     rate = ledger.requests / ledger.seconds
-    record(f"load: {ledger.requests} requests ({rate:.0f}/s) over 2 processes on PostgreSQL: "
-           f"{figures['logins']} logins, {figures['consents']} consents, {figures['codes_received']} code exchanges, "
-           f"{figures['refresh_states'].get('rotated', 0)} refreshes, {figures['revocations']} revocations; 0 5xx; "
-           f"every code and token accounted for; then {len(dead)} revoked or rotated tokens all refused")
+    record(
+        f"load: {ledger.requests} requests ({rate:.0f}/s) over 2 processes on PostgreSQL: "
+        f"{figures['logins']} logins, {figures['consents']} consents, {figures['codes_received']} code exchanges, "
+        f"{figures['refresh_states'].get('rotated', 0)} refreshes, {figures['revocations']} revocations; 0 5xx; "
+        f"every code and token accounted for; then {len(dead)} revoked or rotated tokens all refused"
+    )
     print(figures)

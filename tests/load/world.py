@@ -69,32 +69,78 @@ async def seed_async(url: str, data_dir: Path, issuer: str, users: int = 20) -> 
     try:
         await bootstrap(rt)
         async with rt.db.transaction() as s:
-            await create_resource_server(rt, s, ResourceServerCreate(
-                identifier=API, name="Social API", allow_offline_access=True,
-                scopes=[ScopeIn(value="read:posts", description="Read your posts"),
-                        ScopeIn(value="write:posts", description="Publish posts for you")]))  # fmt: skip
-            await s.execute(update(Connection).where(Connection.name == DEFAULT_DIRECTORY)
-                            .values(is_domain_connection=True))  # fmt: skip
-            app, app_secret = await create_client(rt, s, ClientCreate(
-                name="Partner App", app_type="regular_web", is_first_party=False, callbacks=[CALLBACK],
-                grant_types=["authorization_code", "refresh_token"]))  # fmt: skip
-            await create_client_grant(rt, s, ClientGrantCreate(client_id=app.client_id, audience=API,
-                                                               scope=["read:posts", "write:posts"],
-                                                               subject_type="user"))  # fmt: skip
-            m2m, m2m_secret = await create_client(rt, s, ClientCreate(name="ops", app_type="non_interactive",
-                                                                      grant_types=["client_credentials"]))  # fmt: skip
-            await create_client_grant(rt, s, ClientGrantCreate(client_id=m2m.client_id,
-                                                               audience=rt.settings.management_audience,
-                                                               scope=list(MANAGEMENT_SCOPES), subject_type="client"))
+            await create_resource_server(
+                rt,
+                s,
+                ResourceServerCreate(
+                    identifier=API,
+                    name="Social API",
+                    allow_offline_access=True,
+                    scopes=[
+                        ScopeIn(value="read:posts", description="Read your posts"),
+                        ScopeIn(value="write:posts", description="Publish posts for you"),
+                    ],
+                ),
+            )
+            await s.execute(
+                update(Connection).where(Connection.name == DEFAULT_DIRECTORY).values(is_domain_connection=True)
+            )
+            app, app_secret = await create_client(
+                rt,
+                s,
+                ClientCreate(
+                    name="Partner App",
+                    app_type="regular_web",
+                    is_first_party=False,
+                    callbacks=[CALLBACK],
+                    grant_types=["authorization_code", "refresh_token"],
+                ),
+            )
+            await create_client_grant(
+                rt,
+                s,
+                ClientGrantCreate(
+                    client_id=app.client_id, audience=API, scope=["read:posts", "write:posts"], subject_type="user"
+                ),
+            )
+            m2m, m2m_secret = await create_client(
+                rt, s, ClientCreate(name="ops", app_type="non_interactive", grant_types=["client_credentials"])
+            )
+            await create_client_grant(
+                rt,
+                s,
+                ClientGrantCreate(
+                    client_id=m2m.client_id,
+                    audience=rt.settings.management_audience,
+                    scope=list(MANAGEMENT_SCOPES),
+                    subject_type="client",
+                ),
+            )
             connection_id = await s.scalar(select(Connection.id).where(Connection.name == DEFAULT_DIRECTORY))
         assert app_secret and m2m_secret and connection_id
         world = World(app.client_id, app_secret, m2m.client_id, m2m_secret, rt.settings.management_audience)
         now, hashed = rt.clock.now(), hash_password(PASSWORD)
-        rows = [{"user_id": f"auth0|load{i:06d}", "connection_id": connection_id, "email": f"user{i}@load.example",
-                 "username": None, "password_hash": hashed, "email_verified": True, "blocked": False,
-                 "is_admin": False, "profile": {"name": f"Load User {i}"}, "app_metadata": {}, "user_metadata": {},
-                 "logins_count": 0, "last_login": None, "last_ip": None, "created_at": now, "updated_at": now}
-                for i in range(users)]  # fmt: skip
+        rows = [
+            {
+                "user_id": f"auth0|load{i:06d}",
+                "connection_id": connection_id,
+                "email": f"user{i}@load.example",
+                "username": None,
+                "password_hash": hashed,
+                "email_verified": True,
+                "blocked": False,
+                "is_admin": False,
+                "profile": {"name": f"Load User {i}"},
+                "app_metadata": {},
+                "user_metadata": {},
+                "logins_count": 0,
+                "last_login": None,
+                "last_ip": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for i in range(users)
+        ]
         if rows:
             async with rt.db.engine.begin() as conn:
                 await conn.execute(insert(User), rows)
@@ -113,8 +159,9 @@ def seed(url: str, data_dir: Path, issuer: str, users: int = 20) -> World:
 
 
 @contextmanager
-def seeded_servers(url: str, tmp_path: Path, count: int = 2, env: dict[str, str] | None = None,
-                   users: int = 20) -> Iterator[tuple[World, list[str], list[LiveProcess]]]:  # fmt: skip
+def seeded_servers(
+    url: str, tmp_path: Path, count: int = 2, env: dict[str, str] | None = None, users: int = 20
+) -> Iterator[tuple[World, list[str], list[LiveProcess]]]:
     """Seed ``url``, then run ``count`` ``consentry serve`` processes on it as one tenant (one issuer: the
     first one's address); yields the world, their base URLs and processes. Stopped by PID at the end."""
     port = free_port()

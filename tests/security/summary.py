@@ -78,8 +78,9 @@ def summary_lines() -> list[str]:
         f"faults: {fault['passed']} scenarios passed, {fault['failed']} failed{_extra(fault)}",
     ]
     if _stored_cases["tried"]:
-        lines.append(f"stored-then-used: {_stored_cases['tried']} field × value × flow cases, "
-                     f"{_stored_cases['failed']} failed")  # fmt: skip
+        lines.append(
+            f"stored-then-used: {_stored_cases['tried']} field × value × flow cases, {_stored_cases['failed']} failed"
+        )
     return lines
 
 

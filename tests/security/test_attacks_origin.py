@@ -73,12 +73,18 @@ async def test_cors_per_client(client: httpx.AsyncClient, world: World, what: st
     for origin in (Y_ORIGIN, WEB_ORIGIN):  # Y's origin is refused; X's own (the control) is answered
         headers = {"Origin": origin}
         if what == "token":
-            r = await client.post("/oauth/token", headers=headers, data={"grant_type": "refresh_token",
-                                  "client_id": x, "refresh_token": tokens["refresh_token"]})  # fmt: skip
+            r = await client.post(
+                "/oauth/token",
+                headers=headers,
+                data={"grant_type": "refresh_token", "client_id": x, "refresh_token": tokens["refresh_token"]},
+            )
             tokens = r.json() if r.status_code == 200 else tokens
         elif what == "token_json":
-            r = await client.post("/oauth/token", headers=headers, json={"grant_type": "refresh_token",
-                                  "client_id": x, "refresh_token": tokens["refresh_token"]})  # fmt: skip
+            r = await client.post(
+                "/oauth/token",
+                headers=headers,
+                json={"grant_type": "refresh_token", "client_id": x, "refresh_token": tokens["refresh_token"]},
+            )
             tokens = r.json() if r.status_code == 200 else tokens
         elif what == "revoke":
             r = await client.post("/oauth/revoke", headers=headers, data={"client_id": x, "token": "nothing"})

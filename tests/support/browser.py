@@ -43,8 +43,9 @@ def require_chromium() -> str:
 def launch_chromium(playwright: Any, **kwargs: Any) -> Any:
     """``playwright.chromium.launch`` with the system Chromium and the flags above (a coroutine for async_api)."""
     args = [*CHROMIUM_ARGS, *kwargs.pop("args", ())]
-    return playwright.chromium.launch(executable_path=require_chromium(), headless=True, args=args,
-                                      timeout=kwargs.pop("timeout", 30_000), **kwargs)  # fmt: skip
+    return playwright.chromium.launch(
+        executable_path=require_chromium(), headless=True, args=args, timeout=kwargs.pop("timeout", 30_000), **kwargs
+    )
 
 
 @contextlib.asynccontextmanager

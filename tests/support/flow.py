@@ -80,13 +80,20 @@ async def authorize(client: httpx.AsyncClient, params: dict[str, Any]) -> Step:
 
 async def login(client: httpx.AsyncClient, step: Step, username: str, password: str) -> Step:
     assert step.on_login, step.page[:500]
-    form = {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "username": username,
-            "password": password}  # fmt: skip
+    form = {
+        "state": hidden(step.page, "state"),
+        "csrf": hidden(step.page, "csrf"),
+        "username": username,
+        "password": password,
+    }
     return await follow(client, await client.post("/u/login", data=form))
 
 
 async def consent(
-    client: httpx.AsyncClient, step: Step, action: str = "accept", optional: list[str] | None = None,
+    client: httpx.AsyncClient,
+    step: Step,
+    action: str = "accept",
+    optional: list[str] | None = None,
     duration: int | str | None = None,
 ) -> Step:
     """Answer the consent screen; ``duration`` (seconds) is the access duration chosen (None: send none)."""
@@ -99,10 +106,22 @@ async def consent(
     return await follow(client, await client.post("/u/consent", data=form))
 
 
-async def exchange(client: httpx.AsyncClient, code: str, client_id: str, redirect_uri: str, verifier: str | None,
-                   secret: str | None = None, **extra: str) -> httpx.Response:  # fmt: skip
-    data = {"grant_type": "authorization_code", "code": code, "client_id": client_id, "redirect_uri": redirect_uri,
-            **extra}  # fmt: skip
+async def exchange(
+    client: httpx.AsyncClient,
+    code: str,
+    client_id: str,
+    redirect_uri: str,
+    verifier: str | None,
+    secret: str | None = None,
+    **extra: str,
+) -> httpx.Response:
+    data = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        **extra,
+    }
     if verifier:
         data["code_verifier"] = verifier
     if secret:

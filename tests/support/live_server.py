@@ -70,8 +70,14 @@ class LiveProcess(subprocess.Popen[bytes]):
 
     def cli(self, *args: str, timeout: float = 120) -> Any:
         """Run ``consentry ARGS`` with the server's settings; returns its stdout parsed as JSON."""
-        done = subprocess.run([*consentry_command(), *args], env=self.env, cwd=self.env["CONSENTRY_DATA_DIR"],
-                              capture_output=True, timeout=timeout, check=False)  # fmt: skip
+        done = subprocess.run(
+            [*consentry_command(), *args],
+            env=self.env,
+            cwd=self.env["CONSENTRY_DATA_DIR"],
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"consentry {' '.join(args)} failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
         return json.loads(done.stdout)
@@ -88,21 +94,26 @@ def tls_files(tmp_path: Path) -> DevCert:
 
 
 def server_env(
-    tmp_path: Path, port: int, env_overrides: dict[str, str] | None, database_url: str | None,
+    tmp_path: Path,
+    port: int,
+    env_overrides: dict[str, str] | None,
+    database_url: str | None,
     tls: DevCert | None = None,
 ) -> dict[str, str]:
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CONSENTRY_")}
-    env.update({
-        "CONSENTRY_HOST": "127.0.0.1",
-        "CONSENTRY_PORT": str(port),
-        "CONSENTRY_ISSUER": f"{'https' if tls else 'http'}://127.0.0.1:{port}/",
-        "CONSENTRY_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{data / 'consentry.db'}",
-        "CONSENTRY_DATA_DIR": str(data),
-        "CONSENTRY_WORKERS": "1",
-        "CONSENTRY_KEY_ENCRYPTION_KEY": TEST_KEK,
-        "CONSENTRY_LOG_LEVEL": "warning",
-    })  # fmt: skip
+    env.update(
+        {
+            "CONSENTRY_HOST": "127.0.0.1",
+            "CONSENTRY_PORT": str(port),
+            "CONSENTRY_ISSUER": f"{'https' if tls else 'http'}://127.0.0.1:{port}/",
+            "CONSENTRY_DATABASE_URL": database_url or f"sqlite+aiosqlite:///{data / 'consentry.db'}",
+            "CONSENTRY_DATA_DIR": str(data),
+            "CONSENTRY_WORKERS": "1",
+            "CONSENTRY_KEY_ENCRYPTION_KEY": TEST_KEK,
+            "CONSENTRY_LOG_LEVEL": "warning",
+        }
+    )
     if tls is not None:
         env.update({"CONSENTRY_TLS_CERT_FILE": str(tls.cert_file), "CONSENTRY_TLS_KEY_FILE": str(tls.key_file)})
     env.update(env_overrides or {})
@@ -138,7 +149,10 @@ def _wait_ready(base_url: str, process: LiveProcess) -> None:
 
 @contextmanager
 def live_server(
-    tmp_path: Path, env_overrides: dict[str, str] | None = None, database_url: str | None = None, *,
+    tmp_path: Path,
+    env_overrides: dict[str, str] | None = None,
+    database_url: str | None = None,
+    *,
     tls: bool = False,
 ) -> Iterator[tuple[str, LiveProcess]]:
     """Start ``consentry serve``; yields ``(base_url, process)`` once discovery answers; stops it by PID.
@@ -153,8 +167,14 @@ def live_server(
     data.mkdir(parents=True, exist_ok=True)
     log_path = tmp_path / f"server-{port}.log"
     with open(log_path, "wb") as log:
-        process = LiveProcess([*consentry_command(), "serve"], env=env, cwd=data, stdout=log,
-                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)  # fmt: skip
+        process = LiveProcess(
+            [*consentry_command(), "serve"],
+            env=env,
+            cwd=data,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
     process.env, process.log_path = env, log_path
     process.ca_file = certs.ca_file if certs else None
     try:

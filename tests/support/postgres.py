@@ -45,8 +45,9 @@ class PostgresServer:
             shutil.chown(self.dir, "postgres")
         data = self.dir / "data"
         self._run(self.bin / "initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8")
-        opts = (f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off "
-                "-c max_connections=200")
+        opts = (
+            f"-k {self.dir} -p {self.port} -h 127.0.0.1 -c fsync=off -c synchronous_commit=off -c max_connections=200"
+        )
         self._run(self.bin / "pg_ctl", "-D", str(data), "-o", opts, "-l", str(self.dir / "log"), "-w", "start")
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
 

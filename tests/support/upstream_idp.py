@@ -89,11 +89,16 @@ class UpstreamIdP:
         self.thread.start()
 
     def discovery(self) -> dict[str, Any]:
-        return {"issuer": self.issuer, "authorization_endpoint": f"{self.issuer}/authorize",
-                "token_endpoint": f"{self.issuer}/token", "jwks_uri": f"{self.issuer}/jwks",
-                "response_types_supported": ["code"], "subject_types_supported": ["public"],
-                "id_token_signing_alg_values_supported": ["RS256"],
-                "code_challenge_methods_supported": ["S256"]}  # fmt: skip
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "response_types_supported": ["code"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "code_challenge_methods_supported": ["S256"],
+        }
 
     def jwks(self) -> dict[str, Any]:
         public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key()))
@@ -127,9 +132,17 @@ class UpstreamIdP:
 
     def id_token(self, nonce: str | None) -> str:
         now = int(time.time())
-        claims: dict[str, Any] = {"iss": self.issuer, "aud": CLIENT_ID, "sub": self.script.sub, "iat": now,
-                                  "exp": now + 300, "nonce": nonce, "email": self.script.email,
-                                  "email_verified": True, "name": "Alice Corp"}  # fmt: skip
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": CLIENT_ID,
+            "sub": self.script.sub,
+            "iat": now,
+            "exp": now + 300,
+            "nonce": nonce,
+            "email": self.script.email,
+            "email_verified": True,
+            "name": "Alice Corp",
+        }
         claims.update(self.script.overrides)
         claims = {k: v for k, v in claims.items() if v is not None}
         header = {"kid": self.kid, **self.script.header}
@@ -138,14 +151,22 @@ class UpstreamIdP:
         key = self.key if self.script.sign_with == "good" else self.other_key
         return jwt.encode(claims, key, algorithm="RS256", headers=header)
 
-    def id_jag(self, audience: str, client_id: str, typ: str = "oauth-id-jag+jwt", key: str = "good",
-               **claims: Any) -> str:  # fmt: skip
+    def id_jag(
+        self, audience: str, client_id: str, typ: str = "oauth-id-jag+jwt", key: str = "good", **claims: Any
+    ) -> str:
         """An ID-JAG for ``client_id`` at the authorization server ``audience`` (``claims`` override; None drops)."""
         now = int(time.time())
-        body: dict[str, Any] = {"iss": self.issuer, "sub": self.script.sub, "aud": audience, "client_id": client_id,
-                                "jti": base64.urlsafe_b64encode(hashlib.sha256(str(time.monotonic_ns()).encode())
-                                                                .digest()).decode()[:22],
-                                "scope": "read:posts write:posts", "iat": now, "exp": now + 120, **claims}  # fmt: skip
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": self.script.sub,
+            "aud": audience,
+            "client_id": client_id,
+            "jti": base64.urlsafe_b64encode(hashlib.sha256(str(time.monotonic_ns()).encode()).digest()).decode()[:22],
+            "scope": "read:posts write:posts",
+            "iat": now,
+            "exp": now + 120,
+            **claims,
+        }
         body = {k: v for k, v in body.items() if v is not None}
         signer = self.key if key == "good" else self.other_key
         return jwt.encode(body, signer, algorithm="RS256", headers={"kid": self.kid, "typ": typ})

@@ -37,8 +37,15 @@ def test_scale_lines_show_cpu_per_op_when_known(extra: dict[str, Any], expected:
 
 
 def test_scaling_line_shows_the_back_to_back_runs_behind_the_means() -> None:
-    scaling = {"db": "postgresql", "workers": 2, "one": 1800.0, "many": 3300.0, "ratio": 1.83, "met": True,
-               "runs": {"one": [1750.0, 1850.0], "many": [3200.0, 3400.0]}}  # fmt: skip
+    scaling = {
+        "db": "postgresql",
+        "workers": 2,
+        "one": 1800.0,
+        "many": 3300.0,
+        "ratio": 1.83,
+        "met": True,
+        "runs": {"one": [1750.0, 1850.0], "many": [3200.0, 3400.0]},
+    }
     lines = table({"hello": None, "databases": {}, "scaling": scaling}).splitlines()
     assert "1 worker 1,800/s, 2 workers 3,300/s = ×1.83 (target ≥ ×1.7)" in lines[-2]
     assert lines[-1].strip() == "means of runs made back to back, 1 worker 1,750 / 1,850 and 2 workers 3,200 / 3,400"

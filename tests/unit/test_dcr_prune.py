@@ -11,26 +11,35 @@ H, D = 3600.0, 86400.0
 POLICY = PrunePolicy(never_used_hours=24, idle_days=30)
 
 
-@pytest.mark.parametrize(("usage", "stale"), [
-    # never completed a flow
-    (Usage(created_at=NOW - 1 * H, last_used_at=None), False),
-    (Usage(created_at=NOW - 24 * H, last_used_at=None), False),  # exactly at the limit: kept
-    (Usage(created_at=NOW - 24 * H - 1, last_used_at=None), True),
-    (Usage(created_at=NOW - 90 * D, last_used_at=None), True),
-    (Usage(created_at=NOW - 90 * D, last_used_at=None, live_grants=1), False),  # consented, code not yet exchanged
-    (Usage(created_at=NOW - 90 * D, last_used_at=None, live_refresh_tokens=1), False),
-    (Usage(created_at=NOW - 90 * D, last_used_at=None, approved_at=NOW - 2 * H), False),  # clock restarts at approval
-    (Usage(created_at=NOW - 90 * D, last_used_at=None, approved_at=NOW - 25 * H), True),
-    # used, then idle
-    (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 1 * H), False),
-    (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 30 * D), False),
-    (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 30 * D - 1), True),
-    (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 400 * D, live_grants=1), False),  # a live grant: never removed
-    (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 400 * D, live_refresh_tokens=2), False),
-    (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 400 * D, live_grants=3, live_refresh_tokens=3), False),
-    # a registration newer than its last use (clock skew between processes) is judged by the last use
-    (Usage(created_at=NOW, last_used_at=NOW - 31 * D), True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("usage", "stale"),
+    [
+        # never completed a flow
+        (Usage(created_at=NOW - 1 * H, last_used_at=None), False),
+        (Usage(created_at=NOW - 24 * H, last_used_at=None), False),  # exactly at the limit: kept
+        (Usage(created_at=NOW - 24 * H - 1, last_used_at=None), True),
+        (Usage(created_at=NOW - 90 * D, last_used_at=None), True),
+        (Usage(created_at=NOW - 90 * D, last_used_at=None, live_grants=1), False),  # consented, code not yet exchanged
+        (Usage(created_at=NOW - 90 * D, last_used_at=None, live_refresh_tokens=1), False),
+        (
+            Usage(created_at=NOW - 90 * D, last_used_at=None, approved_at=NOW - 2 * H),
+            False,
+        ),  # clock restarts at approval
+        (Usage(created_at=NOW - 90 * D, last_used_at=None, approved_at=NOW - 25 * H), True),
+        # used, then idle
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 1 * H), False),
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 30 * D), False),
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 30 * D - 1), True),
+        (
+            Usage(created_at=NOW - 90 * D, last_used_at=NOW - 400 * D, live_grants=1),
+            False,
+        ),  # a live grant: never removed
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 400 * D, live_refresh_tokens=2), False),
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 400 * D, live_grants=3, live_refresh_tokens=3), False),
+        # a registration newer than its last use (clock skew between processes) is judged by the last use
+        (Usage(created_at=NOW, last_used_at=NOW - 31 * D), True),
+    ],
+)
 def test_is_stale(usage: Usage, stale: bool) -> None:
     assert is_stale(usage, POLICY, NOW) is stale
     assert (stale_reason(usage, POLICY, NOW) is not None) is stale

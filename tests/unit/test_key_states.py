@@ -52,18 +52,33 @@ def test_ensure(keys: list[KeyView], expected: Change) -> None:
 
 # rotate: (keys before, states after; new keys are new0, new1, ...)
 ROTATE = [
-    pytest.param([k("a", CURRENT, 0, 0), k("b", NEXT, 1)], {"a": PREVIOUS, "b": CURRENT, "new0": NEXT},
-                 id="next_becomes_current_current_becomes_previous_new_next"),
-    pytest.param([k("p", PREVIOUS, 0, 0), k("a", CURRENT, 1, 1), k("b", NEXT, 2)],
-                 {"p": PREVIOUS, "a": PREVIOUS, "b": CURRENT, "new0": NEXT}, id="previous_keys_stay_until_revoked"),
-    pytest.param([k("a", CURRENT, 0, 0)], {"a": PREVIOUS, "new0": CURRENT, "new1": NEXT},
-                 id="without_a_next_key_the_new_current_is_created_on_the_spot"),
-    pytest.param([k("a", CURRENT, 0, 0), k("c", NEXT, 5), k("b", NEXT, 2)],
-                 {"a": PREVIOUS, "b": CURRENT, "c": NEXT}, id="two_next_keys_promote_the_oldest_and_keep_the_other"),
-    pytest.param([k("a", CURRENT, 0, 0), k("a2", CURRENT, 1, 1), k("b", NEXT, 2)],
-                 {"a": PREVIOUS, "a2": PREVIOUS, "b": CURRENT, "new0": NEXT}, id="two_current_keys_both_retire"),
+    pytest.param(
+        [k("a", CURRENT, 0, 0), k("b", NEXT, 1)],
+        {"a": PREVIOUS, "b": CURRENT, "new0": NEXT},
+        id="next_becomes_current_current_becomes_previous_new_next",
+    ),
+    pytest.param(
+        [k("p", PREVIOUS, 0, 0), k("a", CURRENT, 1, 1), k("b", NEXT, 2)],
+        {"p": PREVIOUS, "a": PREVIOUS, "b": CURRENT, "new0": NEXT},
+        id="previous_keys_stay_until_revoked",
+    ),
+    pytest.param(
+        [k("a", CURRENT, 0, 0)],
+        {"a": PREVIOUS, "new0": CURRENT, "new1": NEXT},
+        id="without_a_next_key_the_new_current_is_created_on_the_spot",
+    ),
+    pytest.param(
+        [k("a", CURRENT, 0, 0), k("c", NEXT, 5), k("b", NEXT, 2)],
+        {"a": PREVIOUS, "b": CURRENT, "c": NEXT},
+        id="two_next_keys_promote_the_oldest_and_keep_the_other",
+    ),
+    pytest.param(
+        [k("a", CURRENT, 0, 0), k("a2", CURRENT, 1, 1), k("b", NEXT, 2)],
+        {"a": PREVIOUS, "a2": PREVIOUS, "b": CURRENT, "new0": NEXT},
+        id="two_current_keys_both_retire",
+    ),
     pytest.param([], {"new0": CURRENT, "new1": NEXT}, id="no_keys_at_all"),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("keys", "after"), ROTATE)
@@ -114,8 +129,13 @@ def test_signer(keys: list[KeyView], kid: str | None) -> None:
 
 
 def test_published_order_and_content() -> None:
-    keys = [k("p1", PREVIOUS, 0, 1), k("r", REVOKED, 0, 2), k("b", NEXT, 5), k("p2", PREVIOUS, 0, 3),
-            k("a", CURRENT, 4, 4)]  # fmt: skip
+    keys = [
+        k("p1", PREVIOUS, 0, 1),
+        k("r", REVOKED, 0, 2),
+        k("b", NEXT, 5),
+        k("p2", PREVIOUS, 0, 3),
+        k("a", CURRENT, 4, 4),
+    ]
     assert [key.kid for key in ks.published(keys)] == ["a", "b", "p2", "p1"]
 
 

@@ -108,8 +108,14 @@ def test_tls_makes_the_default_issuer_https_and_cookies_secure(monkeypatch: pyte
     [
         ({"CONSENTRY_TLS_CERT_FILE": "/c.pem"}, "must be set together"),
         ({"CONSENTRY_TLS_KEY_FILE": "/k.pem"}, "must be set together"),
-        ({"CONSENTRY_TLS_CERT_FILE": "/c.pem", "CONSENTRY_TLS_KEY_FILE": "/k.pem",
-          "CONSENTRY_ISSUER": "http://auth.example.com/"}, "issuer must be https:// when TLS is served"),  # fmt: skip
+        (
+            {
+                "CONSENTRY_TLS_CERT_FILE": "/c.pem",
+                "CONSENTRY_TLS_KEY_FILE": "/k.pem",
+                "CONSENTRY_ISSUER": "http://auth.example.com/",
+            },
+            "issuer must be https:// when TLS is served",
+        ),
     ],
 )
 def test_tls_settings_are_checked(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], fragment: str) -> None:

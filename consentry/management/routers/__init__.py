@@ -24,7 +24,19 @@ def _documented(router: APIRouter) -> APIRouter:
     return outer
 
 
-ROUTERS = [_documented(r) for r in (
-    dcr_routes.router, cimd_clients.router, clients.router, resource_servers.router, client_grants.router,
-    grants.router, users.router, connections.router, tenant_settings.router, signing_keys.router, logs.router,
-)]  # fmt: skip
+ROUTERS = [
+    _documented(r)
+    for r in (
+        dcr_routes.router,
+        cimd_clients.router,
+        clients.router,
+        resource_servers.router,
+        client_grants.router,
+        grants.router,
+        users.router,
+        connections.router,
+        tenant_settings.router,
+        signing_keys.router,
+        logs.router,
+    )
+]

@@ -19,8 +19,9 @@ Reader = Annotated[Principal, Depends(require("read:clients", "create:clients", 
 Writer = Annotated[Principal, Depends(require("create:clients", "update:clients"))]
 
 
-@router.post("/preview", summary="Preview and validate a Client ID Metadata Document",
-             operation_id="post_clients_cimd_preview")  # fmt: skip
+@router.post(
+    "/preview", summary="Preview and validate a Client ID Metadata Document", operation_id="post_clients_cimd_preview"
+)
 async def preview(request: Request, body: CimdRequest, _: Reader) -> Response:
     """Fetch and read the document without creating anything; retrieval failures come back in ``errors``."""
     rt = runtime(request)
@@ -31,10 +32,15 @@ async def preview(request: Request, body: CimdRequest, _: Reader) -> Response:
     return json_response(service.preview_body(existing, inspection))
 
 
-@router.post("/register", summary="Register or refresh a client from its metadata document URL",
-             operation_id="post_clients_cimd_register",
-             responses={201: {"description": "Client created", "content": {"application/json": {"schema": {}}}},
-                        200: {"description": "Client refreshed"}})  # fmt: skip
+@router.post(
+    "/register",
+    summary="Register or refresh a client from its metadata document URL",
+    operation_id="post_clients_cimd_register",
+    responses={
+        201: {"description": "Client created", "content": {"application/json": {"schema": {}}}},
+        200: {"description": "Client refreshed"},
+    },
+)
 async def register(request: Request, body: CimdRequest, who: Writer) -> Response:
     """201 and ``create:clients`` for a new client, 200 and ``update:clients`` when it is refreshed."""
     rt = runtime(request)

@@ -71,9 +71,7 @@ async def update_client_grant(request: Request, grant_id: str, body: ClientGrant
     return json_response(service.client_grant_json(row))
 
 
-@router.delete(
-    "/{grant_id}", summary="Delete client grant", operation_id="delete_client_grants_by_id", status_code=204
-)
+@router.delete("/{grant_id}", summary="Delete client grant", operation_id="delete_client_grants_by_id", status_code=204)
 async def delete_client_grant(request: Request, grant_id: str, _: Delete) -> Response:
     rt = runtime(request)
     async with rt.db.transaction() as s:

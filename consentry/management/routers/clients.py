@@ -38,8 +38,14 @@ async def get_clients(
     first = parse_bool(is_first_party, "is_first_party") if is_first_party is not None else None
     types = [t.strip() for t in app_type.split(",")] if app_type else None
     async with rt.db.read() as s:
-        rows, total = await service.list_clients(s, offset=p.offset, limit=p.per_page, is_first_party=first,
-                                                 app_types=types, external_client_id=external_client_id)  # fmt: skip
+        rows, total = await service.list_clients(
+            s,
+            offset=p.offset,
+            limit=p.per_page,
+            is_first_party=first,
+            app_types=types,
+            external_client_id=external_client_id,
+        )
     items = [select_fields(service.client_json(rt, r), fields, include_fields) for r in rows]
     return json_response(paged("clients", items, total, p, with_length=False))
 
@@ -95,6 +101,13 @@ async def rotate_secret(
     rt = _rt(request)
     async with rt.db.transaction() as s:
         row, secret = await service.rotate_secret(rt, s, client_id)
-        audit.record(s, rt.clock.now(), audit.CLIENT_SECRET_ROTATED, f"Client '{row.name}' secret rotated",
-                     client_id=client_id, ip=client_ip(request), details={"actor": actor(who)})  # fmt: skip
+        audit.record(
+            s,
+            rt.clock.now(),
+            audit.CLIENT_SECRET_ROTATED,
+            f"Client '{row.name}' secret rotated",
+            client_id=client_id,
+            ip=client_ip(request),
+            details={"actor": actor(who)},
+        )
     return json_response(service.client_json(rt, row, secret))

@@ -34,8 +34,11 @@ def _rt(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-@router.post("/clients/{client_id}/approve", summary="Approve a pending dynamically registered client",
-             operation_id="post_approve_client")  # fmt: skip
+@router.post(
+    "/clients/{client_id}/approve",
+    summary="Approve a pending dynamically registered client",
+    operation_id="post_approve_client",
+)
 async def approve_client(
     request: Request, client_id: str, claims: Principal = Depends(require("update:clients"))
 ) -> Response:
@@ -58,8 +61,12 @@ async def get_registrations(
     return json_response(paged("registrations", [dcr_admin.registration_json(rt, r) for r in rows], total, p))
 
 
-@router.post("/dcr/initial-access-tokens", summary="Create an initial access token for DCR", status_code=201,
-             operation_id="post_dcr_initial_access_token")  # fmt: skip
+@router.post(
+    "/dcr/initial-access-tokens",
+    summary="Create an initial access token for DCR",
+    status_code=201,
+    operation_id="post_dcr_initial_access_token",
+)
 async def create_initial_access_token(
     request: Request, body: InitialAccessTokenCreate, _: Principal = Depends(require("create:clients"))
 ) -> Response:
@@ -67,8 +74,11 @@ async def create_initial_access_token(
     return json_response(token, 201, NO_STORE)
 
 
-@router.get("/dcr/initial-access-tokens", summary="List initial access tokens (without the tokens)",
-            operation_id="get_dcr_initial_access_tokens")  # fmt: skip
+@router.get(
+    "/dcr/initial-access-tokens",
+    summary="List initial access tokens (without the tokens)",
+    operation_id="get_dcr_initial_access_tokens",
+)
 async def list_initial_access_tokens(
     request: Request, p: Paging = Depends(paging), _: Principal = Depends(require("read:clients"))
 ) -> Any:
@@ -76,8 +86,12 @@ async def list_initial_access_tokens(
     return json_response(paged("initial_access_tokens", [initial_access_tokens.token_json(r) for r in rows], total, p))
 
 
-@router.delete("/dcr/initial-access-tokens/{token_id}", summary="Revoke an initial access token", status_code=204,
-               operation_id="delete_dcr_initial_access_token")  # fmt: skip
+@router.delete(
+    "/dcr/initial-access-tokens/{token_id}",
+    summary="Revoke an initial access token",
+    status_code=204,
+    operation_id="delete_dcr_initial_access_token",
+)
 async def revoke_initial_access_token(
     request: Request, token_id: str, _: Principal = Depends(require("delete:clients"))
 ) -> Response:

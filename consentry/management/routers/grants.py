@@ -34,8 +34,9 @@ async def get_grants(
 ) -> Response:
     rt = runtime(request)
     async with rt.db.read() as s:
-        rows, total = await service.list_grants(s, offset=p.offset, limit=p.per_page, user_id=user_id,
-                                                client_id=client_id, audience=audience)  # fmt: skip
+        rows, total = await service.list_grants(
+            s, offset=p.offset, limit=p.per_page, user_id=user_id, client_id=client_id, audience=audience
+        )
     return json_response(paged("grants", [service.grant_json(r) for r in rows], total, p, with_length=False))
 
 

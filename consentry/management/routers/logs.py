@@ -58,8 +58,9 @@ async def get_logs(
             rows = await service.logs_after(s, p.from_, take=p.limit, q=q or search, type_codes=AUTH0_TYPES)
             total = len(rows)
         else:
-            rows, total = await service.list_logs(s, offset=p.offset, limit=p.limit, q=q or search, sort=sort,
-                                                  type_codes=AUTH0_TYPES)  # fmt: skip
+            rows, total = await service.list_logs(
+                s, offset=p.offset, limit=p.limit, q=q or search, sort=sort, type_codes=AUTH0_TYPES
+            )
         users = await service.user_names(s, (r.user_id for r in rows if r.user_id))
     items = [select_fields(e, fields, include_fields) for e in await _as_auth0(rt, rows, users)]
     if p.from_ is not None:

@@ -26,8 +26,7 @@ async def get_signing_keys(request: Request, _: Read) -> Response:
     return json_response([service.key_json(r) for r in rows])
 
 
-@router.post("/rotate", summary="Rotate the application signing key", operation_id="post_signing_keys",
-             status_code=201)  # fmt: skip
+@router.post("/rotate", summary="Rotate the application signing key", operation_id="post_signing_keys", status_code=201)
 async def rotate_signing_key(request: Request, claims: Create) -> Response:
     row = await service.rotate(runtime(request), actor=actor(claims))
     return json_response({"cert": row.cert, "kid": row.kid}, 201)
@@ -41,8 +40,7 @@ async def get_signing_key(request: Request, kid: str, _: Read) -> Response:
     return json_response(service.key_json(row))
 
 
-@router.put("/{kid}/revoke", summary="Revoke an application signing key by its key id",
-            operation_id="put_signing_keys")  # fmt: skip
+@router.put("/{kid}/revoke", summary="Revoke an application signing key by its key id", operation_id="put_signing_keys")
 async def revoke_signing_key(request: Request, kid: str, claims: Update) -> Response:
     row = await service.revoke(runtime(request), kid, actor=actor(claims))
     return json_response({"cert": row.cert, "kid": row.kid})

@@ -37,8 +37,9 @@ async def get_users(
 ) -> Response:
     rt = runtime(request)
     async with rt.db.read() as s:
-        rows, total = await service.list_users(s, offset=p.offset, limit=p.per_page, q=q, connection=connection,
-                                               sort=sort)  # fmt: skip
+        rows, total = await service.list_users(
+            s, offset=p.offset, limit=p.per_page, q=q, connection=connection, sort=sort
+        )
         names = await service.connection_names(s)
     items = [select_fields(service.user_json(r, names.get(r.connection_id, "")), fields, include_fields) for r in rows]
     return json_response(paged("users", items, total, p))

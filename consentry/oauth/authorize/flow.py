@@ -50,16 +50,18 @@ Step = Callable[[Flow], Awaitable[Response | None]]
 
 
 def to_page(rt: Runtime, page: str, txn: PendingRequest) -> Response:
-    return RedirectResponse(f"{rt.settings.url(page)}?{urlencode({'state': txn.id})}", status_code=302,
-                            headers=respond.NO_STORE)  # fmt: skip
+    return RedirectResponse(
+        f"{rt.settings.url(page)}?{urlencode({'state': txn.id})}", status_code=302, headers=respond.NO_STORE
+    )
 
 
 async def find_session(flow: Flow) -> None:
     """The browser's live session and, in the same read, the user's grant for this client and audience."""
     client = flow.ctx.client
     assert client is not None
-    flow.session = await current_session(flow.rt, flow.request,
-                                         grant_for=(client.client_id, grant_audience(flow.rt, flow.ctx)))  # fmt: skip
+    flow.session = await current_session(
+        flow.rt, flow.request, grant_for=(client.client_id, grant_audience(flow.rt, flow.ctx))
+    )
 
 
 async def forget_other_user(flow: Flow) -> None:
@@ -101,9 +103,13 @@ async def check_user_connection(flow: Flow) -> None:
         return
     if "none" in flow.ctx.prompts:
         raise LOGIN_REQUIRED.with_hint("The user's connection is not available to this application.")
-    raise OAuthError("access_denied", "Your account's connection is not available to this application."
-                     + (" Third-party applications can use only domain-level connections." if client.is_third_party
-                        else ""), 403, redirectable=False)  # fmt: skip
+    raise OAuthError(
+        "access_denied",
+        "Your account's connection is not available to this application."
+        + (" Third-party applications can use only domain-level connections." if client.is_third_party else ""),
+        403,
+        redirectable=False,
+    )
 
 
 async def require_consent(flow: Flow) -> Response | None:
@@ -117,8 +123,9 @@ async def require_consent(flow: Flow) -> Response | None:
         raise CONSENT_REQUIRED
     rt = flow.rt
     if flow.txn is None:
-        flow.txn = await interaction.start(rt, client.client_id, kept_parameters(flow.ctx.params), session.user_id,
-                                           session.sid)  # fmt: skip
+        flow.txn = await interaction.start(
+            rt, client.client_id, kept_parameters(flow.ctx.params), session.user_id, session.sid
+        )
     elif not flow.txn.user_id:
         await interaction.update_state(rt, flow.txn.id, user_id=session.user_id, session_id=session.sid)
     return to_page(rt, "u/consent", flow.txn)
@@ -163,15 +170,22 @@ async def _store_code(flow: Flow, scopes: list[str]) -> str:
     )
     async with rt.db.write() as conn:
         if txn is not None and not await interactions.consume_in(conn, txn.id, now):
-            raise OAuthError("invalid_request", "This authorization request was already completed.", 400,
-                             redirectable=False)  # fmt: skip
+            raise OAuthError(
+                "invalid_request", "This authorization request was already completed.", 400, redirectable=False
+            )
         await codes.insert_in(conn, stored)
     return code
 
 
 FLOW_STEPS: tuple[Step, ...] = (find_session, require_login, check_user_connection, require_consent, issue_code)
-RESUME_STEPS: tuple[Step, ...] = (find_session, forget_other_user, require_login, check_user_connection,
-                                  require_consent, issue_code)  # fmt: skip
+RESUME_STEPS: tuple[Step, ...] = (
+    find_session,
+    forget_other_user,
+    require_login,
+    check_user_connection,
+    require_consent,
+    issue_code,
+)
 
 
 async def run_flow(flow: Flow, steps: tuple[Step, ...]) -> Response:

@@ -36,11 +36,28 @@ PROMPTS = {"none", "login", "consent", "select_account"}
 CHALLENGE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 # What a pending request keeps while the user logs in or consents; anything else (e.g. an SDK's
 # auth0Client telemetry, or junk) is not stored, so unauthenticated requests cannot bloat the database.
-KEPT_PARAMETERS = frozenset({
-    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce", "audience",
-    "resource", "code_challenge", "code_challenge_method", "prompt", "max_age", "connection", "login_hint",
-    "ui_locales", "acr_values", "screen_hint",
-})  # fmt: skip
+KEPT_PARAMETERS = frozenset(
+    {
+        "client_id",
+        "redirect_uri",
+        "response_type",
+        "response_mode",
+        "scope",
+        "state",
+        "nonce",
+        "audience",
+        "resource",
+        "code_challenge",
+        "code_challenge_method",
+        "prompt",
+        "max_age",
+        "connection",
+        "login_hint",
+        "ui_locales",
+        "acr_values",
+        "screen_hint",
+    }
+)
 
 
 def kept_parameters(params: dict[str, str]) -> dict[str, str]:
@@ -94,8 +111,9 @@ async def check_client(ctx: AuthorizeContext) -> None:
     if client is None:
         raise UNKNOWN_CLIENT
     if client.status != "active":
-        raise OAuthError("unauthorized_client", "This application is awaiting administrator approval.", 400,
-                         redirectable=False)  # fmt: skip
+        raise OAuthError(
+            "unauthorized_client", "This application is awaiting administrator approval.", 400, redirectable=False
+        )
     ctx.client = client
 
 

@@ -49,8 +49,10 @@ def _form_post(redirect_uri: str, params: dict[str, str]) -> Response:
         '<noscript><button type="submit">Continue</button></noscript></form>'
         f"<script>{script}</script></body></html>"
     )
-    csp = (f"default-src 'none'; script-src '{_script_hash(script)}'; form-action {origin_of(redirect_uri)}; "
-           "frame-ancestors 'none'")
+    csp = (
+        f"default-src 'none'; script-src '{_script_hash(script)}'; form-action {origin_of(redirect_uri)}; "
+        "frame-ancestors 'none'"
+    )
     return HTMLResponse(body, headers={**NO_STORE, "Content-Security-Policy": csp, "X-Frame-Options": "DENY"})
 
 
@@ -58,8 +60,10 @@ def _web_message(client: ClientInfo, redirect_uri: str, params: dict[str, str]) 
     target = origin_of(redirect_uri)
     payload = json.dumps({"type": "authorization_response", "response": params}).replace("<", "\\u003c")
     script = f"window.parent.postMessage({payload},{json.dumps(target)});"
-    body = ('<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization</title></head>'
-            f"<body><script>{script}</script></body></html>")
+    body = (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Authorization</title></head>'
+        f"<body><script>{script}</script></body></html>"
+    )
     ancestors = " ".join(sorted(set(client.web_origins) | {target}))
     csp = f"default-src 'none'; script-src '{_script_hash(script)}'; frame-ancestors {ancestors}"
     return HTMLResponse(body, headers={**NO_STORE, "Content-Security-Policy": csp})
@@ -79,8 +83,9 @@ def response_issuer(tenant: dict[str, Any], issuer: str) -> str | None:
     return issuer if tenant.get("authorization_response_iss_parameter_supported", True) is not False else None
 
 
-def success(client: ClientInfo, redirect_uri: str, mode: str, issuer: str | None, code: str,
-            state: str | None) -> Response:  # fmt: skip
+def success(
+    client: ClientInfo, redirect_uri: str, mode: str, issuer: str | None, code: str, state: str | None
+) -> Response:
     params = {"code": code}
     if state is not None:
         params["state"] = state
@@ -94,8 +99,16 @@ def shows_error_page(client: ClientInfo, mode: str) -> bool:
     return client.is_third_party and client.redirection_policy == "open_redirect_protection" and mode != "web_message"
 
 
-def error(request: Request, client: ClientInfo, redirect_uri: str, mode: str, issuer: str | None, err: OAuthError,
-          state: str | None, expose_debug: bool = False) -> Response:  # fmt: skip
+def error(
+    request: Request,
+    client: ClientInfo,
+    redirect_uri: str,
+    mode: str,
+    issuer: str | None,
+    err: OAuthError,
+    state: str | None,
+    expose_debug: bool = False,
+) -> Response:
     body = err.body(expose_debug)
     if shows_error_page(client, mode):
         return render_error(request, body["error_description"], status=err.status, error=err.error)

@@ -35,8 +35,9 @@ async def run(rt: Runtime, request: Request, params: dict[str, str], txn: Pendin
             expose = rt.settings.expose_debug
             return render_error(request, err.body(expose)["error_description"], status=err.status, error=err.error)
         iss = respond.response_issuer(ctx.tenant, rt.settings.issuer_url)
-        return respond.error(request, ctx.client, ctx.redirect_uri, ctx.response_mode, iss, err,
-                             ctx.state, rt.settings.expose_debug)  # fmt: skip
+        return respond.error(
+            request, ctx.client, ctx.redirect_uri, ctx.response_mode, iss, err, ctx.state, rt.settings.expose_debug
+        )
 
 
 async def _flow(rt: Runtime, request: Request, ctx: AuthorizeContext, txn: PendingRequest | None) -> Response:
@@ -67,6 +68,10 @@ async def resume_endpoint(request: Request) -> Response:
     rt: Runtime = request.app.state.runtime
     txn = await interaction.load(rt, request.query_params.get("state"))
     if txn is None:
-        return render_error(request, "This sign-in request has expired or was already used. Start again from the "
-                            "application.", status=400, error="invalid_request")  # fmt: skip
+        return render_error(
+            request,
+            "This sign-in request has expired or was already used. Start again from the application.",
+            status=400,
+            error="invalid_request",
+        )
     return await run(rt, request, dict(txn.params), txn)

@@ -53,8 +53,7 @@ class AuthorizationCodeGrant:
 
     async def issue(self, ctx: TokenContext) -> dict[str, Any]:
         rt, client, params = ctx.rt, ctx.client, ctx.params
-        code_hash, row = await presented_row(ctx, self.GRANT_TYPE, "code", CODES_REDEEMED,
-                                             "Invalid authorization code")  # fmt: skip
+        code_hash, row = await presented_row(ctx, self.GRANT_TYPE, "code", CODES_REDEEMED, "Invalid authorization code")
         now = rt.clock.now()
         if row.consumed_at is not None:
             await _revoke_replayed(ctx, row)
@@ -76,14 +75,30 @@ class AuthorizationCodeGrant:
         decision = decide(inp)
         if not decision.allowed:
             await _refuse(ctx, row, decision.reason)
-        req = UserTokenRequest(client, user, decision.scopes, inp.api, row.session_id, row.auth_time, row.nonce,
-                               row.grant_id, grant_expires_at(row))  # fmt: skip
+        req = UserTokenRequest(
+            client,
+            user,
+            decision.scopes,
+            inp.api,
+            row.session_id,
+            row.auth_time,
+            row.nonce,
+            row.grant_id,
+            grant_expires_at(row),
+        )
         minted = await mint_user_tokens(rt, req, code_hash=code_hash)
         usage = usage_updates(rt, client.client_id, row.grant_id, now)
         if not await CODES_REDEEMED(rt.db, code_hash, now, minted.refresh_row, usage):
             raise INVALID_GRANT.with_hint("Invalid authorization code")
-        rt.mint_log.add(now, audit.CODE_EXCHANGED, "Authorization code exchanged", client_id=client.client_id,
-                        user_id=user.user_id, ip=ctx.ip, details=mint_details(row, decision))  # fmt: skip
+        rt.mint_log.add(
+            now,
+            audit.CODE_EXCHANGED,
+            "Authorization code exchanged",
+            client_id=client.client_id,
+            user_id=user.user_id,
+            ip=ctx.ip,
+            details=mint_details(row, decision),
+        )
         return minted.response
 
 
@@ -92,8 +107,15 @@ async def _refuse(ctx: TokenContext, row: HeldRow, reason: str) -> NoReturn:
     rt = ctx.rt
     async with rt.db.transaction() as s:
         await redemptions.mark_code_used_in(s, row.code_hash, rt.clock.now())
-        audit.record(s, rt.clock.now(), audit.CODE_REFUSED, f"Code exchange refused: {reason}",
-                     client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
+        audit.record(
+            s,
+            rt.clock.now(),
+            audit.CODE_REFUSED,
+            f"Code exchange refused: {reason}",
+            client_id=row.client_id,
+            user_id=row.user_id,
+            ip=ctx.ip,
+        )
     raise INVALID_GRANT.with_hint(f"Code exchange refused: {reason}.")
 
 
@@ -101,8 +123,15 @@ async def _revoke_replayed(ctx: TokenContext, row: HeldRow) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
         await refresh_tokens.revoke_code_families_in(s, rt.clock.now(), row.code_hash)
-        audit.record(s, rt.clock.now(), audit.CODE_REPLAYED, "Authorization code replayed; tokens revoked",
-                     client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)  # fmt: skip
+        audit.record(
+            s,
+            rt.clock.now(),
+            audit.CODE_REPLAYED,
+            "Authorization code replayed; tokens revoked",
+            client_id=row.client_id,
+            user_id=row.user_id,
+            ip=ctx.ip,
+        )
 
 
 register(AuthorizationCodeGrant())

@@ -31,7 +31,7 @@ class ClientCredentialsGrant:
             raise _refused(ctx, f"Service not enabled within domain: {audience}")
         access = api_access(client, api, await rt.catalog.client_grants(audience, client.client_id), CLIENT)
         if not access.allowed:
-            raise _refused(ctx, f"Client is not authorized to access \"{audience}\": {access.reason}.")
+            raise _refused(ctx, f'Client is not authorized to access "{audience}": {access.reason}.')
         requested = scope_list(ctx.params.get("scope"))
         if requested:
             missing = [s for s in requested if s not in access.ceiling]
@@ -54,15 +54,26 @@ class ClientCredentialsGrant:
             extra={"gty": "client-credentials"},
         )
         details = {"audience": audience, "scope": scope}
-        rt.mint_log.add(rt.clock.now(), audit.CLIENT_CREDENTIALS_EXCHANGED, "Client credentials exchanged",
-                        client_id=client.client_id, ip=ctx.ip, details=details)  # fmt: skip
+        rt.mint_log.add(
+            rt.clock.now(),
+            audit.CLIENT_CREDENTIALS_EXCHANGED,
+            "Client credentials exchanged",
+            client_id=client.client_id,
+            ip=ctx.ip,
+            details=details,
+        )
         return {"access_token": token, "token_type": "Bearer", "expires_in": api.token_lifetime, "scope": scope}
 
 
 def _refused(ctx: TokenContext, description: str) -> OAuthError:
     """A policy refusal: audited (``feccft``), then answered as Auth0 does (403 ``access_denied``)."""
-    ctx.rt.mint_log.add(ctx.rt.clock.now(), audit.CLIENT_CREDENTIALS_REFUSED, description[:500],
-                        client_id=ctx.client.client_id, ip=ctx.ip)  # fmt: skip
+    ctx.rt.mint_log.add(
+        ctx.rt.clock.now(),
+        audit.CLIENT_CREDENTIALS_REFUSED,
+        description[:500],
+        client_id=ctx.client.client_id,
+        ip=ctx.ip,
+    )
     return ACCESS_DENIED.with_hint(description)
 
 

@@ -37,8 +37,9 @@ class Holder:
     connection_id: str
 
 
-async def presented_row(ctx: TokenContext, grant_type: str, parameter: str, redemption: Redemption,
-                        unknown: str) -> tuple[str, HeldRow]:  # fmt: skip
+async def presented_row(
+    ctx: TokenContext, grant_type: str, parameter: str, redemption: Redemption, unknown: str
+) -> tuple[str, HeldRow]:
     """What the code and refresh grants begin with: the client may use the grant type, ``parameter`` is present,
     and the row of its digest exists and belongs to the client (else ``invalid_grant``, ``unknown``).
     Returns the digest and the row."""
@@ -59,8 +60,16 @@ def holder_of(row: HeldRow) -> Holder | None:
     """The user of a row read by ``storage.redemptions``, or None when the user no longer exists."""
     if row.holder_id is None:
         return None
-    return Holder(row.holder_id, row.email, row.username, bool(row.email_verified), row.profile, row.updated_at,
-                  bool(row.blocked), row.connection_id)  # fmt: skip
+    return Holder(
+        row.holder_id,
+        row.email,
+        row.username,
+        bool(row.email_verified),
+        row.profile,
+        row.updated_at,
+        bool(row.blocked),
+        row.connection_id,
+    )
 
 
 def consent_gone(row: HeldRow, now: float) -> bool:
@@ -89,8 +98,18 @@ async def mint_input(rt: Runtime, client: ClientInfo, row: HeldRow, scopes: list
     grants = await rt.catalog.client_grants(row.audience, client.client_id) if api is not None else ()
     ended = row.live_grant_id is not None and expired(row.live_grant_expires_at, rt.clock.now())
     consent = frozenset(row.live_grant_scope or ()) if row.live_grant_id is not None and not ended else None
-    return MintInput(client, holder_of(row), row.audience, api, grants, await rt.catalog.connections(client.client_id),
-                     tuple(scopes), row.grant_id is not None, consent, consent_expired=ended)  # fmt: skip
+    return MintInput(
+        client,
+        holder_of(row),
+        row.audience,
+        api,
+        grants,
+        await rt.catalog.connections(client.client_id),
+        tuple(scopes),
+        row.grant_id is not None,
+        consent,
+        consent_expired=ended,
+    )
 
 
 def mint_details(row: HeldRow, decision: MintDecision) -> dict[str, Any]:

@@ -67,10 +67,12 @@ class JwtBearerGrant:
 
 async def _within_rate_limit(ctx: TokenContext) -> None:
     """A requesting app's exchanges per minute are limited (``id_jag_rate_limit_per_minute``), as Auth0 limits them."""
-    if not await rate_limit.hit(ctx.rt, f"id-jag:{ctx.client.client_id}", ctx.rt.settings.id_jag_rate_limit_per_minute,
-                                60):  # fmt: skip
-        raise _refused(ctx, TOO_MANY_REQUESTS, "too many ID-JAG exchanges for this application; try again in a "
-                       "minute").with_headers({"Retry-After": "60"})  # fmt: skip
+    if not await rate_limit.hit(
+        ctx.rt, f"id-jag:{ctx.client.client_id}", ctx.rt.settings.id_jag_rate_limit_per_minute, 60
+    ):
+        raise _refused(
+            ctx, TOO_MANY_REQUESTS, "too many ID-JAG exchanges for this application; try again in a minute"
+        ).with_headers({"Retry-After": "60"})
 
 
 def _trusted_connection(connections: tuple[ConnectionInfo, ...], iss: object) -> ConnectionInfo:
@@ -100,9 +102,16 @@ async def _verified(ctx: TokenContext, conn: ConnectionInfo, assertion: str, hea
 async def _resource(ctx: TokenContext, claims: dict[str, Any]) -> ApiInfo:
     """The API: the assertion's ``resource`` wins over the request's ``resource``/``audience``, then the default."""
     claimed = claims.get("resource")
-    value = claimed if isinstance(claimed, str) and claimed else (
-        ctx.params.get("resource") or ctx.params.get("audience")
-        or (await ctx.rt.catalog.tenant()).get("default_audience") or "")  # fmt: skip
+    value = (
+        claimed
+        if isinstance(claimed, str) and claimed
+        else (
+            ctx.params.get("resource")
+            or ctx.params.get("audience")
+            or (await ctx.rt.catalog.tenant()).get("default_audience")
+            or ""
+        )
+    )
     api = await ctx.rt.catalog.api(value) if value and len(value) <= 600 else None
     if api is None or api.is_system:
         raise _refused(ctx, INVALID_TARGET, f"the resource is not an API served here: {str(value)[:100]}")
@@ -115,12 +124,25 @@ async def _scopes(ctx: TokenContext, conn: ConnectionInfo, api: ApiInfo, claims:
     user = await federated_users.state(ctx.rt.db, user_id)
     if user is None:
         raise _refused(ctx, INVALID_GRANT, "the assertion's user does not exist for this connection")
-    wanted = [s for s in scope_list(claims.get("scope") if isinstance(claims.get("scope"), str) else None)
-              if s not in IDENTITY_SCOPES and s != OFFLINE]  # fmt: skip
+    wanted = [
+        s
+        for s in scope_list(claims.get("scope") if isinstance(claims.get("scope"), str) else None)
+        if s not in IDENTITY_SCOPES and s != OFFLINE
+    ]
     rt, client = ctx.rt, ctx.client
-    decision = decide(MintInput(client, user, api.identifier, api, await rt.catalog.client_grants(api.identifier,
-                      client.client_id), await rt.catalog.connections(client.client_id), tuple(wanted), False,
-                      frozenset(wanted)))  # fmt: skip
+    decision = decide(
+        MintInput(
+            client,
+            user,
+            api.identifier,
+            api,
+            await rt.catalog.client_grants(api.identifier, client.client_id),
+            await rt.catalog.connections(client.client_id),
+            tuple(wanted),
+            False,
+            frozenset(wanted),
+        )
+    )
     if decision.allowed and decision.scopes:
         return list(decision.scopes)
     if decision.allowed or (decision.dropped and not decision.scopes and wanted):
@@ -132,18 +154,33 @@ async def _mint(ctx: TokenContext, conn: ConnectionInfo, api: ApiInfo, sub: str,
     rt, client, now = ctx.rt, ctx.client, ctx.rt.clock.now()
     user_id = federated_users.user_id_for(conn.strategy, conn.name, sub)
     lifetime = access_token_lifetime(rt, client, api)
-    token, _ = await issue_access_token(rt.keys, issuer=rt.settings.issuer_url,
-                                        sub=subject_for(rt, await rt.catalog.tenant(), client, user_id),
-                                        audience=api.identifier, client_id=client.client_id, scope=" ".join(scopes),
-                                        now=now, lifetime=lifetime, dialect=api.token_dialect)  # fmt: skip
-    rt.mint_log.add(now, audit.ID_JAG_EXCHANGED, "ID-JAG exchanged", client_id=client.client_id, user_id=user_id,
-                    ip=ctx.ip, details={"audience": api.identifier, "connection": conn.name})  # fmt: skip
+    token, _ = await issue_access_token(
+        rt.keys,
+        issuer=rt.settings.issuer_url,
+        sub=subject_for(rt, await rt.catalog.tenant(), client, user_id),
+        audience=api.identifier,
+        client_id=client.client_id,
+        scope=" ".join(scopes),
+        now=now,
+        lifetime=lifetime,
+        dialect=api.token_dialect,
+    )
+    rt.mint_log.add(
+        now,
+        audit.ID_JAG_EXCHANGED,
+        "ID-JAG exchanged",
+        client_id=client.client_id,
+        user_id=user_id,
+        ip=ctx.ip,
+        details={"audience": api.identifier, "connection": conn.name},
+    )
     return {"access_token": token, "token_type": "Bearer", "expires_in": lifetime, "scope": " ".join(scopes)}
 
 
 def _refused(ctx: TokenContext, error: OAuthError, reason: str) -> OAuthError:
-    ctx.rt.mint_log.add(ctx.rt.clock.now(), audit.ID_JAG_REFUSED, reason[:500], client_id=ctx.client.client_id,
-                        ip=ctx.ip)  # fmt: skip
+    ctx.rt.mint_log.add(
+        ctx.rt.clock.now(), audit.ID_JAG_REFUSED, reason[:500], client_id=ctx.client.client_id, ip=ctx.ip
+    )
     return error.with_hint(reason[0].upper() + reason[1:] + ".")
 
 

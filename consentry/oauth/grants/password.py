@@ -57,10 +57,18 @@ class PasswordGrant:
             scopes += split_scopes([s for s in requested if s not in scopes], access.ceiling)[0]
         user = await self._authenticate(ctx, connection.id, username.strip().lower(), password)
         async with rt.db.transaction() as s:
-            audit.record(s, rt.clock.now(), audit.PASSWORD_EXCHANGED, f"Successful {self.GRANT_TYPE} grant",
-                         client_id=client.client_id, user_id=user.user_id, ip=ctx.ip)  # fmt: skip
-            return await issue_user_tokens(rt, s, UserTokenRequest(client, user, tuple(scopes), api, None,
-                                                                   rt.clock.now()))  # fmt: skip
+            audit.record(
+                s,
+                rt.clock.now(),
+                audit.PASSWORD_EXCHANGED,
+                f"Successful {self.GRANT_TYPE} grant",
+                client_id=client.client_id,
+                user_id=user.user_id,
+                ip=ctx.ip,
+            )
+            return await issue_user_tokens(
+                rt, s, UserTokenRequest(client, user, tuple(scopes), api, None, rt.clock.now())
+            )
 
     async def _authenticate(self, ctx: TokenContext, connection_id: str, login: str, password: str) -> User:
         rt = ctx.rt

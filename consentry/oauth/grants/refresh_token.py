@@ -61,8 +61,9 @@ class RefreshTokenGrant:
             await _revoke_family(ctx, row, audit.REFRESH_REFUSED, f"Refresh refused: {decision.reason}")
             raise INVALID_GRANT.with_hint(UNKNOWN if user is None else f"Refresh refused: {decision.reason}.")
         grant_end = grant_expires_at(row)
-        req = UserTokenRequest(client, user, decision.scopes, inp.api, row.session_id, row.auth_time, None,
-                               row.grant_id, grant_end)  # fmt: skip
+        req = UserTokenRequest(
+            client, user, decision.scopes, inp.api, row.session_id, row.auth_time, None, row.grant_id, grant_end
+        )
         # Non-rotating (first-party, confidential) clients keep using the token they have.
         family = Family(row.family_id, family_end(row.family_expires_at, grant_end))
         minted = await mint_user_tokens(rt, req, family=family, mint_refresh=rotate)
@@ -74,12 +75,19 @@ class RefreshTokenGrant:
             if retry and minted.refresh_row is not None:  # within the leeway: one more successor, nothing to mark
                 usage.append(redemptions.store_refresh_token(minted.refresh_row))
             elif not rotate and client.refresh.idle_lifetime():  # a non-rotating token's idle deadline moves on
-                usage.append(redemptions.extend_refresh_token(row.id, refresh_expiry(rt, client, family.expires_at,
-                                                                                     now)))  # fmt: skip
+                usage.append(
+                    redemptions.extend_refresh_token(row.id, refresh_expiry(rt, client, family.expires_at, now))
+                )
             await redemptions.write(rt.db, usage)
-        rt.mint_log.add(now, audit.REFRESH_EXCHANGED, "Refresh token exchanged" + (" (retry within leeway)" * retry),
-                        client_id=client.client_id, user_id=user.user_id, ip=ctx.ip,
-                        details=mint_details(row, decision))  # fmt: skip
+        rt.mint_log.add(
+            now,
+            audit.REFRESH_EXCHANGED,
+            "Refresh token exchanged" + (" (retry within leeway)" * retry),
+            client_id=client.client_id,
+            user_id=user.user_id,
+            ip=ctx.ip,
+            details=mint_details(row, decision),
+        )
         return minted.response
 
 

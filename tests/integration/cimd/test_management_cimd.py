@@ -66,12 +66,21 @@ async def test_preview_maps_the_document_and_creates_nothing(
     r = await mgmt.post(PREVIEW, json={"external_client_id": url})
     assert r.status_code == 200, r.text
     assert r.json() == {
-        "mapped_fields": {"external_client_id": url, "app_type": "native", "name": "Agent", "callbacks": [CALLBACK],
-                          "logo_uri": "https://cdn.example/logo.png", "token_endpoint_auth_method": "none",
-                          "grant_types": ["authorization_code", "refresh_token"]},
-        "validation": {"valid": True, "violations": [],
-                       "warnings": ["Property 'client_uri' is not supported and was ignored."]},
-    }  # fmt: skip
+        "mapped_fields": {
+            "external_client_id": url,
+            "app_type": "native",
+            "name": "Agent",
+            "callbacks": [CALLBACK],
+            "logo_uri": "https://cdn.example/logo.png",
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+        },
+        "validation": {
+            "valid": True,
+            "violations": [],
+            "warnings": ["Property 'client_uri' is not supported and was ignored."],
+        },
+    }
     assert await client_count(runtime) == before
     assert await listed(mgmt, url) == []
     assert [req["path"] for req in server.requests] == ["/agents/a.json"]
@@ -86,10 +95,12 @@ async def test_preview_lists_every_violation_and_creates_nothing(
     assert r.status_code == 200, r.text
     assert r.json()["validation"] == {
         "valid": False,
-        "violations": ['response_types must be ["code"].',
-                       "client_secret members are not allowed: a metadata document has no shared secret."],
+        "violations": [
+            'response_types must be ["code"].',
+            "client_secret members are not allowed: a metadata document has no shared secret.",
+        ],
         "warnings": [f"client_name is missing: the application is named after its host ({HOSTNAME})."],
-    }  # fmt: skip
+    }
     assert await client_count(runtime) == before
 
 
@@ -116,16 +127,26 @@ async def test_register_creates_a_strict_third_party_client(
     before = await client_count(runtime)
     r = await mgmt.post(REGISTER, json={"external_client_id": url})
     assert r.status_code == 201, r.text
-    assert r.json() == {"client_id": url,
-                        "mapped_fields": {"external_client_id": url, "app_type": "native", "name": "Agent",
-                                          "callbacks": [CALLBACK], "token_endpoint_auth_method": "none",
-                                          "grant_types": ["authorization_code", "refresh_token"]},
-                        "validation": {"valid": True, "violations": [], "warnings": []}}  # fmt: skip
+    assert r.json() == {
+        "client_id": url,
+        "mapped_fields": {
+            "external_client_id": url,
+            "app_type": "native",
+            "name": "Agent",
+            "callbacks": [CALLBACK],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+        },
+        "validation": {"valid": True, "violations": [], "warnings": []},
+    }
     assert await client_count(runtime) == before + 1
     [app] = await listed(mgmt, url)
     assert app["client_id"] == url and app["name"] == "Agent" and app["callbacks"] == [CALLBACK]
     assert (app["external_client_id"], app["external_metadata_type"], app["external_metadata_created_by"]) == (
-        url, "cimd", "admin")
+        url,
+        "cimd",
+        "admin",
+    )
     assert app["is_first_party"] is False and app["third_party_security_mode"] == "strict"
     assert app["registration_type"] == "cimd" and app["token_endpoint_auth_method"] == "none"
     assert "client_credentials" not in app["grant_types"] and "client_secret" not in app
@@ -145,9 +166,18 @@ async def test_registered_client_signs_in_at_authorize_without_fetching_again(
     server.routes.clear()  # the document is gone: an administrator's registration is refreshed only on request
     server.requests.clear()
     _, challenge = pkce_pair()
-    step = await authorize(client, {"client_id": url, "redirect_uri": CALLBACK, "response_type": "code",
-                                    "scope": "openid", "code_challenge": challenge,
-                                    "code_challenge_method": "S256", "state": "s1"})  # fmt: skip
+    step = await authorize(
+        client,
+        {
+            "client_id": url,
+            "redirect_uri": CALLBACK,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s1",
+        },
+    )
     assert step.on_login, step.text[-600:]
     assert server.requests == []
 
@@ -165,7 +195,10 @@ async def test_register_again_refreshes_the_client_with_200(
     assert await client_count(runtime) == count
     [app] = await listed(mgmt, url)
     assert (app["name"], app["callbacks"], app["grant_types"]) == (
-        "Agent 2", ["https://agent.example/cb"], ["authorization_code"])
+        "Agent 2",
+        ["https://agent.example/cb"],
+        ["authorization_code"],
+    )
     async with runtime.db.read() as s:
         events = (await s.scalars(select(AuditEvent.type).where(AuditEvent.client_id == url))).all()
     assert sorted(events) == ["client.created", "client.updated"]
@@ -184,22 +217,25 @@ async def test_register_takes_over_an_automatic_registration(
     assert app["external_metadata_created_by"] == "admin"
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("http://cimd.test/a.json", "must use the https scheme"),
-    ("https://localhost/a.json", "must not point at localhost"),
-    ("https://127.0.0.1/a.json", "must not point at localhost"),
-    ("https://[::1]/a.json", "must not point at localhost"),
-    ("https://cimd.test/" + "a" * 103, "must be at most 120 bytes"),
-    ("https://cimd.test/a.json?v=1", "must not contain a query string"),
-    ("https://cimd.test/a.json#x", "must not contain a fragment"),
-    ("https://cimd.test/", "must have a path beyond '/'"),
-    ("https://cimd.test/x/%2e%2e/a.json", "must not contain '.' or '..' path segments"),
-    ("https://u:p@cimd.test/a.json", "must not contain a user name or password"),
-    ("https://cimd.test:0/a.json", "must not use port 0"),
-    (" https://cimd.test/a.json", "must not contain whitespace or control characters"),
-    ("https://cimd.test/%zz.json", "must follow '%' with two hexadecimal digits"),
-    ("", "must be a non-empty URL"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://cimd.test/a.json", "must use the https scheme"),
+        ("https://localhost/a.json", "must not point at localhost"),
+        ("https://127.0.0.1/a.json", "must not point at localhost"),
+        ("https://[::1]/a.json", "must not point at localhost"),
+        ("https://cimd.test/" + "a" * 103, "must be at most 120 bytes"),
+        ("https://cimd.test/a.json?v=1", "must not contain a query string"),
+        ("https://cimd.test/a.json#x", "must not contain a fragment"),
+        ("https://cimd.test/", "must have a path beyond '/'"),
+        ("https://cimd.test/x/%2e%2e/a.json", "must not contain '.' or '..' path segments"),
+        ("https://u:p@cimd.test/a.json", "must not contain a user name or password"),
+        ("https://cimd.test:0/a.json", "must not use port 0"),
+        (" https://cimd.test/a.json", "must not contain whitespace or control characters"),
+        ("https://cimd.test/%zz.json", "must follow '%' with two hexadecimal digits"),
+        ("", "must be a non-empty URL"),
+    ],
+)
 @pytest.mark.parametrize("path", [PREVIEW, REGISTER])
 async def test_url_rules_are_400_before_any_fetch(
     runtime: Runtime, server: DocServer, mgmt: httpx.AsyncClient, path: str, url: str, message: str
@@ -210,21 +246,26 @@ async def test_url_rules_are_400_before_any_fetch(
     assert server.requests == [] and await client_count(runtime) == before
 
 
-@pytest.mark.parametrize(("members", "violation"), [
-    ({"client_id": "https://cimd.test/other.json"}, "client_id in the document must equal its URL exactly."),
-    ({"client_secret": "s3cret"}, "client_secret members are not allowed"),
-    ({"token_endpoint_auth_method": "client_secret_post"}, "must be none or private_key_jwt"),
-    ({"token_endpoint_auth_method": "private_key_jwt"}, "private_key_jwt needs a jwks_uri"),
-    ({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://keys.example/jwks.json"},
-     "jwks_uri must be on the same origin"),
-    ({"jwks": {"keys": [RSA_KEY]}}, "An inline jwks is not supported"),
-    ({"redirect_uris": ["javascript:alert(1)"]}, "scheme 'javascript' is not allowed"),
-    ({"redirect_uris": []}, "redirect_uris must list 1 to 20 URLs."),
-    ({"grant_types": ["authorization_code", "client_credentials"]}, "only authorization_code and refresh_token"),
-    ({"response_types": ["token"]}, 'response_types must be ["code"]'),
-    ({"client_name": "<b>Bank</b>"}, "client_name must be 1 to 255 visible characters"),
-    ({"logo_uri": "http://cdn.example/logo.png"}, "logo_uri must be an https URL."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("members", "violation"),
+    [
+        ({"client_id": "https://cimd.test/other.json"}, "client_id in the document must equal its URL exactly."),
+        ({"client_secret": "s3cret"}, "client_secret members are not allowed"),
+        ({"token_endpoint_auth_method": "client_secret_post"}, "must be none or private_key_jwt"),
+        ({"token_endpoint_auth_method": "private_key_jwt"}, "private_key_jwt needs a jwks_uri"),
+        (
+            {"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://keys.example/jwks.json"},
+            "jwks_uri must be on the same origin",
+        ),
+        ({"jwks": {"keys": [RSA_KEY]}}, "An inline jwks is not supported"),
+        ({"redirect_uris": ["javascript:alert(1)"]}, "scheme 'javascript' is not allowed"),
+        ({"redirect_uris": []}, "redirect_uris must list 1 to 20 URLs."),
+        ({"grant_types": ["authorization_code", "client_credentials"]}, "only authorization_code and refresh_token"),
+        ({"response_types": ["token"]}, 'response_types must be ["code"]'),
+        ({"client_name": "<b>Bank</b>"}, "client_name must be 1 to 255 visible characters"),
+        ({"logo_uri": "http://cdn.example/logo.png"}, "logo_uri must be an https URL."),
+    ],
+)
 async def test_document_rules_are_400_on_register(
     runtime: Runtime, server: DocServer, mgmt: httpx.AsyncClient, members: dict[str, Any], violation: str
 ) -> None:
@@ -236,12 +277,15 @@ async def test_document_rules_are_400_on_register(
     assert await client_count(runtime) == before
 
 
-@pytest.mark.parametrize("served", [
-    Served(b"", status=302, headers={"Location": "https://cimd.test/elsewhere.json"}),
-    Served(b"{}", status=404),
-    Served(b'{"a": 1}', headers={"Content-Type": "text/html"}),
-    Served(json.dumps({"padding": "y" * 6000}).encode()),  # over the 5KB document limit
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "served",
+    [
+        Served(b"", status=302, headers={"Location": "https://cimd.test/elsewhere.json"}),
+        Served(b"{}", status=404),
+        Served(b'{"a": 1}', headers={"Content-Type": "text/html"}),
+        Served(json.dumps({"padding": "y" * 6000}).encode()),  # over the 5KB document limit
+    ],
+)
 async def test_retrieval_failures_are_400_on_register(
     runtime: Runtime, server: DocServer, mgmt: httpx.AsyncClient, served: Served
 ) -> None:
@@ -256,8 +300,11 @@ async def test_retrieval_failures_are_400_on_register(
 
 async def test_not_json_is_a_document_violation(server: DocServer, mgmt: httpx.AsyncClient) -> None:
     server.routes["/agents/nj.json"] = Served(b"not json")
-    body = assert_error(await mgmt.post(REGISTER, json={"external_client_id": server.url("/agents/nj.json", HOSTNAME)}),
-                        400, "invalid_client_metadata")  # fmt: skip
+    body = assert_error(
+        await mgmt.post(REGISTER, json={"external_client_id": server.url("/agents/nj.json", HOSTNAME)}),
+        400,
+        "invalid_client_metadata",
+    )
     assert body["message"].endswith("The metadata document is not valid JSON.")
 
 
@@ -271,18 +318,22 @@ async def test_private_key_jwt_with_a_same_origin_jwks_uri(
     mapped = r.json()["mapped_fields"]
     assert mapped["token_endpoint_auth_method"] == "private_key_jwt" and mapped["jwks_uri"] == jwks_uri
     assert mapped["client_authentication_methods"] == {
-        "private_key_jwt": {"credentials": [{"credential_type": "public_key", "kid": "k1", "alg": "RS256"}]}}
+        "private_key_jwt": {"credentials": [{"credential_type": "public_key", "kid": "k1", "alg": "RS256"}]}
+    }
     assert r.json()["validation"]["warnings"] == [PRIVATE_KEY_JWT_WARNING]
     [app] = await listed(mgmt, url)
     assert app["token_endpoint_auth_method"] == "private_key_jwt" and app["jwks_uri"] == jwks_uri
     assert "client_secret" not in app
 
 
-@pytest.mark.parametrize(("jwks", "violation"), [
-    ({"keys": [{**RSA_KEY, "d": "private"}]}, "contains private key material"),
-    ({"keys": []}, "must be a JWKS"),
-    ({"keys": [RSA_KEY], "padding": "k" * 13000}, "larger than 12288 bytes"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("jwks", "violation"),
+    [
+        ({"keys": [{**RSA_KEY, "d": "private"}]}, "contains private key material"),
+        ({"keys": []}, "must be a JWKS"),
+        ({"keys": [RSA_KEY], "padding": "k" * 13000}, "larger than 12288 bytes"),
+    ],
+)
 async def test_jwks_rules_are_400_on_register(
     runtime: Runtime, server: DocServer, mgmt: httpx.AsyncClient, jwks: Any, violation: str
 ) -> None:
@@ -325,10 +376,24 @@ async def test_a_client_id_taken_by_another_kind_of_client_is_409(
     url = serve(server)
     now = runtime.clock.now()
     async with runtime.db.transaction() as s:
-        s.add(Client(client_id=url, name="Imported", app_type="native", is_first_party=True,
-                     token_endpoint_auth_method="none", callbacks=[], allowed_logout_urls=[], web_origins=[],
-                     allowed_origins=[], grant_types=[], registration_type="admin", attributes={},
-                     created_at=now, updated_at=now))  # fmt: skip
+        s.add(
+            Client(
+                client_id=url,
+                name="Imported",
+                app_type="native",
+                is_first_party=True,
+                token_endpoint_auth_method="none",
+                callbacks=[],
+                allowed_logout_urls=[],
+                web_origins=[],
+                allowed_origins=[],
+                grant_types=[],
+                registration_type="admin",
+                attributes={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
     runtime.catalog.invalidate()
     assert_error(await mgmt.post(REGISTER, json={"external_client_id": url}), 409, "client_conflict")
     assert_error(await mgmt.post(PREVIEW, json={"external_client_id": url}), 409, "client_conflict")
@@ -355,8 +420,9 @@ async def test_denied_domain_is_400(runtime: Runtime, server: DocServer, mgmt: h
     assert server.requests == []
 
 
-@pytest.mark.parametrize("payload", [{}, {"external_client_id": 7}, {"external_client_id": "https://cimd.test/a",
-                                                                    "name": "x"}])  # fmt: skip
+@pytest.mark.parametrize(
+    "payload", [{}, {"external_client_id": 7}, {"external_client_id": "https://cimd.test/a", "name": "x"}]
+)
 async def test_malformed_bodies_are_400(mgmt: httpx.AsyncClient, payload: dict[str, Any]) -> None:
     for path in (PREVIEW, REGISTER):
         assert_error(await mgmt.post(path, json=payload), 400, "invalid_body")

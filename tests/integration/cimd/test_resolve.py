@@ -52,10 +52,15 @@ def resolver(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str]]) -> li
 
 
 async def test_valid_document_becomes_a_strict_third_party_client(runtime: Runtime, server: DocServer) -> None:
-    url = server.serve_doc("/agents/claude.json", logo_uri="https://cdn.example/logo.png",
-                           redirect_uris=["http://127.0.0.1:9299/cb", "com.example.agent:/cb"],
-                           grant_types=["authorization_code", "refresh_token"], response_types=["code"],
-                           token_endpoint_auth_method="none", client_uri="https://agent.example/")  # fmt: skip
+    url = server.serve_doc(
+        "/agents/claude.json",
+        logo_uri="https://cdn.example/logo.png",
+        redirect_uris=["http://127.0.0.1:9299/cb", "com.example.agent:/cb"],
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="none",
+        client_uri="https://agent.example/",
+    )
     info = await resolve_cimd_client(runtime, url)
     assert info.client_id == url and info.name == "Agent"
     assert info.is_third_party and info.third_party_security_mode == "strict"
@@ -66,8 +71,9 @@ async def test_valid_document_becomes_a_strict_third_party_client(runtime: Runti
     assert info.callbacks == ("http://127.0.0.1:9299/cb", "com.example.agent:/cb")
     assert info.logo_uri == "https://cdn.example/logo.png"
     assert info.metadata_url_host == "127.0.0.1"
-    assert server.requests == [{"path": "/agents/claude.json", "host": f"127.0.0.1:{server.port}",
-                                "accept_encoding": "identity"}]  # fmt: skip
+    assert server.requests == [
+        {"path": "/agents/claude.json", "host": f"127.0.0.1:{server.port}", "accept_encoding": "identity"}
+    ]
     assert await runtime.catalog.client(url) == info
     async with runtime.db.read() as s:
         events = (await s.scalars(select(AuditEvent).where(AuditEvent.client_id == url))).all()
@@ -99,8 +105,11 @@ async def test_cache_lifetime_follows_cache_control_within_bounds(runtime: Runti
     assert (await resolve_cimd_client(runtime, url)).name == "Agent v2"  # expired: fetched again, row updated
     assert len(server.requests) == 2
     async with runtime.db.read() as s:
-        assert (await s.scalar(select(AuditEvent.type).where(AuditEvent.client_id == url)
-                               .order_by(AuditEvent.date.desc()).limit(1))) == "client.updated"  # fmt: skip
+        assert (
+            await s.scalar(
+                select(AuditEvent.type).where(AuditEvent.client_id == url).order_by(AuditEvent.date.desc()).limit(1)
+            )
+        ) == "client.updated"
     for header, expected in (("max-age=99999999", 3600), ("no-store", 60), ("max-age=5", 60), (None, 300)):
         path = f"/ttl-{expected}-{bool(header)}.json"
         url = server.serve_doc(path, cache_control=header)
@@ -158,9 +167,19 @@ async def test_loopback_is_refused_unless_allowed(runtime: Runtime, server: DocS
 
 @pytest.mark.parametrize(
     "addresses",
-    [["10.1.2.3"], ["93.184.215.14", "127.0.0.1"], ["169.254.169.254"], ["::1"], ["::ffff:192.168.0.1"],
-     ["fd00::1"], ["100.64.0.1"], ["224.0.0.1"], ["0.0.0.0"], ["240.0.0.1"]],
-)  # fmt: skip
+    [
+        ["10.1.2.3"],
+        ["93.184.215.14", "127.0.0.1"],
+        ["169.254.169.254"],
+        ["::1"],
+        ["::ffff:192.168.0.1"],
+        ["fd00::1"],
+        ["100.64.0.1"],
+        ["224.0.0.1"],
+        ["0.0.0.0"],
+        ["240.0.0.1"],
+    ],
+)
 async def test_hostname_resolving_to_a_private_address_is_refused(
     runtime: Runtime, server: DocServer, monkeypatch: pytest.MonkeyPatch, addresses: list[str]
 ) -> None:
@@ -182,8 +201,22 @@ async def test_invalid_host_name_is_refused_not_crashed(runtime: Runtime) -> Non
 def test_address_problem_table() -> None:
     assert cimd.address_problem("93.184.215.14") is None
     assert cimd.address_problem("2606:2800:21f:cb07:6820:80da:af6b:8b2c") is None
-    refused_addresses = ["127.0.0.1", "10.0.0.1", "172.16.0.1", "192.168.1.1", "169.254.1.1", "::1", "fe80::1",
-                         "::ffff:127.0.0.1", "224.0.0.1", "ff02::1", "0.0.0.0", "::", "255.255.255.255", "nope"]
+    refused_addresses = [
+        "127.0.0.1",
+        "10.0.0.1",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.1.1",
+        "::1",
+        "fe80::1",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+        "ff02::1",
+        "0.0.0.0",
+        "::",
+        "255.255.255.255",
+        "nope",
+    ]
     for address in refused_addresses:
         assert cimd.address_problem(address), address
 
@@ -262,8 +295,9 @@ async def test_untrusted_certificate(runtime: Runtime, server: DocServer) -> Non
     assert "CERTIFICATE_VERIFY_FAILED" in exc.debug
 
 
-async def test_certificate_for_another_name(runtime: Runtime, server: DocServer, monkeypatch: pytest.MonkeyPatch
-                                            ) -> None:  # fmt: skip
+async def test_certificate_for_another_name(
+    runtime: Runtime, server: DocServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     resolver(monkeypatch, {"other.test": ["127.0.0.1"]})
     await refused(runtime, server.serve_doc("/name.json", host="other.test"), "could not be fetched")
 
@@ -316,10 +350,24 @@ async def test_a_client_id_registered_otherwise_is_not_taken_over(runtime: Runti
     url = server.serve_doc("/taken.json")
     now = time.time()
     async with runtime.db.transaction() as s:
-        s.add(Client(client_id=url, name="admin app", app_type="native", is_first_party=True,
-                     token_endpoint_auth_method="none", callbacks=[], allowed_logout_urls=[], web_origins=[],
-                     allowed_origins=[], grant_types=[], registration_type="admin", attributes={},
-                     created_at=now, updated_at=now))  # fmt: skip
+        s.add(
+            Client(
+                client_id=url,
+                name="admin app",
+                app_type="native",
+                is_first_party=True,
+                token_endpoint_auth_method="none",
+                callbacks=[],
+                allowed_logout_urls=[],
+                web_origins=[],
+                allowed_origins=[],
+                grant_types=[],
+                registration_type="admin",
+                attributes={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
     with pytest.raises(OAuthError, match="registered by other means"):
         await resolve_cimd_client(runtime, url)
     assert server.requests == []
@@ -331,7 +379,8 @@ async def test_cimd_clients_are_strict_whatever_the_dcr_security_mode(runtime: R
         assert row is not None
         row.settings = {**(row.settings or {}), "dynamic_client_registration_security_mode": "permissive"}
     runtime.catalog.invalidate()
-    url = server.serve_doc("/agents/strict.json", redirect_uris=["http://127.0.0.1:9299/cb"],
-                           token_endpoint_auth_method="none")  # fmt: skip
+    url = server.serve_doc(
+        "/agents/strict.json", redirect_uris=["http://127.0.0.1:9299/cb"], token_endpoint_auth_method="none"
+    )
     info = await resolve_cimd_client(runtime, url)
     assert info.third_party_security_mode == "strict" and info.is_third_party

@@ -17,9 +17,14 @@ from consentry.storage.models import AuditEvent, Client, Tenant
 from consentry.tenant import merged_settings
 
 API = "https://api.example.com/"
-NATIVE = {"client_name": "Claude Code", "redirect_uris": ["http://127.0.0.1:33418/callback"],
-          "token_endpoint_auth_method": "none", "application_type": "native",
-          "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"]}  # fmt: skip
+NATIVE = {
+    "client_name": "Claude Code",
+    "redirect_uris": ["http://127.0.0.1:33418/callback"],
+    "token_endpoint_auth_method": "none",
+    "application_type": "native",
+    "grant_types": ["authorization_code", "refresh_token"],
+    "response_types": ["code"],
+}
 WEB = {"client_name": "Partner", "redirect_uris": ["https://partner.example.com/callback"]}
 
 
@@ -34,16 +39,28 @@ async def set_flag(rt: Runtime, name: str, value: bool) -> None:
 
 async def add_api(rt: Runtime) -> None:
     async with rt.db.transaction() as s:
-        await create_resource_server(rt, s, ResourceServerCreate(
-            identifier=API, name="Posts API", allow_offline_access=True,
-            scopes=[ScopeIn(value="read:posts"), ScopeIn(value="write:posts")]))  # fmt: skip
+        await create_resource_server(
+            rt,
+            s,
+            ResourceServerCreate(
+                identifier=API,
+                name="Posts API",
+                allow_offline_access=True,
+                scopes=[ScopeIn(value="read:posts"), ScopeIn(value="write:posts")],
+            ),
+        )
     rt.catalog.invalidate()
 
 
 async def add_default_grant(rt: Runtime, subject_type: str = "user") -> None:
     async with rt.db.transaction() as s:
-        await create_client_grant(rt, s, ClientGrantCreate(default_for="third_party_clients", audience=API,
-                                                           scope=["read:posts"], subject_type=subject_type))  # type: ignore[arg-type]
+        await create_client_grant(
+            rt,
+            s,
+            ClientGrantCreate(
+                default_for="third_party_clients", audience=API, scope=["read:posts"], subject_type=subject_type
+            ),
+        )  # type: ignore[arg-type]
     rt.catalog.invalidate()
 
 

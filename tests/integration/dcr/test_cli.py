@@ -20,8 +20,12 @@ from tests.conftest import ISSUER, TEST_KEK, _truncate, make_settings
 @pytest.fixture
 def cli_env(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.chdir(tmp_path)  # no stray .env file
-    for name, value in {"DATABASE_URL": database_url, "ISSUER": ISSUER, "DATA_DIR": str(tmp_path),
-                        "KEY_ENCRYPTION_KEY": TEST_KEK}.items():  # fmt: skip
+    for name, value in {
+        "DATABASE_URL": database_url,
+        "ISSUER": ISSUER,
+        "DATA_DIR": str(tmp_path),
+        "KEY_ENCRYPTION_KEY": TEST_KEK,
+    }.items():
         monkeypatch.setenv(f"CONSENTRY_{name}", value)
     return database_url
 
@@ -37,9 +41,12 @@ def _seed(database_url: str, tmp_path: Path) -> list[str]:
             made = []
             for age in (2 * 86400, 0):
                 async with rt.db.transaction() as s:
-                    row, _ = await create_client(rt, s, ClientCreate(name=f"agent {age}", is_first_party=False,
-                                                                     callbacks=["https://a.example/cb"]),
-                                                 registration_type="dcr")  # fmt: skip
+                    row, _ = await create_client(
+                        rt,
+                        s,
+                        ClientCreate(name=f"agent {age}", is_first_party=False, callbacks=["https://a.example/cb"]),
+                        registration_type="dcr",
+                    )
                     row.created_at -= age
                 made.append(row.client_id)
             return made

@@ -32,8 +32,9 @@ async def test_read_with_the_registration_access_token(client: httpx.AsyncClient
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-async def test_missing_or_wrong_token_is_401_invalid_token(client: httpx.AsyncClient, dcr: Runtime,
-                                                           method: str) -> None:  # fmt: skip
+async def test_missing_or_wrong_token_is_401_invalid_token(
+    client: httpx.AsyncClient, dcr: Runtime, method: str
+) -> None:
     reg = await _registered(client)
     other = await _registered(client, NATIVE)
     uri = reg["registration_client_uri"]
@@ -58,8 +59,9 @@ async def test_missing_or_wrong_token_is_401_invalid_token(client: httpx.AsyncCl
     assert await count_clients(dcr) == 2
 
 
-async def test_admin_created_clients_have_no_configuration_endpoint(client: httpx.AsyncClient, dcr: Runtime,
-                                                                    mgmt: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_admin_created_clients_have_no_configuration_endpoint(
+    client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient
+) -> None:
     c = (await mgmt.post("/api/v2/clients", json={"name": "admin app", "is_first_party": False})).json()
     r = await client.get(f"/oidc/register/{c['client_id']}", headers=_bearer(c["client_secret"]))
     assert r.status_code == 401
@@ -68,10 +70,17 @@ async def test_admin_created_clients_have_no_configuration_endpoint(client: http
 async def test_update_replaces_the_metadata(client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient) -> None:
     reg = await _registered(client, {**WEB, "client_uri": "https://partner.example.com", "scope": "read:posts"})
     token = reg["registration_access_token"]
-    body = {"client_id": reg["client_id"], "client_secret": reg["client_secret"], "client_name": "Partner v2",
-            "redirect_uris": ["https://partner.example.com/v2/cb"], "token_endpoint_auth_method": "client_secret_post",
-            "grant_types": ["authorization_code"], "registration_access_token": token,
-            "client_id_issued_at": 1, "tos_uri": "https://partner.example.com/tos"}  # fmt: skip
+    body = {
+        "client_id": reg["client_id"],
+        "client_secret": reg["client_secret"],
+        "client_name": "Partner v2",
+        "redirect_uris": ["https://partner.example.com/v2/cb"],
+        "token_endpoint_auth_method": "client_secret_post",
+        "grant_types": ["authorization_code"],
+        "registration_access_token": token,
+        "client_id_issued_at": 1,
+        "tos_uri": "https://partner.example.com/tos",
+    }
     r = await client.put(reg["registration_client_uri"], json=body, headers=_bearer(token))
     assert r.status_code == 200, r.text
     got = r.json()
@@ -88,23 +97,31 @@ async def test_update_replaces_the_metadata(client: httpx.AsyncClient, dcr: Runt
     assert app["is_first_party"] is False and app["third_party_security_mode"] == "strict"
     assert "client.updated" in await audit_types(dcr)
     # The old secret still authenticates.
-    form = {"grant_type": "client_credentials", "audience": "https://api.example.com/",
-            "client_id": reg["client_id"], "client_secret": reg["client_secret"]}  # fmt: skip
+    form = {
+        "grant_type": "client_credentials",
+        "audience": "https://api.example.com/",
+        "client_id": reg["client_id"],
+        "client_secret": reg["client_secret"],
+    }
     r = await client.post("/oauth/token", data=form)
     assert r.status_code == 403 and r.json()["error"] == "unauthorized_client"
 
 
-@pytest.mark.parametrize(("change", "error", "fragment"), [
-    ({"client_id": None}, "invalid_client_metadata", "client_id must be present"),
-    ({"client_id": "tpc_other"}, "invalid_client_metadata", "client_id must be present"),
-    ({"client_secret": "wrong"}, "invalid_client_metadata", "client_secret does not match"),
-    ({"token_endpoint_auth_method": "none"}, "invalid_client_metadata", "public and confidential"),
-    ({"redirect_uris": ["http://partner.example.com/cb"]}, "invalid_redirect_uri", "must use https"),
-    ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri", "javascript"),
-    ({"grant_types": ["password"]}, "invalid_client_metadata", "must include authorization_code"),
-])  # fmt: skip
-async def test_invalid_updates_change_nothing(client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient,
-                                              change: dict[str, Any], error: str, fragment: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "error", "fragment"),
+    [
+        ({"client_id": None}, "invalid_client_metadata", "client_id must be present"),
+        ({"client_id": "tpc_other"}, "invalid_client_metadata", "client_id must be present"),
+        ({"client_secret": "wrong"}, "invalid_client_metadata", "client_secret does not match"),
+        ({"token_endpoint_auth_method": "none"}, "invalid_client_metadata", "public and confidential"),
+        ({"redirect_uris": ["http://partner.example.com/cb"]}, "invalid_redirect_uri", "must use https"),
+        ({"redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri", "javascript"),
+        ({"grant_types": ["password"]}, "invalid_client_metadata", "must include authorization_code"),
+    ],
+)
+async def test_invalid_updates_change_nothing(
+    client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient, change: dict[str, Any], error: str, fragment: str
+) -> None:
     reg = await _registered(client)
     token = reg["registration_access_token"]
     body = {**WEB, "client_id": reg["client_id"], **change}
@@ -118,8 +135,11 @@ async def test_invalid_updates_change_nothing(client: httpx.AsyncClient, dcr: Ru
 
 async def test_malformed_update_body(client: httpx.AsyncClient, dcr: Runtime) -> None:
     reg = await _registered(client)
-    r = await client.put(reg["registration_client_uri"], content=b"{oops", headers={
-        **_bearer(reg["registration_access_token"]), "content-type": "application/json"})  # fmt: skip
+    r = await client.put(
+        reg["registration_client_uri"],
+        content=b"{oops",
+        headers={**_bearer(reg["registration_access_token"]), "content-type": "application/json"},
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_client_metadata"
 
 
@@ -134,8 +154,9 @@ async def test_delete_removes_the_client(client: httpx.AsyncClient, dcr: Runtime
     assert "client.deleted" in await audit_types(dcr)
 
 
-async def test_configuration_endpoint_keeps_working_when_dcr_is_turned_off(client: httpx.AsyncClient,
-                                                                           dcr: Runtime) -> None:  # fmt: skip
+async def test_configuration_endpoint_keeps_working_when_dcr_is_turned_off(
+    client: httpx.AsyncClient, dcr: Runtime
+) -> None:
     from tests.integration.dcr.conftest import set_flag
 
     reg = await _registered(client)

@@ -25,9 +25,16 @@ async def platform(runtime: Runtime) -> Runtime:
 
 
 def _params(reg: dict[str, Any], challenge: str) -> dict[str, str]:
-    return {"client_id": reg["client_id"], "redirect_uri": reg["redirect_uris"][0], "response_type": "code",
-            "scope": "read:posts write:posts offline_access", "resource": API, "code_challenge": challenge,
-            "code_challenge_method": "S256", "state": "s1"}  # fmt: skip
+    return {
+        "client_id": reg["client_id"],
+        "redirect_uri": reg["redirect_uris"][0],
+        "response_type": "code",
+        "scope": "read:posts write:posts offline_access",
+        "resource": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s1",
+    }
 
 
 async def test_registered_client_completes_the_flow_and_is_kept(client: httpx.AsyncClient, platform: Runtime) -> None:
@@ -49,8 +56,9 @@ async def test_registered_client_completes_the_flow_and_is_kept(client: httpx.As
 
 
 @pytest.mark.parametrize("settings_overrides", [{"dcr_require_approval": True}])
-async def test_pending_client_cannot_authorize_until_approved(client: httpx.AsyncClient, platform: Runtime,
-                                                              mgmt: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_pending_client_cannot_authorize_until_approved(
+    client: httpx.AsyncClient, platform: Runtime, mgmt: httpx.AsyncClient
+) -> None:
     reg = (await register(client, NATIVE)).json()
     verifier, challenge = pkce_pair()
     step = await authorize(client, _params(reg, challenge))

@@ -58,8 +58,9 @@ async def test_expired_initial_access_token_is_refused(client: httpx.AsyncClient
 
 
 @IAT
-async def test_initial_access_tokens_through_the_management_api(client: httpx.AsyncClient, dcr: Runtime,
-                                                                mgmt: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_initial_access_tokens_through_the_management_api(
+    client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient
+) -> None:
     r = await mgmt.post("/api/v2/dcr/initial-access-tokens", json={"uses": 1, "expires_in": 3600})
     assert r.status_code == 201, r.text
     created = r.json()
@@ -101,8 +102,9 @@ async def test_policy_can_restrict_redirect_schemes(client: httpx.AsyncClient, d
     assert (await register(client, {**NATIVE, "redirect_uris": ["https://app.example.com/cb"]})).status_code == 201
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_allowed_redirect_hosts": ["partner.example.com",
-                                                                                 "*.apps.example.org"]}])  # fmt: skip
+@pytest.mark.parametrize(
+    "settings_overrides", [{"dcr_allowed_redirect_hosts": ["partner.example.com", "*.apps.example.org"]}]
+)
 async def test_policy_can_restrict_redirect_hosts(client: httpx.AsyncClient, dcr: Runtime) -> None:
     ok = ["https://partner.example.com/cb", "https://a.apps.example.org/cb", "https://B.Apps.Example.org/cb"]
     for uri in ok:
@@ -128,8 +130,11 @@ async def test_max_clients_per_source_ip(client: httpx.AsyncClient, dcr: Runtime
 
 
 async def _token_status(client: httpx.AsyncClient, reg: dict[str, Any]) -> tuple[int, str]:
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "audience": "https://api.example.com/"},
-                          auth=(reg["client_id"], reg["client_secret"]))  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": "https://api.example.com/"},
+        auth=(reg["client_id"], reg["client_secret"]),
+    )
     return r.status_code, r.json()["error"]
 
 
@@ -154,8 +159,9 @@ async def test_pending_until_approved(client: httpx.AsyncClient, dcr: Runtime, m
 
     # Moving the callbacks needs a new approval; renaming alone does not.
     token = reg["registration_access_token"]
-    r = await client.put(reg["registration_client_uri"], headers=_bearer(token),
-                         json={**WEB, "client_id": cid, "client_name": "Renamed"})  # fmt: skip
+    r = await client.put(
+        reg["registration_client_uri"], headers=_bearer(token), json={**WEB, "client_id": cid, "client_name": "Renamed"}
+    )
     assert r.status_code == 200 and await count_clients(dcr, client_id=cid, status="active") == 1
     moved = {**WEB, "client_id": cid, "redirect_uris": ["https://partner.example.com/new"]}
     r = await client.put(reg["registration_client_uri"], headers=_bearer(token), json=moved)
@@ -179,8 +185,10 @@ async def test_registrations_listing(client: httpx.AsyncClient, dcr: Runtime, mg
     await mgmt.post("/api/v2/clients", json={"name": "admin app", "is_first_party": False})
     await set_times(dcr, b["client_id"], last_used_at=dcr.clock.now())
     everything = (await mgmt.get("/api/v2/dcr/registrations", params={"include_totals": "true"})).json()
-    assert everything["total"] == 2 and [c["client_id"] for c in everything["registrations"]] == [a["client_id"],
-                                                                                                  b["client_id"]]
+    assert everything["total"] == 2 and [c["client_id"] for c in everything["registrations"]] == [
+        a["client_id"],
+        b["client_id"],
+    ]
     assert everything["registrations"][1]["last_used_at"].endswith("Z")
     unused = (await mgmt.get("/api/v2/dcr/registrations", params={"status": "unused"})).json()
     assert [c["client_id"] for c in unused] == [a["client_id"]]

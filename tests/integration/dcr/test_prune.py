@@ -24,23 +24,53 @@ async def _user(rt: Runtime) -> str:
         conn = await s.scalar(select(Connection.id).limit(1))
         user_id = f"auth0|{ids.hex_id(12)}"
         now = rt.clock.now()
-        s.add(User(user_id=user_id, connection_id=conn, email=f"{user_id[6:]}@example.com", profile={},
-                   app_metadata={}, user_metadata={}, created_at=now, updated_at=now))  # fmt: skip
+        s.add(
+            User(
+                user_id=user_id,
+                connection_id=conn,
+                email=f"{user_id[6:]}@example.com",
+                profile={},
+                app_metadata={},
+                user_metadata={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
     return user_id
 
 
 async def _grant(rt: Runtime, client_id: str, user_id: str) -> None:
     async with rt.db.transaction() as s:
-        s.add(UserGrant(id=ids.prefixed("ugr"), user_id=user_id, client_id=client_id, audience=API,
-                        scope=["read:posts"], created_at=rt.clock.now(), updated_at=rt.clock.now()))  # fmt: skip
+        s.add(
+            UserGrant(
+                id=ids.prefixed("ugr"),
+                user_id=user_id,
+                client_id=client_id,
+                audience=API,
+                scope=["read:posts"],
+                created_at=rt.clock.now(),
+                updated_at=rt.clock.now(),
+            )
+        )
 
 
 async def _refresh_token(rt: Runtime, client_id: str, user_id: str, **state: Any) -> None:
     now = rt.clock.now()
     async with rt.db.transaction() as s:
-        s.add(RefreshToken(id=ids.hex_id(), token_hash=ids.digest(ids.secret()), family_id=ids.hex_id(),
-                           client_id=client_id, user_id=user_id, audience=API, scope=["read:posts"],
-                           auth_time=now, created_at=now, **{"expires_at": now + DAY, **state}))  # fmt: skip
+        s.add(
+            RefreshToken(
+                id=ids.hex_id(),
+                token_hash=ids.digest(ids.secret()),
+                family_id=ids.hex_id(),
+                client_id=client_id,
+                user_id=user_id,
+                audience=API,
+                scope=["read:posts"],
+                auth_time=now,
+                created_at=now,
+                **{"expires_at": now + DAY, **state},
+            )
+        )
 
 
 async def _new(client: httpx.AsyncClient, name: str) -> str:
@@ -53,14 +83,33 @@ async def _new(client: httpx.AsyncClient, name: str) -> str:
 async def population(client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient) -> dict[str, str]:
     """One DCR client per rule, with times set in the database (defaults: 24 hours, 30 days)."""
     now = dcr.clock.now()
-    c = {name: await _new(client, name) for name in (
-        "fresh", "never_used_old", "never_used_young", "idle", "recent", "idle_with_grant",
-        "idle_with_token", "idle_with_revoked_token", "idle_with_expired_token", "idle_with_rotated_token",
-        "never_used_with_grant", "approved_late")}  # fmt: skip
+    c = {
+        name: await _new(client, name)
+        for name in (
+            "fresh",
+            "never_used_old",
+            "never_used_young",
+            "idle",
+            "recent",
+            "idle_with_grant",
+            "idle_with_token",
+            "idle_with_revoked_token",
+            "idle_with_expired_token",
+            "idle_with_rotated_token",
+            "never_used_with_grant",
+            "approved_late",
+        )
+    }
     await set_times(dcr, c["never_used_old"], created_at=now - 25 * HOUR)
     await set_times(dcr, c["never_used_young"], created_at=now - 23 * HOUR)
-    for name in ("idle", "idle_with_grant", "idle_with_token", "idle_with_revoked_token", "idle_with_expired_token",
-                 "idle_with_rotated_token"):  # fmt: skip
+    for name in (
+        "idle",
+        "idle_with_grant",
+        "idle_with_token",
+        "idle_with_revoked_token",
+        "idle_with_expired_token",
+        "idle_with_rotated_token",
+    ):
         await set_times(dcr, c[name], created_at=now - 90 * DAY, last_used_at=now - 31 * DAY)
     await set_times(dcr, c["recent"], created_at=now - 90 * DAY, last_used_at=now - 29 * DAY)
     await set_times(dcr, c["never_used_with_grant"], created_at=now - 48 * HOUR)
@@ -95,13 +144,21 @@ async def test_dry_run_lists_exactly_the_stale_clients(dcr: Runtime, population:
     assert by_name["never_used_old"]["reason"] == "never used within 24 hours of registration"
     assert by_name["idle"]["reason"] == "not used for more than 30 days"
     assert by_name["idle"]["last_used_at"].endswith("Z") and by_name["never_used_old"]["last_used_at"] is None
-    assert set(by_name["idle"]) == {"client_id", "name", "status", "registration_ip", "created_at", "last_used_at",
-                                    "reason"}  # fmt: skip
+    assert set(by_name["idle"]) == {
+        "client_id",
+        "name",
+        "status",
+        "registration_ip",
+        "created_at",
+        "last_used_at",
+        "reason",
+    }
     assert await count_clients(dcr, registration_type="dcr") == len(population) - 1  # nothing removed
 
 
-async def test_prune_removes_them_and_keeps_clients_in_use(dcr: Runtime, population: dict[str, str],
-                                                           mgmt: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_prune_removes_them_and_keeps_clients_in_use(
+    dcr: Runtime, population: dict[str, str], mgmt: httpx.AsyncClient
+) -> None:
     removed = await dcr_prune.prune(dcr)
     assert {e["name"] for e in removed} == STALE
     for name, cid in population.items():

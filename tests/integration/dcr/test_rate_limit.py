@@ -65,8 +65,9 @@ async def test_purge_drops_old_counters_but_not_live_leases(runtime: Runtime, fr
     assert keys == {"new", "lease:job"}
 
 
-async def test_registration_window_reopens_after_a_minute(client: httpx.AsyncClient, dcr: Runtime,
-                                                          frozen: FrozenClock) -> None:  # fmt: skip
+async def test_registration_window_reopens_after_a_minute(
+    client: httpx.AsyncClient, dcr: Runtime, frozen: FrozenClock
+) -> None:
     for _ in range(dcr.settings.dcr_rate_limit_per_minute):
         await register(client, {"redirect_uris": []})
     assert (await register(client, WEB)).status_code == 429

@@ -21,8 +21,10 @@ from tests.integration.dcr.conftest import (
 async def test_T9_disabled_registration_is_403_access_denied(client: httpx.AsyncClient, runtime: Runtime) -> None:
     r = await register(client, NATIVE)
     assert r.status_code == 403
-    assert r.json() == {"error": "access_denied",
-                        "error_description": "Dynamic client registration is disabled for this tenant."}  # fmt: skip
+    assert r.json() == {
+        "error": "access_denied",
+        "error_description": "Dynamic client registration is disabled for this tenant.",
+    }
     assert r.headers["cache-control"] == "no-store"
     assert "registration_endpoint" not in (await client.get("/.well-known/openid-configuration")).json()
     assert await count_clients(runtime) == 0
@@ -45,10 +47,20 @@ async def test_T9_refused_until_a_default_user_grant_exists(client: httpx.AsyncC
 async def test_T9_native_public_client_like_an_mcp_client(client: httpx.AsyncClient, dcr: Runtime) -> None:
     meta = (await client.get("/.well-known/oauth-authorization-server")).json()
     assert meta["registration_endpoint"] == "http://testserver/oidc/register"
-    r = await register(client, {**NATIVE, "scope": "read:posts offline_access", "software_id": "claude-code",
-                                 "software_version": "2.0.1", "client_uri": "https://claude.ai",
-                                 "contacts": ["dev@example.com"], "unknown_member": {"x": 1},
-                                 "jwks_uri": None, "tos_uri": None})  # fmt: skip
+    r = await register(
+        client,
+        {
+            **NATIVE,
+            "scope": "read:posts offline_access",
+            "software_id": "claude-code",
+            "software_version": "2.0.1",
+            "client_uri": "https://claude.ai",
+            "contacts": ["dev@example.com"],
+            "unknown_member": {"x": 1},
+            "jwks_uri": None,
+            "tos_uri": None,
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.headers["cache-control"] == "no-store" and r.headers["pragma"] == "no-cache"
     body = r.json()
@@ -58,24 +70,53 @@ async def test_T9_native_public_client_like_an_mcp_client(client: httpx.AsyncCli
     assert body["registration_client_uri"] == f"http://testserver/oidc/register/{cid}"
     assert len(body["registration_access_token"]) >= 40
     assert "client_secret" not in body and "client_secret_expires_at" not in body
-    assert {k: body[k] for k in ("client_name", "redirect_uris", "grant_types", "response_types",
-                                 "token_endpoint_auth_method", "application_type", "scope", "software_id",
-                                 "software_version", "client_uri", "contacts")} == {  # fmt: skip
-        "client_name": "Claude Code", "redirect_uris": ["http://127.0.0.1:33418/callback"],
-        "grant_types": ["authorization_code", "refresh_token"], "response_types": ["code"],
-        "token_endpoint_auth_method": "none", "application_type": "native", "scope": "read:posts offline_access",
-        "software_id": "claude-code", "software_version": "2.0.1", "client_uri": "https://claude.ai",
+    assert {
+        k: body[k]
+        for k in (
+            "client_name",
+            "redirect_uris",
+            "grant_types",
+            "response_types",
+            "token_endpoint_auth_method",
+            "application_type",
+            "scope",
+            "software_id",
+            "software_version",
+            "client_uri",
+            "contacts",
+        )
+    } == {
+        "client_name": "Claude Code",
+        "redirect_uris": ["http://127.0.0.1:33418/callback"],
+        "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"],
+        "token_endpoint_auth_method": "none",
+        "application_type": "native",
+        "scope": "read:posts offline_access",
+        "software_id": "claude-code",
+        "software_version": "2.0.1",
+        "client_uri": "https://claude.ai",
         "contacts": ["dev@example.com"],
-    }  # fmt: skip
+    }
     assert "unknown_member" not in body and "tos_uri" not in body
-    assert await count_clients(dcr, registration_type="dcr", is_first_party=False, app_type="native",
-                               third_party_security_mode="strict", status="active") == 1  # fmt: skip
+    assert (
+        await count_clients(
+            dcr,
+            registration_type="dcr",
+            is_first_party=False,
+            app_type="native",
+            third_party_security_mode="strict",
+            status="active",
+        )
+        == 1
+    )
     assert await count_clients(dcr, client_id=cid, registration_ip="127.0.0.1") == 1
     assert "client.created" in await audit_types(dcr)
 
 
-async def test_T9_confidential_client_gets_a_secret(client: httpx.AsyncClient, dcr: Runtime,
-                                                    mgmt: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_T9_confidential_client_gets_a_secret(
+    client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient
+) -> None:
     r = await register(client, {**WEB, "logo_uri": "https://partner.example.com/logo.png"})
     assert r.status_code == 201, r.text
     body = r.json()
@@ -89,18 +130,27 @@ async def test_T9_confidential_client_gets_a_secret(client: httpx.AsyncClient, d
     assert got["third_party_security_mode"] == "strict"
     assert got["redirection_policy"] == "open_redirect_protection"
     # The secret works at the token endpoint (auth passes; the grant type is then refused).
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "audience": "https://api.example.com/"},
-                          auth=(body["client_id"], body["client_secret"]))  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": "https://api.example.com/"},
+        auth=(body["client_id"], body["client_secret"]),
+    )
     assert r.status_code == 403 and r.json()["error"] == "unauthorized_client"
 
     post = (await register(client, {**WEB, "token_endpoint_auth_method": "client_secret_post"})).json()
     assert post["token_endpoint_auth_method"] == "client_secret_post" and post["client_secret"]
 
 
-async def test_T9_public_web_client_is_a_spa_with_its_origins(client: httpx.AsyncClient, dcr: Runtime,
-                                                              mgmt: httpx.AsyncClient) -> None:  # fmt: skip
-    r = await register(client, {"redirect_uris": ["https://widget.example.com/cb", "https://widget.example.com/cb2"],
-                                "token_endpoint_auth_method": "none"})  # fmt: skip
+async def test_T9_public_web_client_is_a_spa_with_its_origins(
+    client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient
+) -> None:
+    r = await register(
+        client,
+        {
+            "redirect_uris": ["https://widget.example.com/cb", "https://widget.example.com/cb2"],
+            "token_endpoint_auth_method": "none",
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["client_name"] == "widget.example.com"  # no client_name: the redirect host names it
@@ -109,8 +159,10 @@ async def test_T9_public_web_client_is_a_spa_with_its_origins(client: httpx.Asyn
 
 
 async def test_native_private_use_scheme_and_ipv6_loopback(client: httpx.AsyncClient, dcr: Runtime) -> None:
-    r = await register(client, {**NATIVE, "redirect_uris": ["com.example.app:/oauth2redirect", "http://[::1]:8080/cb",
-                                                             "http://localhost/cb"]})  # fmt: skip
+    r = await register(
+        client,
+        {**NATIVE, "redirect_uris": ["com.example.app:/oauth2redirect", "http://[::1]:8080/cb", "http://localhost/cb"]},
+    )
     assert r.status_code == 201, r.text
 
 
@@ -135,8 +187,11 @@ REDIRECT_REFUSALS = [
 async def test_T9_bad_redirect_uri_is_refused_and_nothing_stored(
     client: httpx.AsyncClient, dcr: Runtime, application_type: str, uri: str
 ) -> None:
-    body = {"redirect_uris": ["https://ok.example.com/cb", uri], "application_type": application_type,
-            "token_endpoint_auth_method": "none"}  # fmt: skip
+    body = {
+        "redirect_uris": ["https://ok.example.com/cb", uri],
+        "application_type": application_type,
+        "token_endpoint_auth_method": "none",
+    }
     r = await register(client, body)
     assert r.status_code == 400, r.text
     assert r.json()["error"] == "invalid_redirect_uri"
@@ -145,37 +200,55 @@ async def test_T9_bad_redirect_uri_is_refused_and_nothing_stored(
     assert "client.created" not in await audit_types(dcr)
 
 
-@pytest.mark.parametrize(("body", "error", "fragment"), [
-    ({}, "invalid_redirect_uri", "redirect_uris is required"),
-    ({"redirect_uris": []}, "invalid_redirect_uri", "redirect_uris is required"),
-    ({"redirect_uris": None}, "invalid_redirect_uri", "redirect_uris is required"),
-    ({**WEB, "redirect_uris": "https://a.example/cb"}, "invalid_client_metadata", "redirect_uris"),
-    ({**WEB, "grant_types": ["password"]}, "invalid_client_metadata", "must include authorization_code"),
-    ({**WEB, "grant_types": ["client_credentials"]}, "invalid_client_metadata", "must include authorization_code"),
-    ({**WEB, "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]}, "invalid_client_metadata",
-     "must include authorization_code"),
-    ({**WEB, "grant_types": ["refresh_token"]}, "invalid_client_metadata", "must include authorization_code"),
-    ({**WEB, "post_logout_redirect_uris": ["javascript:alert(1)"]}, "invalid_redirect_uri",
-     "post_logout_redirect_uris entry"),
-    ({**WEB, "post_logout_redirect_uris": ["http://partner.example.com/bye"]}, "invalid_redirect_uri",
-     "post_logout_redirect_uris entry"),
-    ({**WEB, "post_logout_redirect_uris": "https://partner.example.com/bye"}, "invalid_client_metadata",
-     "post_logout_redirect_uris"),
-    ({**WEB, "response_types": ["token"]}, "invalid_client_metadata", "Response type 'token'"),
-    ({**WEB, "response_types": ["code id_token"]}, "invalid_client_metadata", "Response type"),
-    ({**WEB, "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata",
-     "token_endpoint_auth_method"),
-    ({**WEB, "application_type": "desktop"}, "invalid_client_metadata", "application_type"),
-    ({**WEB, "logo_uri": "javascript:alert(1)"}, "invalid_client_metadata", "logo_uri must be an https URL"),
-    ({**WEB, "tos_uri": "http://partner.example.com/tos"}, "invalid_client_metadata", "tos_uri"),
-    ({**WEB, "client_name": "<script>"}, "invalid_client_metadata", "client_name"),
-    ({**WEB, "client_name": "   "}, "invalid_client_metadata", "client_name"),
-    ({**WEB, "client_name": 42}, "invalid_client_metadata", "client_name"),
-    ({**WEB, "client_name": "x" * 256}, "invalid_client_metadata", "client_name"),
-    ({**WEB, "contacts": "dev@example.com"}, "invalid_client_metadata", "contacts"),
-    ({**WEB, "scope": "read:posts \"bad\""}, "invalid_client_metadata", "scope"),
-    ({**WEB, "redirect_uris": ["https://a.example/cb"] * 51}, "invalid_client_metadata", "redirect_uris"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("body", "error", "fragment"),
+    [
+        ({}, "invalid_redirect_uri", "redirect_uris is required"),
+        ({"redirect_uris": []}, "invalid_redirect_uri", "redirect_uris is required"),
+        ({"redirect_uris": None}, "invalid_redirect_uri", "redirect_uris is required"),
+        ({**WEB, "redirect_uris": "https://a.example/cb"}, "invalid_client_metadata", "redirect_uris"),
+        ({**WEB, "grant_types": ["password"]}, "invalid_client_metadata", "must include authorization_code"),
+        ({**WEB, "grant_types": ["client_credentials"]}, "invalid_client_metadata", "must include authorization_code"),
+        (
+            {**WEB, "grant_types": ["urn:ietf:params:oauth:grant-type:device_code"]},
+            "invalid_client_metadata",
+            "must include authorization_code",
+        ),
+        ({**WEB, "grant_types": ["refresh_token"]}, "invalid_client_metadata", "must include authorization_code"),
+        (
+            {**WEB, "post_logout_redirect_uris": ["javascript:alert(1)"]},
+            "invalid_redirect_uri",
+            "post_logout_redirect_uris entry",
+        ),
+        (
+            {**WEB, "post_logout_redirect_uris": ["http://partner.example.com/bye"]},
+            "invalid_redirect_uri",
+            "post_logout_redirect_uris entry",
+        ),
+        (
+            {**WEB, "post_logout_redirect_uris": "https://partner.example.com/bye"},
+            "invalid_client_metadata",
+            "post_logout_redirect_uris",
+        ),
+        ({**WEB, "response_types": ["token"]}, "invalid_client_metadata", "Response type 'token'"),
+        ({**WEB, "response_types": ["code id_token"]}, "invalid_client_metadata", "Response type"),
+        (
+            {**WEB, "token_endpoint_auth_method": "private_key_jwt"},
+            "invalid_client_metadata",
+            "token_endpoint_auth_method",
+        ),
+        ({**WEB, "application_type": "desktop"}, "invalid_client_metadata", "application_type"),
+        ({**WEB, "logo_uri": "javascript:alert(1)"}, "invalid_client_metadata", "logo_uri must be an https URL"),
+        ({**WEB, "tos_uri": "http://partner.example.com/tos"}, "invalid_client_metadata", "tos_uri"),
+        ({**WEB, "client_name": "<script>"}, "invalid_client_metadata", "client_name"),
+        ({**WEB, "client_name": "   "}, "invalid_client_metadata", "client_name"),
+        ({**WEB, "client_name": 42}, "invalid_client_metadata", "client_name"),
+        ({**WEB, "client_name": "x" * 256}, "invalid_client_metadata", "client_name"),
+        ({**WEB, "contacts": "dev@example.com"}, "invalid_client_metadata", "contacts"),
+        ({**WEB, "scope": 'read:posts "bad"'}, "invalid_client_metadata", "scope"),
+        ({**WEB, "redirect_uris": ["https://a.example/cb"] * 51}, "invalid_client_metadata", "redirect_uris"),
+    ],
+)
 async def test_invalid_metadata_is_refused_and_nothing_stored(
     client: httpx.AsyncClient, dcr: Runtime, body: dict, error: str, fragment: str
 ) -> None:
@@ -186,14 +259,17 @@ async def test_invalid_metadata_is_refused_and_nothing_stored(
     assert await count_clients(dcr) == 0
 
 
-@pytest.mark.parametrize(("content", "content_type", "fragment"), [
-    (b"{not json", "application/json", "not valid JSON"),
-    (b"[1, 2]", "application/json", "must be a JSON object"),
-    (b"\xff\xfe{}", "application/json", "not valid JSON"),
-    (b"", "application/json", "not valid JSON"),
-    (b"redirect_uris=https://a.example/cb", "application/x-www-form-urlencoded", "must be JSON"),
-    (b'{"redirect_uris": ["https://a.example/cb"]}', "text/plain", "must be JSON"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("content", "content_type", "fragment"),
+    [
+        (b"{not json", "application/json", "not valid JSON"),
+        (b"[1, 2]", "application/json", "must be a JSON object"),
+        (b"\xff\xfe{}", "application/json", "not valid JSON"),
+        (b"", "application/json", "not valid JSON"),
+        (b"redirect_uris=https://a.example/cb", "application/x-www-form-urlencoded", "must be JSON"),
+        (b'{"redirect_uris": ["https://a.example/cb"]}', "text/plain", "must be JSON"),
+    ],
+)
 async def test_malformed_bodies_are_invalid_client_metadata(
     client: httpx.AsyncClient, dcr: Runtime, content: bytes, content_type: str, fragment: str
 ) -> None:
@@ -205,8 +281,9 @@ async def test_malformed_bodies_are_invalid_client_metadata(
 
 
 async def test_oversize_body_is_413(client: httpx.AsyncClient, dcr: Runtime) -> None:
-    r = await client.post("/oidc/register", content=b'{"x":"' + b"a" * (1024 * 1024) + b'"}',
-                          headers={"content-type": "application/json"})  # fmt: skip
+    r = await client.post(
+        "/oidc/register", content=b'{"x":"' + b"a" * (1024 * 1024) + b'"}', headers={"content-type": "application/json"}
+    )
     assert r.status_code == 413 and r.json()["error"] == "invalid_request"
     assert await count_clients(dcr) == 0
 
@@ -214,16 +291,18 @@ async def test_oversize_body_is_413(client: httpx.AsyncClient, dcr: Runtime) -> 
 async def test_json_media_type_with_parameters_is_accepted(client: httpx.AsyncClient, dcr: Runtime) -> None:
     import orjson
 
-    r = await client.post("/oidc/register", content=orjson.dumps(WEB),
-                          headers={"content-type": "application/json; charset=utf-8"})  # fmt: skip
+    r = await client.post(
+        "/oidc/register", content=orjson.dumps(WEB), headers={"content-type": "application/json; charset=utf-8"}
+    )
     assert r.status_code == 201, r.text
 
 
 async def test_flood_from_one_address_is_429(client: httpx.AsyncClient, dcr: Runtime) -> None:
     limit = dcr.settings.dcr_rate_limit_per_minute
     assert limit == 30
-    statuses = [(await register(client, WEB if i % 2 else {"redirect_uris": ["bad"]})).status_code
-                for i in range(limit)]  # fmt: skip
+    statuses = [
+        (await register(client, WEB if i % 2 else {"redirect_uris": ["bad"]})).status_code for i in range(limit)
+    ]
     assert set(statuses) == {201, 400}  # failed attempts count too
     r = await register(client, WEB)
     assert r.status_code == 429

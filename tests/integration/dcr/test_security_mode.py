@@ -26,20 +26,39 @@ async def test_permissive_mode_is_recorded_but_controls_stay(
     client: httpx.AsyncClient, dcr: Runtime, mgmt: httpx.AsyncClient
 ) -> None:
     await _mode(mgmt, "permissive")
-    r = await register(client, {**WEB, "grant_types": ["authorization_code", "client_credentials"],
-                                "token_endpoint_auth_method": "client_secret_post"})  # fmt: skip
+    r = await register(
+        client,
+        {
+            **WEB,
+            "grant_types": ["authorization_code", "client_credentials"],
+            "token_endpoint_auth_method": "client_secret_post",
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert not body["client_id"].startswith("tpc_") and body["grant_types"] == ["authorization_code"]
     app = (await mgmt.get(f"/api/v2/clients/{body['client_id']}")).json()
     assert app["third_party_security_mode"] == "permissive" and app["is_first_party"] is False
-    t = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": body["client_id"],
-                                                "client_secret": body["client_secret"],
-                                                "audience": "https://api.example.com/"})  # fmt: skip
+    t = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": body["client_id"],
+            "client_secret": body["client_secret"],
+            "audience": "https://api.example.com/",
+        },
+    )
     assert t.status_code == 403 and t.json()["error"] == "unauthorized_client"
-    page = await client.get("/authorize", params={"client_id": body["client_id"], "response_type": "code",
-                                                  "redirect_uri": WEB["redirect_uris"][0], "scope": "read:posts",
-                                                  "audience": "https://api.example.com/"})  # fmt: skip
+    page = await client.get(
+        "/authorize",
+        params={
+            "client_id": body["client_id"],
+            "response_type": "code",
+            "redirect_uri": WEB["redirect_uris"][0],
+            "scope": "read:posts",
+            "audience": "https://api.example.com/",
+        },
+    )
     assert page.status_code == 400 and "code_challenge is required" in page.text
 
 

@@ -38,15 +38,33 @@ def settings_overrides() -> dict[str, Any]:
 
 
 def oidc_options(idp: UpstreamIdP, **extra: Any) -> dict[str, Any]:
-    return {"type": "back_channel", "issuer": idp.issuer, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-            "scope": "openid profile email", **extra}  # fmt: skip
+    return {
+        "type": "back_channel",
+        "issuer": idp.issuer,
+        "client_id": CLIENT_ID,
+        "client_secret": CLIENT_SECRET,
+        "scope": "openid profile email",
+        **extra,
+    }
 
 
-async def make_connection(rt: Runtime, idp: UpstreamIdP, name: str = "corp", *, domain_level: bool = True,
-                          enabled: list[str] | None = None, **options: Any) -> str:  # fmt: skip
-    body = ConnectionCreate(name=name, strategy="oidc", display_name=f"{name.title()} SSO",
-                            options=oidc_options(idp, **options), is_domain_connection=domain_level,
-                            enabled_clients=enabled or [])  # fmt: skip
+async def make_connection(
+    rt: Runtime,
+    idp: UpstreamIdP,
+    name: str = "corp",
+    *,
+    domain_level: bool = True,
+    enabled: list[str] | None = None,
+    **options: Any,
+) -> str:
+    body = ConnectionCreate(
+        name=name,
+        strategy="oidc",
+        display_name=f"{name.title()} SSO",
+        options=oidc_options(idp, **options),
+        is_domain_connection=domain_level,
+        enabled_clients=enabled or [],
+    )
     async with rt.db.transaction() as s:
         row = await create_connection(rt, s, body, actor=None)
     rt.catalog.invalidate()
@@ -65,9 +83,17 @@ async def partner(runtime: Runtime, idp: UpstreamIdP) -> App:
 
 def authorize_params(app: App, **extra: str) -> tuple[dict[str, str], str]:
     verifier, challenge = pkce_pair()
-    params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": app.callback,
-              "scope": "openid read:posts", "audience": "https://social.example.com", "state": "xyz",
-              "code_challenge": challenge, "code_challenge_method": "S256", **extra}  # fmt: skip
+    params = {
+        "response_type": "code",
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "scope": "openid read:posts",
+        "audience": "https://social.example.com",
+        "state": "xyz",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        **extra,
+    }
     return params, verifier
 
 

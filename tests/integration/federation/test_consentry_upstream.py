@@ -33,11 +33,19 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, di
 def _register(base_url: str, process: LiveProcess) -> dict[str, Any]:
     process.cli("users", "create", "--email", "carol@upstream.example", "--password", PASSWORD, "--name", "Carol")
     ops = process.cli("admin", "create-client", "--name", "ops")
-    token = httpx.post(f"{base_url}oauth/token", data={"grant_type": "client_credentials", **ops,
-                                                       "audience": f"{base_url}api/v2/"}).json()["access_token"]
-    r = httpx.post(f"{base_url}api/v2/clients", headers={"Authorization": f"Bearer {token}"},
-                   json={"name": "Downstream Consentry", "app_type": "regular_web", "callbacks": [CALLBACK],
-                         "grant_types": ["authorization_code"]})  # fmt: skip
+    token = httpx.post(
+        f"{base_url}oauth/token", data={"grant_type": "client_credentials", **ops, "audience": f"{base_url}api/v2/"}
+    ).json()["access_token"]
+    r = httpx.post(
+        f"{base_url}api/v2/clients",
+        headers={"Authorization": f"Bearer {token}"},
+        json={
+            "name": "Downstream Consentry",
+            "app_type": "regular_web",
+            "callbacks": [CALLBACK],
+            "grant_types": ["authorization_code"],
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -54,18 +62,31 @@ async def test_a_user_signs_in_through_another_consentry_and_consents_here(
     await make_api(runtime)
     app: App = await make_app(runtime, third_party=True)
     await grant(runtime, client_id=app.client_id, scope=["read:posts"])
-    options = {"type": "back_channel", "issuer": base_url, "client_id": registration["client_id"],
-               "client_secret": registration["client_secret"], "scope": "openid profile email"}  # fmt: skip
+    options = {
+        "type": "back_channel",
+        "issuer": base_url,
+        "client_id": registration["client_id"],
+        "client_secret": registration["client_secret"],
+        "scope": "openid profile email",
+    }
     async with runtime.db.transaction() as s:
-        await create_connection(runtime, s, ConnectionCreate(name="upstream", strategy="oidc", options=options,
-                                                             is_domain_connection=True), actor=None)  # fmt: skip
+        await create_connection(
+            runtime,
+            s,
+            ConnectionCreate(name="upstream", strategy="oidc", options=options, is_domain_connection=True),
+            actor=None,
+        )
     runtime.catalog.invalidate()
     step, verifier = await to_login_page(client, app)
     r = await choose(client, step, "upstream")
     assert r.status_code == 303 and r.headers["location"].startswith(f"{base_url}authorize?"), r.text[:400]
     async with httpx.AsyncClient(timeout=10) as browser_at_upstream:
-        back = await drive(browser_at_upstream, r.headers["location"], CALLBACK,
-                           {"username": "carol@upstream.example", "password": PASSWORD})  # fmt: skip
+        back = await drive(
+            browser_at_upstream,
+            r.headers["location"],
+            CALLBACK,
+            {"username": "carol@upstream.example", "password": PASSWORD},
+        )
     step = await follow(client, await client.get(back.replace("http://testserver", "")))
     assert step.on_consent, step.page[:600]
     step = await consent(client, step)

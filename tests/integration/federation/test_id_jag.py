@@ -30,8 +30,9 @@ def settings_overrides() -> dict[str, Any]:
 async def _user(rt: Runtime, user_id: str = USER_ID) -> None:
     conn = next(c for c in await rt.catalog.connections() if c.name == "corp")
     async with rt.db.write() as unit:
-        await federated_users.link_in(unit, user_id=user_id, connection_id=conn.id, email=None, email_verified=False,
-                                      profile={}, now=time.time())  # fmt: skip
+        await federated_users.link_in(
+            unit, user_id=user_id, connection_id=conn.id, email=None, email_verified=False, profile={}, now=time.time()
+        )
 
 
 @pytest.fixture
@@ -39,8 +40,9 @@ async def agent(runtime: Runtime, idp: UpstreamIdP) -> App:
     """A confidential third-party app with the Cross App Access toggle (the jwt-bearer grant type) and a client
     grant for read:posts; a domain-level connection to the IdP with Cross App Access on; its user."""
     await make_api(runtime)
-    app = await make_app(runtime, third_party=True, app_type="regular_web",
-                         grant_types=["authorization_code", JWT_BEARER])  # fmt: skip
+    app = await make_app(
+        runtime, third_party=True, app_type="regular_web", grant_types=["authorization_code", JWT_BEARER]
+    )
     await grant(runtime, client_id=app.client_id, scope=["read:posts"])
     await make_connection(runtime, idp, cross_app_access=True)
     await _user(runtime)
@@ -48,8 +50,13 @@ async def agent(runtime: Runtime, idp: UpstreamIdP) -> App:
 
 
 async def _redeem(client: httpx.AsyncClient, app: App, assertion: str, **extra: str) -> httpx.Response:
-    data = {"grant_type": JWT_BEARER, "assertion": assertion, "client_id": app.client_id,
-            "client_secret": app.secret or "", **extra}  # fmt: skip
+    data = {
+        "grant_type": JWT_BEARER,
+        "assertion": assertion,
+        "client_id": app.client_id,
+        "client_secret": app.secret or "",
+        **extra,
+    }
     return await client.post("/oauth/token", data=data)
 
 
@@ -63,8 +70,10 @@ async def test_an_id_jag_is_exchanged_for_an_access_token_only(
     assert body["scope"] == "read:posts", "the ID-JAG's scopes within the client grant"
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["aud"] == API and claims["client_id"] == agent.client_id
-    introspected = await client.post("/oauth/introspect", data={"token": body["access_token"],
-                                     "client_id": agent.client_id, "client_secret": agent.secret or ""})  # fmt: skip
+    introspected = await client.post(
+        "/oauth/introspect",
+        data={"token": body["access_token"], "client_id": agent.client_id, "client_secret": agent.secret or ""},
+    )
     assert introspected.json()["active"] is True
 
 
@@ -93,8 +102,14 @@ CHECKS: list[tuple[str, dict[str, Any], int, str, str]] = [
 
 @pytest.mark.parametrize(("case", "change", "status", "error", "words"), CHECKS, ids=[c[0] for c in CHECKS])
 async def test_each_id_jag_check_refuses(
-    client: httpx.AsyncClient, idp: UpstreamIdP, agent: App, case: str, change: dict[str, Any], status: int,
-    error: str, words: str,
+    client: httpx.AsyncClient,
+    idp: UpstreamIdP,
+    agent: App,
+    case: str,
+    change: dict[str, Any],
+    status: int,
+    error: str,
+    words: str,
 ) -> None:
     change = dict(change)
     kwargs: dict[str, Any] = {k: change.pop(k) for k in ("typ", "key") if k in change}
@@ -152,10 +167,17 @@ async def test_authlib_redeems_an_id_jag(app: Any, idp: UpstreamIdP, agent: App)
     import httpx2
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
-    async with AsyncOAuth2Client(agent.client_id, agent.secret, token_endpoint_auth_method="client_secret_post",
-                                 transport=httpx2.ASGITransport(app=app)) as oauth:  # fmt: skip
-        token = await oauth.fetch_token("http://testserver/oauth/token", grant_type=JWT_BEARER,
-                                        assertion=idp.id_jag(ISSUER, agent.client_id, resource=API))  # fmt: skip
+    async with AsyncOAuth2Client(
+        agent.client_id,
+        agent.secret,
+        token_endpoint_auth_method="client_secret_post",
+        transport=httpx2.ASGITransport(app=app),
+    ) as oauth:
+        token = await oauth.fetch_token(
+            "http://testserver/oauth/token",
+            grant_type=JWT_BEARER,
+            assertion=idp.id_jag(ISSUER, agent.client_id, resource=API),
+        )
     assert token["token_type"] == "Bearer" and token["scope"] == "read:posts" and "refresh_token" not in token
 
 

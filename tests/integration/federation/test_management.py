@@ -18,8 +18,15 @@ from tests.support.upstream_idp import UpstreamIdP
 async def test_create_read_and_patch_an_oidc_connection(
     mgmt: httpx.AsyncClient, runtime: Runtime, idp: UpstreamIdP
 ) -> None:
-    r = await mgmt.post("/api/v2/connections", json={"name": "corp", "strategy": "oidc", "is_domain_connection": True,
-                                                     "options": oidc_options(idp, domain_aliases=["Corp.Example"])})
+    r = await mgmt.post(
+        "/api/v2/connections",
+        json={
+            "name": "corp",
+            "strategy": "oidc",
+            "is_domain_connection": True,
+            "options": oidc_options(idp, domain_aliases=["Corp.Example"]),
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["strategy"] == "oidc" and body["is_domain_connection"] is True
@@ -66,7 +73,8 @@ async def test_front_channel_needs_no_secret(mgmt: httpx.AsyncClient, idp: Upstr
 
 
 async def test_users_cannot_be_created_in_an_oidc_connection(mgmt: httpx.AsyncClient, idp: UpstreamIdP) -> None:
-    assert (await mgmt.post("/api/v2/connections", json={"name": "corp", "strategy": "oidc",
-                                                         "options": oidc_options(idp)})).status_code == 201
+    assert (
+        await mgmt.post("/api/v2/connections", json={"name": "corp", "strategy": "oidc", "options": oidc_options(idp)})
+    ).status_code == 201
     r = await mgmt.post("/api/v2/users", json={"connection": "corp", "email": "a@corp.example", "password": "x" * 12})
     assert_error(r, 400, "invalid_body")

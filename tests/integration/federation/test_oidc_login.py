@@ -110,8 +110,9 @@ async def test_users_are_linked_by_connection_and_upstream_sub(
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["logins_count"] == 2 and body["name"] == "Alice C."
-    assert body["identities"] == [{"connection": "corp", "provider": "oidc", "user_id": "corp|corp-user-1",
-                                   "isSocial": False}]  # fmt: skip
+    assert body["identities"] == [
+        {"connection": "corp", "provider": "oidc", "user_id": "corp|corp-user-1", "isSocial": False}
+    ]
 
 
 def _expired() -> dict[str, Any]:
@@ -136,7 +137,12 @@ ID_TOKEN_FAILURES = [
 
 @pytest.mark.parametrize(("case", "script", "reason"), ID_TOKEN_FAILURES, ids=[c[0] for c in ID_TOKEN_FAILURES])
 async def test_every_id_token_check_refuses_with_a_clean_error_page(
-    client: httpx.AsyncClient, runtime: Runtime, idp: UpstreamIdP, partner: App, case: str, script: dict[str, Any],
+    client: httpx.AsyncClient,
+    runtime: Runtime,
+    idp: UpstreamIdP,
+    partner: App,
+    case: str,
+    script: dict[str, Any],
     reason: str,
 ) -> None:
     for key, value in script.items():

@@ -32,30 +32,56 @@ class App:
 
 
 async def make_api(rt: Runtime, identifier: str = API, **kw: Any) -> None:
-    scopes = kw.pop("scopes", [ScopeIn(value="read:posts", description="Read your posts"),
-                               ScopeIn(value="write:posts", description="Publish posts for you")])  # fmt: skip
+    scopes = kw.pop(
+        "scopes",
+        [
+            ScopeIn(value="read:posts", description="Read your posts"),
+            ScopeIn(value="write:posts", description="Publish posts for you"),
+        ],
+    )
     async with rt.db.transaction() as s:
-        body = ResourceServerCreate(identifier=identifier, name="Social API", scopes=scopes, allow_offline_access=True,
-                                    **kw)  # fmt: skip
+        body = ResourceServerCreate(
+            identifier=identifier, name="Social API", scopes=scopes, allow_offline_access=True, **kw
+        )
         await create_resource_server(rt, s, body)
     rt.catalog.invalidate()
 
 
-async def make_app(rt: Runtime, *, third_party: bool, app_type: str = "spa", callback: str = CALLBACK,
-                   **kw: Any) -> App:  # fmt: skip
+async def make_app(
+    rt: Runtime, *, third_party: bool, app_type: str = "spa", callback: str = CALLBACK, **kw: Any
+) -> App:
     async with rt.db.transaction() as s:
-        row, secret = await create_client(rt, s, ClientCreate(name="Partner App" if third_party else "Our App",
-                                                              app_type=app_type, is_first_party=not third_party,
-                                                              callbacks=[callback], **kw))  # fmt: skip
+        row, secret = await create_client(
+            rt,
+            s,
+            ClientCreate(
+                name="Partner App" if third_party else "Our App",
+                app_type=app_type,
+                is_first_party=not third_party,
+                callbacks=[callback],
+                **kw,
+            ),
+        )
     rt.catalog.invalidate()
     return App(row.client_id, secret, callback)
 
 
-async def grant(rt: Runtime, *, client_id: str | None = None, default: bool = False, audience: str = API,
-                scope: list[str] | None = None, subject_type: str = "user") -> None:  # fmt: skip
-    body = ClientGrantCreate(client_id=client_id, default_for="third_party_clients" if default else None,
-                             audience=audience, scope=scope or ["read:posts", "write:posts"],
-                             subject_type=subject_type)  # fmt: skip
+async def grant(
+    rt: Runtime,
+    *,
+    client_id: str | None = None,
+    default: bool = False,
+    audience: str = API,
+    scope: list[str] | None = None,
+    subject_type: str = "user",
+) -> None:
+    body = ClientGrantCreate(
+        client_id=client_id,
+        default_for="third_party_clients" if default else None,
+        audience=audience,
+        scope=scope or ["read:posts", "write:posts"],
+        subject_type=subject_type,
+    )
     async with rt.db.transaction() as s:
         await create_client_grant(rt, s, body)
     rt.catalog.invalidate()
@@ -69,8 +95,9 @@ async def make_user(rt: Runtime, email: str = "alice@example.com") -> str:
 
 async def promote_default_connection(rt: Runtime, domain_level: bool = True) -> None:
     async with rt.db.transaction() as s:
-        await s.execute(update(Connection).where(Connection.name == DEFAULT_DIRECTORY)
-                        .values(is_domain_connection=domain_level))  # fmt: skip
+        await s.execute(
+            update(Connection).where(Connection.name == DEFAULT_DIRECTORY).values(is_domain_connection=domain_level)
+        )
     rt.catalog.invalidate()
 
 

@@ -21,8 +21,16 @@ SCOPE = "openid offline_access read:posts write:posts"
 
 
 def _params(app: App, challenge: str, scope: str = SCOPE) -> dict[str, str]:
-    return {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code", "scope": scope,
-            "audience": API, "code_challenge": challenge, "code_challenge_method": "S256", "state": "s1"}  # fmt: skip
+    return {
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "response_type": "code",
+        "scope": scope,
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s1",
+    }
 
 
 async def tokens_for(client: httpx.AsyncClient, app: App, scope: str = SCOPE) -> dict[str, Any]:
@@ -60,8 +68,9 @@ def assert_invalid_grant(r: httpx.Response) -> None:
 async def partner(client: httpx.AsyncClient, social: Runtime, mgmt_token: str) -> App:
     """A third-party app whose only client grant is its own (read and write posts); the tenant lets third-party
     apps receive identity (pairwise subjects), so their tokens reach /userinfo."""
-    r = await client.patch("/api/v2/tenants/settings", json={"flags": {"third_party_oidc_identity": True}},
-                           headers=admin(mgmt_token))  # fmt: skip
+    r = await client.patch(
+        "/api/v2/tenants/settings", json={"flags": {"third_party_oidc_identity": True}}, headers=admin(mgmt_token)
+    )
     assert r.status_code == 200, r.text
     app = await make_app(social, third_party=True)
     await grant(social, client_id=app.client_id, scope=["read:posts", "write:posts"])
@@ -72,8 +81,9 @@ async def test_tokens_name_the_grant_and_family_they_were_minted_under(
     client: httpx.AsyncClient, social: Runtime, partner: App, mgmt_token: str
 ) -> None:
     claims = jwt.decode((await tokens_for(client, partner))["access_token"], options={"verify_signature": False})
-    grants = (await client.get("/api/v2/grants", params={"client_id": partner.client_id},
-                               headers=admin(mgmt_token))).json()  # fmt: skip
+    grants = (
+        await client.get("/api/v2/grants", params={"client_id": partner.client_id}, headers=admin(mgmt_token))
+    ).json()
     assert [g["id"] for g in grants] == [claims["grant_id"]]
     async with social.db.read() as s:
         assert await s.scalar(select(RefreshToken.family_id)) == claims["family_id"]
@@ -86,8 +96,9 @@ async def test_refresh_after_narrowing_the_client_grant_returns_only_what_is_sti
     tokens = await tokens_for(client, partner)
     assert tokens["scope"] == SCOPE
     grant_id = await client_grant_id(client, mgmt_token, client_id=partner.client_id)
-    r = await client.patch(f"/api/v2/client-grants/{grant_id}", json={"scope": ["read:posts"]},
-                           headers=admin(mgmt_token))  # fmt: skip
+    r = await client.patch(
+        f"/api/v2/client-grants/{grant_id}", json={"scope": ["read:posts"]}, headers=admin(mgmt_token)
+    )
     assert r.status_code == 200, r.text
     r = await refresh(client, partner, tokens["refresh_token"])
     assert r.status_code == 200, r.text
@@ -106,8 +117,11 @@ async def test_refresh_after_access_is_withdrawn_is_invalid_grant_and_revokes_th
     elif change == "deny_all":
         api_id = (await client.get("/api/v2/resource-servers", headers=admin(mgmt_token))).json()
         api_id = next(a["id"] for a in api_id if a["identifier"] == API)
-        r = await client.patch(f"/api/v2/resource-servers/{api_id}", headers=admin(mgmt_token),
-                               json={"subject_type_authorization": {"user": {"policy": "deny_all"}}})  # fmt: skip
+        r = await client.patch(
+            f"/api/v2/resource-servers/{api_id}",
+            headers=admin(mgmt_token),
+            json={"subject_type_authorization": {"user": {"policy": "deny_all"}}},
+        )
     elif change == "demote_connection":
         await promote_default_connection(social, domain_level=False)
         r = httpx.Response(204)
@@ -149,12 +163,26 @@ async def test_code_exchange_after_the_grant_is_deleted_is_refused_and_consumes_
     assert "no client grant" in r.json()["error_description"]
 
 
-@pytest.mark.parametrize("revocation", ["management_api", "apps_page_action", "block_user", "delete_user",
-                                        "oauth_revoke", "delete_client", "delete_client_grant"])  # fmt: skip
+@pytest.mark.parametrize(
+    "revocation",
+    [
+        "management_api",
+        "apps_page_action",
+        "block_user",
+        "delete_user",
+        "oauth_revoke",
+        "delete_client",
+        "delete_client_grant",
+    ],
+)
 async def test_revocation_reaches_the_access_token(
-    client: httpx.AsyncClient, social: Runtime, partner: App, mgmt_token: str, m2m_credentials: dict[str, str],
+    client: httpx.AsyncClient,
+    social: Runtime,
+    partner: App,
+    mgmt_token: str,
+    m2m_credentials: dict[str, str],
     revocation: str,
-) -> None:  # fmt: skip
+) -> None:
     tokens = await tokens_for(client, partner)
     access = tokens["access_token"]
     assert (await introspect(client, m2m_credentials, access))["active"] is True
@@ -224,8 +252,15 @@ async def test_m2m_token_ends_with_its_client_grant(
 ) -> None:
     app = await make_app(social, third_party=False, app_type="non_interactive", grant_types=["client_credentials"])
     await grant(social, client_id=app.client_id, scope=["read:posts"], subject_type="client")
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "audience": API,
-                                                "client_id": app.client_id, "client_secret": app.secret})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "audience": API,
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+        },
+    )
     access = r.json()["access_token"]
     assert (await introspect(client, m2m_credentials, access))["active"] is True
     grant_id = await client_grant_id(client, mgmt_token, client_id=app.client_id)
@@ -302,8 +337,9 @@ async def test_idle_lifetime_expires_an_unused_token_and_use_extends_it(
 async def test_non_rotating_idle_lifetime_is_extended_by_each_use(
     client: httpx.AsyncClient, social: Runtime, frozen: FrozenClock
 ) -> None:
-    app = await first_party(social, rotation_type="non-rotating", idle_token_lifetime=100,
-                            infinite_idle_token_lifetime=False)  # fmt: skip
+    app = await first_party(
+        social, rotation_type="non-rotating", idle_token_lifetime=100, infinite_idle_token_lifetime=False
+    )
     token = (await tokens_for(client, app, "openid offline_access read:posts"))["refresh_token"]
     for _ in range(3):
         frozen.advance(90)
@@ -333,8 +369,9 @@ async def test_a_blocked_user_cannot_refresh(client: httpx.AsyncClient, social: 
 
 
 async def log_types(client: httpx.AsyncClient, mgmt_token: str, client_id: str) -> list[str]:
-    r = await client.get("/api/v2/logs", params={"q": f'client_id:"{client_id}"', "per_page": 100},
-                         headers=admin(mgmt_token))  # fmt: skip
+    r = await client.get(
+        "/api/v2/logs", params={"q": f'client_id:"{client_id}"', "per_page": 100}, headers=admin(mgmt_token)
+    )
     assert r.status_code == 200, r.text
     return sorted(e["details"]["event"] if e["type"] == "sapi" else e["type"] for e in r.json())
 
@@ -348,8 +385,12 @@ async def test_every_mint_and_refusal_is_audited(
     assert types.count("seacft") == 1 and types.count("sertft") == 1 and "client_grant.created" in types
 
     m2m = await make_app(social, third_party=False, app_type="non_interactive", grant_types=["client_credentials"])
-    form = {"grant_type": "client_credentials", "audience": API, "client_id": m2m.client_id,
-            "client_secret": m2m.secret}  # fmt: skip
+    form = {
+        "grant_type": "client_credentials",
+        "audience": API,
+        "client_id": m2m.client_id,
+        "client_secret": m2m.secret,
+    }
     assert (await client.post("/oauth/token", data=form)).status_code == 403  # no client grant yet
     await grant(social, client_id=m2m.client_id, scope=["read:posts"], subject_type="client")
     assert (await client.post("/oauth/token", data=form)).status_code == 200

@@ -35,9 +35,17 @@ async def browser(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 def _params(app: App, **extra: str) -> dict[str, str]:
     _, challenge = pkce_pair()
-    return {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-            "scope": "read:posts", "audience": API, "code_challenge": challenge, "code_challenge_method": "S256",
-            "state": "s", **extra}  # fmt: skip
+    return {
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "response_type": "code",
+        "scope": "read:posts",
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s",
+        **extra,
+    }
 
 
 async def _codes(rt: Runtime) -> int:
@@ -49,14 +57,19 @@ async def _logged_in_resume(client: httpx.AsyncClient, rt: Runtime) -> tuple[App
     """A third-party app the user already consented to; a fresh request stopped at ``/authorize/resume``."""
     app = await make_app(rt, third_party=True)
     await grant(rt, default=True)
-    step = await consent(client, await login(client, await authorize(client, _params(app)), "alice@example.com",
-                                             PASSWORD))  # fmt: skip
+    step = await consent(
+        client, await login(client, await authorize(client, _params(app)), "alice@example.com", PASSWORD)
+    )
     assert "code" in step.params
     r = await client.get("/authorize", params=_params(app, prompt="login"))
     step = await follow(client, r)
     assert step.on_login
-    form = {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "username": "alice@example.com",
-            "password": PASSWORD}  # fmt: skip
+    form = {
+        "state": hidden(step.page, "state"),
+        "csrf": hidden(step.page, "csrf"),
+        "username": "alice@example.com",
+        "password": PASSWORD,
+    }
     r = await client.post("/u/login", data=form)
     assert r.status_code == 303 and "/authorize/resume?state=" in r.headers["location"]
     return app, r.headers["location"]
@@ -66,8 +79,9 @@ async def test_an_sso_authorize_is_one_read_and_one_insert(client: httpx.AsyncCl
     """The session, its user and the user's grant in one statement; the code (with the grant's id) in one write."""
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
-    step = await consent(client, await login(client, await authorize(client, _params(app)), "alice@example.com",
-                                             PASSWORD))  # fmt: skip
+    step = await consent(
+        client, await login(client, await authorize(client, _params(app)), "alice@example.com", PASSWORD)
+    )
     assert "code" in step.params
     await client.get("/authorize", params=_params(app))  # warm the catalog (read through a pool of its own)
     statements: list[str] = []
@@ -139,8 +153,9 @@ async def test_prompt_none_with_a_session_issues_a_code_in_one_request(
 ) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
-    step: Step = await consent(client, await login(client, await authorize(client, _params(app)), "alice@example.com",
-                                                   PASSWORD))  # fmt: skip
+    step: Step = await consent(
+        client, await login(client, await authorize(client, _params(app)), "alice@example.com", PASSWORD)
+    )
     assert "code" in step.params
     r = await client.get("/authorize", params=_params(app, prompt="none"))
     assert r.status_code == 302 and "code=" in r.headers["location"]

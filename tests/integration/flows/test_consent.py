@@ -15,8 +15,17 @@ from tests.support.flow import authorize, consent, exchange, hidden, login, pkce
 
 
 def _params(app_id: str, callback: str, challenge: str, scope: str = "read:posts write:posts", **extra: str) -> dict:
-    return {"client_id": app_id, "redirect_uri": callback, "response_type": "code", "scope": scope, "audience": API,
-            "code_challenge": challenge, "code_challenge_method": "S256", "state": "xyz", **extra}  # fmt: skip
+    return {
+        "client_id": app_id,
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": scope,
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "xyz",
+        **extra,
+    }
 
 
 async def _set_flags(rt: Runtime, **flags: bool) -> None:
@@ -32,9 +41,7 @@ async def _logged_in_consent(client: httpx.AsyncClient, params: dict) -> object:
     return step
 
 
-async def test_C3_step_up_asks_only_for_the_difference(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
+async def test_C3_step_up_asks_only_for_the_difference(client: httpx.AsyncClient, social: Runtime) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     _, challenge = pkce_pair()
@@ -71,8 +78,9 @@ async def test_C4_identity_flag_lists_identity_and_gives_pairwise_sub(
     for _ in range(2):
         app = await make_app(social, third_party=True)
         verifier, challenge = pkce_pair()
-        step = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge,
-                                                        "openid profile read:posts", nonce="n-1"))  # fmt: skip
+        step = await _logged_in_consent(
+            client, _params(app.client_id, app.callback, challenge, "openid profile read:posts", nonce="n-1")
+        )
         assert "Your identity" in step.text and "Your profile" in step.text
         step = await consent(client, step)
         tokens = (await exchange(client, step.params["code"], app.client_id, app.callback, verifier)).json()
@@ -83,9 +91,7 @@ async def test_C4_identity_flag_lists_identity_and_gives_pairwise_sub(
     assert subs[0] != subs[1] and not subs[0].startswith("auth0|")
 
 
-async def test_C5_descriptions_flag_shows_scope_descriptions(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
+async def test_C5_descriptions_flag_shows_scope_descriptions(client: httpx.AsyncClient, social: Runtime) -> None:
     await _set_flags(social, use_scope_descriptions_for_consent=True)
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
@@ -122,18 +128,14 @@ async def test_C6_decline_with_allow_always_redirects_with_access_denied(
     assert step.callback.startswith(app.callback + "?")
 
 
-async def test_C7_first_party_skips_consent_when_the_api_allows_it(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
+async def test_C7_first_party_skips_consent_when_the_api_allows_it(client: httpx.AsyncClient, social: Runtime) -> None:
     app = await make_app(social, third_party=False)
     _, challenge = pkce_pair()
     step = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge))
     assert "code" in step.params
 
 
-async def test_C7_loopback_callback_gets_a_login_confirmation(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
+async def test_C7_loopback_callback_gets_a_login_confirmation(client: httpx.AsyncClient, social: Runtime) -> None:
     app = await make_app(social, third_party=False, callback="http://127.0.0.1:5555/callback")
     _, challenge = pkce_pair()
     params = _params(app.client_id, app.callback, challenge)
@@ -145,11 +147,14 @@ async def test_C7_loopback_callback_gets_a_login_confirmation(
     assert silent.params["error"] == "consent_required"
 
 
-async def test_C7_confirmation_can_be_turned_off_per_client(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
-    app = await make_app(social, third_party=False, callback="com.example.app:/cb",
-                         skip_non_verifiable_callback_uri_confirmation_prompt=True, app_type="native")  # fmt: skip
+async def test_C7_confirmation_can_be_turned_off_per_client(client: httpx.AsyncClient, social: Runtime) -> None:
+    app = await make_app(
+        social,
+        third_party=False,
+        callback="com.example.app:/cb",
+        skip_non_verifiable_callback_uri_confirmation_prompt=True,
+        app_type="native",
+    )
     _, challenge = pkce_pair()
     step = await _logged_in_consent(client, _params(app.client_id, app.callback, challenge))
     assert "code" in step.params
@@ -161,32 +166,46 @@ async def test_C7_first_party_consent_when_the_api_does_not_allow_skipping(
     await make_api(social, "https://noskip.example.com", skip_consent_for_verifiable_first_party_clients=False)
     app = await make_app(social, third_party=False)
     _, challenge = pkce_pair()
-    step = await _logged_in_consent(client, {**_params(app.client_id, app.callback, challenge),
-                                             "audience": "https://noskip.example.com"})  # fmt: skip
+    step = await _logged_in_consent(
+        client, {**_params(app.client_id, app.callback, challenge), "audience": "https://noskip.example.com"}
+    )
     assert step.on_consent and "First-party application" in step.text
 
 
-async def test_C9_password_grant_needs_no_consent(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
-    app = await make_app(social, third_party=False, app_type="regular_web",
-                         grant_types=["password", "authorization_code"])  # fmt: skip
-    r = await client.post("/oauth/token", json={"grant_type": "password", "username": "alice@example.com",
-                                                "password": PASSWORD, "client_id": app.client_id,
-                                                "client_secret": app.secret, "audience": API,
-                                                "scope": "openid read:posts", "realm": None})  # fmt: skip
+async def test_C9_password_grant_needs_no_consent(client: httpx.AsyncClient, social: Runtime) -> None:
+    app = await make_app(
+        social, third_party=False, app_type="regular_web", grant_types=["password", "authorization_code"]
+    )
+    r = await client.post(
+        "/oauth/token",
+        json={
+            "grant_type": "password",
+            "username": "alice@example.com",
+            "password": PASSWORD,
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": API,
+            "scope": "openid read:posts",
+            "realm": None,
+        },
+    )
     assert r.status_code == 200, r.text
     assert r.json()["scope"] == "openid read:posts" and "id_token" in r.json()
-    bad = await client.post("/oauth/token", data={"grant_type": "password", "username": "alice@example.com",
-                                                  "password": "wrong-password", "client_id": app.client_id,
-                                                  "client_secret": app.secret})  # fmt: skip
+    bad = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": "alice@example.com",
+            "password": "wrong-password",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+        },
+    )
     assert bad.status_code == 403
     assert bad.json() == {"error": "invalid_grant", "error_description": "Wrong email or password."}
 
 
-async def test_C11_prompt_none_without_session(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
+async def test_C11_prompt_none_without_session(client: httpx.AsyncClient, social: Runtime) -> None:
     first = await make_app(social, third_party=False)
     _, challenge = pkce_pair()
     step = await authorize(client, _params(first.client_id, first.callback, challenge, prompt="none"))
@@ -224,9 +243,7 @@ async def test_per_scope_consent_unticked_optional_scope_is_not_granted(
     assert r.json()["scope"] == "read:notes"
 
 
-async def test_consent_form_rejects_tampering_and_replay(
-    client: httpx.AsyncClient, social: Runtime
-) -> None:
+async def test_consent_form_rejects_tampering_and_replay(client: httpx.AsyncClient, social: Runtime) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     _, challenge = pkce_pair()

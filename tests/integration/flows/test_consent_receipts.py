@@ -37,9 +37,19 @@ def _doc_verifier() -> dict[str, Any]:
 
 async def _consent_step(client: httpx.AsyncClient, app: Any, scope: str = "read:posts write:posts") -> Step:
     _, challenge = pkce_pair()
-    step = await authorize(client, {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-                                    "scope": scope, "audience": API, "code_challenge": challenge,
-                                    "code_challenge_method": "S256", "state": "s"})  # fmt: skip
+    step = await authorize(
+        client,
+        {
+            "client_id": app.client_id,
+            "redirect_uri": app.callback,
+            "response_type": "code",
+            "scope": scope,
+            "audience": API,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+        },
+    )
     if step.on_login:
         step = await login(client, step, "alice@example.com", PASSWORD)
     assert step.on_consent
@@ -69,9 +79,13 @@ async def test_receipt_verifies_against_the_jwks_and_hashes_the_page_as_rendered
     claims = verifier["verify_receipt"](receipt["receipt"], ISSUER, jwks)
     assert verifier["page_matches"](claims, page)
     assert claims["consent_page_sha256"] == hashlib.sha256(page).hexdigest()
-    assert claims["client"] == {"client_id": app.client_id, "name": "Partner App", "third_party": True,
-                                "registration": "Registered by the administrator",
-                                "redirect_host": "partner.example.com"}  # fmt: skip
+    assert claims["client"] == {
+        "client_id": app.client_id,
+        "name": "Partner App",
+        "third_party": True,
+        "registration": "Registered by the administrator",
+        "redirect_host": "partner.example.com",
+    }
     assert claims["api"] == {"identifier": API, "name": "Social API"}
     assert claims["scope"] == ["read:posts", "write:posts"] and claims["duration"] == 3600
     assert claims["expires_at"] == claims["iat"] + 3600 and claims["grant_id"] == grant_id
@@ -79,8 +93,9 @@ async def test_receipt_verifies_against_the_jwks_and_hashes_the_page_as_rendered
     assert not verifier["page_matches"](claims, page + b" ")
 
 
-async def test_a_forged_receipt_does_not_verify(client: httpx.AsyncClient, social: Runtime,
-                                                mgmt: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_a_forged_receipt_does_not_verify(
+    client: httpx.AsyncClient, social: Runtime, mgmt: httpx.AsyncClient
+) -> None:
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     await consent(client, await _consent_step(client, app))
@@ -135,8 +150,17 @@ async def test_user_downloads_their_receipt_from_connected_apps(
     assert r.text == stored["receipt"]
     await make_user(social, "mallory@example.com")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER.rstrip("/")) as other:
-        step = await authorize(other, {"client_id": partner.client_id, "redirect_uri": partner.callback,
-                                       "response_type": "code", "scope": "read:posts", "audience": API,
-                                       "code_challenge": pkce_pair()[1], "code_challenge_method": "S256"})  # fmt: skip
+        step = await authorize(
+            other,
+            {
+                "client_id": partner.client_id,
+                "redirect_uri": partner.callback,
+                "response_type": "code",
+                "scope": "read:posts",
+                "audience": API,
+                "code_challenge": pkce_pair()[1],
+                "code_challenge_method": "S256",
+            },
+        )
         await login(other, step, "mallory@example.com", PASSWORD)
         assert (await other.get(link.group(1))).status_code == 404

@@ -66,22 +66,39 @@ async def _count(rt: Runtime, model: Any, *where: Any) -> int:
 
 
 def _params(app: App) -> dict[str, str]:
-    return {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code", "state": "s",
-            "scope": "openid read:posts", "audience": API, "code_challenge": pkce_pair()[1],
-            "code_challenge_method": "S256"}  # fmt: skip
+    return {
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "response_type": "code",
+        "state": "s",
+        "scope": "openid read:posts",
+        "audience": API,
+        "code_challenge": pkce_pair()[1],
+        "code_challenge_method": "S256",
+    }
 
 
-@pytest.mark.parametrize(("what", "status", "error"), [("user", 403, "invalid_grant"),
-                                                        ("client", 401, "invalid_client")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("what", "status", "error"), [("user", 403, "invalid_grant"), ("client", 401, "invalid_client")]
+)
 async def test_password_grant_for_a_user_or_client_deleted_during_the_password_check(
     client: httpx.AsyncClient, social: Runtime, monkeypatch: pytest.MonkeyPatch, what: str, status: int, error: str
 ) -> None:
     app = await make_app(social, third_party=False, app_type="regular_web", grant_types=[REALM, "refresh_token"])
     _then_delete(monkeypatch, password, "verify_password_off_loop", social, what, app)
-    r = await client.post("/oauth/token", data={"grant_type": REALM, "realm": DEFAULT_DIRECTORY, "username": EMAIL,
-                                                "password": PASSWORD, "client_id": app.client_id,
-                                                "client_secret": app.secret, "audience": API,
-                                                "scope": "openid offline_access"})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": REALM,
+            "realm": DEFAULT_DIRECTORY,
+            "username": EMAIL,
+            "password": PASSWORD,
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": API,
+            "scope": "openid offline_access",
+        },
+    )
     assert r.status_code == status and r.json()["error"] == error, r.text
     assert await _count(social, RefreshToken) == 0
 
@@ -92,8 +109,12 @@ async def test_login_of_a_user_deleted_during_the_password_check_is_the_generic_
     app = await make_app(social, third_party=False, app_type="regular_web")
     step = await authorize(client, _params(app))
     _then_delete(monkeypatch, login_routes, "verify_password_off_loop", social, "user", app)
-    form = {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "username": EMAIL,
-            "password": PASSWORD}  # fmt: skip
+    form = {
+        "state": hidden(step.page, "state"),
+        "csrf": hidden(step.page, "csrf"),
+        "username": EMAIL,
+        "password": PASSWORD,
+    }
     r = await client.post("/u/login", data=form)
     assert r.status_code == 401 and login_routes.GENERIC_FAILURE in r.text
     assert await _count(social, LoginSession) == 0
@@ -120,8 +141,9 @@ async def test_authorize_for_a_client_deleted_after_it_was_read_is_the_unknown_c
     assert r.status_code == 400 and 'data-error="invalid_client"' in r.text
 
 
-@pytest.mark.parametrize(("what", "status", "error"), [("user", 403, "login_required"),
-                                                        ("client", 400, "invalid_request")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("what", "status", "error"), [("user", 403, "login_required"), ("client", 400, "invalid_request")]
+)
 async def test_consent_for_an_app_or_user_deleted_while_the_form_is_answered_writes_nothing(
     client: httpx.AsyncClient, social: Runtime, monkeypatch: pytest.MonkeyPatch, what: str, status: int, error: str
 ) -> None:
@@ -135,8 +157,7 @@ async def test_consent_for_an_app_or_user_deleted_while_the_form_is_answered_wri
     assert await _count(social, UserGrant) == 0
 
 
-async def test_an_unexpected_error_is_a_clean_500_and_is_not_re_raised(app: FastAPI,
-                                                                       client: httpx.AsyncClient) -> None:  # fmt: skip
+async def test_an_unexpected_error_is_a_clean_500_and_is_not_re_raised(app: FastAPI, client: httpx.AsyncClient) -> None:
     """Re-raised, it would make uvicorn close the kept-alive connection (``web.LastResort``); the test client
     (``raise_app_exceptions`` on) would raise it here."""
 

@@ -36,8 +36,12 @@ def _browser(app: Any, base_url: str = ISSUER.rstrip("/")) -> httpx.AsyncClient:
 async def _form(client: httpx.AsyncClient, username: str = ATTACKER, path: str = "/u/login") -> dict[str, str]:
     page = await client.get(path, params={"next": "/u/apps"})
     assert page.status_code == 200, page.text
-    return {"state": hidden(page.text, "state"), "csrf": hidden(page.text, "csrf"), "username": username,
-            "password": PASSWORD}  # fmt: skip
+    return {
+        "state": hidden(page.text, "state"),
+        "csrf": hidden(page.text, "csrf"),
+        "username": username,
+        "password": PASSWORD,
+    }
 
 
 async def _sessions(rt: Runtime) -> int:
@@ -52,8 +56,9 @@ async def people(social: Runtime) -> Runtime:
 
 
 @pytest.mark.parametrize("victim_has_cookie", [False, True], ids=["fresh_browser", "own_login_cookie"])
-async def test_a_copied_login_form_leaves_the_victim_signed_out(app: Any, people: Runtime,
-                                                                victim_has_cookie: bool) -> None:  # fmt: skip
+async def test_a_copied_login_form_leaves_the_victim_signed_out(
+    app: Any, people: Runtime, victim_has_cookie: bool
+) -> None:
     async with _browser(app) as attacker, _browser(app) as victim:
         form = await _form(attacker)
         if victim_has_cookie:
@@ -96,8 +101,12 @@ async def test_pre_login_cookie_attributes_and_reuse(client: httpx.AsyncClient, 
     assert "httponly" in lowered and "samesite=lax" in lowered and "path=/u/login" in lowered
     assert "max-age=900" in lowered and "secure" not in lowered  # the test issuer is http
     value = client.cookies[browser_binding.COOKIE]
-    tab_one = {"state": hidden(first.text, "state"), "csrf": hidden(first.text, "csrf"), "username": VICTIM,
-               "password": PASSWORD}  # fmt: skip
+    tab_one = {
+        "state": hidden(first.text, "state"),
+        "csrf": hidden(first.text, "csrf"),
+        "username": VICTIM,
+        "password": PASSWORD,
+    }
     second = await client.get("/u/login")
     assert client.cookies[browser_binding.COOKIE] == value, "one cookie per browser, not per page"
     assert hidden(second.text, "csrf") != tab_one["csrf"]
@@ -105,8 +114,7 @@ async def test_pre_login_cookie_attributes_and_reuse(client: httpx.AsyncClient, 
     assert r.status_code == 303
 
 
-async def test_a_failed_attempt_re_renders_a_form_that_still_works(client: httpx.AsyncClient,
-                                                                   people: Runtime) -> None:  # fmt: skip
+async def test_a_failed_attempt_re_renders_a_form_that_still_works(client: httpx.AsyncClient, people: Runtime) -> None:
     form = await _form(client, VICTIM)
     wrong = await client.post("/u/login", data={**form, "password": "not the password"})
     assert wrong.status_code == 401

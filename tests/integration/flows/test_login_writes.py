@@ -40,16 +40,31 @@ async def _login_page(client: httpx.AsyncClient, rt: Runtime, **extra: str) -> S
     app = await make_app(rt, third_party=False)
     await grant(rt, client_id=app.client_id)
     _, challenge = pkce_pair()
-    step = await authorize(client, {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-                                    "scope": "openid read:posts", "audience": API, "code_challenge": challenge,
-                                    "code_challenge_method": "S256", "state": "s", **extra})  # fmt: skip
+    step = await authorize(
+        client,
+        {
+            "client_id": app.client_id,
+            "redirect_uri": app.callback,
+            "response_type": "code",
+            "scope": "openid read:posts",
+            "audience": API,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+            **extra,
+        },
+    )
     assert step.on_login
     return step
 
 
 def _form(step: Step, password: str = PASSWORD) -> dict[str, str]:
-    return {"state": hidden(step.page, "state"), "csrf": hidden(step.page, "csrf"), "username": EMAIL,
-            "password": password}  # fmt: skip
+    return {
+        "state": hidden(step.page, "state"),
+        "csrf": hidden(step.page, "csrf"),
+        "username": EMAIL,
+        "password": password,
+    }
 
 
 async def _state(rt: Runtime, txn: str) -> dict[str, Any]:
@@ -61,21 +76,21 @@ async def _state(rt: Runtime, txn: str) -> dict[str, Any]:
         return {
             "sessions": await s.scalar(
                 select(func.count()).select_from(LoginSession).where(LoginSession.user_id == user.user_id)
-            ),  # fmt: skip
+            ),
             "revoked": await s.scalar(
                 select(func.count()).select_from(LoginSession).where(LoginSession.revoked_at.is_not(None))
-            ),  # fmt: skip
+            ),
             "logins_count": user.logins_count,
             "last_ip": user.last_ip,
             "successes": await s.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.type == audit.LOGIN_SUCCESS)
-            ),  # fmt: skip
+            ),
             "failures": await s.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.type == audit.LOGIN_FAILURE)
-            ),  # fmt: skip
+            ),
             "counters": await s.scalar(
                 select(func.count()).select_from(RateCounter).where(RateCounter.key.like("login-fail:%"))
-            ),  # fmt: skip
+            ),
             "txn_user": row.user_id,
             "txn_done": row.login_done_at is not None,
         }
@@ -91,8 +106,16 @@ async def test_a_login_writes_everything_once(client: httpx.AsyncClient, social:
     r = await client.post("/u/login", data=_form(step))
     assert r.status_code == 303 and r.headers["location"].startswith(f"{ISSUER}authorize/resume?state=")
     after = await _state(social, txn)
-    assert after == {**before, "sessions": 1, "logins_count": 1, "last_ip": after["last_ip"], "successes": 1,
-                     "counters": 0, "txn_user": after["txn_user"], "txn_done": True}  # fmt: skip
+    assert after == {
+        **before,
+        "sessions": 1,
+        "logins_count": 1,
+        "last_ip": after["last_ip"],
+        "successes": 1,
+        "counters": 0,
+        "txn_user": after["txn_user"],
+        "txn_done": True,
+    }
     assert after["txn_user"] and after["last_ip"]
     # a second login from the same browser ends the first session in the same transaction
     step = await _login_page(client, social, prompt="login")

@@ -32,10 +32,20 @@ async def test_third_party_flow_refresh_revoke_and_management_with_one_connectio
         app = await make_app(social, third_party=True, app_type="regular_web")
         await grant(social, client_id=app.client_id)
         verifier, challenge = pkce_pair()
-        step = await authorize(client, {
-            "client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code", "audience": API,
-            "scope": "openid read:posts offline_access", "code_challenge": challenge, "code_challenge_method": "S256",
-            "state": "s1", "nonce": "n1"})  # fmt: skip
+        step = await authorize(
+            client,
+            {
+                "client_id": app.client_id,
+                "redirect_uri": app.callback,
+                "response_type": "code",
+                "audience": API,
+                "scope": "openid read:posts offline_access",
+                "code_challenge": challenge,
+                "code_challenge_method": "S256",
+                "state": "s1",
+                "nonce": "n1",
+            },
+        )
         step = await consent(client, await login(client, step, "alice@example.com", PASSWORD))
         r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier, app.secret)
         assert r.status_code == 200, r.text

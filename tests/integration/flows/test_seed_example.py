@@ -18,9 +18,16 @@ async def test_C1_C2_C3_third_party_spa_consent_then_silent_second_login(
     assert app.client_id.startswith("tpc_")
     await grant(social, default=True)
     verifier, challenge = pkce_pair()
-    params = {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-              "scope": "read:posts write:posts offline_access", "audience": API, "code_challenge": challenge,
-              "code_challenge_method": "S256", "state": "STATE_VALUE"}  # fmt: skip
+    params = {
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "response_type": "code",
+        "scope": "read:posts write:posts offline_access",
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "STATE_VALUE",
+    }
     step = await authorize(client, params)
     step = await login(client, step, "alice@example.com", PASSWORD)
     assert step.on_consent
@@ -53,8 +60,10 @@ async def test_C1_C2_C3_third_party_spa_consent_then_silent_second_login(
     # C8: revoking the grant kills the refresh token at once; the next login asks again
     assert (await mgmt.delete(f"/api/v2/grants/{grants[0]['id']}")).status_code == 204
     mgmt.headers.pop("Authorization")
-    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": app.client_id,
-                                                "refresh_token": tokens["refresh_token"]})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": app.client_id, "refresh_token": tokens["refresh_token"]},
+    )
     assert r.status_code == 403 and r.json()["error"] == "invalid_grant"
     step = await authorize(client, params)
     assert step.on_consent

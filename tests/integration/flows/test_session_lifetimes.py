@@ -20,9 +20,18 @@ async def set_tenant(client: httpx.AsyncClient, mgmt_token: str, **values: Any) 
 
 async def sso(client: httpx.AsyncClient, app: App) -> Step:
     _, challenge = pkce_pair()
-    return await authorize(client, {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-                                    "scope": "openid", "code_challenge": challenge, "code_challenge_method": "S256",
-                                    "state": "s"})  # fmt: skip
+    return await authorize(
+        client,
+        {
+            "client_id": app.client_id,
+            "redirect_uri": app.callback,
+            "response_type": "code",
+            "scope": "openid",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "state": "s",
+        },
+    )
 
 
 async def signed_in(client: httpx.AsyncClient, social: Runtime) -> App:

@@ -11,12 +11,22 @@ from tests.support.flow import authorize, consent, exchange, login, pkce_pair
 
 
 def _params(app_id: str, callback: str, challenge: str, scope: str = "read:posts write:posts", **extra: str) -> dict:
-    return {"client_id": app_id, "redirect_uri": callback, "response_type": "code", "scope": scope, "audience": API,
-            "code_challenge": challenge, "code_challenge_method": "S256", "state": "s1", **extra}  # fmt: skip
+    return {
+        "client_id": app_id,
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": scope,
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s1",
+        **extra,
+    }
 
 
-async def _token_scope(client: httpx.AsyncClient, app_id: str, callback: str, scope: str,
-                       secret: str | None = None) -> str:  # fmt: skip
+async def _token_scope(
+    client: httpx.AsyncClient, app_id: str, callback: str, scope: str, secret: str | None = None
+) -> str:
     verifier, challenge = pkce_pair()
     step = await authorize(client, _params(app_id, callback, challenge, scope))
     if step.on_login:
@@ -72,8 +82,10 @@ async def test_T8_default_grant_does_not_apply_to_first_party(client: httpx.Asyn
     app = await make_app(social, third_party=False)
     await grant(social, default=True, audience="https://strict.example.com", scope=["read:posts"])
     verifier, challenge = pkce_pair()
-    step = await authorize(client, {**_params(app.client_id, app.callback, challenge, "read:posts"),
-                                    "audience": "https://strict.example.com"})  # fmt: skip
+    step = await authorize(
+        client,
+        {**_params(app.client_id, app.callback, challenge, "read:posts"), "audience": "https://strict.example.com"},
+    )
     assert step.params["error"] == "access_denied"
 
 
@@ -102,13 +114,26 @@ async def test_T4_third_party_cannot_use_password_grant_or_the_management_api(
     client: httpx.AsyncClient, social: Runtime
 ) -> None:
     app = await make_app(social, third_party=True, app_type="regular_web", grant_types=["client_credentials"])
-    r = await client.post("/oauth/token", data={"grant_type": "password", "username": "alice@example.com",
-                                                "password": PASSWORD, "client_id": app.client_id,
-                                                "client_secret": app.secret})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": "alice@example.com",
+            "password": PASSWORD,
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+        },
+    )
     assert r.status_code == 403 and r.json()["error"] == "unauthorized_client"
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app.client_id,
-                                                "client_secret": app.secret,
-                                                "audience": social.settings.management_audience})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": social.settings.management_audience,
+        },
+    )
     assert r.status_code == 403 and r.json()["error"] == "access_denied"
 
 
@@ -117,8 +142,15 @@ async def test_T4_third_party_client_credentials_with_own_client_grant(
 ) -> None:
     app = await make_app(social, third_party=True, app_type="regular_web", grant_types=["client_credentials"])
     await grant(social, client_id=app.client_id, subject_type="client", scope=["read:posts"])
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app.client_id,
-                                                "client_secret": app.secret, "audience": API})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": API,
+        },
+    )
     assert r.status_code == 200, r.text
     assert jwt.decode(r.json()["access_token"], options={"verify_signature": False})["scope"] == "read:posts"
 
@@ -127,10 +159,11 @@ async def test_unknown_client_and_unregistered_redirect_never_redirect(
     client: httpx.AsyncClient, social: Runtime
 ) -> None:
     app = await make_app(social, third_party=False)
-    for params in ({"client_id": "nope", "redirect_uri": "https://evil.example/cb", "response_type": "code"},
-                   {"client_id": app.client_id, "redirect_uri": "https://evil.example/cb", "response_type": "code"},
-                   {"client_id": app.client_id, "redirect_uri": app.callback + "/",
-                    "response_type": "code"}):  # fmt: skip
+    for params in (
+        {"client_id": "nope", "redirect_uri": "https://evil.example/cb", "response_type": "code"},
+        {"client_id": app.client_id, "redirect_uri": "https://evil.example/cb", "response_type": "code"},
+        {"client_id": app.client_id, "redirect_uri": app.callback + "/", "response_type": "code"},
+    ):
         step = await authorize(client, params)
         assert step.callback is None and step.response.status_code == 400
         assert "location" not in step.response.headers

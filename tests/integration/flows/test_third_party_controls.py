@@ -13,15 +13,29 @@ from tests.integration.flows.conftest import API, PASSWORD, grant, make_app
 from tests.support.flow import authorize, login, pkce_pair
 
 REFUSED = ("claims", "id_token_hint", "invitation", "login_ticket", "request", "request_uri", "screen_hint")
-VALUES = {"claims": '{"id_token":{"email":null}}', "id_token_hint": "eyJ.x.y", "invitation": "inv_1",
-          "login_ticket": "lt_1", "request": "eyJ.x.y", "request_uri": "urn:ietf:params:oauth:request_uri:1",
-          "screen_hint": "signup"}  # fmt: skip
+VALUES = {
+    "claims": '{"id_token":{"email":null}}',
+    "id_token_hint": "eyJ.x.y",
+    "invitation": "inv_1",
+    "login_ticket": "lt_1",
+    "request": "eyJ.x.y",
+    "request_uri": "urn:ietf:params:oauth:request_uri:1",
+    "screen_hint": "signup",
+}
 
 
 def _params(app_id: str, callback: str, challenge: str, **extra: str) -> dict[str, str]:
-    return {"client_id": app_id, "redirect_uri": callback, "response_type": "code", "scope": "read:posts",
-            "audience": API, "code_challenge": challenge, "code_challenge_method": "S256", "state": "s1",
-            **extra}  # fmt: skip
+    return {
+        "client_id": app_id,
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": "read:posts",
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s1",
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("name", REFUSED)
@@ -76,11 +90,20 @@ async def test_refused_parameter_is_checked_before_login(client: httpx.AsyncClie
 async def _force_grant(rt: Runtime, *, client_id: str | None, subject_type: str) -> None:
     """A grant the services would refuse, written straight to the table (as a bad import or old data could)."""
     async with rt.db.transaction() as s:
-        s.add(ClientGrant(id=ids.prefixed("cgr"), client_id=client_id,
-                          default_for=None if client_id else "third_party_clients",
-                          audience=rt.settings.management_audience, scope=["read:users"], allow_all_scopes=False,
-                          subject_type=subject_type, is_system=False, attributes={},
-                          created_at=rt.clock.now()))  # fmt: skip
+        s.add(
+            ClientGrant(
+                id=ids.prefixed("cgr"),
+                client_id=client_id,
+                default_for=None if client_id else "third_party_clients",
+                audience=rt.settings.management_audience,
+                scope=["read:users"],
+                allow_all_scopes=False,
+                subject_type=subject_type,
+                is_system=False,
+                attributes={},
+                created_at=rt.clock.now(),
+            )
+        )
     rt.catalog.invalidate()
 
 
@@ -91,8 +114,10 @@ async def test_management_api_refused_at_authorize_whatever_the_grant(
     app = await make_app(social, third_party=True, redirection_policy="allow_always")
     await _force_grant(social, client_id=None if default else app.client_id, subject_type="user")
     _, challenge = pkce_pair()
-    params = {**_params(app.client_id, app.callback, challenge, scope="read:users"),
-              "audience": social.settings.management_audience}  # fmt: skip
+    params = {
+        **_params(app.client_id, app.callback, challenge, scope="read:users"),
+        "audience": social.settings.management_audience,
+    }
     step = await authorize(client, params)
     assert step.params["error"] == "access_denied"
     assert "third-party applications cannot access" in step.params["error_description"]
@@ -101,9 +126,15 @@ async def test_management_api_refused_at_authorize_whatever_the_grant(
 async def test_management_api_refused_at_token_whatever_the_grant(client: httpx.AsyncClient, social: Runtime) -> None:
     app = await make_app(social, third_party=True, app_type="regular_web", grant_types=["client_credentials"])
     await _force_grant(social, client_id=app.client_id, subject_type="client")
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app.client_id,
-                                                "client_secret": app.secret,
-                                                "audience": social.settings.management_audience})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": social.settings.management_audience,
+        },
+    )
     assert r.status_code == 403 and r.json()["error"] == "access_denied"
     assert "third-party applications cannot access" in r.json()["error_description"]
 
@@ -111,11 +142,19 @@ async def test_management_api_refused_at_token_whatever_the_grant(client: httpx.
 async def test_management_api_grants_refused_for_third_party_apps(mgmt: httpx.AsyncClient, social: Runtime) -> None:
     app = await make_app(social, third_party=True, app_type="regular_web")
     audience = social.settings.management_audience
-    r = await mgmt.post("/api/v2/client-grants", json={"client_id": app.client_id, "audience": audience,
-                                                       "scope": ["read:users"]})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/client-grants", json={"client_id": app.client_id, "audience": audience, "scope": ["read:users"]}
+    )
     assert r.status_code == 403 and r.json()["errorCode"] == "operation_not_supported"
-    r = await mgmt.post("/api/v2/client-grants", json={"default_for": "third_party_clients", "audience": audience,
-                                                       "scope": ["read:users"], "subject_type": "user"})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/client-grants",
+        json={
+            "default_for": "third_party_clients",
+            "audience": audience,
+            "scope": ["read:users"],
+            "subject_type": "user",
+        },
+    )
     assert r.status_code == 400 and "Management API" in r.json()["message"]
     r = await mgmt.get("/api/v2/client-grants", params={"audience": audience})
     assert all(g.get("client_id") != app.client_id and "default_for" not in g for g in r.json())
@@ -129,18 +168,29 @@ async def test_self_registered_client_never_gets_client_credentials(
     client: httpx.AsyncClient, social: Runtime, registration_type: str
 ) -> None:
     """Even with client_credentials in its stored grant types and a client grant, the token endpoint refuses."""
-    app = await make_app(social, third_party=True, app_type="regular_web",
-                         grant_types=["authorization_code", "client_credentials"])  # fmt: skip
+    app = await make_app(
+        social, third_party=True, app_type="regular_web", grant_types=["authorization_code", "client_credentials"]
+    )
     await grant(social, client_id=app.client_id, subject_type="client", scope=["read:posts"])
     async with social.db.transaction() as s:
-        await s.execute(update(Client).where(Client.client_id == app.client_id)
-                        .values(registration_type=registration_type))  # fmt: skip
+        await s.execute(
+            update(Client).where(Client.client_id == app.client_id).values(registration_type=registration_type)
+        )
     social.catalog.invalidate()
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app.client_id,
-                                                "client_secret": app.secret, "audience": API})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": API,
+        },
+    )
     assert r.status_code == 403, r.text
-    assert r.json() == {"error": "unauthorized_client", "error_description":
-                        "Grant type 'client_credentials' is not available to dynamically registered applications."}
+    assert r.json() == {
+        "error": "unauthorized_client",
+        "error_description": "Grant type 'client_credentials' is not available to dynamically registered applications.",
+    }
 
 
 async def test_admin_created_third_party_app_keeps_client_credentials(
@@ -148,8 +198,15 @@ async def test_admin_created_third_party_app_keeps_client_credentials(
 ) -> None:
     app = await make_app(social, third_party=True, app_type="regular_web", grant_types=["client_credentials"])
     await grant(social, client_id=app.client_id, subject_type="client", scope=["read:posts"])
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": app.client_id,
-                                                "client_secret": app.secret, "audience": API})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "client_credentials",
+            "client_id": app.client_id,
+            "client_secret": app.secret,
+            "audience": API,
+        },
+    )
     assert r.status_code == 200, r.text
 
 

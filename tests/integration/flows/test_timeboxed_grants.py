@@ -34,8 +34,17 @@ def clock(social: Runtime) -> FrozenClock:
 
 
 def _params(app_id: str, callback: str, challenge: str, scope: str = "read:posts offline_access", **extra: str) -> dict:
-    return {"client_id": app_id, "redirect_uri": callback, "response_type": "code", "scope": scope, "audience": API,
-            "code_challenge": challenge, "code_challenge_method": "S256", "state": "xyz", **extra}  # fmt: skip
+    return {
+        "client_id": app_id,
+        "redirect_uri": callback,
+        "response_type": "code",
+        "scope": scope,
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "xyz",
+        **extra,
+    }
 
 
 async def _to_consent(client: httpx.AsyncClient, params: dict) -> Step:
@@ -46,19 +55,28 @@ async def _to_consent(client: httpx.AsyncClient, params: dict) -> Step:
     return step
 
 
-async def _tokens(client: httpx.AsyncClient, app: Any, scope: str = "read:posts offline_access",
-                  duration: int | None = HOUR, **extra: str) -> dict:  # fmt: skip
+async def _tokens(
+    client: httpx.AsyncClient,
+    app: Any,
+    scope: str = "read:posts offline_access",
+    duration: int | None = HOUR,
+    **extra: str,
+) -> dict:
     verifier, challenge = pkce_pair()
-    step = await consent(client, await _to_consent(client, _params(app.client_id, app.callback, challenge, scope,
-                                                                     **extra)), duration=duration)  # fmt: skip
+    step = await consent(
+        client,
+        await _to_consent(client, _params(app.client_id, app.callback, challenge, scope, **extra)),
+        duration=duration,
+    )
     r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier)
     assert r.status_code == 200, r.text
     return dict(r.json())
 
 
 async def _refresh(client: httpx.AsyncClient, app: Any, token: str) -> httpx.Response:
-    return await client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token,
-                                                   "client_id": app.client_id})  # fmt: skip
+    return await client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token, "client_id": app.client_id}
+    )
 
 
 async def _grant_rows(rt: Runtime, client_id: str) -> list[UserGrant]:
@@ -112,8 +130,9 @@ async def test_expired_grant_refuses_refresh_from_a_family_minted_before_the_exp
 async def test_expired_grant_refuses_the_code_exchange(
     client: httpx.AsyncClient, social: Runtime, clock: FrozenClock
 ) -> None:
-    await make_api(social, identifier="https://short.example.com", consent_durations=[60, 0],
-                   default_consent_duration=60)  # fmt: skip
+    await make_api(
+        social, identifier="https://short.example.com", consent_durations=[60, 0], default_consent_duration=60
+    )
     app = await make_app(social, third_party=True)
     await grant(social, default=True, audience="https://short.example.com")
     verifier, challenge = pkce_pair()
@@ -160,8 +179,9 @@ async def test_duration_not_offered_is_refused_and_grants_nothing(client: httpx.
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     _, challenge = pkce_pair()
-    step = await consent(client, await _to_consent(client, _params(app.client_id, app.callback, challenge)),
-                         duration=7200)  # fmt: skip
+    step = await consent(
+        client, await _to_consent(client, _params(app.client_id, app.callback, challenge)), duration=7200
+    )
     assert step.response.status_code == 400 and "Choose one of the offered durations" in step.page
     assert await _grant_rows(social, app.client_id) == []
 
@@ -169,18 +189,24 @@ async def test_duration_not_offered_is_refused_and_grants_nothing(client: httpx.
 async def test_agents_default_to_a_bounded_duration_with_optional_scopes_unticked(
     client: httpx.AsyncClient, social: Runtime
 ) -> None:
-    await make_api(social, identifier="https://tools.example.com", scopes=[
-        ScopeIn(value="read:files"), ScopeIn(value="delete:files", optional=True)])  # fmt: skip
+    await make_api(
+        social,
+        identifier="https://tools.example.com",
+        scopes=[ScopeIn(value="read:files"), ScopeIn(value="delete:files", optional=True)],
+    )
     agent = await make_app(social, third_party=True, is_agent=True)
     person = await make_app(social, third_party=True)
     for app in (agent, person):
-        await grant(social, client_id=app.client_id, audience="https://tools.example.com",
-                    scope=["read:files", "delete:files"])  # fmt: skip
+        await grant(
+            social, client_id=app.client_id, audience="https://tools.example.com", scope=["read:files", "delete:files"]
+        )
     pages = {}
     for app in (agent, person):
         _, challenge = pkce_pair()
-        params = {**_params(app.client_id, app.callback, challenge, "read:files delete:files"),
-                  "audience": "https://tools.example.com"}  # fmt: skip
+        params = {
+            **_params(app.client_id, app.callback, challenge, "read:files delete:files"),
+            "audience": "https://tools.example.com",
+        }
         pages[app.client_id] = (await _to_consent(client, params)).page
     assert 'id="duration-86400" checked' in pages[agent.client_id]
     assert 'id="duration-0" checked' in pages[person.client_id]
@@ -193,13 +219,20 @@ async def test_grants_list_expires_at_and_the_admin_sets_the_choices(
 ) -> None:
     apis = (await mgmt.get("/api/v2/resource-servers")).json()
     api_id = next(a["id"] for a in apis if a["identifier"] == API)
-    r = await mgmt.patch(f"/api/v2/resource-servers/{api_id}", json={"consent_durations": [600, 7200, 0],
-                                                                      "default_consent_duration": 7200})  # fmt: skip
+    r = await mgmt.patch(
+        f"/api/v2/resource-servers/{api_id}",
+        json={"consent_durations": [600, 7200, 0], "default_consent_duration": 7200},
+    )
     assert r.status_code == 200, r.text
     assert r.json()["consent_durations"] == [600, 7200, 0] and r.json()["default_consent_duration"] == 7200
-    for bad in ({"consent_durations": [30]}, {"consent_durations": []}, {"consent_durations": [600, 600]},
-                {"consent_durations": [600], "default_consent_duration": 7200}, {"default_consent_duration": "1h"},
-                {"consent_durations": [600, 0]}):  # the stored default (7200) would no longer be offered
+    for bad in (
+        {"consent_durations": [30]},
+        {"consent_durations": []},
+        {"consent_durations": [600, 600]},
+        {"consent_durations": [600], "default_consent_duration": 7200},
+        {"default_consent_duration": "1h"},
+        {"consent_durations": [600, 0]},
+    ):  # the stored default (7200) would no longer be offered
         r = await mgmt.patch(f"/api/v2/resource-servers/{api_id}", json=bad)
         assert r.status_code == 400 and r.json()["errorCode"] == "invalid_body", (bad, r.text)
     social.catalog.invalidate()
@@ -217,8 +250,10 @@ async def test_grants_list_expires_at_and_the_admin_sets_the_choices(
 async def test_tenant_sets_the_default_per_kind_of_app(
     client: httpx.AsyncClient, social: Runtime, mgmt: httpx.AsyncClient
 ) -> None:
-    r = await mgmt.patch("/api/v2/tenants/settings", json={"consent_durations": [3600, 86400, 0],
-                                                            "default_consent_durations": {"spa": 3600}})  # fmt: skip
+    r = await mgmt.patch(
+        "/api/v2/tenants/settings",
+        json={"consent_durations": [3600, 86400, 0], "default_consent_durations": {"spa": 3600}},
+    )
     assert r.status_code == 200, r.text
     r = await mgmt.patch("/api/v2/tenants/settings", json={"default_consent_durations": {"robot": 3600}})
     assert r.status_code == 400

@@ -28,16 +28,24 @@ async def _code(client: httpx.AsyncClient, rt: Runtime) -> tuple[App, str, str]:
     app = await make_app(rt, third_party=True)
     await grant(rt, default=True)
     verifier, challenge = pkce_pair()
-    params = {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-              "scope": "read:posts offline_access", "audience": API, "code_challenge": challenge,
-              "code_challenge_method": "S256", "state": "s"}  # fmt: skip
+    params = {
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "response_type": "code",
+        "scope": "read:posts offline_access",
+        "audience": API,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s",
+    }
     step = await consent(client, await login(client, await authorize(client, params), "alice@example.com", PASSWORD))
     return app, step.params["code"], verifier
 
 
 async def _refresh(client: httpx.AsyncClient, app: App, token: str) -> httpx.Response:
-    return await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": app.client_id,
-                                                   "refresh_token": token})  # fmt: skip
+    return await client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "client_id": app.client_id, "refresh_token": token}
+    )
 
 
 def _interfere(monkeypatch: pytest.MonkeyPatch, module: Any, rt: Runtime, statement: Any) -> None:
@@ -54,8 +62,10 @@ def _interfere(monkeypatch: pytest.MonkeyPatch, module: Any, rt: Runtime, statem
 
 async def _count(rt: Runtime, client_id: str) -> int:
     async with rt.db.read() as s:
-        return int(await s.scalar(select(func.count()).select_from(RefreshToken)
-                                  .where(RefreshToken.client_id == client_id)) or 0)  # fmt: skip
+        return int(
+            await s.scalar(select(func.count()).select_from(RefreshToken).where(RefreshToken.client_id == client_id))
+            or 0
+        )
 
 
 @pytest.mark.parametrize("interference", ["revoke consent", "block user"])
@@ -82,8 +92,10 @@ async def test_code_exchange_loses_to_a_revocation_between_read_and_write(
     statement = delete(UserGrant) if interference == "revoke consent" else update(User).values(blocked=True)
     _interfere(monkeypatch, authorization_code, social, statement)
     r = await exchange(client, code, app.client_id, app.callback, verifier)
-    assert r.status_code == 403 and r.json() == {"error": "invalid_grant",
-                                                 "error_description": "Invalid authorization code"}  # fmt: skip
+    assert r.status_code == 403 and r.json() == {
+        "error": "invalid_grant",
+        "error_description": "Invalid authorization code",
+    }
     monkeypatch.undo()
     async with social.db.read() as s:
         row = await s.get(AuthorizationCode, ids.digest(code))

@@ -14,11 +14,20 @@ BASE = {"name": "web", "app_type": "regular_web", "callbacks": ["https://app.exa
 OK = {"rotation_type": "rotating", "expiration_type": "expiring"}
 
 
-@pytest.mark.parametrize("settings", [
-    {**OK, "leeway": 30, "token_lifetime": 86400, "idle_token_lifetime": 3600, "infinite_idle_token_lifetime": False},
-    {"rotation_type": "non-rotating", "expiration_type": "non-expiring"},
-    {**OK, "infinite_token_lifetime": True, "token_lifetime": 157788000},
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {
+            **OK,
+            "leeway": 30,
+            "token_lifetime": 86400,
+            "idle_token_lifetime": 3600,
+            "infinite_idle_token_lifetime": False,
+        },
+        {"rotation_type": "non-rotating", "expiration_type": "non-expiring"},
+        {**OK, "infinite_token_lifetime": True, "token_lifetime": 157788000},
+    ],
+)
 async def test_valid_settings_are_stored_and_echoed(mgmt: httpx.AsyncClient, settings: dict[str, Any]) -> None:
     r = await mgmt.post("/api/v2/clients", json={**BASE, "refresh_token": settings})
     assert r.status_code == 201, r.text
@@ -28,15 +37,28 @@ async def test_valid_settings_are_stored_and_echoed(mgmt: httpx.AsyncClient, set
     assert fetched == echoed
 
 
-@pytest.mark.parametrize(("field", "value"), [
-    ("leeway", -1), ("leeway", "30"), ("leeway", 1.5), ("leeway", True), ("leeway", 10**400),
-    ("token_lifetime", 0), ("token_lifetime", 157788001), ("token_lifetime", "1 day"), ("token_lifetime", 1e308),
-    ("idle_token_lifetime", 0), ("idle_token_lifetime", "1h"),
-    ("infinite_token_lifetime", "yes"), ("infinite_idle_token_lifetime", 1),
-    ("rotation_type", "sometimes"), ("expiration_type", "never"),
-    ("policies", [{"audience": "https://api.example.com", "scope": ["read"]}]),
-    ("unknown_field", 1),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("leeway", -1),
+        ("leeway", "30"),
+        ("leeway", 1.5),
+        ("leeway", True),
+        ("leeway", 10**400),
+        ("token_lifetime", 0),
+        ("token_lifetime", 157788001),
+        ("token_lifetime", "1 day"),
+        ("token_lifetime", 1e308),
+        ("idle_token_lifetime", 0),
+        ("idle_token_lifetime", "1h"),
+        ("infinite_token_lifetime", "yes"),
+        ("infinite_idle_token_lifetime", 1),
+        ("rotation_type", "sometimes"),
+        ("expiration_type", "never"),
+        ("policies", [{"audience": "https://api.example.com", "scope": ["read"]}]),
+        ("unknown_field", 1),
+    ],
+)
 async def test_invalid_settings_are_refused_naming_the_field_and_nothing_is_written(
     mgmt: httpx.AsyncClient, field: str, value: Any
 ) -> None:

@@ -8,15 +8,26 @@ import httpx
 async def test_requires_a_token_and_scope(client: httpx.AsyncClient) -> None:
     r = await client.get("/api/v2/clients")
     assert r.status_code == 401
-    assert r.json() == {"statusCode": 401, "error": "Unauthorized", "message": "Missing authentication",
-                        "errorCode": "missing_authorization"}  # fmt: skip
+    assert r.json() == {
+        "statusCode": 401,
+        "error": "Unauthorized",
+        "message": "Missing authentication",
+        "errorCode": "missing_authorization",
+    }
     r = await client.get("/api/v2/clients", headers={"Authorization": "Bearer not.a.jwt"})
     assert r.status_code == 401 and r.json()["errorCode"] == "invalid_token"
 
 
 async def test_T1_third_party_spa_gets_strict_defaults(mgmt: httpx.AsyncClient) -> None:
-    r = await mgmt.post("/api/v2/clients", json={"name": "Partner SPA", "app_type": "spa", "is_first_party": False,
-                                                 "callbacks": ["https://partner.example.com/callback"]})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/clients",
+        json={
+            "name": "Partner SPA",
+            "app_type": "spa",
+            "is_first_party": False,
+            "callbacks": ["https://partner.example.com/callback"],
+        },
+    )
     assert r.status_code == 201, r.text
     c = r.json()
     assert c["client_id"].startswith("tpc_")
@@ -28,21 +39,28 @@ async def test_T1_third_party_spa_gets_strict_defaults(mgmt: httpx.AsyncClient) 
 
 
 async def test_T3_third_party_grant_types_are_refused_and_nothing_is_written(mgmt: httpx.AsyncClient) -> None:
-    for grants in (["password"], ["implicit"], ["http://auth0.com/oauth/grant-type/password-realm"],
-                   ["urn:ietf:params:oauth:grant-type:device_code"]):  # fmt: skip
+    for grants in (
+        ["password"],
+        ["implicit"],
+        ["http://auth0.com/oauth/grant-type/password-realm"],
+        ["urn:ietf:params:oauth:grant-type:device_code"],
+    ):
         r = await mgmt.post("/api/v2/clients", json={"name": "bad", "is_first_party": False, "grant_types": grants})
         assert r.status_code == 400, r.text
         assert r.json()["errorCode"] == "invalid_body"
-    r = await mgmt.post("/api/v2/clients", json={"name": "spa", "app_type": "spa", "is_first_party": False,
-                                                 "grant_types": ["client_credentials"]})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/clients",
+        json={"name": "spa", "app_type": "spa", "is_first_party": False, "grant_types": ["client_credentials"]},
+    )
     assert r.status_code == 400
     listed = (await mgmt.get("/api/v2/clients")).json()
     assert [c["name"] for c in listed] == ["ops"]
 
 
 async def test_T3_update_cannot_add_password_grant(mgmt: httpx.AsyncClient) -> None:
-    c = (await mgmt.post("/api/v2/clients", json={"name": "web", "is_first_party": False,
-                                                  "app_type": "regular_web"})).json()  # fmt: skip
+    c = (
+        await mgmt.post("/api/v2/clients", json={"name": "web", "is_first_party": False, "app_type": "regular_web"})
+    ).json()
     assert "client_secret" in c
     r = await mgmt.patch(f"/api/v2/clients/{c['client_id']}", json={"grant_types": ["password"]})
     assert r.status_code == 400
@@ -85,7 +103,10 @@ async def test_bad_input_is_400_in_auth0_shape(mgmt: httpx.AsyncClient) -> None:
         r = await mgmt.post("/api/v2/clients", content=body, headers={"content-type": "application/json"})
         assert r.status_code == 400, (body, r.text)
         assert set(r.json()) == {"statusCode", "error", "message", "errorCode"}
-    r = await mgmt.post("/api/v2/clients", content=b'{"name":"' + b"x" * (1024 * 1024) + b'"}',
-                        headers={"content-type": "application/json"})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/clients",
+        content=b'{"name":"' + b"x" * (1024 * 1024) + b'"}',
+        headers={"content-type": "application/json"},
+    )
     assert r.status_code == 413 and r.json()["statusCode"] == 413
     assert len((await mgmt.get("/api/v2/clients")).json()) == 1

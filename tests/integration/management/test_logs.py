@@ -153,8 +153,7 @@ async def test_checkpoint_reads_the_events_after_a_log_id(mgmt: httpx.AsyncClien
     newest = (await mgmt.get("/api/v2/logs", params={"take": 2})).json()
     assert [e["log_id"] for e in newest] == [ids[-1], ids[-2]]  # take alone: the newest
     assert_error(await mgmt.get("/api/v2/logs", params={"from": "nope"}), 400, "invalid_query_string")
-    assert_error(await mgmt.get("/api/v2/logs", params={"from": ids[0], "sort": "date:1"}), 400,
-                 "invalid_query_string")  # fmt: skip
+    assert_error(await mgmt.get("/api/v2/logs", params={"from": ids[0], "sort": "date:1"}), 400, "invalid_query_string")
 
 
 async def test_events_name_their_application_and_user(mgmt: httpx.AsyncClient, runtime: Runtime) -> None:

@@ -107,8 +107,9 @@ async def test_rotate_promotes_the_key_verifiers_already_have(
     assert _verify_with_jwks(fresh["Authorization"][7:], jwks_before, audience)["aud"] == audience
     assert _verify_with_jwks(mgmt_token, jwks_before, audience)["aud"] == audience
     async with runtime.db.read() as s:
-        event = await s.scalar(select(AuditEvent).where(AuditEvent.type == "signing_key.rotated")
-                               .order_by(AuditEvent.date.desc()).limit(1))  # fmt: skip
+        event = await s.scalar(
+            select(AuditEvent).where(AuditEvent.type == "signing_key.rotated").order_by(AuditEvent.date.desc()).limit(1)
+        )
     assert event is not None and event.details["kid"] == old_next and event.details["actor"]
 
 

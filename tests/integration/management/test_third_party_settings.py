@@ -9,8 +9,10 @@ CB = "https://partner.example.com/cb"
 
 
 async def _third_party(mgmt: httpx.AsyncClient, **extra: object) -> dict:
-    r = await mgmt.post("/api/v2/clients", json={"name": "Partner", "app_type": "spa", "is_first_party": False,
-                                                 "callbacks": [CB], **extra})  # fmt: skip
+    r = await mgmt.post(
+        "/api/v2/clients",
+        json={"name": "Partner", "app_type": "spa", "is_first_party": False, "callbacks": [CB], **extra},
+    )
     assert r.status_code == 201, r.text
     return dict(r.json())
 
@@ -60,11 +62,19 @@ async def test_client_id_import_for_first_party_apps(mgmt: httpx.AsyncClient) ->
 
 @pytest.mark.parametrize(
     "extra",
-    [{"sso": True}, {"addons": {"aws": {}}}, {"cross_origin_authentication": True}, {"custom_login_page_on": True},
-     {"allowed_clients": ["x"]}, {"organization_usage": "allow"}, {"native_social_login": {}},
-     {"skip_non_verifiable_callback_uri_confirmation_prompt": True}, {"is_token_endpoint_ip_header_trusted": True}],
+    [
+        {"sso": True},
+        {"addons": {"aws": {}}},
+        {"cross_origin_authentication": True},
+        {"custom_login_page_on": True},
+        {"allowed_clients": ["x"]},
+        {"organization_usage": "allow"},
+        {"native_social_login": {}},
+        {"skip_non_verifiable_callback_uri_confirmation_prompt": True},
+        {"is_token_endpoint_ip_header_trusted": True},
+    ],
     ids=lambda e: next(iter(e)),
-)  # fmt: skip
+)
 async def test_first_party_only_properties_are_refused_naming_the_property(
     mgmt: httpx.AsyncClient, extra: dict
 ) -> None:
@@ -82,27 +92,40 @@ async def test_first_party_only_properties_are_refused_naming_the_property(
 
 
 async def test_settable_properties_are_accepted(mgmt: httpx.AsyncClient) -> None:
-    c = await _third_party(mgmt, description="A partner", logo_uri="https://partner.example.com/l.png",
-                           allowed_logout_urls=["https://partner.example.com/bye"],
-                           web_origins=["https://partner.example.com"], client_metadata={"tier": "gold"},
-                           jwt_configuration={"alg": "RS256", "lifetime_in_seconds": 600},
-                           refresh_token={"rotation_type": "rotating", "expiration_type": "expiring",
-                                          "token_lifetime": 86400})  # fmt: skip
+    c = await _third_party(
+        mgmt,
+        description="A partner",
+        logo_uri="https://partner.example.com/l.png",
+        allowed_logout_urls=["https://partner.example.com/bye"],
+        web_origins=["https://partner.example.com"],
+        client_metadata={"tier": "gold"},
+        jwt_configuration={"alg": "RS256", "lifetime_in_seconds": 600},
+        refresh_token={"rotation_type": "rotating", "expiration_type": "expiring", "token_lifetime": 86400},
+    )
     assert c["description"] == "A partner" and c["jwt_configuration"]["lifetime_in_seconds"] == 600
 
 
 @pytest.mark.parametrize(
     ("extra", "message"),
-    [({"jwt_configuration": {"alg": "HS256"}}, "Input should be 'RS256': jwt_configuration.alg"),
-     ({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}}, "must expire"),
-     ({"refresh_token": {"infinite_token_lifetime": True}}, "must expire"),
-     ({"refresh_token": {"rotation_type": "non-rotating"}}, "always rotate"),
-     ({"callbacks": ["https://*.partner.example.com/cb"]}, "wildcards are not allowed"),
-     ({"allowed_logout_urls": ["https://*.partner.example.com/"]}, "wildcards are not allowed"),
-     ({"web_origins": ["https://*.partner.example.com"]}, "must be an origin")],
-    ids=["hs256", "non-expiring", "infinite", "non-rotating", "wildcard-callback", "wildcard-logout",
-         "wildcard-origin"],
-)  # fmt: skip
+    [
+        ({"jwt_configuration": {"alg": "HS256"}}, "Input should be 'RS256': jwt_configuration.alg"),
+        ({"refresh_token": {"rotation_type": "non-rotating", "expiration_type": "non-expiring"}}, "must expire"),
+        ({"refresh_token": {"infinite_token_lifetime": True}}, "must expire"),
+        ({"refresh_token": {"rotation_type": "non-rotating"}}, "always rotate"),
+        ({"callbacks": ["https://*.partner.example.com/cb"]}, "wildcards are not allowed"),
+        ({"allowed_logout_urls": ["https://*.partner.example.com/"]}, "wildcards are not allowed"),
+        ({"web_origins": ["https://*.partner.example.com"]}, "must be an origin"),
+    ],
+    ids=[
+        "hs256",
+        "non-expiring",
+        "infinite",
+        "non-rotating",
+        "wildcard-callback",
+        "wildcard-logout",
+        "wildcard-origin",
+    ],
+)
 async def test_restricted_values_are_refused(mgmt: httpx.AsyncClient, extra: dict, message: str) -> None:
     r = await mgmt.post("/api/v2/clients", json={"name": "P", "is_first_party": False, "callbacks": [CB], **extra})
     assert r.status_code == 400 and message in r.json()["message"], r.text

@@ -36,8 +36,11 @@ LIFETIME = "jwt_configuration.lifetime_in_seconds"
         ("/api/v2/clients", {"oidc_conformant": "true"}, "oidc_conformant"),
         ("/api/v2/resource-servers", {"token_lifetime": 600, "token_lifetime_for_web": 601}, "token_lifetime_for_web"),
         ("/api/v2/resource-servers", {"signing_secret": "short"}, "signing_secret"),
-        ("/api/v2/resource-servers", {"proof_of_possession": {"mechanism": "magic", "required": True}},
-         "proof_of_possession.mechanism"),
+        (
+            "/api/v2/resource-servers",
+            {"proof_of_possession": {"mechanism": "magic", "required": True}},
+            "proof_of_possession.mechanism",
+        ),
         ("/api/v2/tenants/settings", {"session_lifetime": HUGE}, "session_lifetime"),
         ("/api/v2/tenants/settings", {"default_redirection_uri": "javascript:alert(1)"}, "default_redirection_uri"),
         ("/api/v2/tenants/settings", {"friendly_name": "Consentry\u202e"}, "friendly_name"),
@@ -46,7 +49,7 @@ LIFETIME = "jwt_configuration.lifetime_in_seconds"
         ("/api/v2/users", {"picture": "javascript:alert(1)"}, "picture"),
         ("/api/v2/users", {"name": "Alice\u202e"}, "name"),
     ],
-)  # fmt: skip
+)
 async def test_hostile_values_are_refused_naming_the_field(
     mgmt: httpx.AsyncClient, path: str, body: dict[str, Any], field: str
 ) -> None:
@@ -65,7 +68,9 @@ async def _target(mgmt: httpx.AsyncClient, path: str) -> str:
     if path == "/api/v2/resource-servers":
         return f"{path}/{(await mgmt.post(path, json={'identifier': 'https://v.example.com'})).json()['id']}"
     if path == "/api/v2/users":
-        r = await mgmt.post(path, json={"email": "v@example.com", "password": PASSWORD,
-                                        "connection": "Username-Password-Authentication"})  # fmt: skip
+        r = await mgmt.post(
+            path,
+            json={"email": "v@example.com", "password": PASSWORD, "connection": "Username-Password-Authentication"},
+        )
         return f"{path}/{r.json()['user_id']}"
     return f"{path}/{(await mgmt.get(path)).json()[0]['id']}"

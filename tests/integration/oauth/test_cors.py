@@ -74,10 +74,16 @@ async def test_preflight_for_denied_origins(client: httpx.AsyncClient, browser_a
     assert not any(h.startswith("access-control-") for h in r.headers)
 
 
-async def test_actual_responses_carry_the_origin(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                 browser_app: App) -> None:  # fmt: skip
-    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": browser_app.client_id,
-                                                "refresh_token": "nope"}, headers={"Origin": WEB_ORIGIN})  # fmt: skip
+async def test_actual_responses_carry_the_origin(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+    browser_app: App,
+) -> None:
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": browser_app.client_id, "refresh_token": "nope"},
+        headers={"Origin": WEB_ORIGIN},
+    )
     assert r.status_code == 403 and r.json()["error"] == "invalid_grant"  # errors are readable by the app too
     assert r.headers["access-control-allow-origin"] == WEB_ORIGIN
     assert r.headers["vary"] == "Origin"
@@ -89,8 +95,11 @@ async def test_actual_responses_carry_the_origin(client: httpx.AsyncClient, soci
     tokens = await user_tokens(client, browser_app)
     r = await client.get("/userinfo", headers={"Origin": WEB_ORIGIN, **bearer(tokens["access_token"])})
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == WEB_ORIGIN
-    r = await client.post("/oauth/revoke", data={"client_id": browser_app.client_id, "token": tokens["refresh_token"]},
-                          headers={"Origin": ALLOWED_ORIGIN})  # fmt: skip
+    r = await client.post(
+        "/oauth/revoke",
+        data={"client_id": browser_app.client_id, "token": tokens["refresh_token"]},
+        headers={"Origin": ALLOWED_ORIGIN},
+    )
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
 
@@ -101,8 +110,11 @@ async def test_actual_responses_for_denied_origins(client: httpx.AsyncClient, br
 
 
 async def test_well_known_is_public(client: httpx.AsyncClient, runtime: Runtime) -> None:
-    for path in ("/.well-known/openid-configuration", "/.well-known/oauth-authorization-server",
-                 "/.well-known/jwks.json"):  # fmt: skip
+    for path in (
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+    ):
         r = await client.get(path, headers={"Origin": "https://anyone.example"})
         assert r.status_code == 200
         assert r.headers["access-control-allow-origin"] == "*"
@@ -165,8 +177,7 @@ Y_ORIGIN = "https://y-app.example.net"  # listed by app Y only
 
 @pytest.fixture
 async def app_y(social: Runtime) -> App:  # noqa: F811
-    return await make_app(social, third_party=False, app_type="spa", callback=f"{Y_ORIGIN}/cb",
-                          web_origins=[Y_ORIGIN])  # fmt: skip
+    return await make_app(social, third_party=False, app_type="spa", callback=f"{Y_ORIGIN}/cb", web_origins=[Y_ORIGIN])
 
 
 def acao(r: httpx.Response) -> str | None:
@@ -174,12 +185,16 @@ def acao(r: httpx.Response) -> str | None:
 
 
 async def _refresh(client: httpx.AsyncClient, app: App, token: str, origin: str) -> httpx.Response:
-    return await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": app.client_id,
-                                                   "refresh_token": token}, headers={"Origin": origin})  # fmt: skip
+    return await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": app.client_id, "refresh_token": token},
+        headers={"Origin": origin},
+    )
 
 
-async def test_another_apps_origin_cannot_read_the_token_response(client: httpx.AsyncClient, browser_app: App,
-                                                                  app_y: App) -> None:  # fmt: skip
+async def test_another_apps_origin_cannot_read_the_token_response(
+    client: httpx.AsyncClient, browser_app: App, app_y: App
+) -> None:
     tokens = await user_tokens(client, browser_app)
     r = await _refresh(client, browser_app, tokens["refresh_token"], Y_ORIGIN)
     assert r.status_code == 200 and "access_token" in r.json(), r.text  # the endpoint answered ...
@@ -192,8 +207,7 @@ async def test_another_apps_origin_cannot_read_the_token_response(client: httpx.
     assert r.status_code == 403 and acao(r) == Y_ORIGIN
 
 
-async def test_json_bodies_are_attributed_like_forms(client: httpx.AsyncClient, browser_app: App,
-                                                     app_y: App) -> None:  # fmt: skip
+async def test_json_bodies_are_attributed_like_forms(client: httpx.AsyncClient, browser_app: App, app_y: App) -> None:
     body = {"grant_type": "refresh_token", "client_id": browser_app.client_id, "refresh_token": "nope"}
     r = await client.post("/oauth/token", json=body, headers={"Origin": Y_ORIGIN})
     assert r.status_code == 403 and acao(r) is None
@@ -201,8 +215,9 @@ async def test_json_bodies_are_attributed_like_forms(client: httpx.AsyncClient, 
     assert r.status_code == 403 and acao(r) == X_ORIGIN
 
 
-async def test_another_apps_origin_cannot_read_revocation(client: httpx.AsyncClient, browser_app: App,
-                                                          app_y: App) -> None:  # fmt: skip
+async def test_another_apps_origin_cannot_read_revocation(
+    client: httpx.AsyncClient, browser_app: App, app_y: App
+) -> None:
     tokens = await user_tokens(client, browser_app)
     data = {"client_id": browser_app.client_id, "token": tokens["refresh_token"]}
     r = await client.post("/oauth/revoke", data=data, headers={"Origin": Y_ORIGIN})
@@ -211,8 +226,9 @@ async def test_another_apps_origin_cannot_read_revocation(client: httpx.AsyncCli
     assert r.status_code == 200 and acao(r) == X_ORIGIN
 
 
-async def test_another_apps_origin_cannot_read_userinfo(client: httpx.AsyncClient, browser_app: App,
-                                                        app_y: App) -> None:  # fmt: skip
+async def test_another_apps_origin_cannot_read_userinfo(
+    client: httpx.AsyncClient, browser_app: App, app_y: App
+) -> None:
     token = (await user_tokens(client, browser_app))["access_token"]
     r = await client.get("/userinfo", headers={"Origin": Y_ORIGIN, **bearer(token)})
     assert r.status_code == 200 and "sub" in r.json() and acao(r) is None
@@ -224,8 +240,7 @@ async def test_another_apps_origin_cannot_read_userinfo(client: httpx.AsyncClien
     assert r.status_code == 200 and acao(r) == CALLBACK_ORIGIN
 
 
-async def test_a_forged_client_id_claim_is_not_trusted(client: httpx.AsyncClient, browser_app: App,
-                                                       app_y: App) -> None:  # fmt: skip
+async def test_a_forged_client_id_claim_is_not_trusted(client: httpx.AsyncClient, browser_app: App, app_y: App) -> None:
     """A token that does not verify names nobody: its 401 is readable (an error), never its claims."""
     token = (await user_tokens(client, browser_app))["access_token"]
     header, payload, signature = token.split(".")
@@ -234,24 +249,35 @@ async def test_a_forged_client_id_claim_is_not_trusted(client: httpx.AsyncClient
     assert r.status_code == 401 and acao(r) == Y_ORIGIN and r.json()["error"] == "invalid_token"
 
 
-async def test_basic_authentication_names_the_client(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                     browser_app: App, app_y: App) -> None:  # fmt: skip
+async def test_basic_authentication_names_the_client(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+    browser_app: App,
+    app_y: App,
+) -> None:
     web = await make_app(social, third_party=False, app_type="regular_web", callback=f"{X_ORIGIN}/cb")
     data = {"grant_type": "refresh_token", "refresh_token": "nope"}
-    r = await client.post("/oauth/token", data=data, auth=(web.client_id, web.secret or ""),
-                          headers={"Origin": Y_ORIGIN})  # fmt: skip
+    r = await client.post(
+        "/oauth/token", data=data, auth=(web.client_id, web.secret or ""), headers={"Origin": Y_ORIGIN}
+    )
     assert r.status_code == 403 and acao(r) is None
-    r = await client.post("/oauth/token", data=data, auth=(web.client_id, web.secret or ""),
-                          headers={"Origin": X_ORIGIN})  # fmt: skip
+    r = await client.post(
+        "/oauth/token", data=data, auth=(web.client_id, web.secret or ""), headers={"Origin": X_ORIGIN}
+    )
     assert r.status_code == 403 and acao(r) == X_ORIGIN
     # naming Y in the body and X in the header: the origin must be listed by both
-    r = await client.post("/oauth/token", data={**data, "client_id": app_y.client_id},
-                          auth=(web.client_id, web.secret or ""), headers={"Origin": Y_ORIGIN})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={**data, "client_id": app_y.client_id},
+        auth=(web.client_id, web.secret or ""),
+        headers={"Origin": Y_ORIGIN},
+    )
     assert r.status_code == 401 and acao(r) is None
 
 
-async def test_preflight_is_answered_for_any_listed_origin(client: httpx.AsyncClient, browser_app: App,
-                                                           app_y: App) -> None:  # fmt: skip
+async def test_preflight_is_answered_for_any_listed_origin(
+    client: httpx.AsyncClient, browser_app: App, app_y: App
+) -> None:
     """A preflight has no body and so no client: any origin some app lists gets its 204 (documented)."""
     for origin in (X_ORIGIN, Y_ORIGIN):
         for path in ("/oauth/token", "/oauth/revoke", "/userinfo"):
@@ -261,10 +287,12 @@ async def test_preflight_is_answered_for_any_listed_origin(client: httpx.AsyncCl
     assert r.status_code == 403 and acao(r) is None
 
 
-async def test_errors_naming_no_client_are_readable_by_listed_origins_only(client: httpx.AsyncClient,
-                                                                           app_y: App) -> None:  # fmt: skip
-    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"},
-                          headers={"Origin": Y_ORIGIN})  # fmt: skip
+async def test_errors_naming_no_client_are_readable_by_listed_origins_only(
+    client: httpx.AsyncClient, app_y: App
+) -> None:
+    r = await client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": "x"}, headers={"Origin": Y_ORIGIN}
+    )
     assert r.status_code == 401 and acao(r) == Y_ORIGIN  # "client_id missing"
     r = await client.post("/oauth/token", content=b"x" * (1024 * 1024 + 1), headers={"Origin": Y_ORIGIN})
     assert r.status_code == 413 and acao(r) == Y_ORIGIN
@@ -274,8 +302,11 @@ async def test_errors_naming_no_client_are_readable_by_listed_origins_only(clien
     assert acao(r) is None
 
 
-async def test_a_deleted_or_pending_client_lets_no_origin_read(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                               browser_app: App) -> None:  # fmt: skip
+async def test_a_deleted_or_pending_client_lets_no_origin_read(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+    browser_app: App,
+) -> None:
     tokens = await user_tokens(client, browser_app)
     async with social.db.transaction() as s:
         await s.execute(update(Client).where(Client.client_id == browser_app.client_id).values(status="pending"))
@@ -286,13 +317,18 @@ async def test_a_deleted_or_pending_client_lets_no_origin_read(client: httpx.Asy
     assert r.status_code == 401 and acao(r) is None
 
 
-async def test_a_dcr_app_cannot_widen_other_apps_origins(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                         browser_app: App) -> None:  # fmt: skip
+async def test_a_dcr_app_cannot_widen_other_apps_origins(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+    browser_app: App,
+) -> None:
     evil = "https://dcr-registered.example.org"
     await set_flag(social, "enable_dynamic_client_registration", True)
     await grant(social, default=True)
-    r = await client.post("/oidc/register", json={"client_name": "Mine", "redirect_uris": [f"{evil}/callback"],
-                                                  "token_endpoint_auth_method": "none"})  # fmt: skip
+    r = await client.post(
+        "/oidc/register",
+        json={"client_name": "Mine", "redirect_uris": [f"{evil}/callback"], "token_endpoint_auth_method": "none"},
+    )
     assert r.status_code == 201, r.text
     registered = r.json()["client_id"]
     assert (await client.options("/oauth/token", headers=preflight_headers(evil))).status_code == 204
@@ -301,6 +337,9 @@ async def test_a_dcr_app_cannot_widen_other_apps_origins(client: httpx.AsyncClie
     assert r.status_code == 200 and acao(r) is None
     r = await client.get("/userinfo", headers={"Origin": evil, **bearer(r.json()["access_token"])})
     assert r.status_code == 200 and acao(r) is None
-    r = await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": registered,
-                                                "refresh_token": "nope"}, headers={"Origin": evil})  # fmt: skip
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": registered, "refresh_token": "nope"},
+        headers={"Origin": evil},
+    )
     assert acao(r) == evil  # its own answers are its own

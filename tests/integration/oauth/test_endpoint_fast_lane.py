@@ -36,19 +36,30 @@ def _same(fast: httpx.Response, slow: httpx.Response) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "kw"),
     [
-        ("POST", "/oauth/token", {"data": {"grant_type": "client_credentials", "client_id": "nobody",
-                                           "client_secret": "x"}}),
+        (
+            "POST",
+            "/oauth/token",
+            {"data": {"grant_type": "client_credentials", "client_id": "nobody", "client_secret": "x"}},
+        ),
         ("POST", "/oauth/token", {"data": {"grant_type": "nope", "client_id": "x"}}),
         ("POST", "/oauth/token", {"data": {}}),
         ("POST", "/oauth/token", {"content": b"{oops", "headers": {"content-type": "application/json"}}),
-        ("POST", "/oauth/token", {"data": {"grant_type": "client_credentials"},
-                                  "headers": {"authorization": "Basic " + base64.b64encode(b"a:b").decode(),
-                                              "origin": "https://spa.example.com"}}),
+        (
+            "POST",
+            "/oauth/token",
+            {
+                "data": {"grant_type": "client_credentials"},
+                "headers": {
+                    "authorization": "Basic " + base64.b64encode(b"a:b").decode(),
+                    "origin": "https://spa.example.com",
+                },
+            },
+        ),
         ("POST", "/oauth/introspect", {"data": {"token": "abc"}}),
         ("GET", "/oauth/token", {}),
         ("POST", "/oauth/token/", {"data": {}}),
     ],
-)  # fmt: skip
+)
 async def test_errors_are_identical(runtime: Runtime, method: str, path: str, kw: dict[str, Any]) -> None:
     _same(*await _both(runtime, method, path, **kw))
 

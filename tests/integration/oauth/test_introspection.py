@@ -32,8 +32,9 @@ from tests.integration.oauth.test_userinfo import (
 
 async def introspect(client: httpx.AsyncClient, app: App, token: str, **extra: str) -> httpx.Response:
     assert app.secret
-    return await client.post("/oauth/introspect", data={"client_id": app.client_id, "client_secret": app.secret,
-                                                        "token": token, **extra})  # fmt: skip
+    return await client.post(
+        "/oauth/introspect", data={"client_id": app.client_id, "client_secret": app.secret, "token": token, **extra}
+    )
 
 
 def assert_inactive(r: httpx.Response) -> None:
@@ -68,23 +69,29 @@ async def test_active_access_token(client: httpx.AsyncClient, web: App) -> None:
 
 
 async def test_a_resource_server_introspects_another_clients_token(
-    client: httpx.AsyncClient, social: Runtime, m2m_credentials: dict[str, str]  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    m2m_credentials: dict[str, str],  # noqa: F811
 ) -> None:
     tokens = await user_tokens(client, await spa(social))
     rs = App(m2m_credentials["client_id"], m2m_credentials["client_secret"], "")
     r = await introspect(client, rs, tokens["access_token"])
     assert r.json()["active"] is True and r.json()["sub"] == unverified(tokens["access_token"])["sub"]
     # and an M2M token
-    m2m = await client.post("/oauth/token", data={"grant_type": "client_credentials",
-                                                  "audience": social.settings.management_audience,
-                                                  **m2m_credentials})  # fmt: skip
+    m2m = await client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials", "audience": social.settings.management_audience, **m2m_credentials},
+    )
     body = (await introspect(client, rs, m2m.json()["access_token"])).json()
     assert body["active"] is True and body["sub"] == f"{rs.client_id}@clients"
     assert body["aud"] == social.settings.management_audience
 
 
 async def test_refresh_token_active_for_its_client_only(
-    client: httpx.AsyncClient, social: Runtime, web: App, m2m_credentials: dict[str, str]  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    web: App,
+    m2m_credentials: dict[str, str],  # noqa: F811
 ) -> None:
     tokens = await user_tokens(client, web)
     r = await introspect(client, web, tokens["refresh_token"], token_type_hint="refresh_token")
@@ -99,7 +106,9 @@ async def test_refresh_token_active_for_its_client_only(
 
 
 async def test_rotated_revoked_and_blocked_refresh_tokens_are_inactive(
-    client: httpx.AsyncClient, social: Runtime, web: App  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    web: App,  # noqa: F811
 ) -> None:
     first = (await user_tokens(client, web))["refresh_token"]
     second = (await refresh(client, web, first)).json()["refresh_token"]
@@ -111,8 +120,11 @@ async def test_rotated_revoked_and_blocked_refresh_tokens_are_inactive(
     assert_inactive(await introspect(client, web, second))
     async with social.db.transaction() as s:
         await s.execute(update(User).where(User.user_id == sub).values(blocked=False))
-    assert (await client.post("/oauth/revoke", data={"client_id": web.client_id, "client_secret": web.secret or "",
-                                                     "token": second})).status_code == 200  # fmt: skip
+    assert (
+        await client.post(
+            "/oauth/revoke", data={"client_id": web.client_id, "client_secret": web.secret or "", "token": second}
+        )
+    ).status_code == 200
     assert_inactive(await introspect(client, web, second))
 
 
@@ -147,7 +159,9 @@ async def test_tokens_of_a_deleted_application_are_inactive(client: httpx.AsyncC
 
 
 async def test_caller_must_be_an_authenticated_confidential_client(
-    client: httpx.AsyncClient, social: Runtime, web: App  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    web: App,  # noqa: F811
 ) -> None:
     at = (await user_tokens(client, web))["access_token"]
     r = await client.post("/oauth/introspect", data={"token": at})
@@ -194,8 +208,12 @@ class TestHotPath:
     def settings_overrides(self) -> dict[str, Any]:
         return {"cache_ttl": 60.0}
 
-    async def test_jwt_introspection_reads_no_database(self, client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                       web: App) -> None:  # fmt: skip
+    async def test_jwt_introspection_reads_no_database(
+        self,
+        client: httpx.AsyncClient,
+        social: Runtime,  # noqa: F811
+        web: App,
+    ) -> None:
         at = (await user_tokens(client, web))["access_token"]
         assert (await introspect(client, web, at)).json()["active"] is True  # warms the client cache
         async with no_database(social):

@@ -69,9 +69,19 @@ async def logged_in(client: httpx.AsyncClient, app: App) -> dict[str, Any]:
 async def silent(client: httpx.AsyncClient, app: App) -> dict[str, str]:
     """spa-js silent authentication: prompt=none."""
     _, challenge = pkce_pair()
-    step = await authorize(client, {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code",
-                                    "scope": SCOPE, "code_challenge": challenge, "code_challenge_method": "S256",
-                                    "prompt": "none", "state": "silent"})  # fmt: skip
+    step = await authorize(
+        client,
+        {
+            "client_id": app.client_id,
+            "redirect_uri": app.callback,
+            "response_type": "code",
+            "scope": SCOPE,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "prompt": "none",
+            "state": "silent",
+        },
+    )
     return step.params
 
 
@@ -110,8 +120,11 @@ async def test_missing_return_to_goes_to_the_first_allowed_url(client: httpx.Asy
     assert r.status_code == 302 and r.headers["location"] == SECOND
 
 
-async def test_no_allowed_urls_and_no_client_show_the_logged_out_page(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                                      spa_app: App) -> None:  # fmt: skip
+async def test_no_allowed_urls_and_no_client_show_the_logged_out_page(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+    spa_app: App,
+) -> None:
     bare = await spa(social)
     await logged_in(client, bare)
     r = await client.get("/v2/logout", params={"client_id": bare.client_id})
@@ -161,8 +174,11 @@ async def test_unknown_client_is_an_error_page(client: httpx.AsyncClient, spa_ap
     assert (await silent(client, spa_app))["error"] == "login_required"
 
 
-async def test_without_client_id_the_tenant_list_applies(client: httpx.AsyncClient, social: Runtime,  # noqa: F811
-                                                         spa_app: App) -> None:  # fmt: skip
+async def test_without_client_id_the_tenant_list_applies(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+    spa_app: App,
+) -> None:
     await set_tenant(social, allowed_logout_urls=["https://www.example.com/"])
     r = await client.get("/v2/logout", params={"returnTo": "https://www.example.com/"})
     assert r.status_code == 302 and r.headers["location"] == "https://www.example.com/"
@@ -188,8 +204,9 @@ async def test_expired_id_token_hint_is_fine(client: httpx.AsyncClient, social: 
     tokens = await logged_in(client, spa_app)
     now = int(time.time())
     hint = await resigned(social, tokens["id_token"], "JWT", iat=now - 90000, exp=now - 50000)
-    r = await client.get("/oidc/logout", params={"id_token_hint": hint, "post_logout_redirect_uri": LOGGED_OUT,
-                                                 "state": "xyz"})  # fmt: skip
+    r = await client.get(
+        "/oidc/logout", params={"id_token_hint": hint, "post_logout_redirect_uri": LOGGED_OUT, "state": "xyz"}
+    )
     assert r.status_code == 302 and r.headers["location"] == LOGGED_OUT + "?state=xyz"
 
 
@@ -218,13 +235,15 @@ async def test_rp_logout_refusals(client: httpx.AsyncClient, social: Runtime, sp
         {"id_token_hint": hint, "post_logout_redirect_uri": "https://other.example.com/"},  # another client's URL
         {"id_token_hint": hint, "client_id": other.client_id, "post_logout_redirect_uri": LOGGED_OUT},
         {"id_token_hint": unknown_kid(hint), "post_logout_redirect_uri": LOGGED_OUT},
-        {"id_token_hint": await resigned(social, hint, "JWT", iss="https://evil.example.com/"),
-         "post_logout_redirect_uri": LOGGED_OUT},
+        {
+            "id_token_hint": await resigned(social, hint, "JWT", iss="https://evil.example.com/"),
+            "post_logout_redirect_uri": LOGGED_OUT,
+        },
         {"id_token_hint": tokens["access_token"], "post_logout_redirect_uri": LOGGED_OUT},
         {"id_token_hint": "garbage", "post_logout_redirect_uri": LOGGED_OUT},
         {"client_id": "nope", "post_logout_redirect_uri": LOGGED_OUT},
         *({"client_id": spa_app.client_id, "post_logout_redirect_uri": bad} for bad in HOSTILE[:8]),
-    ]  # fmt: skip
+    ]
     for params in cases:
         assert_page_not_redirect(await client.get("/oidc/logout", params=params))
     assert unverified(hint)["aud"] == spa_app.client_id

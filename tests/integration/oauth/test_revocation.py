@@ -66,8 +66,11 @@ async def test_confidential_client_json_body_and_basic_auth(client: httpx.AsyncC
     r = await client.post("/oauth/revoke", json={"client_id": app.client_id, "client_secret": app.secret, "token": one})
     assert_empty_200(r)
     basic = base64.b64encode(f"{app.client_id}:{app.secret}".encode()).decode()
-    r = await client.post("/oauth/revoke", data={"token": two, "token_type_hint": "refresh_token"},
-                          headers={"Authorization": f"Basic {basic}"})  # fmt: skip
+    r = await client.post(
+        "/oauth/revoke",
+        data={"token": two, "token_type_hint": "refresh_token"},
+        headers={"Authorization": f"Basic {basic}"},
+    )
     assert_empty_200(r)
     for token in (one, two):
         assert (await refresh(client, app, token)).json()["error"] == "invalid_grant"
@@ -99,8 +102,9 @@ async def test_unknown_token_and_access_token_get_200(client: httpx.AsyncClient,
     tokens = await user_tokens(client, app)
     for token in ("unknown-token", "x" * 300, tokens["access_token"]):
         for hint in ("refresh_token", "access_token", "something_else"):
-            r = await client.post("/oauth/revoke", data={"client_id": app.client_id, "token": token,
-                                                         "token_type_hint": hint})  # fmt: skip
+            r = await client.post(
+                "/oauth/revoke", data={"client_id": app.client_id, "token": token, "token_type_hint": hint}
+            )
             assert_empty_200(r)
     # access tokens are self-contained: still usable after "revocation" (documented)
     assert (await client.get("/userinfo", headers=bearer(tokens["access_token"]))).status_code == 200
@@ -121,8 +125,11 @@ async def test_missing_token_and_bad_bodies(client: httpx.AsyncClient, social: R
     assert r.json() == {"error": "invalid_request", "error_description": "Missing required parameter: token"}
     r = await client.post("/oauth/revoke", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
-    r = await client.post("/oauth/revoke", content=b"token=a&token=b&client_id=" + app.client_id.encode(),
-                          headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    r = await client.post(
+        "/oauth/revoke",
+        content=b"token=a&token=b&client_id=" + app.client_id.encode(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
     r = await client.post("/oauth/revoke", content=b"<x/>", headers={"content-type": "text/xml"})
     assert r.status_code == 400 and r.json()["error"] == "invalid_request"
@@ -142,8 +149,9 @@ async def _grants(rt: Runtime, client_id: str) -> list[UserGrant]:
 
 async def test_grant_survives_revocation_by_default(client: httpx.AsyncClient, social: Runtime) -> None:  # noqa: F811
     app, tokens = await _third_party_tokens(client, social)
-    assert_empty_200(await client.post("/oauth/revoke", data={"client_id": app.client_id,
-                                                              "token": tokens["refresh_token"]}))  # fmt: skip
+    assert_empty_200(
+        await client.post("/oauth/revoke", data={"client_id": app.client_id, "token": tokens["refresh_token"]})
+    )
     assert len(await _grants(social, app.client_id)) == 1
     async with social.db.read() as s:
         events = (await s.scalars(select(AuditEvent).where(AuditEvent.type == "refresh_token.revoked"))).all()
@@ -155,8 +163,9 @@ async def test_tenant_flag_deletes_the_user_grant(client: httpx.AsyncClient, soc
     app, tokens = await _third_party_tokens(client, social)
     other_family = await user_tokens(client, app, scope="read:posts offline_access")  # same consent, new family
     assert len(await _grants(social, app.client_id)) == 1
-    assert_empty_200(await client.post("/oauth/revoke", data={"client_id": app.client_id,
-                                                              "token": tokens["refresh_token"]}))  # fmt: skip
+    assert_empty_200(
+        await client.post("/oauth/revoke", data={"client_id": app.client_id, "token": tokens["refresh_token"]})
+    )
     assert await _grants(social, app.client_id) == []
     # the grant's other refresh tokens die with it
     assert (await refresh(client, app, other_family["refresh_token"])).json()["error"] == "invalid_grant"

@@ -28,13 +28,22 @@ SCOPE = "openid profile email offline_access read:posts"
 SPA_CALLBACK = "https://app.example.com/callback"
 
 
-async def user_tokens(client: httpx.AsyncClient, app: App, scope: str = SCOPE, audience: str | None = API,
-                      **extra: str) -> dict[str, Any]:  # fmt: skip
+async def user_tokens(
+    client: httpx.AsyncClient, app: App, scope: str = SCOPE, audience: str | None = API, **extra: str
+) -> dict[str, Any]:
     """Run the real code flow (login, consent when asked) and exchange the code."""
     verifier, challenge = pkce_pair()
-    params = {"client_id": app.client_id, "redirect_uri": app.callback, "response_type": "code", "scope": scope,
-              "code_challenge": challenge, "code_challenge_method": "S256", "state": "s1", "nonce": "n1",
-              **extra}  # fmt: skip
+    params = {
+        "client_id": app.client_id,
+        "redirect_uri": app.callback,
+        "response_type": "code",
+        "scope": scope,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "state": "s1",
+        "nonce": "n1",
+        **extra,
+    }
     if audience:
         params["audience"] = audience
     step = await authorize(client, params)
@@ -126,8 +135,9 @@ async def tokens(client: httpx.AsyncClient, social: Runtime) -> dict[str, Any]: 
 # --- sending the token ------------------------------------------------------------------------------------------
 
 
-async def test_get_with_bearer_header_returns_claims_by_scope(client: httpx.AsyncClient,
-                                                              tokens: dict[str, Any]) -> None:  # fmt: skip
+async def test_get_with_bearer_header_returns_claims_by_scope(
+    client: httpx.AsyncClient, tokens: dict[str, Any]
+) -> None:
     r = await client.get("/userinfo", headers=bearer(tokens["access_token"]))
     assert r.status_code == 200, r.text
     assert r.headers["cache-control"] == "no-store"
@@ -156,8 +166,9 @@ async def test_post_with_form_access_token(client: httpx.AsyncClient, tokens: di
 
 
 async def test_header_and_body_together_is_invalid_request(client: httpx.AsyncClient, tokens: dict[str, Any]) -> None:
-    r = await client.post("/userinfo", data={"access_token": tokens["access_token"]},
-                          headers=bearer(tokens["access_token"]))  # fmt: skip
+    r = await client.post(
+        "/userinfo", data={"access_token": tokens["access_token"]}, headers=bearer(tokens["access_token"])
+    )
     assert r.status_code == 400
     description = "Send the access token in the header or in the body, not both."
     assert r.json() == {"error": "invalid_request", "error_description": description}
@@ -175,13 +186,16 @@ async def test_a_json_body_does_not_carry_the_token(client: httpx.AsyncClient, t
 
 
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcjpwYXNz"}])
-async def test_no_token_is_401_with_a_bare_challenge(client: httpx.AsyncClient, runtime: Runtime,
-                                                     headers: dict[str, str]) -> None:  # fmt: skip
+async def test_no_token_is_401_with_a_bare_challenge(
+    client: httpx.AsyncClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
     for method in ("GET", "POST"):
         r = await client.request(method, "/userinfo", headers=headers)
         assert r.status_code == 401
-        assert r.json() == {"error": "invalid_token",
-                            "error_description": "An access token is required (Authorization: Bearer)."}  # fmt: skip
+        assert r.json() == {
+            "error": "invalid_token",
+            "error_description": "An access token is required (Authorization: Bearer).",
+        }
         assert r.headers["www-authenticate"] == 'Bearer realm="consentry"'  # RFC 6750 §3.1: no error code
 
 
@@ -203,11 +217,13 @@ async def test_forgeries_are_refused(client: httpx.AsyncClient, social: Runtime,
         "hs256 with the public key": (hs256_with_public_key(at, pem), "The access token is invalid."),
         "alg none": (alg_none(at), "The access token is invalid."),
         "unknown kid": (unknown_kid(at), "The access token is signed with an unknown key."),
-        "tampered payload": (at.split(".")[0] + "." + tampered_claims + "." + at.split(".")[2],
-                             "The access token is invalid."),
+        "tampered payload": (
+            at.split(".")[0] + "." + tampered_claims + "." + at.split(".")[2],
+            "The access token is invalid.",
+        ),
         "another issuer": (await resigned(social, at, iss="https://evil.example.com/"), "The access token is invalid."),
         "garbage": ("not-a-jwt", "The access token is invalid."),
-    }  # fmt: skip
+    }
     for name, (token, description) in cases.items():
         r = await client.get("/userinfo", headers=bearer(token))
         assert r.status_code == 401, name
@@ -228,18 +244,23 @@ async def test_token_without_openid_has_no_userinfo_audience(client: httpx.Async
 
 
 async def test_userinfo_audience_without_openid_scope_is_insufficient_scope(
-    client: httpx.AsyncClient, social: Runtime, tokens: dict[str, Any]  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    tokens: dict[str, Any],  # noqa: F811
 ) -> None:
     token = await resigned(social, tokens["access_token"], scope="profile email")
     r = await client.get("/userinfo", headers=bearer(token))
     assert r.status_code == 403
     assert r.json()["error"] == "insufficient_scope"
-    assert r.headers["www-authenticate"] == ('Bearer error="insufficient_scope", error_description="The access token '
-                                             'was not granted the openid scope.", scope="openid"')  # fmt: skip
+    assert r.headers["www-authenticate"] == (
+        'Bearer error="insufficient_scope", error_description="The access token '
+        'was not granted the openid scope.", scope="openid"'
+    )
 
 
-async def test_m2m_token_is_refused(client: httpx.AsyncClient, m2m_credentials: dict[str, str],
-                                    runtime: Runtime) -> None:  # fmt: skip
+async def test_m2m_token_is_refused(
+    client: httpx.AsyncClient, m2m_credentials: dict[str, str], runtime: Runtime
+) -> None:
     data = {"grant_type": "client_credentials", "audience": runtime.settings.management_audience, **m2m_credentials}
     r = await client.post("/oauth/token", data=data)
     r = await client.get("/userinfo", headers=bearer(r.json()["access_token"]))
@@ -247,7 +268,9 @@ async def test_m2m_token_is_refused(client: httpx.AsyncClient, m2m_credentials: 
 
 
 async def test_blocked_and_deleted_users_are_refused(
-    client: httpx.AsyncClient, social: Runtime, tokens: dict[str, Any]  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    tokens: dict[str, Any],  # noqa: F811
 ) -> None:
     user_id = unverified(tokens["access_token"])["sub"]
     async with social.db.transaction() as s:
@@ -270,8 +293,12 @@ async def test_blocked_and_deleted_users_are_refused(
         ("openid profile", {"sub", "name", "nickname", "updated_at"}),
     ],
 )
-async def test_claims_follow_the_granted_scope(client: httpx.AsyncClient, social: Runtime, scope: str,  # noqa: F811
-                                               claims: set[str]) -> None:  # fmt: skip
+async def test_claims_follow_the_granted_scope(
+    client: httpx.AsyncClient,
+    social: Runtime,
+    scope: str,  # noqa: F811
+    claims: set[str],
+) -> None:
     tokens = await user_tokens(client, await spa(social), scope=scope)
     r = await client.get("/userinfo", headers=bearer(tokens["access_token"]))
     assert r.status_code == 200, r.text
@@ -279,7 +306,9 @@ async def test_claims_follow_the_granted_scope(client: httpx.AsyncClient, social
 
 
 async def test_updated_at_is_seconds_in_tokens_and_iso_in_the_management_api(
-    client: httpx.AsyncClient, social: Runtime, mgmt_token: str  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,
+    mgmt_token: str,  # noqa: F811
 ) -> None:
     """OIDC Core §5.1: ``updated_at`` is a JSON number in the ID token and at /userinfo (strict relying parties
     reject a string); the Management API keeps Auth0's ISO 8601 string. The ID token is checked with joserfc
@@ -299,7 +328,8 @@ async def test_updated_at_is_seconds_in_tokens_and_iso_in_the_management_api(
 
 
 async def test_pairwise_sub_of_a_third_party_app_matches_its_id_token(
-    client: httpx.AsyncClient, social: Runtime  # noqa: F811
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
 ) -> None:
     await set_tenant(social, flags={"third_party_oidc_identity": True})
     app = await make_app(social, third_party=True)
@@ -313,8 +343,10 @@ async def test_pairwise_sub_of_a_third_party_app_matches_its_id_token(
     # the same pairwise sub presented by another client does not resolve to alice
     other_app = await make_app(social, third_party=True)
     other = await resigned(social, tokens["access_token"], client_id=other_app.client_id)
-    assert_invalid_token(await client.get("/userinfo", headers=bearer(other)),
-                         "The user of this access token is blocked or no longer exists.")  # fmt: skip
+    assert_invalid_token(
+        await client.get("/userinfo", headers=bearer(other)),
+        "The user of this access token is blocked or no longer exists.",
+    )
 
 
 async def test_discovery_names_these_endpoints(client: httpx.AsyncClient) -> None:
@@ -327,8 +359,9 @@ async def test_discovery_names_these_endpoints(client: httpx.AsyncClient) -> Non
     assert "none" in doc["revocation_endpoint_auth_methods_supported"]
 
 
-async def test_hostile_parameter_names_do_not_reach_the_challenge_header(client: httpx.AsyncClient,
-                                                                         runtime: Runtime) -> None:  # fmt: skip
+async def test_hostile_parameter_names_do_not_reach_the_challenge_header(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     body = 'a"\r\nSet-Cookie: x=1' + "=1&" + 'a"\r\nSet-Cookie: x=1' + "=2"
     form = {"content-type": "application/x-www-form-urlencoded"}
     r = await client.post("/userinfo", content=body.encode(), headers=form)

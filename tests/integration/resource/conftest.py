@@ -19,8 +19,9 @@ async def make_api(runtime: Runtime, identifier: str = RESOURCE, **fields: Any) 
     from consentry.commands.resource_servers import ResourceServerCreate
     from consentry.services.resource_servers import create_resource_server
 
-    body = ResourceServerCreate(identifier=identifier, name="Notes",
-                                scopes=[{"value": s, "description": s} for s in SCOPES], **fields)  # fmt: skip
+    body = ResourceServerCreate(
+        identifier=identifier, name="Notes", scopes=[{"value": s, "description": s} for s in SCOPES], **fields
+    )
     async with runtime.db.transaction() as s:
         await create_resource_server(runtime, s, body)
     runtime.catalog.invalidate()
@@ -31,8 +32,9 @@ async def grant(runtime: Runtime, client_id: str, audience: str, scope: list[str
     from consentry.services.client_grants import create_client_grant
 
     async with runtime.db.transaction() as s:
-        await create_client_grant(runtime, s, ClientGrantCreate(client_id=client_id, audience=audience, scope=scope,
-                                                                subject_type="client"))  # fmt: skip
+        await create_client_grant(
+            runtime, s, ClientGrantCreate(client_id=client_id, audience=audience, scope=scope, subject_type="client")
+        )
     runtime.catalog.invalidate()
 
 

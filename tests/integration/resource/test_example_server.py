@@ -43,8 +43,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def notes_server(runtime: Runtime, as_http: httpx.AsyncClient, m2m_credentials: dict[str, str]
-                       ) -> AsyncIterator[str]:  # fmt: skip
+async def notes_server(
+    runtime: Runtime, as_http: httpx.AsyncClient, m2m_credentials: dict[str, str]
+) -> AsyncIterator[str]:
     port = _free_port()
     resource = f"http://127.0.0.1:{port}/mcp"
     await make_api(runtime, resource)
@@ -64,8 +65,9 @@ async def notes_server(runtime: Runtime, as_http: httpx.AsyncClient, m2m_credent
 
 
 async def _token(client: httpx.AsyncClient, creds: dict[str, str], resource: str, scope: str) -> str:
-    r = await client.post("/oauth/token", data={"grant_type": "client_credentials", "resource": resource,
-                                                "scope": scope, **creds})  # fmt: skip
+    r = await client.post(
+        "/oauth/token", data={"grant_type": "client_credentials", "resource": resource, "scope": scope, **creds}
+    )
     assert r.status_code == 200, r.text
     return str(r.json()["access_token"])
 

@@ -72,8 +72,13 @@ async def test_metadata_is_served_at_both_well_known_paths(rs: httpx.AsyncClient
         r = await rs.get(path)
         assert r.status_code == 200
         assert r.headers["content-type"] == "application/json"
-        assert r.json() == {"resource": RESOURCE, "authorization_servers": [ISSUER], "scopes_supported": SCOPES,
-                            "bearer_methods_supported": ["header"], "resource_name": "Notes"}  # fmt: skip
+        assert r.json() == {
+            "resource": RESOURCE,
+            "authorization_servers": [ISSUER],
+            "scopes_supported": SCOPES,
+            "bearer_methods_supported": ["header"],
+            "resource_name": "Notes",
+        }
 
 
 async def test_no_token_is_401_with_resource_metadata_and_scope(rs: httpx.AsyncClient) -> None:

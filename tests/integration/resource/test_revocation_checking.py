@@ -18,10 +18,17 @@ def clock() -> list[float]:
 
 
 @pytest.fixture
-def checking(runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str, m2m_credentials: dict[str, str],
-             clock: list[float]) -> RevocationCheckingValidator:  # fmt: skip
-    return RevocationCheckingValidator(runtime.settings.issuer_url, notes_api, http_client=as_http, cache_ttl=10,
-                                       clock=lambda: clock[0], **m2m_credentials)  # fmt: skip
+def checking(
+    runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str, m2m_credentials: dict[str, str], clock: list[float]
+) -> RevocationCheckingValidator:
+    return RevocationCheckingValidator(
+        runtime.settings.issuer_url,
+        notes_api,
+        http_client=as_http,
+        cache_ttl=10,
+        clock=lambda: clock[0],
+        **m2m_credentials,
+    )
 
 
 async def revoke_client_grant(runtime: Runtime, audience: str) -> None:
@@ -31,9 +38,13 @@ async def revoke_client_grant(runtime: Runtime, audience: str) -> None:
 
 
 async def test_a_revoked_token_is_refused_once_the_cached_verdict_expires(
-    runtime: Runtime, checking: RevocationCheckingValidator, validator: TokenValidator, mint: TokenFactory,
-    notes_api: str, clock: list[float],
-) -> None:  # fmt: skip
+    runtime: Runtime,
+    checking: RevocationCheckingValidator,
+    validator: TokenValidator,
+    mint: TokenFactory,
+    notes_api: str,
+    clock: list[float],
+) -> None:
     token = await mint()
     assert (await checking.validate(token))["scope"] == "read:notes write:notes"
     await checking.validate(token)
@@ -58,7 +69,8 @@ async def test_forged_tokens_cost_no_introspection(checking: RevocationCheckingV
 async def test_wrong_credentials_fail_closed(
     runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str, mint: TokenFactory
 ) -> None:
-    v = RevocationCheckingValidator(runtime.settings.issuer_url, notes_api, http_client=as_http,
-                                    client_id="nobody", client_secret="wrong")  # fmt: skip
+    v = RevocationCheckingValidator(
+        runtime.settings.issuer_url, notes_api, http_client=as_http, client_id="nobody", client_secret="wrong"
+    )
     with pytest.raises(ValidatorUnavailable):
         await v.validate(await mint())

@@ -106,8 +106,8 @@ def _hs256_with_public_key(claims: dict[str, Any], kid: str, secret: bytes) -> s
     def b64(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
-    signing_input = b64(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": kid}).encode()) + "." + b64(
-        json.dumps(claims).encode()
+    signing_input = (
+        b64(json.dumps({"alg": "HS256", "typ": "at+jwt", "kid": kid}).encode()) + "." + b64(json.dumps(claims).encode())
     )
     mac = hmac.new(secret, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{b64(mac)}"
@@ -186,8 +186,9 @@ async def test_unknown_kid_refetch_is_rate_limited(validator: TokenValidator, ru
     assert validator.fetch_count == 2  # one refetch for the first unknown kid, none for the rest
 
 
-async def test_expired_jwks_cache_is_refetched(runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str,
-                                               mint: TokenFactory) -> None:  # fmt: skip
+async def test_expired_jwks_cache_is_refetched(
+    runtime: Runtime, as_http: httpx.AsyncClient, notes_api: str, mint: TokenFactory
+) -> None:
     clock = [1000.0]
     v = TokenValidator(ISSUER, notes_api, http_client=as_http, jwks_ttl=300, clock=lambda: clock[0])
     await v.validate(await mint())

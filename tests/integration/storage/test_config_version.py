@@ -32,10 +32,22 @@ async def db(runtime: Runtime) -> AsyncIterator[Database]:
 
 
 def _client_row(client_id: str, now: float) -> dict[str, Any]:
-    return {"client_id": client_id, "name": client_id, "token_endpoint_auth_method": "none", "callbacks": [],
-            "allowed_logout_urls": [], "web_origins": [], "allowed_origins": [], "grant_types": [],
-            "registration_type": "admin", "status": "active", "is_first_party": True, "attributes": {},
-            "created_at": now, "updated_at": now}  # fmt: skip
+    return {
+        "client_id": client_id,
+        "name": client_id,
+        "token_endpoint_auth_method": "none",
+        "callbacks": [],
+        "allowed_logout_urls": [],
+        "web_origins": [],
+        "allowed_origins": [],
+        "grant_types": [],
+        "registration_type": "admin",
+        "status": "active",
+        "is_first_party": True,
+        "attributes": {},
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def test_the_migration_watches_every_column_of_every_cached_table_but_the_hot_ones() -> None:

@@ -34,8 +34,9 @@ def csrf_of(html: str) -> str:
 
 async def make_person(rt: Runtime, email: str, *, is_admin: bool = False) -> str:
     async with rt.db.transaction() as s:
-        row, _ = await create_user(rt, s, connection=DEFAULT_DIRECTORY, email=email, password=PASSWORD,
-                                   is_admin=is_admin)  # fmt: skip
+        row, _ = await create_user(
+            rt, s, connection=DEFAULT_DIRECTORY, email=email, password=PASSWORD, is_admin=is_admin
+        )
     return row.user_id
 
 
@@ -43,8 +44,12 @@ async def sign_in(client: httpx.AsyncClient, email: str, next_path: str) -> http
     """The universal login without an application: ``/u/login?next=…``, then the redirect it answers."""
     page = await client.get("/u/login", params={"next": next_path})
     assert page.status_code == 200, page.text
-    form = {"state": hidden(page.text, "state"), "csrf": hidden(page.text, "csrf"), "username": email,
-            "password": PASSWORD}  # fmt: skip
+    form = {
+        "state": hidden(page.text, "state"),
+        "csrf": hidden(page.text, "csrf"),
+        "username": email,
+        "password": PASSWORD,
+    }
     r = await client.post("/u/login", data=form)
     assert r.status_code == 303, r.text
     assert r.headers["location"] == f"{ISSUER}{next_path.lstrip('/')}"
@@ -66,8 +71,10 @@ async def browser(app: Any) -> AsyncIterator[Browser]:
 
 @pytest.fixture
 async def admin_ids(runtime: Runtime) -> dict[str, str]:
-    return {"admin": await make_person(runtime, ADMIN_EMAIL, is_admin=True),
-            "user": await make_person(runtime, USER_EMAIL)}  # fmt: skip
+    return {
+        "admin": await make_person(runtime, ADMIN_EMAIL, is_admin=True),
+        "user": await make_person(runtime, USER_EMAIL),
+    }
 
 
 @pytest.fixture

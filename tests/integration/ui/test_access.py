@@ -12,15 +12,29 @@ from consentry.storage.models import Client, LoginSession, ResourceServer
 from tests.conftest import ISSUER
 from tests.integration.ui.conftest import Browser, csrf_of, text_of
 
-SECTIONS = ["/admin", "/admin/applications", "/admin/applications/new", "/admin/apis", "/admin/apis/new",
-            "/admin/client-grants", "/admin/connections", "/admin/users", "/admin/users/new", "/admin/settings",
-            "/admin/registrations", "/admin/registrations?status=pending", "/admin/logs"]  # fmt: skip
+SECTIONS = [
+    "/admin",
+    "/admin/applications",
+    "/admin/applications/new",
+    "/admin/apis",
+    "/admin/apis/new",
+    "/admin/client-grants",
+    "/admin/connections",
+    "/admin/users",
+    "/admin/users/new",
+    "/admin/settings",
+    "/admin/registrations",
+    "/admin/registrations?status=pending",
+    "/admin/logs",
+]
 
 
-@pytest.mark.parametrize(("path", "next_path"), [("/admin", "%2Fadmin"), ("/admin/apis", "%2Fadmin"),
-                                                 ("/u/apps", "%2Fu%2Fapps")])  # fmt: skip
-async def test_pages_send_a_signed_out_browser_to_the_login(runtime: Runtime, browser: Browser, path: str,
-                                                            next_path: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "next_path"), [("/admin", "%2Fadmin"), ("/admin/apis", "%2Fadmin"), ("/u/apps", "%2Fu%2Fapps")]
+)
+async def test_pages_send_a_signed_out_browser_to_the_login(
+    runtime: Runtime, browser: Browser, path: str, next_path: str
+) -> None:
     r = await browser().get(path)
     assert r.status_code == 303
     assert r.headers["location"] == f"{ISSUER}u/login?next={next_path}"
@@ -60,8 +74,13 @@ async def test_every_section_renders_with_page_security_headers(admin: httpx.Asy
 async def test_csrf_token_is_required_and_bound_to_the_session(
     admin: httpx.AsyncClient, alice: httpx.AsyncClient, runtime: Runtime, admin_ids: dict[str, str]
 ) -> None:
-    form = {"identifier": "https://social.example.com", "name": "Social API", "user_policy": "allow_all",
-            "client_policy": "require_client_grant", "token_dialect": "rfc9068_profile"}  # fmt: skip
+    form = {
+        "identifier": "https://social.example.com",
+        "name": "Social API",
+        "user_policy": "allow_all",
+        "client_policy": "require_client_grant",
+        "token_dialect": "rfc9068_profile",
+    }
     async with runtime.db.read() as s:
         sid = await s.scalar(select(LoginSession.id).where(LoginSession.user_id == admin_ids["user"]))
     alice_token = csrf_token(runtime, sid)
@@ -93,11 +112,23 @@ async def test_applications_whose_client_id_is_a_url_have_pages(admin: httpx.Asy
     client_id = "https://agent.example.com/oauth/client.json"
     now = runtime.clock.now()
     async with runtime.db.transaction() as s:
-        s.add(Client(client_id=client_id, name="Agent", app_type="native", is_first_party=False,
-                     third_party_security_mode="strict", redirection_policy="open_redirect_protection",
-                     token_endpoint_auth_method="none", callbacks=["http://127.0.0.1/cb"], grant_types=[],
-                     registration_type="cimd", attributes={"metadata_url_host": "agent.example.com"},
-                     created_at=now, updated_at=now))  # fmt: skip
+        s.add(
+            Client(
+                client_id=client_id,
+                name="Agent",
+                app_type="native",
+                is_first_party=False,
+                third_party_security_mode="strict",
+                redirection_policy="open_redirect_protection",
+                token_endpoint_auth_method="none",
+                callbacks=["http://127.0.0.1/cb"],
+                grant_types=[],
+                registration_type="cimd",
+                attributes={"metadata_url_host": "agent.example.com"},
+                created_at=now,
+                updated_at=now,
+            )
+        )
     page = await admin.get(f"/admin/applications/{client_id}")
     assert page.status_code == 200 and "Verified domain: agent.example.com" in text_of(page.text)
     r = await admin.post(f"/admin/applications/{client_id}/delete", data={"csrf": csrf_of(page.text)})
@@ -109,9 +140,18 @@ async def test_applications_are_paged(admin: httpx.AsyncClient, runtime: Runtime
     now = runtime.clock.now()
     async with runtime.db.transaction() as s:
         for i in range(51):
-            s.add(Client(client_id=f"app{i:03d}", name=f"App {i:03d}", app_type="spa", is_first_party=True,
-                         token_endpoint_auth_method="none", registration_type="admin", created_at=now + i,
-                         updated_at=now))  # fmt: skip
+            s.add(
+                Client(
+                    client_id=f"app{i:03d}",
+                    name=f"App {i:03d}",
+                    app_type="spa",
+                    is_first_party=True,
+                    token_endpoint_auth_method="none",
+                    registration_type="admin",
+                    created_at=now + i,
+                    updated_at=now,
+                )
+            )
     first = text_of((await admin.get("/admin/applications")).text)
     assert "App 049" in first and "App 050" not in first and "Next page" in first
     second = text_of((await admin.get("/admin/applications", params={"page": 1})).text)
@@ -119,8 +159,12 @@ async def test_applications_are_paged(admin: httpx.AsyncClient, runtime: Runtime
 
 
 async def test_unknown_objects_are_html_404_pages(admin: httpx.AsyncClient) -> None:
-    for path in ("/admin/applications/nope", "/admin/apis/nope", "/admin/users/auth0%7Cnope",
-                 "/admin/applications/nope/grants/new?audience=x"):  # fmt: skip
+    for path in (
+        "/admin/applications/nope",
+        "/admin/apis/nope",
+        "/admin/users/auth0%7Cnope",
+        "/admin/applications/nope/grants/new?audience=x",
+    ):
         r = await admin.get(path)
         assert r.status_code == 404, path
         assert r.headers["content-type"].startswith("text/html") and "does not exist" in r.text

@@ -25,21 +25,42 @@ async def events(rt: Runtime, type_: str) -> list[AuditEvent]:
 async def test_third_party_setup_through_the_dashboard_is_what_the_api_sees(
     admin: httpx.AsyncClient, mgmt: httpx.AsyncClient, runtime: Runtime, admin_ids: dict[str, str]
 ) -> None:
-    r = await post_form(admin, "/admin/apis/new", "/admin/apis/new",
-                        {"identifier": API, "name": "Social API", "scope_value": ["read:posts", "write:posts", ""],
-                         "scope_description": ["Read your posts", "Publish posts for you", ""],
-                         "scope_optional": ["1"], "allow_offline_access": "1", "user_policy": "allow_all",
-                         "client_policy": "require_client_grant", "token_dialect": "rfc9068_profile"})  # fmt: skip
+    r = await post_form(
+        admin,
+        "/admin/apis/new",
+        "/admin/apis/new",
+        {
+            "identifier": API,
+            "name": "Social API",
+            "scope_value": ["read:posts", "write:posts", ""],
+            "scope_description": ["Read your posts", "Publish posts for you", ""],
+            "scope_optional": ["1"],
+            "allow_offline_access": "1",
+            "user_policy": "allow_all",
+            "client_policy": "require_client_grant",
+            "token_dialect": "rfc9068_profile",
+        },
+    )
     assert r.status_code == 303 and r.headers["location"].endswith("?notice=api-created")
     api = (await mgmt.get("/api/v2/resource-servers")).json()[-1]
     assert api["identifier"] == API and api["allow_offline_access"] is True
-    assert api["scopes"] == [{"value": "read:posts", "description": "Read your posts"},
-                             {"value": "write:posts", "description": "Publish posts for you", "optional": True}]
+    assert api["scopes"] == [
+        {"value": "read:posts", "description": "Read your posts"},
+        {"value": "write:posts", "description": "Publish posts for you", "optional": True},
+    ]
     assert api["skip_consent_for_verifiable_first_party_clients"] is False  # unticked box: false, not "unchanged"
 
-    r = await post_form(admin, "/admin/applications/new", "/admin/applications/new",
-                        {"party": "third", "name": "Partner App", "app_type": "regular_web",
-                         "callbacks": f"{CALLBACK}\r\nhttps://partner.example.com/other"})  # fmt: skip
+    r = await post_form(
+        admin,
+        "/admin/applications/new",
+        "/admin/applications/new",
+        {
+            "party": "third",
+            "name": "Partner App",
+            "app_type": "regular_web",
+            "callbacks": f"{CALLBACK}\r\nhttps://partner.example.com/other",
+        },
+    )
     assert r.status_code == 200 and "Copy the client secret now" in r.text
     client_id = re.search(r'id="client-id">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
     secret = re.search(r'id="client-secret">([^<]+)<', r.text).group(1)  # type: ignore[union-attr]
@@ -51,30 +72,49 @@ async def test_third_party_setup_through_the_dashboard_is_what_the_api_sees(
     async with runtime.db.read() as s:
         assert ids.matches(secret, (await s.get(Client, client_id)).secret_hash)  # type: ignore[union-attr]
 
-    r = await post_form(admin, "/admin/client-grants", "/admin/client-grants/defaults",
-                        {"audience": API, "scope": ["read:posts", "write:posts"]})  # fmt: skip
+    r = await post_form(
+        admin,
+        "/admin/client-grants",
+        "/admin/client-grants/defaults",
+        {"audience": API, "scope": ["read:posts", "write:posts"]},
+    )
     assert r.status_code == 303
-    r = await post_form(admin, f"/admin/applications/{client_id}/grants/new?audience={API}",
-                        f"/admin/applications/{client_id}/grants/new",
-                        {"audience": API, "subject_type": "user", "scope": ["read:posts"]})  # fmt: skip
+    r = await post_form(
+        admin,
+        f"/admin/applications/{client_id}/grants/new?audience={API}",
+        f"/admin/applications/{client_id}/grants/new",
+        {"audience": API, "subject_type": "user", "scope": ["read:posts"]},
+    )
     assert r.status_code == 303
-    grants = {(g.get("client_id"), g.get("default_for")): g for g in (await mgmt.get("/api/v2/client-grants")).json()
-              if g["audience"] == API}  # fmt: skip
+    grants = {
+        (g.get("client_id"), g.get("default_for")): g
+        for g in (await mgmt.get("/api/v2/client-grants")).json()
+        if g["audience"] == API
+    }
     assert grants[(None, "third_party_clients")]["scope"] == ["read:posts", "write:posts"]
     assert grants[(client_id, None)]["scope"] == ["read:posts"] and grants[(client_id, None)]["subject_type"] == "user"
     detail = text_of((await admin.get(f"/admin/applications/{client_id}")).text)
     assert "Save access to Social API" in detail and "Defaults for third-party applications" not in detail
 
     conns = (await mgmt.get("/api/v2/connections")).json()
-    r = await post_form(admin, "/admin/connections", f"/admin/connections/{conns[0]['id']}",
-                        {"is_domain_connection": "true"})  # fmt: skip
+    r = await post_form(
+        admin, "/admin/connections", f"/admin/connections/{conns[0]['id']}", {"is_domain_connection": "true"}
+    )
     assert r.status_code == 303
     assert (await mgmt.get(f"/api/v2/connections/{conns[0]['id']}")).json()["is_domain_connection"] is True
 
-    r = await post_form(admin, "/admin/settings", "/admin/settings",
-                        {"flag_use_scope_descriptions_for_consent": "1", "flag_enable_client_connections": "1",
-                         "flag_enable_sso": "1", "client_id_metadata_document_supported": "1",
-                         "default_directory": "Username-Password-Authentication"})  # fmt: skip
+    r = await post_form(
+        admin,
+        "/admin/settings",
+        "/admin/settings",
+        {
+            "flag_use_scope_descriptions_for_consent": "1",
+            "flag_enable_client_connections": "1",
+            "flag_enable_sso": "1",
+            "client_id_metadata_document_supported": "1",
+            "default_directory": "Username-Password-Authentication",
+        },
+    )
     assert r.status_code == 303
     flags = (await mgmt.get("/api/v2/tenants/settings")).json()["flags"]
     assert flags["use_scope_descriptions_for_consent"] is True and flags["enable_dynamic_client_registration"] is False
@@ -83,14 +123,20 @@ async def test_third_party_setup_through_the_dashboard_is_what_the_api_sees(
     assert overview.count("Done") == 5
 
     actor = admin_ids["admin"]
-    for type_ in ("api.created", "client.created", "client_grant.created", "connection.updated",
-                  "tenant.settings_updated"):  # fmt: skip
+    for type_ in (
+        "api.created",
+        "client.created",
+        "client_grant.created",
+        "connection.updated",
+        "tenant.settings_updated",
+    ):
         found = await events(runtime, type_)
         assert any(e.details.get("actor") == actor for e in found), type_  # (the M2M client is the CLI's)
 
 
-async def test_rotate_secret_and_delete_application(admin: httpx.AsyncClient, runtime: Runtime,
-                                                    admin_ids: dict[str, str]) -> None:  # fmt: skip
+async def test_rotate_secret_and_delete_application(
+    admin: httpx.AsyncClient, runtime: Runtime, admin_ids: dict[str, str]
+) -> None:
     app = await make_app(runtime, third_party=True, app_type="regular_web")
     page = f"/admin/applications/{app.client_id}"
     r = await post_form(admin, page, f"{page}/rotate-secret", {})
@@ -114,9 +160,18 @@ async def test_rotate_secret_and_delete_application(admin: httpx.AsyncClient, ru
 
 async def _connect(client: httpx.AsyncClient, app_id: str, callback: str, *, first: bool) -> dict[str, str]:
     verifier, challenge = pkce_pair()
-    step = await authorize(client, {"client_id": app_id, "redirect_uri": callback, "response_type": "code",
-                                    "scope": "read:posts write:posts offline_access", "audience": API,
-                                    "code_challenge": challenge, "code_challenge_method": "S256"})  # fmt: skip
+    step = await authorize(
+        client,
+        {
+            "client_id": app_id,
+            "redirect_uri": callback,
+            "response_type": "code",
+            "scope": "read:posts write:posts offline_access",
+            "audience": API,
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+    )
     if first:
         step = await login(client, step, USER_EMAIL, PASSWORD)
     step = await consent(client, step, "accept")
@@ -126,8 +181,9 @@ async def _connect(client: httpx.AsyncClient, app_id: str, callback: str, *, fir
 
 
 async def _refresh(client: httpx.AsyncClient, app_id: str, token: str) -> httpx.Response:
-    return await client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": app_id,
-                                                   "refresh_token": token})  # fmt: skip
+    return await client.post(
+        "/oauth/token", data={"grant_type": "refresh_token", "client_id": app_id, "refresh_token": token}
+    )
 
 
 async def test_user_revokes_on_connected_apps_and_the_refresh_token_dies(

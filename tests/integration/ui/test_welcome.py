@@ -18,8 +18,12 @@ async def test_root_is_a_welcome_page_with_the_issuer_and_where_to_go(client: ht
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     assert r.headers["cache-control"] == "no-store"
     links = dict(re.findall(r'<a id="([a-z]+)" href="([^"]+)"', r.text))
-    assert links == {"discovery": f"{ISSUER}.well-known/openid-configuration", "admin": f"{ISSUER}admin",
-                     "apps": f"{ISSUER}u/apps", "api": f"{ISSUER}api/v2/openapi.json"}  # fmt: skip
+    assert links == {
+        "discovery": f"{ISSUER}.well-known/openid-configuration",
+        "admin": f"{ISSUER}admin",
+        "apps": f"{ISSUER}u/apps",
+        "api": f"{ISSUER}api/v2/openapi.json",
+    }
     text = text_of(r.text)
     assert f"Issuer {ISSUER}" in text and "consentry admin create-user" in text and "docs/api.md" in text
     for path in links.values():  # every link answers (the dashboard and the apps page ask to sign in)

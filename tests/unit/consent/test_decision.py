@@ -11,9 +11,17 @@ from consentry.services.user_grants import GrantRef
 from tests.unit.builders import make_api, make_client
 
 
-def _ctx(*, first_party: bool, api_scopes: list[str], identity: tuple[str, ...] = (), offline: bool = False,
-         prompts: frozenset[str] = frozenset(), redirect_uri: str = "https://partner.example.com/callback",
-         tenant: dict[str, Any] | None = None, **client: Any) -> AuthorizeContext:  # fmt: skip
+def _ctx(
+    *,
+    first_party: bool,
+    api_scopes: list[str],
+    identity: tuple[str, ...] = (),
+    offline: bool = False,
+    prompts: frozenset[str] = frozenset(),
+    redirect_uri: str = "https://partner.example.com/callback",
+    tenant: dict[str, Any] | None = None,
+    **client: Any,
+) -> AuthorizeContext:
     ctx = AuthorizeContext(rt=None, params={}, tenant=tenant or {})  # type: ignore[arg-type]
     ctx.client = make_client(first_party=first_party, **client)
     ctx.api, ctx.redirect_uri, ctx.prompts = make_api(), redirect_uri, prompts
@@ -49,10 +57,18 @@ def test_first_party_loopback_confirmation_follows_client_then_tenant() -> None:
     loopback = "http://127.0.0.1:8080/callback"
     asks = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback)
     assert consent_decision(asks, None, answered=False).prompt is Prompt.CONFIRM
-    tenant_skips = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback,
-                        tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True})  # fmt: skip
+    tenant_skips = _ctx(
+        first_party=True,
+        api_scopes=[],
+        redirect_uri=loopback,
+        tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True},
+    )
     assert consent_decision(tenant_skips, None, answered=False).prompt is Prompt.NONE
-    client_overrides = _ctx(first_party=True, api_scopes=[], redirect_uri=loopback,
-                            tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True},
-                            skip_non_verifiable_callback_uri_confirmation_prompt=False)  # fmt: skip
+    client_overrides = _ctx(
+        first_party=True,
+        api_scopes=[],
+        redirect_uri=loopback,
+        tenant={"skip_non_verifiable_callback_uri_confirmation_prompt": True},
+        skip_non_verifiable_callback_uri_confirmation_prompt=False,
+    )
     assert consent_decision(client_overrides, None, answered=False).prompt is Prompt.CONFIRM

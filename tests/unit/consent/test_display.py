@@ -179,9 +179,15 @@ def test_C5_join_english(items: list[str], expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("resource", "expected"),
-    [("posts", "Posts"), ("blog_posts", "Blog posts"), ("blog-posts", "Blog posts"), ("blog__posts", "Blog posts"),
-     ("_posts_", "Posts"), ("API_keys", "API keys")],
-)  # fmt: skip
+    [
+        ("posts", "Posts"),
+        ("blog_posts", "Blog posts"),
+        ("blog-posts", "Blog posts"),
+        ("blog__posts", "Blog posts"),
+        ("_posts_", "Posts"),
+        ("API_keys", "API keys"),
+    ],
+)
 def test_C5_humanize(resource: str, expected: str) -> None:
     assert humanize(resource) == expected
 

@@ -30,8 +30,9 @@ def test_the_whole_email_domain_picks_the_connection(login: str, expected: str |
 
 
 def test_the_profile_keeps_sane_strings_only() -> None:
-    email, verified, profile = profile_from({"email": "A@Corp.Example", "email_verified": True, "name": "A",
-                                             "picture": 5, "nickname": "", "groups": ["x"]})  # fmt: skip
+    email, verified, profile = profile_from(
+        {"email": "A@Corp.Example", "email_verified": True, "name": "A", "picture": 5, "nickname": "", "groups": ["x"]}
+    )
     assert (email, verified, profile) == ("a@corp.example", True, {"name": "A"})
     assert profile_from({"email": " x@y", "email_verified": True}) == (None, False, {})
     assert profile_from({"email": "x@y", "email_verified": "true"})[1] is False

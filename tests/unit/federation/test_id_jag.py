@@ -18,10 +18,19 @@ EXPECTED = JagExpected("https://idp.example", "https://as.example/", "agent", ("
 
 
 def _jag(typ: str = "oauth-id-jag+jwt", **claims: Any) -> str:
-    body = {"iss": "https://idp.example", "aud": "https://as.example/", "client_id": "agent", "sub": "u1",
-            "jti": "j1", "iat": NOW - 5, "exp": NOW + 120, **claims}  # fmt: skip
-    return jwt.encode({k: v for k, v in body.items() if v is not None}, KEY, algorithm="RS256",
-                      headers={"kid": "k1", "typ": typ})  # fmt: skip
+    body = {
+        "iss": "https://idp.example",
+        "aud": "https://as.example/",
+        "client_id": "agent",
+        "sub": "u1",
+        "jti": "j1",
+        "iat": NOW - 5,
+        "exp": NOW + 120,
+        **claims,
+    }
+    return jwt.encode(
+        {k: v for k, v in body.items() if v is not None}, KEY, algorithm="RS256", headers={"kid": "k1", "typ": typ}
+    )
 
 
 def _check(token: str) -> dict[str, Any]:

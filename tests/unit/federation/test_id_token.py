@@ -22,8 +22,9 @@ def _jwks() -> dict[str, Any]:
     rsa_jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(RSA_KEY.public_key()))
     ec_jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(EC_KEY.public_key()))
     enc = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(OTHER_RSA.public_key()))
-    return {"keys": [{**rsa_jwk, "kid": "r1", "use": "sig"}, {**ec_jwk, "kid": "e1"},
-                     {**enc, "kid": "r1", "use": "enc"}]}  # fmt: skip
+    return {
+        "keys": [{**rsa_jwk, "kid": "r1", "use": "sig"}, {**ec_jwk, "kid": "e1"}, {**enc, "kid": "r1", "use": "enc"}]
+    }
 
 
 JWKS = _jwks()
@@ -31,8 +32,9 @@ JWKS = _jwks()
 
 def _token(key: Any = RSA_KEY, alg: str = "RS256", kid: str | None = "r1", **claims: Any) -> str:
     body = {"iss": ISS, "aud": AUD, "sub": "u1", "nonce": NONCE, "iat": NOW - 10, "exp": NOW + 300, **claims}
-    return jwt.encode({k: v for k, v in body.items() if v is not None}, key, algorithm=alg,
-                      headers={"kid": kid} if kid else {})  # fmt: skip
+    return jwt.encode(
+        {k: v for k, v in body.items() if v is not None}, key, algorithm=alg, headers={"kid": kid} if kid else {}
+    )
 
 
 def _expected(**kw: Any) -> Expected:

@@ -59,31 +59,72 @@ PROBLEMS = [
     pytest.param([AC, RT], True, True, None, id="T3_third_party_public_code_refresh"),
     pytest.param([AC, RT, CC], True, False, None, id="T3_third_party_confidential_may_use_cc"),
     pytest.param([], True, False, None, id="T3_no_grant_types"),
-    pytest.param([AC, RT, CC, "password", PASSWORD_REALM, "implicit"], False, False, None,
-                 id="T3_first_party_may_use_first_party_grants"),
+    pytest.param(
+        [AC, RT, CC, "password", PASSWORD_REALM, "implicit"],
+        False,
+        False,
+        None,
+        id="T3_first_party_may_use_first_party_grants",
+    ),
     # T3/T4: first-party features refused for third-party apps
-    pytest.param([AC, "password"], True, False, f"Grant type 'password' {THIRD_PARTY_REFUSED}",
-                 id="T4_third_party_password_refused"),
-    pytest.param([PASSWORD_REALM], True, False, f"Grant type '{PASSWORD_REALM}' {THIRD_PARTY_REFUSED}",
-                 id="T4_third_party_password_realm_refused"),
-    pytest.param(["implicit"], True, True, f"Grant type 'implicit' {THIRD_PARTY_REFUSED}",
-                 id="T3_third_party_implicit_refused"),
-    pytest.param([DEVICE_CODE], True, True, f"Grant type '{DEVICE_CODE}' {THIRD_PARTY_REFUSED}",
-                 id="T3_third_party_device_code_refused"),
-    pytest.param([AC, "implicit", "password"], True, False, f"Grant type 'implicit' {THIRD_PARTY_REFUSED}",
-                 id="T3_first_refused_grant_named"),
+    pytest.param(
+        [AC, "password"],
+        True,
+        False,
+        f"Grant type 'password' {THIRD_PARTY_REFUSED}",
+        id="T4_third_party_password_refused",
+    ),
+    pytest.param(
+        [PASSWORD_REALM],
+        True,
+        False,
+        f"Grant type '{PASSWORD_REALM}' {THIRD_PARTY_REFUSED}",
+        id="T4_third_party_password_realm_refused",
+    ),
+    pytest.param(
+        ["implicit"], True, True, f"Grant type 'implicit' {THIRD_PARTY_REFUSED}", id="T3_third_party_implicit_refused"
+    ),
+    pytest.param(
+        [DEVICE_CODE],
+        True,
+        True,
+        f"Grant type '{DEVICE_CODE}' {THIRD_PARTY_REFUSED}",
+        id="T3_third_party_device_code_refused",
+    ),
+    pytest.param(
+        [AC, "implicit", "password"],
+        True,
+        False,
+        f"Grant type 'implicit' {THIRD_PARTY_REFUSED}",
+        id="T3_first_refused_grant_named",
+    ),
     # T2: public clients never use client_credentials
     pytest.param([AC, CC], True, True, CC_PUBLIC, id="T2_third_party_public_cc_refused"),
     pytest.param([CC], False, True, CC_PUBLIC, id="T2_first_party_public_cc_refused"),
     # unknown and duplicate grant types
-    pytest.param(["magic"], False, False, "Grant type 'magic' is not allowed for applications.",
-                 id="T3_unknown_grant_refused_for_first_party"),
-    pytest.param([DEVICE_CODE], False, False, f"Grant type '{DEVICE_CODE}' is not allowed for applications.",
-                 id="T3_device_code_not_supported_yet"),
+    pytest.param(
+        ["magic"],
+        False,
+        False,
+        "Grant type 'magic' is not allowed for applications.",
+        id="T3_unknown_grant_refused_for_first_party",
+    ),
+    pytest.param(
+        [DEVICE_CODE],
+        False,
+        False,
+        f"Grant type '{DEVICE_CODE}' is not allowed for applications.",
+        id="T3_device_code_not_supported_yet",
+    ),
     pytest.param([AC, AC], True, False, "grant_types contains duplicates.", id="T3_duplicates_refused"),
-    pytest.param(["Authorization_Code"], True, False, f"Grant type 'Authorization_Code' {THIRD_PARTY_REFUSED}",
-                 id="T3_grant_types_are_case_sensitive"),
-]  # fmt: skip
+    pytest.param(
+        ["Authorization_Code"],
+        True,
+        False,
+        f"Grant type 'Authorization_Code' {THIRD_PARTY_REFUSED}",
+        id="T3_grant_types_are_case_sensitive",
+    ),
+]
 
 
 @pytest.mark.parametrize(("grant_types", "third_party", "public", "problem"), PROBLEMS)
@@ -124,8 +165,9 @@ def test_grant_type_refusal(grant_type: str, grant_types: list[str], registratio
 
 @pytest.mark.parametrize("registration_type", ["dcr", "cimd"])
 def test_self_registered_clients_cannot_store_client_credentials(registration_type: str) -> None:
-    problem = grant_types_problem(["client_credentials"], third_party=True, public=False,
-                                  registration_type=registration_type)  # fmt: skip
+    problem = grant_types_problem(
+        ["client_credentials"], third_party=True, public=False, registration_type=registration_type
+    )
     assert problem == "Grant type 'client_credentials' is not allowed for dynamically registered applications."
 
 
@@ -137,11 +179,15 @@ def test_self_registered_clients_cannot_store_client_credentials(registration_ty
         ({"client_id": "x"}, "Property 'client_id' cannot be set on third-party applications."),
         ({"jwt_configuration": {"alg": "HS256"}}, "jwt_configuration.alg must be RS256 for third-party applications."),
         ({"jwt_configuration": {"lifetime_in_seconds": 60}}, None),
-        ({"refresh_token": {"expiration_type": "non-expiring"}}, "Refresh tokens of third-party applications must "
-                                                                 "expire (expiration_type 'expiring')."),
-        ({"refresh_token": {"rotation_type": "non-rotating"}}, "Refresh tokens of third-party applications always "
-                                                               "rotate (rotation_type 'rotating')."),
+        (
+            {"refresh_token": {"expiration_type": "non-expiring"}},
+            "Refresh tokens of third-party applications must expire (expiration_type 'expiring').",
+        ),
+        (
+            {"refresh_token": {"rotation_type": "non-rotating"}},
+            "Refresh tokens of third-party applications always rotate (rotation_type 'rotating').",
+        ),
     ],
-)  # fmt: skip
+)
 def test_third_party_settings_problem(data: dict[str, object], problem: str | None) -> None:
     assert third_party_settings_problem(data) == problem

@@ -29,42 +29,81 @@ CONSENT = frozenset(SCOPES)
 
 def third_party(**changes: object) -> MintInput:
     """A third-party app that consented to SCOPES, under its own client grant for read and write."""
-    base = MintInput(client=PARTNER, user=User(), audience="https://social.example.com", api=make_api(),
-                     client_grants=(make_grant(PARTNER.client_id, ("read:posts", "write:posts")),),
-                     connections=(DOMAIN_DB,), scopes=SCOPES, under_consent=True, consent=CONSENT)  # fmt: skip
+    base = MintInput(
+        client=PARTNER,
+        user=User(),
+        audience="https://social.example.com",
+        api=make_api(),
+        client_grants=(make_grant(PARTNER.client_id, ("read:posts", "write:posts")),),
+        connections=(DOMAIN_DB,),
+        scopes=SCOPES,
+        under_consent=True,
+        consent=CONSENT,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def first_party(**changes: object) -> MintInput:
     """A first-party app under the API's allow_all policy, no consent needed, enabled on a non-domain connection."""
     db = ConnectionInfo("con_db", "Username-Password-Authentication", "auth0", False, frozenset({OURS.client_id}), {})
-    base = MintInput(client=OURS, user=User(), audience="https://social.example.com", api=make_api(),
-                     client_grants=(), connections=(db,), scopes=SCOPES, under_consent=False, consent=None)  # fmt: skip
+    base = MintInput(
+        client=OURS,
+        user=User(),
+        audience="https://social.example.com",
+        api=make_api(),
+        client_grants=(),
+        connections=(db,),
+        scopes=SCOPES,
+        under_consent=False,
+        consent=None,
+    )
     return replace(base, **changes)  # type: ignore[arg-type]
 
 
 ALLOWED = [
     ("nothing changed", third_party(), SCOPES),
-    ("T8: client grant narrowed to read", third_party(client_grants=(make_grant(PARTNER.client_id, ("read:posts",)),)),
-     ("openid", "offline_access", "read:posts")),
-    ("T8: own grant deleted, the default grant applies",
-     third_party(client_grants=(make_grant(None, ("read:posts",), default=True),)),
-     ("openid", "offline_access", "read:posts")),
-    ("T8: own grant replaces the default, even when narrower",
-     third_party(client_grants=(make_grant(None, ("read:posts", "write:posts"), default=True),
-                                make_grant(PARTNER.client_id, ("write:posts",)))),
-     ("openid", "offline_access", "write:posts")),
-    ("API scope removed from the API", third_party(api=make_api(("read:posts",))),
-     ("openid", "offline_access", "read:posts")),
-    ("offline access turned off on the API", third_party(api=make_api(allow_offline_access=False)),
-     ("openid", "read:posts", "write:posts")),
-    ("C1: third-party keeps only what the user grant covers", third_party(consent=frozenset({"read:posts"})),
-     ("read:posts",)),
+    (
+        "T8: client grant narrowed to read",
+        third_party(client_grants=(make_grant(PARTNER.client_id, ("read:posts",)),)),
+        ("openid", "offline_access", "read:posts"),
+    ),
+    (
+        "T8: own grant deleted, the default grant applies",
+        third_party(client_grants=(make_grant(None, ("read:posts",), default=True),)),
+        ("openid", "offline_access", "read:posts"),
+    ),
+    (
+        "T8: own grant replaces the default, even when narrower",
+        third_party(
+            client_grants=(
+                make_grant(None, ("read:posts", "write:posts"), default=True),
+                make_grant(PARTNER.client_id, ("write:posts",)),
+            )
+        ),
+        ("openid", "offline_access", "write:posts"),
+    ),
+    (
+        "API scope removed from the API",
+        third_party(api=make_api(("read:posts",))),
+        ("openid", "offline_access", "read:posts"),
+    ),
+    (
+        "offline access turned off on the API",
+        third_party(api=make_api(allow_offline_access=False)),
+        ("openid", "read:posts", "write:posts"),
+    ),
+    (
+        "C1: third-party keeps only what the user grant covers",
+        third_party(consent=frozenset({"read:posts"})),
+        ("read:posts",),
+    ),
     ("refresh narrowed by the client", third_party(scopes=("read:posts",)), ("read:posts",)),
     ("T7: first-party under allow_all needs no grant", first_party(), SCOPES),
-    ("first-party under allow_all with its own grant: the grant is the ceiling",
-     first_party(client_grants=(make_grant(OURS.client_id, ("read:posts",)),)),
-     ("openid", "offline_access", "read:posts")),
+    (
+        "first-party under allow_all with its own grant: the grant is the ceiling",
+        first_party(client_grants=(make_grant(OURS.client_id, ("read:posts",)),)),
+        ("openid", "offline_access", "read:posts"),
+    ),
     ("first-party with a live consent", first_party(under_consent=True, consent=frozenset({"read:posts"})), SCOPES),
     ("userinfo only (no API)", third_party(audience=None, api=None, scopes=("openid",)), ("openid",)),
     ("no scopes at all, first-party", first_party(scopes=()), ()),
@@ -75,28 +114,45 @@ REFUSED = [
     ("the app is pending", third_party(client=replace(PARTNER, status="pending")), "no longer exists"),
     ("the user was deleted", third_party(user=None), "the user no longer exists"),
     ("the user is blocked", third_party(user=User(blocked=True)), "the user is blocked"),
-    ("T6: connection demoted from domain level",
-     third_party(connections=(replace(DOMAIN_DB, is_domain_connection=False),)), "connection"),
-    ("connection disabled for a first-party app",
-     first_party(connections=(ConnectionInfo("con_db", "db", "auth0", False, frozenset(), {}),)), "connection"),
+    (
+        "T6: connection demoted from domain level",
+        third_party(connections=(replace(DOMAIN_DB, is_domain_connection=False),)),
+        "connection",
+    ),
+    (
+        "connection disabled for a first-party app",
+        first_party(connections=(ConnectionInfo("con_db", "db", "auth0", False, frozenset(), {}),)),
+        "connection",
+    ),
     ("C8: the user revoked consent", third_party(consent=None), "consent was revoked"),
     ("C8: first-party consent revoked", first_party(under_consent=True, consent=None), "consent was revoked"),
     ("T5: third-party without any consent", third_party(under_consent=False, consent=None), "consent"),
     ("issue 21: the chosen duration ran out", third_party(consent=None, consent_expired=True), "has expired"),
-    ("issue 21: first-party grant expired", first_party(under_consent=True, consent=None, consent_expired=True),
-     "has expired"),
+    (
+        "issue 21: first-party grant expired",
+        first_party(under_consent=True, consent=None, consent_expired=True),
+        "has expired",
+    ),
     ("T7: the only client grant deleted", third_party(client_grants=()), "no client grant"),
-    ("T7: a client-subject grant does not count for users",
-     third_party(client_grants=(make_grant(PARTNER.client_id, ("read:posts",), subject_type="client"),)),
-     "no client grant"),
+    (
+        "T7: a client-subject grant does not count for users",
+        third_party(client_grants=(make_grant(PARTNER.client_id, ("read:posts",), subject_type="client"),)),
+        "no client grant",
+    ),
     ("the API is deny_all", third_party(api=make_api(user_policy="deny_all")), "denied by its policy"),
     ("first-party and deny_all", first_party(api=make_api(user_policy="deny_all")), "denied by its policy"),
     ("the API was deleted", third_party(api=None), "the API no longer exists"),
     ("T4: the API became the Management API", third_party(api=make_api(is_system=True)), "cannot access"),
-    ("client grant narrowed to nothing", third_party(client_grants=(make_grant(PARTNER.client_id, ()),)),
-     "none of the granted scopes"),
-    ("every API scope outside the ceiling", third_party(client_grants=(make_grant(PARTNER.client_id, ("other",)),)),
-     "none of the granted scopes"),
+    (
+        "client grant narrowed to nothing",
+        third_party(client_grants=(make_grant(PARTNER.client_id, ()),)),
+        "none of the granted scopes",
+    ),
+    (
+        "every API scope outside the ceiling",
+        third_party(client_grants=(make_grant(PARTNER.client_id, ("other",)),)),
+        "none of the granted scopes",
+    ),
 ]
 
 
@@ -117,17 +173,39 @@ def test_refused(case: str, inp: MintInput, reason: str) -> None:
 
 POLICIES = [
     ("defaults: the server's absolute lifetime, no idle limit", RefreshPolicy(), 2592000, None),
-    ("Auth0's stored echo defaults", RefreshPolicy.from_settings(
-        {"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 0, "token_lifetime": 2592000,
-         "infinite_token_lifetime": False, "idle_token_lifetime": 1296000, "infinite_idle_token_lifetime": True}),
-     2592000, None),
+    (
+        "Auth0's stored echo defaults",
+        RefreshPolicy.from_settings(
+            {
+                "rotation_type": "rotating",
+                "expiration_type": "expiring",
+                "leeway": 0,
+                "token_lifetime": 2592000,
+                "infinite_token_lifetime": False,
+                "idle_token_lifetime": 1296000,
+                "infinite_idle_token_lifetime": True,
+            }
+        ),
+        2592000,
+        None,
+    ),
     ("own absolute lifetime", RefreshPolicy(token_lifetime=1000), 1000, None),
     ("infinite absolute", RefreshPolicy(token_lifetime=1000, infinite_token_lifetime=True), None, None),
     ("idle lifetime", RefreshPolicy(idle_token_lifetime=60, infinite_idle_token_lifetime=False), 2592000, 60),
-    ("non-expiring ignores both", RefreshPolicy(expiration_type="non-expiring", token_lifetime=5,
-                                                idle_token_lifetime=5, infinite_idle_token_lifetime=False), None, None),
-    ("junk stored values fall back", RefreshPolicy.from_settings({"token_lifetime": "x", "leeway": -3,
-                                                                  "idle_token_lifetime": True}), 2592000, None),
+    (
+        "non-expiring ignores both",
+        RefreshPolicy(
+            expiration_type="non-expiring", token_lifetime=5, idle_token_lifetime=5, infinite_idle_token_lifetime=False
+        ),
+        None,
+        None,
+    ),
+    (
+        "junk stored values fall back",
+        RefreshPolicy.from_settings({"token_lifetime": "x", "leeway": -3, "idle_token_lifetime": True}),
+        2592000,
+        None,
+    ),
 ]
 
 

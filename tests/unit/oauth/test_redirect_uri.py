@@ -113,8 +113,9 @@ MATCHING = [
     pytest.param("https://partner.example.com", ["https://partner.example.com/"], False, id="root_slash_missing"),
     pytest.param("https://partner.example.com/call%62ack", [REGISTERED], False, id="percent_encoded_letter"),
     pytest.param("https://partner.example.com/a%2Fb", ["https://partner.example.com/a/b"], False, id="encoded_slash"),
-    pytest.param("https://partner.example.com/a%2fb", ["https://partner.example.com/a%2Fb"], False,
-                 id="percent_encoding_case"),
+    pytest.param(
+        "https://partner.example.com/a%2fb", ["https://partner.example.com/a%2Fb"], False, id="percent_encoding_case"
+    ),
     pytest.param(REGISTERED + "?x=1", [REGISTERED], False, id="query_added"),
     pytest.param(REGISTERED, [REGISTERED + "?x=1"], False, id="query_missing"),
     pytest.param(REGISTERED + "?b=2&a=1", [REGISTERED + "?a=1&b=2"], False, id="query_reordered"),
@@ -126,9 +127,10 @@ MATCHING = [
     pytest.param("http://127.0.0.1:5000/cb", ["http://127.0.0.1:5001/cb"], False, id="loopback_other_port"),
     pytest.param("http://localhost/cb", ["http://127.0.0.1/cb"], False, id="localhost_vs_ip"),
     pytest.param(REGISTERED + "#x", [REGISTERED], False, id="fragment_added"),
-    pytest.param("https://partner.example.com/callback", ("https://partner.example.com/callback",), True,
-                 id="tuple_of_callbacks"),
-]  # fmt: skip
+    pytest.param(
+        "https://partner.example.com/callback", ("https://partner.example.com/callback",), True, id="tuple_of_callbacks"
+    ),
+]
 
 
 @pytest.mark.parametrize(("redirect_uri", "callbacks", "expected"), MATCHING)
@@ -190,9 +192,30 @@ def test_C7_host_of(uri: str, host: str) -> None:
 
 
 _pieces = st.sampled_from(
-    ["https://", "http://", "com.example.app:", "javascript:", "myapp:", "//", "localhost", "127.0.0.1", "[::1]",
-     "evil.com", "a@", ":8080", ":99999", "/cb", "#", "?x=1", "*", " ", "\u202e", "%2F", "."]
-)  # fmt: skip
+    [
+        "https://",
+        "http://",
+        "com.example.app:",
+        "javascript:",
+        "myapp:",
+        "//",
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        "evil.com",
+        "a@",
+        ":8080",
+        ":99999",
+        "/cb",
+        "#",
+        "?x=1",
+        "*",
+        " ",
+        "\u202e",
+        "%2F",
+        ".",
+    ]
+)
 
 
 @PROPERTY

@@ -30,8 +30,7 @@ def upgrade() -> None:
         "consent_receipts",
         sa.Column("id", sa.String(length=64), primary_key=True),
         sa.Column("grant_id", sa.String(length=64), nullable=False),
-        sa.Column("user_id", sa.String(length=255), sa.ForeignKey("users.user_id", ondelete="CASCADE"),
-                  nullable=False),  # fmt: skip
+        sa.Column("user_id", sa.String(length=255), sa.ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False),
         sa.Column("client_id", sa.String(length=255), nullable=False),
         sa.Column("audience", sa.String(length=600), nullable=False),
         sa.Column("jws", sa.Text(), nullable=False),
