@@ -2,7 +2,10 @@
 # Run the whole suite. pytest's exit code 5 (no tests collected) is a failure, never a pass.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-if [ -f tests/interop/node/package.json ] && [ ! -d tests/interop/node/node_modules ]; then
+# npm ci on a fresh checkout, and again whenever the lockfile changed since the last install.
+node=tests/interop/node
+if [ -f $node/package.json ] && { [ ! -f $node/node_modules/.package-lock.json ] \
+    || [ $node/package-lock.json -nt $node/node_modules/.package-lock.json ]; }; then
   (cd tests/interop/node && npm ci --silent --no-audit --no-fund) || exit 1
 fi
 lint=0

@@ -212,6 +212,7 @@ async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
             "created_at": now,
             "updated_at": now,
             "last_used_at": None,
+            "expires_at": None,
         }
         for uid in fx.users
     ]
@@ -397,6 +398,7 @@ async def seed_scale(
                 "created_at": now,
                 "updated_at": now,
                 "last_used_at": None,
+                "expires_at": None,
             }
             for i in range(grants)
         ),
