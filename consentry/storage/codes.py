@@ -1,7 +1,7 @@
 """Authorization codes (the ``authorization_codes`` table), stored as digests: what ``/authorize`` writes.
 
 Redemption (read with the user and consent in one select, then one conditional update) is the code grant's
-hot path and lives with the refresh grant's in ``oauth/grants/holder.py``.
+hot path and lives with the refresh grant's in ``storage/redemptions.py``.
 """
 
 from __future__ import annotations

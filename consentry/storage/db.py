@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from consentry.storage import sqlite_inline
 from consentry.storage.checkpoint import WalCheckpointer
+from consentry.storage.models import CACHED_TABLE_NAMES
 
 BUSY_TIMEOUT_MS = 10000
 # What repository functions that write inside the caller's transaction take: ``Database.write()``'s Core
@@ -44,8 +45,6 @@ class _WriteSession(Session):
 
 
 def _note_config_rows(session: Session, _context: Any) -> None:
-    from consentry.storage.models import CACHED_TABLE_NAMES
-
     for obj in (*session.new, *session.dirty, *session.deleted):
         if getattr(obj, "__tablename__", None) in CACHED_TABLE_NAMES:
             session.info[CONFIG_WRITTEN] = True
@@ -53,8 +52,6 @@ def _note_config_rows(session: Session, _context: Any) -> None:
 
 
 def _note_config_statement(state: ORMExecuteState) -> None:
-    from consentry.storage.models import CACHED_TABLE_NAMES
-
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         if getattr(table, "name", None) in CACHED_TABLE_NAMES:
