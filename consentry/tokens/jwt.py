@@ -82,29 +82,40 @@ async def verify(
     issuer: str,
     audience: str | None = None,
     require: tuple[str, ...] = ("exp", "iat", "sub"),
+    typ: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """Verify signature, ``iss``, ``exp`` and (when given) ``aud``; return the claims.
+    """Verify signature, ``iss``, ``exp``, (when given) ``aud`` and the header's ``typ`` (one of ``typ``,
+    compared in lower case); return the claims.
 
     A token that verified is remembered until ``exp`` + leeway (resource servers introspect the same
     token on every call): the outcome cannot change before then, except through the key set, and
-    ``KeyStore`` forgets every remembered token when its keys change (rotation, revocation).
+    ``KeyStore`` forgets every remembered token when its keys change (rotation, revocation). A remembered token
+    is answered without parsing it again (its header included: decoding a token costs more than the lookup).
     """
     memo_key = (token, issuer, audience, require)
     hit = keys.verified.get(memo_key)
     if hit is not None and time.time() <= hit[0] and await keys.public_key(hit[1]) is not None:
-        return dict(hit[2])
-    claims = await _verify(keys, token, issuer=issuer, audience=audience, require=require)
+        _check_typ(hit[2], typ)
+        return dict(hit[3])
+    header, claims = await _verify(keys, token, issuer=issuer, audience=audience, require=require)
+    _check_typ(header.get("typ"), typ)
     exp = claims.get("exp")
     if isinstance(exp, int | float) and not isinstance(exp, bool):
         if len(keys.verified) >= VERIFIED_MAX:
             keys.verified.clear()
-        keys.verified[memo_key] = (exp + LEEWAY, jwt.get_unverified_header(token)["kid"], dict(claims))
+        keys.verified[memo_key] = (exp + LEEWAY, header["kid"], header.get("typ"), dict(claims))
     return claims
+
+
+def _check_typ(found: Any, allowed: frozenset[str] | None) -> None:
+    if allowed is not None and (not isinstance(found, str) or found.lower() not in allowed):
+        raise TokenInvalid("unexpected token type")
 
 
 async def _verify(
     keys: KeyStore, token: str, *, issuer: str, audience: str | None, require: tuple[str, ...]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and the claims of a token that verified."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
@@ -117,7 +128,7 @@ async def _verify(
         raise TokenInvalid("unknown signing key")
     options: Options = {"require": list(require), "verify_aud": audience is not None}
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             public,
             algorithms=ALGORITHMS,
@@ -128,3 +139,4 @@ async def _verify(
         )
     except jwt.PyJWTError as exc:
         raise TokenInvalid(str(exc)) from exc
+    return header, claims

@@ -137,7 +137,7 @@ class KeyStore:
         self._seen_generation = 0
         self.jwks_json: bytes = b'{"keys":[]}'
         # tokens.jwt.verify remembers verified tokens here; emptied whenever the key set changes
-        self.verified: dict[Any, tuple[float, str, dict[str, Any]]] = {}
+        self.verified: dict[Any, tuple[float, str, str | None, dict[str, Any]]] = {}
 
     def watch(self, generation: Callable[[], int]) -> None:
         """Reload before the next use whenever ``generation()`` changes (``Runtime``: the catalog's generation,
