@@ -16,8 +16,6 @@ import ssl
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-import httpx
-
 from consentry.oauth.cimd import address_problem, resolve_host, ssl_context
 from consentry.settings import Settings
 
@@ -70,6 +68,8 @@ async def _send(
     address: str,
 ) -> tuple[int, bytes]:
     """One request to the pinned ``address`` (``Host`` and TLS name stay the URL's), body read up to the cap."""
+    import httpx  # on first use: importing httpx loads its CLI (rich, click, pygments), ≈ 7 MB a worker
+
     target = httpx.URL(url).copy_with(host=address)
     headers = {**headers, "Host": urlsplit(url).netloc.rsplit("@", 1)[-1]}
     transport = httpx.AsyncHTTPTransport(
@@ -96,6 +96,8 @@ async def request_json(
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
     """(status, JSON object) of one request, within ``connections_fetch_timeout`` in total."""
+    import httpx  # on first use: importing httpx loads its CLI (rich, click, pygments), ≈ 7 MB a worker
+
     _, host, port = check_url(settings, url)
     sent = {"Accept": "application/json", "Accept-Encoding": "identity", "User-Agent": USER_AGENT, **(headers or {})}
     try:

@@ -23,7 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import certifi
-import httpx
 
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
@@ -176,6 +175,8 @@ def _cache_seconds(settings: Settings, cache_control: str) -> float:
 
 
 async def _download(settings: Settings, url: str, host: str, address: str) -> tuple[bytes, float]:
+    import httpx  # on first use: importing httpx loads its CLI (rich, click, pygments), ≈ 7 MB a worker
+
     parts = urlsplit(url)
     literal = f"[{address}]" if ":" in address else address
     target = parts._replace(netloc=f"{literal}:{parts.port or 443}").geturl()
@@ -217,6 +218,8 @@ async def _download(settings: Settings, url: str, host: str, address: str) -> tu
 
 async def fetch_document(settings: Settings, url: str, host: str) -> tuple[bytes, float]:
     """The document's bytes and how long it may be reused, within ``cimd_fetch_timeout`` in total."""
+    import httpx  # on first use: importing httpx loads its CLI (rich, click, pygments), ≈ 7 MB a worker
+
     port = urlsplit(url).port or 443
     try:
         async with asyncio.timeout(settings.cimd_fetch_timeout):
