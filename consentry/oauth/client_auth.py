@@ -54,19 +54,22 @@ async def authenticate_client(request: Request, params: dict[str, str], catalog:
         client_id, secret = body_id or "", body_secret
     if not client_id:
         raise INVALID_CLIENT.with_hint("Client authentication is required (client_id missing).")
-    failure = INVALID_CLIENT.with_hint("Client authentication failed.")
-    if basic:
-        failure = failure.with_headers(BASIC_CHALLENGE)
     client = await catalog.client(client_id) if len(client_id) <= 512 else None
     if client is None or client.status != "active":
-        raise failure
+        raise _failed(basic)
     if client.is_public:
         if secret:
-            raise failure.with_debug("public clients have no secret")
+            raise _failed(basic).with_debug("public clients have no secret")
         return client
     if not matches(secret, client.secret_hash):
-        raise failure
+        raise _failed(basic)
     return client
+
+
+def _failed(basic: tuple[str, str] | None) -> OAuthError:
+    """``invalid_client``, with the Basic challenge when the client tried Basic (RFC 6749 §5.2)."""
+    failure = INVALID_CLIENT.with_hint("Client authentication failed.")
+    return failure.with_headers(BASIC_CHALLENGE) if basic else failure
 
 
 def require_grant_type(client: ClientInfo, grant_type: str) -> None:

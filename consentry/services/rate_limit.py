@@ -7,13 +7,13 @@ SQLite (≥ 3.35) and PostgreSQL run without a read-modify-write race.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from sqlalchemy import bindparam, case, delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from consentry.runtime import Runtime
+from consentry.storage.db import dialect_insert
 from consentry.storage.models import RateCounter
 
 LEASE_PREFIX = "lease:"
@@ -22,9 +22,7 @@ _RESET = delete(RateCounter).where(RateCounter.key == bindparam("key"))
 
 
 def _insert(rt: Runtime) -> Any:
-    # Only the dialect in use is loaded (the other one is ~2 MB per worker, docs/performance.md).
-    dialect = importlib.import_module(f"sqlalchemy.dialects.{'sqlite' if rt.db.is_sqlite else 'postgresql'}")
-    return dialect.insert(RateCounter)
+    return dialect_insert("sqlite" if rt.db.is_sqlite else "postgresql")(RateCounter)
 
 
 async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:

@@ -7,7 +7,6 @@ issued under it in the same transaction, so a revoked app loses access at once.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -19,6 +18,7 @@ from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import invalid, not_found
 from consentry.storage import refresh_tokens
+from consentry.storage.db import dialect_insert
 from consentry.storage.models import UserGrant
 from consentry.tokens import ids
 
@@ -96,9 +96,8 @@ async def upsert_grant(
     """
     now = rt.clock.now()
     wanted = _union([], scopes)
-    dialect = importlib.import_module(f"sqlalchemy.dialects.{s.get_bind().dialect.name}")  # only the one in use
     inserted = await s.execute(
-        dialect.insert(UserGrant)
+        dialect_insert(s.get_bind().dialect.name)(UserGrant)
         .values(
             id=ids.prefixed("ugr"),
             user_id=user_id,

@@ -9,10 +9,8 @@ from __future__ import annotations
 import hashlib
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from consentry.storage.db import Database
+from consentry.storage.db import Database, dialect_insert
 from consentry.storage.models import UsedAssertion
 
 _TABLE: Table = UsedAssertion.__table__  # type: ignore[assignment]
@@ -24,7 +22,7 @@ def assertion_key(issuer: str, jti: str) -> str:
 
 async def use_once(db: Database, key: str, expires_at: float, now: float) -> bool:
     """True the first time ``key`` is presented (while it lives); False on a replay."""
-    insert = sqlite_insert if db.is_sqlite else pg_insert
+    insert = dialect_insert("sqlite" if db.is_sqlite else "postgresql")
     statement = insert(_TABLE).values(key=key, expires_at=expires_at).on_conflict_do_nothing(index_elements=["key"])
     async with db.write() as conn:
         await conn.execute(delete(_TABLE).where(_TABLE.c.expires_at < now))

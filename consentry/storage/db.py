@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -165,6 +166,12 @@ async def _take_write_lock(conn: AsyncConnection) -> None:
             delay = min(delay * 2, 0.005)
     finally:
         await raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+def dialect_insert(dialect: str) -> Any:
+    """The ``insert`` of ``dialect`` ("sqlite" or "postgresql"), with its ``on_conflict_*``; only the dialect in use
+    is imported (the other one costs ~2 MB per worker, docs/performance.md)."""
+    return importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert
 
 
 class Database:
