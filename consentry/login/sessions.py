@@ -22,6 +22,7 @@ from consentry.services import audit
 from consentry.services.user_grants import GrantRef, expired
 from consentry.storage import login_sessions
 from consentry.storage.db import Unit
+from consentry.storage.user_records import UserRecord
 from consentry.tokens import ids
 
 COOKIE = "consentry_session"
@@ -29,23 +30,11 @@ TOUCH_EVERY = 60.0
 
 
 @dataclass(frozen=True)
-class SessionUser:
-    """The user columns the SSO paths need (consent, connections, dashboard role), not the whole row."""
-
-    user_id: str
-    connection_id: str
-    email: str | None
-    username: str | None
-    blocked: bool
-    is_admin: bool
-
-
-@dataclass(frozen=True)
 class CurrentSession:
     sid: str
     user_id: str
     auth_time: float
-    user: SessionUser
+    user: UserRecord
     grant: GrantRef | None = None  # the user's grant asked for with ``grant_for`` (None: none stored, or not asked)
 
 
@@ -93,7 +82,7 @@ async def current_session(
         return None
     now = rt.clock.now()
     row = await login_sessions.find(rt.db, ids.digest(token), grant_for)
-    if row is None or row.revoked_at is not None or row.expires_at <= now or row.blocked:
+    if row is None or row.revoked_at is not None or row.expires_at <= now or row.user.blocked:
         return None
     _, idle = lifetimes(rt, await rt.catalog.tenant())
     last_used = row.last_used_at or row.created_at
@@ -101,10 +90,9 @@ async def current_session(
         return None
     if now - last_used >= min(TOUCH_EVERY, idle / 10 if idle else TOUCH_EVERY):
         await login_sessions.touch(rt.db, row.id, now)
-    user = SessionUser(row.user_id, row.connection_id, row.email, row.username, row.blocked, row.is_admin)
     live = row.grant_id is not None and not expired(row.grant_expires_at, now)  # an expired grant counts as none
     grant = GrantRef(row.grant_id, list(row.grant_scope or [])) if live and row.grant_id is not None else None
-    return CurrentSession(row.id, row.user_id, row.auth_time, user, grant)
+    return CurrentSession(row.id, row.user.user_id, row.auth_time, row.user, grant)
 
 
 async def revoke_in(unit: Unit, token: str, now: float) -> None:

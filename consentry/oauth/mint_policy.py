@@ -25,7 +25,7 @@ from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 
 
 class UserState(Protocol):
-    """The current state of the user a token is minted for (``grants.holder.Holder``)."""
+    """What the decision reads about the user: a ``UserRecord``, or the columns a token check reads."""
 
     @property
     def blocked(self) -> bool: ...

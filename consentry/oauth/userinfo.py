@@ -20,7 +20,7 @@ from consentry.oauth.introspection import verify_access_token
 from consentry.oauth.mint_policy import APP_GONE
 from consentry.oauth.params import body_params, scope_list
 from consentry.runtime import Runtime
-from consentry.storage.models import User
+from consentry.storage import user_records
 from consentry.tokens import subjects
 from consentry.tokens.issue import profile_claims
 from consentry.tokens.jwt import TokenInvalid
@@ -109,10 +109,7 @@ async def userinfo(rt: Runtime, request: Request) -> dict[str, Any]:
     scopes = verdict.scopes
     client_id, sub = claims["client_id"], claims["sub"]
     user_id = subjects.resolve(rt.keys.kek, client_id, sub)
-    user = None
-    if user_id is not None and len(user_id) <= 255:
-        async with rt.db.read() as s:
-            user = await s.get(User, user_id)
+    user = await user_records.find(rt.db, user_id) if user_id is not None and len(user_id) <= 255 else None
     if user is None or user.blocked:
         raise invalid_token(USER_GONE_MESSAGE)
     return {"sub": sub, **profile_claims(user, scopes)}

@@ -7,12 +7,11 @@ kept only when no other user of the connection holds it (``uq_user_email``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select, update
 
-from consentry.storage.db import Database, Unit
+from consentry.storage.db import Unit
 from consentry.storage.models import User
 
 _USERS: Table = User.__table__  # type: ignore[assignment]
@@ -74,18 +73,3 @@ async def link_in(
         {"uid": user_id, "email": email, "email_verified": email_verified, "profile": profile, "updated_at": now},
     )
     return bool(row.blocked)
-
-
-@dataclass(frozen=True)
-class UserState:
-    """What a token mint re-checks about the user (``oauth.mint_policy.UserState``)."""
-
-    user_id: str
-    blocked: bool
-    connection_id: str
-
-
-async def state(db: Database, user_id: str) -> UserState | None:
-    async with db.connect() as conn:
-        row = (await conn.execute(_GET, {"uid": user_id})).first()
-    return None if row is None else UserState(row.user_id, bool(row.blocked), row.connection_id)

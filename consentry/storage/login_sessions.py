@@ -9,10 +9,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import Table, and_, bindparam, insert, select, update
 
+from consentry.storage import user_records
 from consentry.storage.db import Database, Unit
 from consentry.storage.models import LoginSession, User, UserGrant
+from consentry.storage.user_records import UserRecord
 
 _SESSIONS: Table = LoginSession.__table__  # type: ignore[assignment]
+USER = "user_"  # the prefix of the user's columns in a session row
 _INSERT = insert(_SESSIONS)
 _COLUMNS = (
     LoginSession.id,
@@ -21,12 +24,7 @@ _COLUMNS = (
     LoginSession.revoked_at,
     LoginSession.created_at,
     LoginSession.last_used_at,
-    User.user_id,
-    User.connection_id,
-    User.email,
-    User.username,
-    User.blocked,
-    User.is_admin,
+    *user_records.columns(USER),
 )
 _TOUCH = update(_SESSIONS).where(_SESSIONS.c.id == bindparam("b_id")).values(last_used_at=bindparam("now"))
 _LOOKUP = (
@@ -59,7 +57,7 @@ _REVOKE = update(_SESSIONS).where(_SESSIONS.c.token_hash == bindparam("b_token_h
 
 @dataclass(frozen=True, kw_only=True)
 class SessionRow:
-    """A session with the user columns the SSO paths need and, when asked for, the user's grant."""
+    """A session with its user and, when asked for, the user's grant."""
 
     id: str
     auth_time: float
@@ -67,12 +65,7 @@ class SessionRow:
     revoked_at: float | None
     created_at: float
     last_used_at: float | None
-    user_id: str
-    connection_id: str
-    email: str | None
-    username: str | None
-    blocked: bool
-    is_admin: bool
+    user: UserRecord
     grant_id: str | None = None
     grant_scope: list[str] | None = None
     grant_expires_at: float | None = None  # None: until revoked
@@ -104,9 +97,10 @@ async def find(db: Database, token_hash: str, grant_for: tuple[str, str] | None 
             row = (await conn.execute(_LOOKUP_WITH_GRANT, params)).first()
     if row is None:
         return None
-    values = dict(row._mapping)
-    values["blocked"], values["is_admin"] = bool(values["blocked"]), bool(values["is_admin"])
-    return SessionRow(**values)
+    user = user_records.from_row(row, USER)
+    assert user is not None  # an inner join
+    values = {k: v for k, v in row._mapping.items() if not k.startswith(USER)}
+    return SessionRow(**values, user=user)
 
 
 async def touch(db: Database, sid: str, now: float) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql import Executable
 
+from consentry.storage import user_records
 from consentry.storage.db import Database, Unit
 from consentry.storage.models import AuthorizationCode, Client, User, UserGrant
 from consentry.storage.refresh_tokens import STORE
@@ -42,15 +43,9 @@ CODES: Table = AuthorizationCode.__table__  # type: ignore[assignment]
 HeldRow = Row[Any]  # a code or refresh-token row joined with its user (``holder_*``) and live consent (``live_*``)
 PendingWrite = tuple[Executable, dict[str, Any]]  # a statement due in the redemption's transaction
 
+HOLDER = "holder_"  # the prefix of the user's columns in a held row (``user_records.from_row(row, HOLDER)``)
 _HOLDER_COLUMNS = (
-    USERS.c.user_id.label("holder_id"),
-    USERS.c.email,
-    USERS.c.username,
-    USERS.c.email_verified,
-    USERS.c.profile,
-    USERS.c.updated_at,
-    USERS.c.blocked,
-    USERS.c.connection_id,
+    *user_records.columns(HOLDER),
     GRANTS.c.id.label("live_grant_id"),
     GRANTS.c.scope.label("live_grant_scope"),
     GRANTS.c.expires_at.label("live_grant_expires_at"),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from consentry.domain import NEVER, ApiInfo, ClientInfo
 from consentry.runtime import Runtime
 from consentry.storage import refresh_tokens
 from consentry.storage.db import Unit
+from consentry.storage.user_records import UserRecord
 from consentry.tenant import flag
 from consentry.tokens import ids, subjects
 from consentry.tokens.jwt import half_hash, issue_access_token, sign
@@ -23,27 +24,10 @@ GRANT_CLAIM = "grant_id"  # the user grant (consent) the access token was minted
 FAMILY_CLAIM = "family_id"  # the refresh-token family it belongs to
 
 
-class ClaimsUser(Protocol):
-    """What the tokens say about a user: an ORM ``User`` or a row read with Core on the hot paths."""
-
-    @property
-    def user_id(self) -> str: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def username(self) -> str | None: ...
-    @property
-    def email_verified(self) -> bool: ...
-    @property
-    def profile(self) -> dict[str, Any] | None: ...
-    @property
-    def updated_at(self) -> float: ...
-
-
 @dataclass(frozen=True)
 class UserTokenRequest:
     client: ClientInfo
-    user: ClaimsUser
+    user: UserRecord
     scopes: tuple[str, ...]
     api: ApiInfo | None
     session_id: str | None
@@ -64,7 +48,7 @@ def wants_refresh_token(req: UserTokenRequest) -> bool:
     return OFFLINE in req.scopes and (req.api is None or req.api.allow_offline_access)
 
 
-def profile_claims(user: ClaimsUser, scopes: tuple[str, ...]) -> dict[str, Any]:
+def profile_claims(user: UserRecord, scopes: tuple[str, ...]) -> dict[str, Any]:
     claims: dict[str, Any] = {}
     profile = user.profile or {}
     if "profile" in scopes:

@@ -6,7 +6,6 @@ turns the row it read into what the token pipeline and ``mint_policy.decide`` ne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from consentry.domain import ClientInfo
@@ -15,26 +14,13 @@ from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST
 from consentry.oauth.grants.base import TokenContext
 from consentry.oauth.mint_policy import MintDecision, MintInput
 from consentry.services.user_grants import expired
-from consentry.storage import redemptions
+from consentry.storage import redemptions, user_records
 from consentry.storage.redemptions import HeldRow, PendingWrite, Redemption
+from consentry.storage.user_records import UserRecord
 from consentry.tokens import ids
 
 if TYPE_CHECKING:
     from consentry.runtime import Runtime
-
-
-@dataclass(frozen=True)
-class Holder:
-    """The claims-relevant columns of the user (``ClaimsUser``), plus what decides whether tokens may be issued."""
-
-    user_id: str
-    email: str | None
-    username: str | None
-    email_verified: bool
-    profile: dict[str, Any] | None
-    updated_at: float
-    blocked: bool
-    connection_id: str
 
 
 async def presented_row(
@@ -56,20 +42,9 @@ async def presented_row(
     return digest, row
 
 
-def holder_of(row: HeldRow) -> Holder | None:
+def holder_of(row: HeldRow) -> UserRecord | None:
     """The user of a row read by ``storage.redemptions``, or None when the user no longer exists."""
-    if row.holder_id is None:
-        return None
-    return Holder(
-        row.holder_id,
-        row.email,
-        row.username,
-        bool(row.email_verified),
-        row.profile,
-        row.updated_at,
-        bool(row.blocked),
-        row.connection_id,
-    )
+    return user_records.from_row(row, redemptions.HOLDER)
 
 
 def consent_gone(row: HeldRow, now: float) -> bool:

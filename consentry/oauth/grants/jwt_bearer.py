@@ -35,7 +35,7 @@ from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.mint_policy import MintInput, decide
 from consentry.oauth.params import scope_list
 from consentry.services import audit, rate_limit
-from consentry.storage import assertions, federated_users
+from consentry.storage import assertions, federated_users, user_records
 from consentry.tokens.issue import access_token_lifetime, subject_for
 from consentry.tokens.jwt import issue_access_token
 
@@ -121,7 +121,7 @@ async def _resource(ctx: TokenContext, claims: dict[str, Any]) -> ApiInfo:
 async def _scopes(ctx: TokenContext, conn: ConnectionInfo, api: ApiInfo, claims: dict[str, Any]) -> list[str]:
     """The ID-JAG's API scopes within the client grant, decided as at every mint (``mint_policy.decide``)."""
     user_id = federated_users.user_id_for(conn.strategy, conn.name, str(claims["sub"]))
-    user = await federated_users.state(ctx.rt.db, user_id)
+    user = await user_records.find(ctx.rt.db, user_id)
     if user is None:
         raise _refused(ctx, INVALID_GRANT, "the assertion's user does not exist for this connection")
     wanted = [

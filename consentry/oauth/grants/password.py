@@ -17,7 +17,7 @@ from consentry.oauth.errors import ACCESS_DENIED, INVALID_GRANT, INVALID_REQUEST
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.params import scope_list
 from consentry.services import audit, rate_limit
-from consentry.storage import logins
+from consentry.storage import logins, user_records
 from consentry.storage.models import User
 from consentry.tokens.issue import UserTokenRequest, issue_user_tokens
 
@@ -67,7 +67,7 @@ class PasswordGrant:
                 ip=ctx.ip,
             )
             return await issue_user_tokens(
-                rt, s, UserTokenRequest(client, user, tuple(scopes), api, None, rt.clock.now())
+                rt, s, UserTokenRequest(client, user_records.of(user), tuple(scopes), api, None, rt.clock.now())
             )
 
     async def _authenticate(self, ctx: TokenContext, connection_id: str, login: str, password: str) -> User:
