@@ -58,7 +58,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveProc
 def setup(servers: tuple[LiveProcess, LiveProcess, NotesServer]) -> dict[str, Any]:
     idp, saas, notes = servers
     idp.cli("users", "create", "--email", EMAIL, "--password", PASSWORD, "--name", "Dana")
-    idp_ops, saas_ops = idp.cli("admin", "create-client", "--name", "ops"), saas.cli("admin", "create-client", "--name", "ops")
+    idp_ops, saas_ops = (
+        idp.cli("admin", "create-client", "--name", "ops"),
+        saas.cli("admin", "create-client", "--name", "ops"),
+    )
     done = configure.configure(
         idp.issuer,
         (idp_ops["client_id"], idp_ops["client_secret"]),
