@@ -20,8 +20,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from consentry.oauth.params import scope_list
-
 TOKEN_TYPE = "urn:ietf:params:oauth:token-type:"
 ID_JAG = TOKEN_TYPE + "id-jag"
 ID_TOKEN = TOKEN_TYPE + "id_token"
@@ -29,6 +27,11 @@ ACCESS_TOKEN = TOKEN_TYPE + "access_token"
 JWT = TOKEN_TYPE + "jwt"
 MAX_ACTORS = 4  # Auth0's cap on nested ``act``: a fifth actor is refused
 ID_JAG_KIND, DELEGATION_KIND = "id-jag", "delegation"
+
+
+def scope_list(value: str | None) -> list[str]:
+    """A space-delimited scope string, de-duplicated in order (as ``oauth.params.scope_list``, without its imports)."""
+    return list(dict.fromkeys((value or "").split()))
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import pytest
 from tests.interop.harness import ROOT
 from tests.interop.test_mcp_sdk import NotesServer
 from tests.support.form_driver import drive
-from tests.support.live_server import LiveProcess, live_server
+from tests.support.live_server import LiveProcess, free_port, live_server
 
 pytestmark = pytest.mark.interop
 EMAIL, PASSWORD = "dana@corp.example", "enterprise horse battery"
@@ -45,8 +45,11 @@ configure, agent = _example("configure"), _example("agent")
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveProcess, LiveProcess, NotesServer]]:
+    """The IdP on 127.0.0.1, the SaaS on ``localhost``: two hosts, so one browser keeps two cookie jars."""
     idp_dir, saas_dir = tmp_path_factory.mktemp("idp"), tmp_path_factory.mktemp("saas")
-    with live_server(idp_dir) as (_, idp), live_server(saas_dir, PRIVATE_OK) as (_, saas):
+    port = free_port()
+    saas_env = {**PRIVATE_OK, "CONSENTRY_PORT": str(port), "CONSENTRY_ISSUER": f"http://localhost:{port}/"}
+    with live_server(idp_dir) as (_, idp), live_server(saas_dir, saas_env) as (_, saas):
         notes = NotesServer(saas.issuer, saas_dir)
         try:
             yield idp, saas, notes
