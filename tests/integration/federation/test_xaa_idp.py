@@ -243,3 +243,33 @@ async def test_the_policy_names_the_login_client_whose_sub_the_id_jag_carries(
         and claims["sub"] != jwt.decode(token, options={"verify_signature": False})["sub"]
     )
     assert claims["client_id"] == agent.client_id and "resource" not in claims
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """A small exchange rate limit, so that one test can reach it."""
+    return {"id_jag_rate_limit_per_minute": 4}
+
+
+async def test_exchanges_are_rate_limited_per_application(
+    client: httpx.AsyncClient, agent: App, policy: dict[str, Any]
+) -> None:
+    token = await id_token(client, agent)
+    for _ in range(4):
+        assert (await ask(client, agent, token)).status_code == 200
+    r = await ask(client, agent, token)
+    assert r.status_code == 429 and r.json()["error"] == "too_many_requests" and r.headers["retry-after"] == "60"
+
+
+async def test_the_user_sees_the_policy_as_granted_by_the_organization(
+    app: Any, agent: App, policy: dict[str, Any]
+) -> None:
+    from tests.integration.ui.conftest import sign_in, text_of
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=ISSUER.rstrip("/")) as browser:
+        await sign_in(browser, "alice@example.com", "/u/apps")
+        page = await browser.get("/u/apps")
+    assert page.status_code == 200 and 'id="org-grants"' in page.text, page.text[:800]
+    text = text_of(page.text)
+    assert "Granted by your organization" in text and "Our App" in text and NOTES in text
+    assert "read:notes, write:notes" in text
