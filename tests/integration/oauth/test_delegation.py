@@ -237,8 +237,7 @@ async def test_the_user_and_the_admin_see_who_acted(
     assert "Agents that acted for you" in text and "2 times" in text and "1 time," in text
     await make_person(runtime, ADMIN_EMAIL, is_admin=True)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as admin:
-        path = f"/admin/users/{user_id}/authorized-applications"
-        await sign_in(admin, ADMIN_EMAIL, path)
-        page = await admin.get(path)
+        await sign_in(admin, ADMIN_EMAIL, "/admin")
+        page = await admin.get(f"/admin/users/{user_id}/authorized-applications")
     assert page.status_code == 200 and 'id="delegations"' in page.text, page.text[:500]
     assert second.app.client_id in page.text and first.app.client_id in page.text
