@@ -9,6 +9,7 @@ of the connection). Then Authlib's RFC 7523 JWT bearer grant client redeems anot
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import secrets
 from collections.abc import Iterator
@@ -131,7 +132,8 @@ async def test_authlib_jwt_bearer_client_redeems_an_id_jag(setup: dict[str, Any]
     async with httpx.AsyncClient(timeout=30) as http:
         id_token = await agent.sign_in(http, setup, browser(setup["agent_callback"]))
         id_jag = (await agent.id_jag_for(http, setup, id_token))["access_token"]
-    basic = httpx.BasicAuth(setup["saas_client_id"], setup["saas_client_secret"])._auth_header
+    pair = f"{setup['saas_client_id']}:{setup['saas_client_secret']}".encode()
+    basic = "Basic " + base64.b64encode(pair).decode()
     async with AsyncAssertionClient(
         f"{setup['saas']}oauth/token",
         issuer=setup["idp"],
