@@ -130,7 +130,7 @@ def _subject(**claims: Any) -> dict[str, Any]:
 
 DELEGATIONS: list[tuple[str, dict[str, Any], str, Any]] = [
     ("first_actor", _subject(), "agent", ("agent",)),
-    ("chain_of_four", _subject(act=_act(3)), "agent", ("agent", "a3", "a2", "a1")),
+    ("chain_of_four", _subject(act=_act(3)), "agent", ("agent", "a1", "a2", "a3")),
     ("fifth_refused", _subject(act=_act(4)), "agent", ("invalid_grant", f"at most {MAX_ACTORS}")),
     ("actor_token_of_another_client", _subject(), "someone", ("invalid_grant", "actor_token")),
     ("client_credentials_subject", _subject(gty="client-credentials"), "agent", ("invalid_grant", "user")),
