@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import importlib.util
 import secrets
+import sys
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -37,6 +38,7 @@ def _example(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"xaa_{name}", ROOT / "examples" / "xaa" / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
@@ -120,7 +122,7 @@ async def test_the_agent_reaches_the_mcp_server_with_one_sign_in(setup: dict[str
     assert claims["sub"] == f"oidc|{setup['connection']}|{idp_sub}", "the user from the enterprise connection"
     assert claims["scope"] == run.access["scope"] == "read:notes", "what the SaaS admin allows, not more"
     assert claims["client_id"] == setup["saas_client_id"]
-    assert not run.tool_result.isError and run.tool_result.structuredContent == {"result": []}
+    assert not run.tool_result.is_error and run.tool_result.structured_content == {"result": []}
 
 
 async def test_authlib_jwt_bearer_client_redeems_an_id_jag(setup: dict[str, Any]) -> None:
