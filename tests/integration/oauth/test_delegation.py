@@ -241,3 +241,35 @@ async def test_the_user_and_the_admin_see_who_acted(
         page = await admin.get(f"/admin/users/{user_id}/authorized-applications")
     assert page.status_code == 200 and 'id="delegations"' in page.text, page.text[:500]
     assert second.app.client_id in page.text and first.app.client_id in page.text
+
+
+async def test_revoking_what_the_user_gave_the_first_app_ends_the_delegated_token(
+    client: httpx.AsyncClient, runtime: Runtime, user_id: str
+) -> None:
+    """The delegated token names the first app's refresh-token family: revoking it (RFC 7009) reaches the token."""
+    first = await make_app(
+        runtime, third_party=False, app_type="regular_web", grant_types=["password", "refresh_token"]
+    )
+    creds = {"client_id": first.client_id, "client_secret": first.secret or ""}
+    r = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "password",
+            "username": EMAIL,
+            "password": PASSWORD,
+            "audience": API,
+            "scope": "read:posts offline_access",
+            **creds,
+        },
+    )
+    assert r.status_code == 200 and r.json().get("refresh_token"), r.text
+    subject, refresh = r.json()["access_token"], r.json()["refresh_token"]
+    actor = await make_actor(runtime, client)
+    delegated = (await delegate(client, actor, subject)).json()["access_token"]
+    assert claims_of(delegated)["exp"] <= claims_of(subject)["exp"], "never outlives the subject token"
+    ask = {"token": delegated, "client_id": actor.app.client_id, "client_secret": actor.app.secret or ""}
+    assert (await client.post("/oauth/introspect", data=ask)).json()["active"] is True
+    assert (await client.post("/oauth/revoke", data={"token": refresh, **creds})).status_code == 200
+    assert (await client.post("/oauth/introspect", data=ask)).json() == {"active": False}
+    again = await delegate(client, actor, subject)
+    assert again.status_code == 403 and "revoked" in again.json()["error_description"], again.text
