@@ -14,7 +14,7 @@ from starlette.responses import Response
 from consentry.admin import guard
 from consentry.admin.forms import Errors, Submitted, service_errors, values_of
 from consentry.admin.pages import INVALID, found, page, record, redirect
-from consentry.services import dashboard_reads, user_grants
+from consentry.services import dashboard_reads, organization_access, user_grants
 from consentry.services.errors import ServiceError, not_found
 from consentry.services.users import create_user
 from consentry.storage.models import User
@@ -142,6 +142,7 @@ async def show_user(request: Request, who: Admin, user_id: str) -> Response:
 async def authorized_applications(request: Request, who: Admin, user_id: str) -> Response:
     user, connection = await _user(who, user_id)
     apps = await dashboard_reads.connected_apps(who.rt, user_id)
+    agents = await organization_access.acted_for(who.rt, user_id)
     return page(
         request,
         who,
@@ -152,6 +153,7 @@ async def authorized_applications(request: Request, who: Admin, user_id: str) ->
         connection=connection,
         tab="apps",
         apps=apps,
+        acted_for=agents,
     )
 
 

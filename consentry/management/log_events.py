@@ -42,6 +42,9 @@ AUTH0_TYPES: Mapping[str, str] = {
             "tenant.settings_updated",
             "signing_key.rotated",
             "signing_key.revoked",
+            "xaa_policy.created",
+            "xaa_policy.updated",
+            "xaa_policy.deleted",
         )
     },
     "user.deleted": "sdu",  # Successful User Deletion

@@ -10,7 +10,10 @@ from collections.abc import Mapping, Sequence
 
 PASSWORD_REALM = "http://auth0.com/oauth/grant-type/password-realm"
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"  # Cross App Access (ID-JAG): the app's toggle
-THIRD_PARTY_GRANTS = frozenset({"authorization_code", "refresh_token", "client_credentials", JWT_BEARER})
+TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"  # RFC 8693: ID-JAG requests and delegation
+THIRD_PARTY_GRANTS = frozenset(
+    {"authorization_code", "refresh_token", "client_credentials", JWT_BEARER, TOKEN_EXCHANGE}
+)
 FIRST_PARTY_GRANTS = THIRD_PARTY_GRANTS | {"password", PASSWORD_REALM, "implicit"}
 PUBLIC_APP_TYPES = frozenset({"spa", "native"})
 # Auth0's "Security Controls for Third-Party Applications": /authorize parameters meant for first-party

@@ -48,6 +48,7 @@ def metadata(settings: Settings, tenant: dict[str, Any]) -> dict[str, Any]:
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",
             "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            "urn:ietf:params:oauth:grant-type:token-exchange",
         ],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],

@@ -61,6 +61,8 @@ def _access_token_answer(claims: dict[str, Any], scopes: tuple[str, ...]) -> dic
         answer["scope"] = " ".join(scopes)  # what current decisions still allow (a narrowed grant narrows it)
     answer["token_type"] = "Bearer"
     answer["jti"] = claims["jti"]
+    if isinstance(claims.get("act"), dict):  # RFC 8693 §4.1: who acts for the subject (delegation)
+        answer["act"] = claims["act"]
     return answer
 
 

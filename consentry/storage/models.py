@@ -277,6 +277,42 @@ class UsedAssertion(Base):
     expires_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class XaaPolicy(Base):
+    """Consentry as the enterprise IdP: the admin lets an app ask for ID-JAGs for one resource authorization
+    server (``audience``, its issuer), with a ceiling of scopes and the app's ``client_id`` there. The policy
+    stands in for each user's consent (enterprise-managed authorization)."""
+
+    __tablename__ = "xaa_policies"
+    __table_args__ = (UniqueConstraint("client_id", "audience", "resource", name="uq_xaa_policy"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str] = mapped_column(String(600))  # the resource authorization server's issuer
+    resource: Mapped[str] = mapped_column(String(600))  # its resource ("" when the request names none)
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    resource_client_id: Mapped[str] = mapped_column(String(255))  # the app's client_id at the resource AS
+    subject_client_id: Mapped[str | None] = mapped_column(String(255))  # the resource AS's login client here
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Delegation(Base):
+    """Who acted for whom (RFC 8693 delegation): one row per user, actor chain and API, with the last use."""
+
+    __tablename__ = "delegations"
+    __table_args__ = (UniqueConstraint("user_id", "chain_key", name="uq_delegation"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    chain_key: Mapped[str] = mapped_column(String(64))  # SHA-256 of (subject app, actors, audience)
+    subject_client_id: Mapped[str] = mapped_column(String(255))  # the app the user authorized
+    actor_client_id: Mapped[str] = mapped_column(String(255))  # the outermost actor (the new token's azp)
+    actors: Mapped[list[str]] = mapped_column(JSON, default=list)  # outermost first
+    audience: Mapped[str] = mapped_column(String(600))
+    scope: Mapped[list[str]] = mapped_column(JSON, default=list)
+    count: Mapped[int] = mapped_column(Integer, default=1)
+    first_at: Mapped[float] = mapped_column(Float)
+    last_at: Mapped[float] = mapped_column(Float)
+
+
 class RateCounter(Base):
     """Fixed-window counters shared by every process (login failures, registrations)."""
 

@@ -19,6 +19,7 @@ from consentry.admin import guard
 from consentry.admin.forms import Submitted
 from consentry.services import dashboard_reads
 from consentry.services.consent_receipts import user_receipt
+from consentry.services.organization_access import acted_for, organization_grants
 from consentry.services.user_grants import revoke_user_grants
 from consentry.ui.render import render
 from consentry.web import client_ip
@@ -40,7 +41,8 @@ async def connected_apps(request: Request, who: User, revoked: str = Query("", m
     gone = None
     if revoked and not still_connected and await dashboard_reads.revoked_recently(who.rt, who.user_id, revoked):
         gone = await who.rt.catalog.client(revoked)
-    return _page(request, who, "apps.html", apps=apps, revoked=gone)
+    org_grants, agents = await organization_grants(who.rt, who.user_id), await acted_for(who.rt, who.user_id)
+    return _page(request, who, "apps.html", apps=apps, revoked=gone, org_grants=org_grants, acted_for=agents)
 
 
 @router.get("/u/apps/receipts/{receipt_id}")

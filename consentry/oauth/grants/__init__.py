@@ -6,6 +6,7 @@ from consentry.oauth.grants import (  # noqa: F401
     jwt_bearer,
     password,
     refresh_token,
+    token_exchange,
 )
 from consentry.oauth.grants.base import GRANTS
 
