@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from consentry.domain import ClientInfo
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
-from consentry.storage import delegations, federated_users, xaa_policies
+from consentry.storage import delegations, user_records, xaa_policies
 from consentry.storage.delegations import DelegationInfo
 
 
@@ -41,7 +41,7 @@ async def _name(rt: Runtime, client_id: str) -> str:
 
 async def organization_grants(rt: Runtime, user_id: str) -> list[OrganizationGrant]:
     """The policies of the apps this user may use (their connection is enabled for the app)."""
-    user = await federated_users.state(rt.db, user_id)
+    user = await user_records.find(rt.db, user_id)
     if user is None:
         return []
     grants: list[OrganizationGrant] = []

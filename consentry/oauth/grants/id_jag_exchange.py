@@ -18,7 +18,7 @@ import jwt
 from consentry.oauth.exchange_rules import ID_JAG, ExchangeRefused, JagDecision, Refusal, id_jag_decision
 from consentry.oauth.grants.base import TokenContext
 from consentry.oauth.mint_policy import MintInput, decide
-from consentry.storage import federated_users, xaa_policies
+from consentry.storage import user_records, xaa_policies
 from consentry.storage.xaa_policies import PolicyInfo
 from consentry.tokens import id_jag, subjects
 from consentry.tokens.issue import subject_for
@@ -56,7 +56,7 @@ async def _id_token_claims(ctx: TokenContext, token: str) -> dict[str, Any]:
 async def _user_id(ctx: TokenContext, claims: dict[str, Any]) -> str:
     """The user behind the ID token, who must still be allowed to use this app (the checks of every mint)."""
     user_id = subjects.resolve(ctx.rt.keys.kek, ctx.client.client_id, claims["sub"])
-    user = await federated_users.state(ctx.rt.db, user_id) if user_id and len(user_id) <= 255 else None
+    user = await user_records.find(ctx.rt.db, user_id) if user_id and len(user_id) <= 255 else None
     decision = decide(
         MintInput(
             client=ctx.client,
