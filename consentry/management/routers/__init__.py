@@ -14,6 +14,7 @@ from consentry.management.routers import (
     signing_keys,
     tenant_settings,
     users,
+    webhooks,
 )
 from consentry.management.routers import dcr as dcr_routes
 
@@ -38,5 +39,6 @@ ROUTERS = [
         tenant_settings.router,
         signing_keys.router,
         logs.router,
+        webhooks.router,
     )
 ]
