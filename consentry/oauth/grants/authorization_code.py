@@ -71,6 +71,9 @@ class AuthorizationCodeGrant:
         if user is None or user.blocked:
             raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
         if consent_gone(row, now):
+            if row.live_grant_id is not None:  # expired, not revoked: announce it (once) if no one has yet
+                async with rt.db.write() as conn:
+                    await webhooks.announce_expired(rt, conn, row.live_grant_id)
             raise INVALID_GRANT.with_hint("The user's consent was revoked or has expired.")
         inp = await mint_input(rt, client, row, list(row.scope))
         decision = decide(inp)
@@ -117,8 +120,6 @@ async def _refuse(ctx: TokenContext, row: HeldRow, reason: str) -> NoReturn:
             user_id=row.user_id,
             ip=ctx.ip,
         )
-        if row.live_grant_id is not None and consent_gone(row, rt.clock.now()):
-            await webhooks.announce_expired(rt, s, row.live_grant_id)
     raise INVALID_GRANT.with_hint(f"Code exchange refused: {reason}.")
 
 

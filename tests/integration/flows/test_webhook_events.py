@@ -22,7 +22,7 @@ from consentry.services.webhook_dispatch import Dispatcher
 from consentry.services.webhook_rules import EVENT_TYPES
 from consentry.storage import webhooks as store
 from consentry.storage.models import WebhookDelivery
-from tests.integration.flows.conftest import API, PASSWORD, grant, make_app
+from tests.integration.flows.conftest import API, PASSWORD, grant, make_api, make_app
 from tests.support.flow import Step, authorize, consent, exchange, login, pkce_pair
 from tests.support.webhook_receiver import Receiver
 
@@ -31,7 +31,12 @@ HOUR, DAY = 3600, 86400
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"webhooks_allow_http_loopback": True, "webhooks_retry_base": 10.0, "webhooks_max_attempts": 3}
+    return {
+        "webhooks_allow_http_loopback": True,
+        "webhooks_retry_base": 10.0,
+        "webhooks_max_attempts": 3,
+        "authorization_code_lifetime": 600,  # a code outlives the shortest grant (60 s) in one test
+    }
 
 
 @pytest.fixture
@@ -155,6 +160,25 @@ async def test_expiry_is_announced_once_by_the_refresh_that_finds_it_or_by_the_s
     assert Counter(await _queued(social)) == {"grant.created": 2, "grant.expired": 2}
     await _approve(client, app, duration=HOUR)  # a new life: created, not a second "expired"
     assert Counter(await _queued(social)) == {"grant.created": 3, "grant.expired": 2}
+
+
+async def test_a_code_exchange_that_finds_the_grant_expired_announces_it(
+    client: httpx.AsyncClient, social: Runtime
+) -> None:
+    social.clock = clock = FrozenClock()
+    short = "https://short.example.com"
+    await make_api(social, identifier=short, consent_durations=[60, 0], default_consent_duration=60)
+    app = await make_app(social, third_party=True)
+    await grant(social, default=True, audience=short)
+    await _subscribe(social, "https://hooks.example.com/x", ["grant.expired"])
+    verifier, challenge = pkce_pair()
+    step = await authorize(client, {**_params(app, challenge, "read:posts"), "audience": short})
+    step = await consent(client, await login(client, step, "alice@example.com", PASSWORD))  # the default: 60 s
+    clock.advance(61)
+    r = await exchange(client, step.params["code"], app.client_id, app.callback, verifier)
+    assert r.status_code == 403 and "expired" in r.json()["error_description"]
+    assert await _queued(social) == ["grant.expired"]
+    assert await webhooks.sweep_expired(social) == 0
 
 
 async def test_renewing_an_expired_grant_before_any_sweep_announces_expired_then_created(
