@@ -219,17 +219,17 @@ async def test_failed_deliveries_back_off_exponentially_then_fail(
     receiver.status = 503
     assert await dispatcher.run_once() == 1
     assert await dispatcher.run_once() == 0  # not due before the backoff
-    clock.advance(9.9)
+    clock.advance(9.8)
     assert await dispatcher.run_once() == 0
-    clock.advance(0.1)
+    clock.advance(0.3)
     receiver.stop()  # down: the connection is refused
     assert await dispatcher.run_once() == 1
     [delivery] = (await mgmt.get(f"/api/v2/webhooks/{await _only_subscription(social)}/deliveries")).json()
     assert delivery["status"] == "pending" and delivery["attempts"] == 2 and delivery["last_status"] is None
     assert "ConnectError" in delivery["last_error"]
-    clock.advance(19.9)
+    clock.advance(19.8)
     assert await dispatcher.run_once() == 0  # the second wait is twice the first
-    clock.advance(0.1)
+    clock.advance(0.3)
     receiver.start()
     assert await dispatcher.run_once() == 1  # the third and last attempt: 503 again
     [delivery] = (await mgmt.get(f"/api/v2/webhooks/{await _only_subscription(social)}/deliveries")).json()
