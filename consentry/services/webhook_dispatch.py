@@ -117,7 +117,7 @@ def start(rt: Runtime) -> Running | None:
     """Start the delivery task (app lifespan); None when ``webhooks_enabled`` is off."""
     if not rt.settings.webhooks_enabled:
         return None
-    client = httpx.AsyncClient(timeout=rt.settings.webhooks_timeout, follow_redirects=False)
+    client = httpx.AsyncClient(timeout=rt.settings.webhooks_timeout, follow_redirects=False, trust_env=False)
     task = asyncio.create_task(_loop(Dispatcher(rt, client)), name="consentry-webhooks")
     return Running(task, client)
 

@@ -74,7 +74,7 @@ def event_types_problem(event_types: Sequence[str]) -> str | None:
         return "event_types must name at least one event type"
     unknown = [t for t in event_types if t not in EVENT_TYPES]
     if unknown:
-        return f"unknown event type '{unknown[0][:64]}'; known: {', '.join(EVENT_TYPES)}"
+        return f"event_types names an unknown event type '{unknown[0][:64]}'; known: {', '.join(EVENT_TYPES)}"
     if len(set(event_types)) != len(event_types):
         return "event_types must not repeat a type"
     return None
