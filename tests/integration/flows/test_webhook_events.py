@@ -97,8 +97,9 @@ async def _queued(rt: Runtime) -> list[str]:
 
 
 async def test_login_consent_refresh_revoke_each_event_delivered_once_and_signed(
-    client: httpx.AsyncClient, social: Runtime, mgmt: httpx.AsyncClient, receiver: Receiver, dispatcher: Dispatcher
+    client: httpx.AsyncClient, social: Runtime, mgmt_token: str, receiver: Receiver, dispatcher: Dispatcher
 ) -> None:
+    auth = {"Authorization": f"Bearer {mgmt_token}"}  # per request: the browser's requests carry no token
     app = await make_app(social, third_party=True)
     await grant(social, default=True)
     secret = await _subscribe(social, receiver.url)
@@ -109,8 +110,8 @@ async def test_login_consent_refresh_revoke_each_event_delivered_once_and_signed
     assert first.status_code == 200, first.text
     reused = await _refresh(client, app, tokens["refresh_token"])  # the retired token again: reuse
     assert reused.status_code == 403 and reused.json()["error"] == "invalid_grant"
-    [row] = (await mgmt.get("/api/v2/grants", params={"client_id": app.client_id})).json()
-    assert (await mgmt.delete(f"/api/v2/grants/{row['id']}")).status_code == 204
+    [row] = (await client.get("/api/v2/grants", params={"client_id": app.client_id}, headers=auth)).json()
+    assert (await client.delete(f"/api/v2/grants/{row['id']}", headers=auth)).status_code == 204
 
     assert await dispatcher.run_once() == 5
     assert await dispatcher.run_once() == 0  # nothing left: each delivery is sent once
@@ -131,7 +132,8 @@ async def test_login_consent_refresh_revoke_each_event_delivered_once_and_signed
     assert family["reason"] == "reuse" and family["grant_id"] == row["id"] and family["refresh_tokens_revoked"] >= 1
     revoked = payloads["grant.revoked"]["data"]
     assert revoked["grant_id"] == row["id"] and revoked["user_id"] == row["user_id"]
-    history = (await mgmt.get(f"/api/v2/webhooks/{await _only_subscription(social)}/deliveries")).json()
+    path = f"/api/v2/webhooks/{await _only_subscription(social)}/deliveries"
+    history = (await client.get(path, headers=auth)).json()
     assert {d["status"] for d in history} == {"delivered"} and all(d["last_status"] == 200 for d in history)
 
 
