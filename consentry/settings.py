@@ -147,6 +147,32 @@ class Settings(BaseSettings):
     connections_ca_file: Path | None = Field(
         None, description="Extra CA bundle (PEM) trusted when calling upstream identity providers (e.g. a test CA)."
     )
+    webhooks_enabled: bool = Field(
+        True, description="Deliver queued webhook events from this server process (any number of processes may)."
+    )
+    webhooks_allow_http_loopback: bool = Field(
+        False,
+        description="Accept webhook URLs on http://127.0.0.1, http://[::1] and http://localhost "
+        "(local development and tests only); otherwise https is required.",
+    )
+    webhooks_timeout: float = Field(5.0, gt=0, le=30, description="Total time allowed for one delivery (seconds).")
+    webhooks_poll_interval: float = Field(
+        1.0, gt=0, le=60, description="How often each process looks for due webhook deliveries (seconds)."
+    )
+    webhooks_retry_base: float = Field(
+        5.0, gt=0, le=3600, description="Wait before the first retry of a failed delivery; doubles each time (seconds)."
+    )
+    webhooks_retry_max: float = Field(3600.0, gt=0, le=86400, description="Longest wait between retries (seconds).")
+    webhooks_max_attempts: int = Field(
+        12, ge=1, le=100, description="Attempts per delivery before it is marked failed."
+    )
+    webhooks_expiry_sweep_interval: float = Field(
+        60.0,
+        ge=0,
+        le=86400,
+        description="How often expired user grants are looked for to send grant.expired (seconds); 0 turns the "
+        "sweep off (expiry found by a refresh or a renewed consent is still announced).",
+    )
 
     @field_validator("issuer")
     @classmethod
@@ -188,6 +214,8 @@ class Settings(BaseSettings):
                 raise ValueError("cimd_allow_private_addresses must be off when env=production")
             if self.connections_allow_private_addresses:
                 raise ValueError("connections_allow_private_addresses must be off when env=production")
+            if self.webhooks_allow_http_loopback:
+                raise ValueError("webhooks_allow_http_loopback must be off when env=production")
         return self
 
     @property

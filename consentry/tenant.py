@@ -37,6 +37,10 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "create:signing_keys",
     "update:signing_keys",
     "read:logs",
+    "read:webhooks",
+    "create:webhooks",
+    "update:webhooks",
+    "delete:webhooks",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

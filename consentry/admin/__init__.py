@@ -17,10 +17,18 @@ def routers() -> tuple[APIRouter, ...]:
 
     Most workers never serve a dashboard page; its modules are ~1.6 MB per worker (performance.md, memory).
     """
-    from consentry.admin import apis, applications, client_grants, overview, tenant, users
+    from consentry.admin import apis, applications, client_grants, overview, tenant, users, webhooks
 
     # client_grants before applications: its /applications/{id}/grants/… routes are more specific.
-    return (overview.router, client_grants.router, applications.router, apis.router, users.router, tenant.router)
+    return (
+        overview.router,
+        client_grants.router,
+        applications.router,
+        apis.router,
+        users.router,
+        tenant.router,
+        webhooks.router,
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -47,6 +47,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("admin/users", "Users"),
     ("admin/settings", "Tenant settings"),
     ("admin/registrations", "Registrations"),
+    ("admin/webhooks", "Webhooks"),
     ("admin/logs", "Logs"),
 )
 
@@ -68,6 +69,8 @@ NOTICES = {
     "settings-saved": "Tenant settings saved.",
     "approved": "Registration approved.",
     "pruned": "Unused registrations removed.",
+    "webhook-saved": "Webhook saved.",
+    "webhook-deleted": "Webhook deleted. Its queued deliveries will not be sent.",
 }
 
 

@@ -30,7 +30,8 @@ from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.errors import INVALID_CLIENT, OAuthError
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
-from consentry.services import audit
+from consentry.services import audit, webhooks
+from consentry.services.webhook_rules import CLIENT_CREATED
 from consentry.settings import Settings
 from consentry.storage import registrations
 from consentry.storage.gone import duplicate_key, missing_parent
@@ -336,6 +337,7 @@ async def _upsert(rt: Runtime, url: str, host: str, meta: dict[str, Any], ttl: f
                 client_id=url,
                 details={"registration_type": "cimd", "host": host},
             )
+            await webhooks.emit(rt, s, CLIENT_CREATED, {**webhooks.client_data(row), "actor": None})
         else:
             changed = (row.name, row.logo_uri, list(row.callbacks or [])) != (name, meta["logo_uri"], meta["callbacks"])
             row.name, row.logo_uri, row.callbacks = name, meta["logo_uri"], meta["callbacks"]

@@ -22,7 +22,7 @@ from consentry.oauth import cimd
 from consentry.oauth.cimd_rules import MAX_JWKS_BYTES, Report, external_id_problem, read_document, read_jwks
 from consentry.oauth.errors import OAuthError
 from consentry.runtime import Runtime
-from consentry.services import audit
+from consentry.services import audit, webhook_rules, webhooks
 from consentry.services.errors import conflict, invalid, refused
 from consentry.storage.models import Client, Connection, ConnectionClient
 from consentry.tenant import flag
@@ -218,6 +218,8 @@ async def _write(
         client_id=url,
         details={"actor": actor, "registration_type": "cimd", "host": host},
     )
+    if created:
+        await webhooks.emit(rt, s, webhook_rules.CLIENT_CREATED, {**webhooks.client_data(row), "actor": actor})
     return created, row
 
 

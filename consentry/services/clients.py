@@ -19,7 +19,8 @@ from consentry.oauth.client_rules import (
 )
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
-from consentry.services import audit
+from consentry.services import audit, webhooks
+from consentry.services import webhook_rules as events
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.storage.models import (
     AuthorizationCode,
@@ -206,6 +207,7 @@ async def create_client(
         client_id=row.client_id,
         details={"actor": actor, "registration_type": registration_type},
     )
+    await webhooks.emit(rt, s, events.CLIENT_CREATED, {**webhooks.client_data(row), "actor": actor})
     return row, secret
 
 
@@ -281,6 +283,7 @@ async def delete_client(rt: Runtime, s: AsyncSession, client_id: str, *, reason:
     await s.execute(delete(Interaction).where(Interaction.client_id == client_id))
     await s.delete(row)
     audit.record(s, rt.clock.now(), audit.CLIENT_DELETED, f"Client '{row.name}' {reason}", client_id=client_id)
+    await webhooks.emit(rt, s, events.CLIENT_DELETED, {**webhooks.client_data(row), "reason": reason})
 
 
 async def list_clients(

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.runtime import Runtime
-from consentry.services import audit
+from consentry.services import audit, webhooks
+from consentry.services import webhook_rules as events
 from consentry.services.errors import invalid, not_found
 from consentry.storage import refresh_tokens
 from consentry.storage.db import dialect_insert
@@ -93,6 +94,9 @@ async def upsert_grant(
     whole grant. An expired grant is started afresh: only the scopes approved now, and the refresh tokens of its
     earlier life revoked, so they cannot come back to life with it.
     Race-safe across processes: ``INSERT … ON CONFLICT DO NOTHING`` then a locked read-modify-write.
+    Queues the webhook events of the change in the same transaction: ``grant.created`` (also for the new life of
+    an expired grant, after its ``grant.expired`` unless that was announced already), else ``grant.extended`` /
+    ``grant.narrowed`` (``webhook_rules.grant_change``).
     """
     now = rt.clock.now()
     wanted = _union([], scopes)
@@ -118,15 +122,40 @@ async def upsert_grant(
     )
     assert row is not None
     if getattr(inserted, "rowcount", 0):
+        await webhooks.emit(rt, s, events.GRANT_CREATED, _event_data(row))
         return row
+    before = events.GrantState(scope=tuple(row.scope or []), expires_at=row.expires_at)
+    changes: tuple[str, ...]
     if expired(row.expires_at, now):
+        if row.expiry_notified_at is None:
+            await webhooks.emit(rt, s, events.GRANT_EXPIRED, _event_data(row))
         await refresh_tokens.revoke_grant_families_in(s, now, row.id)
         row.scope, row.created_at = wanted, now
+        changes = (events.GRANT_CREATED,)
     else:
         row.scope = _union(row.scope or [], wanted)
-    row.expires_at, row.updated_at = expires_at, now
+        changes = events.grant_change(before, events.GrantState(scope=tuple(row.scope), expires_at=expires_at))
+    row.expires_at, row.updated_at, row.expiry_notified_at = expires_at, now, None
     await s.flush()
+    for change in changes:
+        previous = {} if change == events.GRANT_CREATED else {"previous": _previous(before)}
+        await webhooks.emit(rt, s, change, {**_event_data(row), **previous})
     return row
+
+
+def _event_data(row: UserGrant) -> dict[str, Any]:
+    return webhooks.grant_data(
+        grant_id=row.id,
+        user_id=row.user_id,
+        client_id=row.client_id,
+        audience=row.audience,
+        scope=list(row.scope or []),
+        expires_at=row.expires_at,
+    )
+
+
+def _previous(state: events.GrantState) -> dict[str, Any]:
+    return {"scope": list(state.scope), "expires_at": iso(state.expires_at)}
 
 
 async def get_grant(s: AsyncSession, grant_id: str) -> UserGrant:
@@ -177,6 +206,8 @@ async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | 
             "refresh_tokens_revoked": revoked,
         },
     )
+    data = {**_event_data(row), "actor": actor, "refresh_tokens_revoked": revoked}
+    await webhooks.emit(rt, s, events.GRANT_REVOKED, data)
     await s.delete(row)
     return revoked
 

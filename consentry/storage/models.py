@@ -138,7 +138,10 @@ class UserGrant(Base):
     """A user's consent: user x application x API, with the union of approved scopes."""
 
     __tablename__ = "user_grants"
-    __table_args__ = (UniqueConstraint("user_id", "client_id", "audience", name="uq_user_grant"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "client_id", "audience", name="uq_user_grant"),
+        Index("ix_user_grants_expiry", "expiry_notified_at", "expires_at"),  # the expiry sweep (services.webhooks)
+    )
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
     client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), index=True)
@@ -148,6 +151,8 @@ class UserGrant(Base):
     updated_at: Mapped[float] = mapped_column(Float)
     last_used_at: Mapped[float | None] = mapped_column(Float)
     expires_at: Mapped[float | None] = mapped_column(Float)  # the duration the user chose; None: until revoked
+    # When its expiry was announced (the ``grant.expired`` webhook event, ``services.webhooks``): exactly once
+    expiry_notified_at: Mapped[float | None] = mapped_column(Float)
 
 
 class ConsentReceipt(Base):
@@ -162,6 +167,43 @@ class ConsentReceipt(Base):
     audience: Mapped[str] = mapped_column(String(600))
     jws: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class WebhookSubscription(Base):
+    """An endpoint that receives signed event deliveries (``services.webhooks``). The signing secret is kept
+    encrypted with the key-encryption key: it must be used again for every delivery, so it cannot be hashed."""
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(String(255))
+    event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: the outbox row, written in the transaction of the change it reports, and
+    its delivery history. ``lease_token``/``lease_until``: the dispatcher that claimed the current attempt."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the ``webhook-id`` header, kept across retries
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the exact body sent (and signed)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    last_attempt_at: Mapped[float | None] = mapped_column(Float)
+    last_status: Mapped[int | None] = mapped_column(Integer)  # HTTP status of the last attempt (None: no answer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[float | None] = mapped_column(Float)
 
 
 class LoginSession(Base):

@@ -82,6 +82,7 @@ async def seeded(client: httpx.AsyncClient, mgmt_token: str) -> dict[str, list[s
             "connection": "Username-Password-Authentication",
         },
     )
+    hook = await post("/api/v2/webhooks", {"url": "https://fuzz.example.com/hook", "event_types": ["grant.created"]})
     connections = (await client.get("/api/v2/connections", headers=auth)).json()
     keys = (await client.get("/api/v2/keys/signing", headers=auth)).json()
     logs = (await client.get("/api/v2/logs", headers=auth)).json()
@@ -93,6 +94,7 @@ async def seeded(client: httpx.AsyncClient, mgmt_token: str) -> dict[str, list[s
         "connection_id": [c["id"] for c in connections],
         "kid": [k["kid"] for k in keys],
         "log_id": [entry["log_id"] for entry in logs[:3]],
+        "webhook_id": [hook["id"]],
     }
 
 

@@ -14,6 +14,7 @@ from consentry.management.routers import (
     signing_keys,
     tenant_settings,
     users,
+    webhooks,
     xaa_policies,
 )
 from consentry.management.routers import dcr as dcr_routes
@@ -40,5 +41,6 @@ ROUTERS = [
         signing_keys.router,
         logs.router,
         xaa_policies.router,
+        webhooks.router,
     )
 ]

@@ -25,7 +25,8 @@ from consentry.oauth.grants.holder import (
     usage_updates,
 )
 from consentry.oauth.mint_policy import decide
-from consentry.services import audit
+from consentry.services import audit, webhooks
+from consentry.services.webhook_rules import REFRESH_FAMILY_REVOKED
 from consentry.storage import redemptions, refresh_tokens
 from consentry.storage.redemptions import CODES_REDEEMED, HeldRow
 from consentry.tokens.issue import UserTokenRequest, mint_user_tokens
@@ -70,6 +71,9 @@ class AuthorizationCodeGrant:
         if user is None or user.blocked:
             raise INVALID_GRANT.with_hint("The user is blocked or no longer exists.")
         if consent_gone(row, now):
+            if row.live_grant_id is not None:  # expired, not revoked: announce it (once) if no one has yet
+                async with rt.db.write() as conn:
+                    await webhooks.announce_expired(rt, conn, row.live_grant_id)
             raise INVALID_GRANT.with_hint("The user's consent was revoked or has expired.")
         inp = await mint_input(rt, client, row, list(row.scope))
         decision = decide(inp)
@@ -122,7 +126,7 @@ async def _refuse(ctx: TokenContext, row: HeldRow, reason: str) -> NoReturn:
 async def _revoke_replayed(ctx: TokenContext, row: HeldRow) -> None:
     rt = ctx.rt
     async with rt.db.transaction() as s:
-        await refresh_tokens.revoke_code_families_in(s, rt.clock.now(), row.code_hash)
+        revoked = await refresh_tokens.revoke_code_families_in(s, rt.clock.now(), row.code_hash)
         audit.record(
             s,
             rt.clock.now(),
@@ -132,6 +136,17 @@ async def _revoke_replayed(ctx: TokenContext, row: HeldRow) -> None:
             user_id=row.user_id,
             ip=ctx.ip,
         )
+        if revoked:  # the refresh-token family the code began (RFC 9700 §4.14: reuse of what bought it)
+            data = {
+                "family_id": None,
+                "client_id": row.client_id,
+                "user_id": row.user_id,
+                "grant_id": row.grant_id,
+                "audience": row.audience,
+                "reason": "code_replayed",
+                "refresh_tokens_revoked": revoked,
+            }
+            await webhooks.emit(rt, s, REFRESH_FAMILY_REVOKED, data)
 
 
 register(AuthorizationCodeGrant())

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 from consentry.oauth.errors import INVALID_GRANT, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
 from consentry.oauth.grants.holder import (
+    consent_gone,
     grant_expires_at,
     holder_of,
     mint_details,
@@ -27,7 +28,8 @@ from consentry.oauth.grants.holder import (
 )
 from consentry.oauth.mint_policy import decide
 from consentry.oauth.params import scope_list
-from consentry.services import audit
+from consentry.services import audit, webhooks
+from consentry.services.webhook_rules import REFRESH_FAMILY_REVOKED
 from consentry.storage import redemptions, refresh_tokens
 from consentry.storage.redemptions import REFRESH_ROTATED, HeldRow
 from consentry.tokens.issue import Family, UserTokenRequest, family_end, mint_user_tokens, refresh_expiry
@@ -102,10 +104,25 @@ def _narrowed(original: list[str], requested: str | None) -> list[str]:
 
 
 async def _revoke_family(ctx: TokenContext, row: HeldRow, type_: str, description: str) -> None:
+    """Revoke the family with its audit event; a reuse is announced (``refresh_family.revoked``), and so is a
+    user grant this refresh found expired (``grant.expired``, unless already announced)."""
     rt = ctx.rt
     async with rt.db.transaction() as s:
-        await refresh_tokens.revoke_family_in(s, rt.clock.now(), row.family_id)
+        revoked = await refresh_tokens.revoke_family_in(s, rt.clock.now(), row.family_id)
         audit.record(s, rt.clock.now(), type_, description, client_id=row.client_id, user_id=row.user_id, ip=ctx.ip)
+        if type_ == audit.TOKEN_REUSE:
+            data = {
+                "family_id": row.family_id,
+                "client_id": row.client_id,
+                "user_id": row.user_id,
+                "grant_id": row.grant_id,
+                "audience": row.audience,
+                "reason": "reuse",
+                "refresh_tokens_revoked": revoked,
+            }
+            await webhooks.emit(rt, s, REFRESH_FAMILY_REVOKED, data)
+        if row.live_grant_id is not None and consent_gone(row, rt.clock.now()):
+            await webhooks.announce_expired(rt, s, row.live_grant_id)
 
 
 register(RefreshTokenGrant())

@@ -26,6 +26,8 @@ SECTIONS = [
     "/admin/registrations",
     "/admin/registrations?status=pending",
     "/admin/logs",
+    "/admin/webhooks",
+    "/admin/webhooks/new",
 ]
 
 
