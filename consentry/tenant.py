@@ -37,6 +37,7 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "create:signing_keys",
     "update:signing_keys",
     "read:logs",
+    "create:user_tickets",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

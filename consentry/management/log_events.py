@@ -42,6 +42,7 @@ AUTH0_TYPES: Mapping[str, str] = {
             "tenant.settings_updated",
             "signing_key.rotated",
             "signing_key.revoked",
+            "ticket.created",
         )
     },
     "user.deleted": "sdu",  # Successful User Deletion

@@ -13,6 +13,7 @@ from consentry.management.routers import (
     resource_servers,
     signing_keys,
     tenant_settings,
+    tickets,
     users,
 )
 from consentry.management.routers import dcr as dcr_routes
@@ -34,6 +35,7 @@ ROUTERS = [
         client_grants.router,
         grants.router,
         users.router,
+        tickets.router,
         connections.router,
         tenant_settings.router,
         signing_keys.router,
