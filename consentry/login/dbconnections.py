@@ -115,6 +115,8 @@ async def _sign_up(
         )
     except ServiceError as err:
         await _failed(rt, client, ip, err.message)
+        if err.code == signup.TOO_MANY:
+            raise DbError(429, "too_many_requests", err.message, name="TooManyRequestsError") from None
         if err.kind == Kind.CONFLICT:
             raise DbError(400, "user_exists", "The user already exists.") from None
         raise DbError(400, "invalid_signup", err.message) from None

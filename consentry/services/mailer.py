@@ -51,7 +51,8 @@ def build(settings: Settings, mail: Mail) -> EmailMessage:
     msg["Subject"] = mail.subject
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain=sender(settings).rpartition("@")[2] or None)
-    msg.set_content(mail.text)
+    # 7bit/8bit, never quoted-printable: the link must stay one unbroken line, in the outbox file too
+    msg.set_content(mail.text, cte="7bit" if mail.text.isascii() else "8bit")
     return msg
 
 

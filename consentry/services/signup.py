@@ -16,7 +16,7 @@ from typing import Any
 
 from consentry.domain import ClientInfo, ConnectionInfo
 from consentry.runtime import Runtime
-from consentry.services import audit, mailer, tickets, users
+from consentry.services import audit, mailer, rate_limit, tickets, users
 from consentry.services.errors import invalid, refused
 from consentry.storage import tickets as ticket_rows
 from consentry.storage.models import User
@@ -26,6 +26,10 @@ SIGNUP_FAILURE = "fs"  # Auth0: Failed Signup
 RESET_REQUESTED = "scpr"  # Auth0: Success Change Password Request
 VERIFICATION_SENT = "svr"  # Auth0: Success Verification Email Request
 RESET_SENT_TEXT = "We've just sent you an email to reset your password."
+# No mailbox flooding and no mass account creation from one place (counted in the shared rate_counters table).
+SIGNUPS_PER_IP, SIGNUP_WINDOW = 30, 3600.0
+RESET_MAILS_PER_ADDRESS, RESET_WINDOW = 5, 3600.0
+TOO_MANY = "too_many_requests"
 
 
 def signup_refusal(connection: ConnectionInfo | None) -> str | None:
@@ -63,6 +67,8 @@ async def sign_up(rt: Runtime, req: Signup) -> User:
         raise invalid("The connection is not a database connection of this application.", "connection_not_found")
     if req.connection.options.get("requires_username") and not req.username:
         raise invalid("Missing required property: username.", "invalid_signup")
+    if not await rate_limit.hit(rt, f"signup:{req.ip}", SIGNUPS_PER_IP, SIGNUP_WINDOW):
+        raise refused("Too many signups from this address. Try again later.", TOO_MANY)
     email = req.email.strip().lower()
     async with rt.db.transaction() as s:
         row, _ = await users.create_user(
@@ -99,6 +105,8 @@ async def sign_up(rt: Runtime, req: Signup) -> User:
 async def request_reset(rt: Runtime, client: ClientInfo, connection: ConnectionInfo, email: str, ip: str) -> None:
     """Send a password-reset link to ``email`` when it names a user of ``connection``; silent otherwise."""
     login = email.strip().lower()
+    if not await rate_limit.hit(rt, f"reset-mail:{login}", RESET_MAILS_PER_ADDRESS, RESET_WINDOW):
+        return  # the same answer, no further email: an address cannot be flooded with reset links
     async with rt.db.transaction() as s:
         found = [u for u in await users.users_by_email(s, login) if u.connection_id == connection.id]
         if not found or found[0].password_hash is None:

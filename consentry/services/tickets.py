@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from consentry.login import password_policy
-from consentry.login.passwords import hash_password
+from consentry.login.passwords import hash_password_off_loop
 from consentry.runtime import Runtime
 from consentry.services import audit, mailer
 from consentry.services.errors import invalid
@@ -95,7 +95,7 @@ async def change_password(rt: Runtime, secret: str, password: str, options: dict
     verdict = password_policy.check(options, password)
     if not verdict.ok:
         raise invalid(verdict.message(), "invalid_password")
-    new_hash = hash_password(password)
+    new_hash = await hash_password_off_loop(password)
     now = rt.clock.now()
     async with rt.db.write() as conn:
         used = await tickets.redeem_in(conn, ids.digest(secret), tickets.PASSWORD_CHANGE, now)

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 
 from consentry.clock import FrozenClock
 from consentry.runtime import Runtime
+from consentry.services import signup
 from consentry.storage.models import AuditEvent, Connection, LoginSession, User, UserTicket
 from consentry.tenant import DEFAULT_DIRECTORY
 from tests.integration.flows.conftest import PASSWORD, App, make_app, make_user
@@ -408,3 +409,22 @@ async def test_without_smtp_host_messages_go_to_the_outbox_and_the_log_has_no_li
     assert "To: alice@example.com" in text and "/u/reset-password?ticket=" in text
     logged = " ".join(r.getMessage() for r in caplog.records)
     assert str(files[0]) in logged and "ticket=" not in logged and "alice@example.com" not in logged
+
+
+# --- limits -----------------------------------------------------------------------------------------------
+
+
+async def test_reset_emails_per_address_and_signups_per_ip_are_limited(
+    client: httpx.AsyncClient, runtime: Runtime, web_app: App, inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_user(runtime)
+    body = {"client_id": web_app.client_id, "connection": DEFAULT_DIRECTORY, "email": "alice@example.com"}
+    for _ in range(signup.RESET_MAILS_PER_ADDRESS + 1):
+        r = await client.post("/dbconnections/change_password", json=body)
+        assert r.status_code == 200 and r.text == RESET_TEXT  # the same answer every time
+    assert [inbox.next() for _ in range(signup.RESET_MAILS_PER_ADDRESS)] and inbox.empty()
+    monkeypatch.setattr(signup, "SIGNUPS_PER_IP", 1)
+    sign = {"client_id": web_app.client_id, "connection": DEFAULT_DIRECTORY, "password": PASSWORD}
+    assert (await client.post("/dbconnections/signup", json={**sign, "email": "one@example.com"})).status_code == 200
+    r = await client.post("/dbconnections/signup", json={**sign, "email": "two@example.com"})
+    assert r.status_code == 429 and r.json()["name"] == "TooManyRequestsError"
