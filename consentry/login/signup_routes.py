@@ -143,7 +143,7 @@ async def forgot_form(request: Request, state: str | None = None) -> Response:
     if txn is None:
         return render_error(request, EXPIRED, error="invalid_request")
     choices = await login_choices(rt, txn)
-    if choices.client is None or not choices.database:
+    if not choices.database:
         return render_error(request, "Password reset is not available here.", status=403, error="access_denied")
     return _forgot_page(request, rt, txn, choices, None)
 
@@ -163,7 +163,7 @@ async def forgot_submit(
     if browser_binding.problem(rt, request, txn, csrf) is not None:
         return render_error(request, BAD_FORM, status=403, error="invalid_request")
     choices = await login_choices(rt, txn)
-    if choices.client is None or not choices.database:
+    if not choices.database:
         return render_error(request, "Password reset is not available here.", status=403, error="access_denied")
     if email.strip():
         for connection in choices.database:

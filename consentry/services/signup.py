@@ -102,8 +102,11 @@ async def sign_up(rt: Runtime, req: Signup) -> User:
     return row
 
 
-async def request_reset(rt: Runtime, client: ClientInfo, connection: ConnectionInfo, email: str, ip: str) -> None:
-    """Send a password-reset link to ``email`` when it names a user of ``connection``; silent otherwise."""
+async def request_reset(
+    rt: Runtime, client: ClientInfo | None, connection: ConnectionInfo, email: str, ip: str
+) -> None:
+    """Send a password-reset link to ``email`` when it names a user of ``connection``; silent otherwise. ``client``
+    is None for a login that belongs to no application (the dashboard, the connected-apps page)."""
     login = email.strip().lower()
     if not await rate_limit.hit(rt, f"reset-mail:{login}", RESET_MAILS_PER_ADDRESS, RESET_WINDOW):
         return  # the same answer, no further email: an address cannot be flooded with reset links
@@ -115,14 +118,16 @@ async def request_reset(rt: Runtime, client: ClientInfo, connection: ConnectionI
         url = await tickets.create_in(
             rt,
             s,
-            tickets.TicketRequest(kind=ticket_rows.PASSWORD_CHANGE, user_id=user.user_id, client_id=client.client_id),
+            tickets.TicketRequest(
+                kind=ticket_rows.PASSWORD_CHANGE, user_id=user.user_id, client_id=client.client_id if client else None
+            ),
         )
         audit.record(
             s,
             rt.clock.now(),
             RESET_REQUESTED,
             "Password reset requested",
-            client_id=client.client_id,
+            client_id=client.client_id if client else None,
             user_id=user.user_id,
             ip=ip,
         )

@@ -75,10 +75,10 @@ def _authorize_url(server: Server, client_id: str, **extra: str) -> str:
 
 
 def _app_tab(open_tab: Callable[..., Watched], prefix: str) -> Watched:
-    """A fresh browser whose requests to the app's callback are answered by a stub page."""
+    """A fresh browser whose requests to the app (its callback) are answered by a stub page."""
     tab = open_tab(prefix)
     tab.page.route(
-        re.compile(re.escape(CALLBACK) + r".*"),
+        re.compile(r"https://app\.example\.com/.*"),
         lambda route: route.fulfill(status=200, content_type="text/html", body="<!doctype html><title>app</title>"),
     )
     return tab

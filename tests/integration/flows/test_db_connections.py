@@ -360,7 +360,7 @@ async def test_the_signup_screen_is_for_first_party_apps_with_open_signup(
 ) -> None:
     page = await client.get("/u/login", params={"next": "/u/apps"})  # a login for no application
     state = hidden(page.text, "state")
-    assert 'id="signup-link"' not in page.text
+    assert 'id="signup-link"' not in page.text and 'id="forgot-link"' in page.text  # reset: yes, signup: no
     assert (await client.get("/u/login/signup", params={"state": state})).status_code == 403
     assert (await client.get("/u/login/signup", params={"state": "unknown"})).status_code == 400
 
