@@ -97,9 +97,14 @@ async def sign_up(rt: Runtime, req: Signup) -> User:
                 kind=ticket_rows.EMAIL_VERIFICATION, user_id=row.user_id, client_id=req.client.client_id
             ),
         )
+    await send_verification(rt, email, url)
+    return row
+
+
+async def send_verification(rt: Runtime, email: str, url: str) -> None:
+    """The verification email with ``url`` (a ticket stored by the caller's committed transaction)."""
     tenant = await rt.catalog.tenant()
     await mailer.send(rt.settings, tickets.verification_mail(rt, _tenant_name(rt, tenant), email, url))
-    return row
 
 
 async def request_reset(

@@ -23,6 +23,7 @@ from consentry.storage import tickets
 from consentry.storage.db import OrmUnit, Unit
 from consentry.tokens import ids
 
+PASSWORD_CHANGE, EMAIL_VERIFICATION = tickets.PASSWORD_CHANGE, tickets.EMAIL_VERIFICATION  # the two kinds
 DEFAULT_TTL = 432000  # seconds: Auth0's default for both kinds of tickets
 MAX_TTL = 30 * 86400
 PAGES = {tickets.PASSWORD_CHANGE: "u/reset-password", tickets.EMAIL_VERIFICATION: "u/email-verification"}

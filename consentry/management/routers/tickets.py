@@ -17,7 +17,6 @@ from consentry.management.routers.common import actor, runtime
 from consentry.services import tickets
 from consentry.services import users as user_service
 from consentry.services.errors import invalid, not_found
-from consentry.storage import tickets as ticket_rows
 from consentry.web import json_response
 
 router = APIRouter(prefix="/api/v2", tags=["Tickets"])
@@ -49,7 +48,7 @@ async def post_password_change(request: Request, body: PasswordChangeTicket, cla
             rt,
             s,
             tickets.TicketRequest(
-                kind=ticket_rows.PASSWORD_CHANGE,
+                kind=tickets.PASSWORD_CHANGE,
                 user_id=user.user_id,
                 client_id=body.client_id,
                 result_url=body.result_url or None,
@@ -58,7 +57,7 @@ async def post_password_change(request: Request, body: PasswordChangeTicket, cla
                 include_email_in_redirect=body.includeEmailInRedirect,
             ),
         )
-        tickets.record_created(s, rt.clock.now(), user.user_id, ticket_rows.PASSWORD_CHANGE, actor(claims))
+        tickets.record_created(s, rt.clock.now(), user.user_id, tickets.PASSWORD_CHANGE, actor(claims))
     return json_response({"ticket": url}, 201)
 
 
@@ -78,7 +77,7 @@ async def post_email_verification(request: Request, body: EmailVerificationTicke
             rt,
             s,
             tickets.TicketRequest(
-                kind=ticket_rows.EMAIL_VERIFICATION,
+                kind=tickets.EMAIL_VERIFICATION,
                 user_id=user.user_id,
                 client_id=body.client_id,
                 result_url=body.result_url or None,
@@ -86,5 +85,5 @@ async def post_email_verification(request: Request, body: EmailVerificationTicke
                 include_email_in_redirect=body.includeEmailInRedirect,
             ),
         )
-        tickets.record_created(s, rt.clock.now(), user.user_id, ticket_rows.EMAIL_VERIFICATION, actor(claims))
+        tickets.record_created(s, rt.clock.now(), user.user_id, tickets.EMAIL_VERIFICATION, actor(claims))
     return json_response({"ticket": url}, 201)

@@ -428,3 +428,18 @@ async def test_reset_emails_per_address_and_signups_per_ip_are_limited(
     assert (await client.post("/dbconnections/signup", json={**sign, "email": "one@example.com"})).status_code == 200
     r = await client.post("/dbconnections/signup", json={**sign, "email": "two@example.com"})
     assert r.status_code == 429 and r.json()["name"] == "TooManyRequestsError"
+
+
+async def test_management_user_create_with_verify_email_sends_the_verification(
+    client: httpx.AsyncClient, runtime: Runtime, mgmt: httpx.AsyncClient, inbox: Inbox
+) -> None:
+    while not inbox.empty():
+        inbox.next()
+    body = {"connection": DEFAULT_DIRECTORY, "email": "managed@example.com", "password": PASSWORD}
+    assert (await mgmt.post("/api/v2/users", json=body)).status_code == 201
+    assert inbox.empty()  # no verify_email: no email (as before)
+    r = await mgmt.post("/api/v2/users", json={**body, "email": "verify@example.com", "verify_email": True})
+    assert r.status_code == 201 and r.json()["email_verified"] is False
+    link = link_in(inbox.next())
+    assert (await client.get(_path(link))).status_code == 200
+    assert (await _user(runtime, "verify@example.com")).email_verified is True
