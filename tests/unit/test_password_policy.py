@@ -61,6 +61,10 @@ def test_rules_have_auth0s_shape_and_summary() -> None:
     assert verdict.message().startswith("Password is too weak: At least 8 characters in length")
 
 
+def connection_info(*, strategy: str, options: dict[str, Any]) -> ConnectionInfo:
+    return ConnectionInfo(id="con_1", name="db", strategy=strategy, is_domain_connection=False, options=options)
+
+
 @pytest.mark.parametrize(
     ("strategy", "options", "refusal"),
     [
@@ -70,10 +74,6 @@ def test_rules_have_auth0s_shape_and_summary() -> None:
         ("oidc", {}, "not_a_database"),
     ],
 )
-def connection_info(*, strategy: str, options: dict[str, Any]) -> ConnectionInfo:
-    return ConnectionInfo(id="con_1", name="db", strategy=strategy, is_domain_connection=False, options=options)
-
-
 def test_signup_refusal_table(strategy: str, options: dict[str, Any], refusal: str | None) -> None:
     assert signup_refusal(connection_info(strategy=strategy, options=options)) == refusal
 
