@@ -15,6 +15,7 @@ from consentry import admin
 from consentry.catalog import RequestSnapshot
 from consentry.clock import Clock
 from consentry.consent import routes as consent_routes
+from consentry.login import dbconnections, signup_routes, ticket_routes
 from consentry.login import federated as federated_login
 from consentry.login import routes as login_routes
 from consentry.oauth import endpoints as oauth_endpoints
@@ -91,6 +92,9 @@ def create_app(
     app.include_router(authorize_routes.router)
     app.include_router(login_routes.router)
     app.include_router(federated_login.router)
+    app.include_router(signup_routes.router)
+    app.include_router(ticket_routes.router)
+    app.include_router(dbconnections.router)
     app.include_router(consent_routes.router)
     app.include_router(apps_routes.router)
     app.include_router(welcome_routes.router)

@@ -15,6 +15,10 @@ from consentry.tenant import DEFAULT_DIRECTORY, MANAGEMENT_SCOPES
 from consentry.tokens import ids
 
 
+def _scope_entry(value: str) -> dict[str, str]:
+    return {"value": value, "description": value.replace(":", " ").replace("_", " ").capitalize()}
+
+
 async def bootstrap(rt: Runtime) -> None:
     now = rt.clock.now()
     steps = (
@@ -25,10 +29,7 @@ async def bootstrap(rt: Runtime) -> None:
                 id=ids.hex_id(),
                 identifier=rt.settings.management_audience,
                 name="Auth0 Management API",
-                scopes=[
-                    {"value": s, "description": s.replace(":", " ").replace("_", " ").capitalize()}
-                    for s in MANAGEMENT_SCOPES
-                ],
+                scopes=[_scope_entry(s) for s in MANAGEMENT_SCOPES],
                 allow_offline_access=False,
                 skip_consent_for_verifiable_first_party_clients=False,
                 token_dialect="rfc9068_profile",
@@ -64,5 +65,23 @@ async def bootstrap(rt: Runtime) -> None:
                     s.add(make())
         except IntegrityError:
             pass  # another process created it first
+    await _add_new_management_scopes(rt, now)
     await rt.keys.ensure_key()
     rt.catalog.invalidate()
+
+
+async def _add_new_management_scopes(rt: Runtime, now: float) -> None:
+    """A Management API bootstrapped by an older version gets the scopes added since (``create:user_tickets``)."""
+    query = select(ResourceServer).where(ResourceServer.identifier == rt.settings.management_audience)
+    async with rt.db.read() as s:
+        row = await s.scalar(query)
+        have = {entry.get("value") for entry in (row.scopes if row else []) if isinstance(entry, dict)}
+    if row is None or have.issuperset(MANAGEMENT_SCOPES):
+        return
+    async with rt.db.transaction() as s:
+        row = await s.scalar(query)
+        if row is None:
+            return
+        have = {entry.get("value") for entry in row.scopes if isinstance(entry, dict)}
+        row.scopes = [*row.scopes, *(_scope_entry(v) for v in MANAGEMENT_SCOPES if v not in have)]
+        row.updated_at = now

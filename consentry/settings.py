@@ -125,6 +125,19 @@ class Settings(BaseSettings):
         "Needs tls_key_file; the default issuer becomes https://{host}:{port}/ and cookies are Secure.",
     )
     tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
+    smtp_host: str = Field(
+        "",
+        description="SMTP server for the emails Consentry sends (email verification, password reset). Empty: each "
+        "message is written to {data_dir}/outbox/ as an .eml file and the log names the file.",
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="TCP port of the SMTP server.")
+    smtp_username: str = Field("", description="SMTP login; empty sends without authentication.")
+    smtp_password: str = Field("", description="SMTP password of smtp_username (never logged).")
+    smtp_from: str = Field("", description="From address of the emails. Empty: no-reply@{the issuer's host}.")
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the SMTP connection with STARTTLS before authenticating and sending."
+    )
+    smtp_timeout: float = Field(10.0, gt=0, le=120, description="Seconds one SMTP conversation may take.")
 
     id_jag_rate_limit_per_minute: int = Field(
         600, ge=1, description="ID-JAG exchanges (jwt-bearer grant) per requesting application per minute."

@@ -41,6 +41,7 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "create:webhooks",
     "update:webhooks",
     "delete:webhooks",
+    "create:user_tickets",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

@@ -27,7 +27,9 @@ class PasswordHistory(BaseModel):
 
 class ConnectionOptions(BaseModel):
     """Auth0's documented ``options`` of a database connection are typed; other members (strategy-specific) are
-    stored and echoed as free-form JSON. Consentry's login reads none of them today."""
+    stored and echoed as free-form JSON. Signup, password resets and user writes read ``passwordPolicy``,
+    ``password_complexity_options``, ``disable_signup`` and ``requires_username`` (``login/password_policy.py``,
+    ``services/signup.py``); the others are stored only."""
 
     model_config = ConfigDict(extra="allow", strict=True)
     passwordPolicy: Literal["none", "low", "fair", "good", "excellent"] | None = None  # noqa: N815 - Auth0's name

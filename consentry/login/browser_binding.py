@@ -40,9 +40,10 @@ def cookie_name(rt: Runtime) -> str:
     return SECURE_COOKIE if rt.settings.secure_cookies else COOKIE
 
 
-def cookie_path(rt: Runtime) -> str:
-    """The login endpoint's path under the issuer (the issuer may live under a path behind a proxy)."""
-    return urlsplit(rt.settings.issuer_url).path + "u/login"
+def cookie_path(rt: Runtime, page: str = "u/login") -> str:
+    """The login endpoint's path under the issuer (the issuer may live under a path behind a proxy); its
+    sub-paths (``u/login/signup``) get the cookie too."""
+    return urlsplit(rt.settings.issuer_url).path + page
 
 
 def browser_nonce(rt: Runtime, request: Request) -> str | None:
@@ -57,29 +58,40 @@ def nonce_for_page(rt: Runtime, request: Request) -> str:
 
 
 def form_token(rt: Runtime, txn: PendingRequest, nonce: str) -> str:
+    return bound_token(rt, (txn.id, txn.csrf), nonce)
+
+
+def bound_token(rt: Runtime, parts: tuple[str, ...], nonce: str) -> str:
+    """``HMAC(key, parts…, cookie)``: a form token for what ``parts`` name (a transaction, a ticket), in this
+    browser only."""
     key = hmac.new(rt.keys.kek, _LABEL, hashlib.sha256).digest()
-    message = "\n".join((txn.id, txn.csrf, nonce)).encode()
+    message = "\n".join((*parts, nonce)).encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 def problem(rt: Runtime, request: Request, txn: PendingRequest, presented: str | None) -> str | None:
     """None when the form token belongs to this browser and this transaction; else why not."""
+    return bound_problem(rt, request, (txn.id, txn.csrf), presented)
+
+
+def bound_problem(rt: Runtime, request: Request, parts: tuple[str, ...], presented: str | None) -> str | None:
     nonce = browser_nonce(rt, request)
     if nonce is None:
         return MISSING
-    expected = form_token(rt, txn, nonce)
+    expected = bound_token(rt, parts, nonce)
     if not presented or not hmac.compare_digest(expected.encode(), presented.encode("utf-8", "surrogatepass")):
         return MISMATCH
     return None
 
 
-def set_cookie(rt: Runtime, response: Response, nonce: str) -> None:
-    """(Re)set the pre-login cookie; it lives as long as a pending login may, from the last page shown."""
+def set_cookie(rt: Runtime, response: Response, nonce: str, *, page: str = "u/login") -> None:
+    """(Re)set the pre-login cookie for ``page`` (the login pages, or a ticket's page); it lives as long as a
+    pending login may, from the last page shown."""
     response.set_cookie(
         cookie_name(rt),
         nonce,
         max_age=rt.settings.interaction_lifetime,
-        path=cookie_path(rt),
+        path=cookie_path(rt, page),
         httponly=True,
         secure=rt.settings.secure_cookies,
         samesite="lax",

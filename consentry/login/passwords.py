@@ -53,6 +53,11 @@ async def verify_password_off_loop(stored_hash: str | None, password: str) -> bo
     return await asyncio.get_running_loop().run_in_executor(_pool, verify_password, stored_hash, password)
 
 
+async def hash_password_off_loop(password: str) -> str:
+    """``hash_password`` in the bounded hashing pool (see ``verify_password_off_loop``)."""
+    return await asyncio.get_running_loop().run_in_executor(_pool, hash_password, password)
+
+
 def password_problem(password: str) -> str | None:
     if len(password) < MIN_LENGTH:
         return f"Password is too weak: use at least {MIN_LENGTH} characters."

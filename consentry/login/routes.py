@@ -12,12 +12,13 @@ while their password is checked gets the generic failure (the session row cannot
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
 from consentry.federation import home_realm
-from consentry.login import browser_binding, federated, interaction
+from consentry.login import browser_binding, federated, interaction, signup_routes
 from consentry.login.choices import Choices, login_choices
 from consentry.login.complete import complete_login, signed_in
 from consentry.login.passwords import verify_password_off_loop
@@ -78,13 +79,17 @@ def _page(
         tenant_name=rt.settings.tenant_name,
         password_login=bool(choices.database),
         enterprise=buttons,
+        signup=signup_routes.signup_connection(choices) is not None,
     )
     browser_binding.set_cookie(rt, response, nonce)
     return response
 
 
 @router.get("/u/login")
-async def login_form(request: Request, state: str | None = None, next: str | None = None) -> Response:
+async def login_form(
+    request: Request, state: str | None = None, next: str | None = None, screen: str | None = None
+) -> Response:
+    """The login form (``screen=login``: even when the request asked for the signup screen first)."""
     rt: Runtime = request.app.state.runtime
     txn = await interaction.load(rt, state) if state else None
     if state and txn is None:
@@ -102,6 +107,16 @@ async def login_form(request: Request, state: str | None = None, next: str | Non
             "No login method is available to this application." + (hint if client and client.is_third_party else ""),
             status=403,
             error="access_denied",
+        )
+    if (
+        screen != "login"
+        and txn.params.get("screen_hint") == "signup"
+        and signup_routes.signup_connection(choices) is not None
+    ):
+        return RedirectResponse(  # Auth0: the signup screen first, for first-party applications
+            rt.settings.url("u/login/signup") + "?" + urlencode({"state": txn.id}),
+            302,
+            headers={"Cache-Control": "no-store"},
         )
     only = choices.enterprise[0] if txn.params.get("connection") and choices.enterprise else None
     if only is not None:  # /authorize?connection=<enterprise>: straight to the provider (Auth0)

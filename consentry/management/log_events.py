@@ -45,6 +45,7 @@ AUTH0_TYPES: Mapping[str, str] = {
             "xaa_policy.created",
             "xaa_policy.updated",
             "xaa_policy.deleted",
+            "ticket.created",
         )
     },
     "user.deleted": "sdu",  # Successful User Deletion

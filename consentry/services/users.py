@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.commands.users import UserCreate, UserUpdate
-from consentry.login.passwords import hash_password, password_problem
+from consentry.login import password_policy
+from consentry.login.passwords import hash_password
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
@@ -114,9 +115,9 @@ async def create_user(
         raise invalid("Payload validation error: 'email' is not a valid email address.")
     if not password:
         raise invalid("Payload validation error: 'Missing required property: password'.")
-    problem = password_problem(password)
-    if problem:
-        raise invalid(problem, "invalid_password")
+    verdict = password_policy.check(conn.options, password)  # the connection's passwordPolicy (Auth0)
+    if not verdict.ok:
+        raise invalid(verdict.message(), "invalid_password")
     now = rt.clock.now()
     row = User(
         user_id=f"auth0|{user_id or ids.hex_id(16)}",
@@ -239,9 +240,10 @@ async def update_user(
             raise conflict("The specified new username already exists.", "user_exists")
         row.username = data["username"]
     if data.get("password") is not None:
-        problem = password_problem(data["password"])
-        if problem:
-            raise invalid(problem, "invalid_password")
+        connection = await s.get(Connection, row.connection_id)
+        verdict = password_policy.check(connection.options if connection else None, data["password"])
+        if not verdict.ok:
+            raise invalid(verdict.message(), "invalid_password")
         row.password_hash = hash_password(data["password"])
     for flag in ("email_verified", "blocked"):
         if data.get(flag) is not None:

@@ -311,6 +311,24 @@ class AuditEvent(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+class UserTicket(Base):
+    """A single-use link sent to a user (password change, email verification): Auth0's tickets. Only the
+    digest of the link's secret is stored; ``used_at`` is set once, by the one request that redeems it."""
+
+    __tablename__ = "user_tickets"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(128), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # password_change | email_verification
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    result_url: Mapped[str | None] = mapped_column(Text)
+    mark_email_as_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    include_email_in_redirect: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)
+    used_at: Mapped[float | None] = mapped_column(Float)
+
+
 class UsedAssertion(Base):
     """Assertions (ID-JAG ``jti`` per issuer, hashed) already redeemed, kept until they expire: no replay."""
 

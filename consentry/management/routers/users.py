@@ -11,6 +11,7 @@ from consentry.commands.users import UserCreate, UserUpdate
 from consentry.management.auth import Principal, require
 from consentry.management.pagination import paged, select_fields
 from consentry.management.routers.common import PagingQuery, actor, runtime
+from consentry.services import signup, tickets
 from consentry.services import users as service
 from consentry.web import json_response
 
@@ -50,7 +51,15 @@ async def create_user(request: Request, body: UserCreate, claims: Create) -> Res
     rt = runtime(request)
     async with rt.db.transaction() as s:
         row, conn = await service.create_user_from_body(rt, s, body, actor=actor(claims))
+        verify = bool(body.verify_email and row.email and not row.email_verified)
+        url = await tickets.create_in(rt, s, _verification(row.user_id)) if verify else None
+    if url is not None and row.email:  # Auth0's verify_email: the verification email, after the commit
+        await signup.send_verification(rt, row.email, url)
     return json_response(service.user_json(row, conn.name), 201)
+
+
+def _verification(user_id: str) -> tickets.TicketRequest:
+    return tickets.TicketRequest(kind=tickets.EMAIL_VERIFICATION, user_id=user_id)
 
 
 @router.get("/users-by-email", summary="Search users by email", operation_id="get_users_by_email")
