@@ -37,6 +37,14 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "create:signing_keys",
     "update:signing_keys",
     "read:logs",
+    "read:client_credentials",
+    "create:client_credentials",
+    "update:client_credentials",
+    "delete:client_credentials",
+    "read:sessions",
+    "delete:sessions",
+    "read:refresh_tokens",
+    "delete:refresh_tokens",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {
