@@ -23,7 +23,7 @@ from consentry.oauth import routes as oauth_routes
 from consentry.oauth.authorize import routes as authorize_routes
 from consentry.oauth.cors import CorsMiddleware
 from consentry.runtime import Runtime
-from consentry.services import dcr_prune
+from consentry.services import dcr_prune, job_runner
 from consentry.settings import Settings, load_settings
 from consentry.ui import apps_routes, welcome_routes
 from consentry.ui.render import STATIC
@@ -47,6 +47,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await rt.keys.reload()
         pruner = dcr_prune.start_periodic(rt)
+        job_poller = job_runner.start_periodic(rt)  # users imports and exports, resumed after a restart
         if rt.notifier is not None:
             await rt.notifier.start()  # configuration and key changes made by the other processes
         yield
@@ -54,6 +55,7 @@ def create_app(
         if rt.notifier is not None:
             await rt.notifier.stop()
         await dcr_prune.stop_periodic(pruner)
+        await job_runner.stop_periodic(job_poller)
         if runtime is None:
             await rt.db.dispose()
 

@@ -5,14 +5,18 @@ from fastapi import APIRouter
 from consentry.management.errors import ERROR_RESPONSES
 from consentry.management.routers import (
     cimd_clients,
+    client_credentials,
     client_grants,
     clients,
     connections,
     grants,
+    jobs,
     logs,
     resource_servers,
     signing_keys,
     tenant_settings,
+    user_blocks,
+    user_sessions,
     users,
 )
 from consentry.management.routers import dcr as dcr_routes
@@ -30,10 +34,14 @@ ROUTERS = [
         dcr_routes.router,
         cimd_clients.router,
         clients.router,
+        client_credentials.router,
         resource_servers.router,
         client_grants.router,
         grants.router,
         users.router,
+        user_sessions.router,
+        user_blocks.router,
+        jobs.router,
         connections.router,
         tenant_settings.router,
         signing_keys.router,
