@@ -183,14 +183,14 @@ async def _run_export(rt: Runtime, job: StoredJob, on_progress: Progress | None)
     fields = [(f["name"], f.get("export_as") or f["name"]) for f in job.options.get("fields", [])]
     limit = int(job.options.get("limit") or 1_000_000)
     lines: list[dict[str, Any]] = []
+    offset = 0
     async with rt.db.read() as s:
         names = await connection_names(s)
         while len(lines) < limit:
-            rows, total = await list_users(
-                s, offset=len(lines), limit=min(1000, limit - len(lines)), q=None, connection=None, sort=None
-            )
+            rows, total = await list_users(s, offset=offset, limit=1000)
+            offset += len(rows)
             for row in rows:
-                if job.connection_id is None or row.connection_id == job.connection_id:
+                if len(lines) < limit and job.connection_id in (None, row.connection_id):
                     user = user_json(row, names.get(row.connection_id, ""))
                     lines.append({alias: _value(user, name) for name, alias in fields})
             if on_progress is not None:
