@@ -26,14 +26,18 @@ UPDATABLE = (
     "updated_at",
 )
 KEPT_WHEN_ABSENT = ("username", "password_hash")  # an upsert without them keeps the stored ones
+
+
+def _param(name: str) -> Any:
+    return bindparam(f"b_{name}", type_=TABLE.c[name].type)  # typed: JSON columns are serialised
+
+
 _UPDATE = (
     update(TABLE)
     .where(TABLE.c.user_id == bindparam("b_user_id"))
     .values(
         {
-            name: func.coalesce(bindparam(f"b_{name}"), TABLE.c[name])
-            if name in KEPT_WHEN_ABSENT
-            else bindparam(f"b_{name}")
+            name: func.coalesce(_param(name), TABLE.c[name]) if name in KEPT_WHEN_ABSENT else _param(name)
             for name in UPDATABLE
         }
     )
