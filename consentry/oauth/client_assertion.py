@@ -88,10 +88,7 @@ async def authenticate_assertion(rt: Runtime, client: ClientInfo, params: dict[s
     claims = _verified_payload(assertion, _candidates(stored, header, now), str(alg))
     # RFC 7523 §3 #3: the authorization server (its issuer) or the endpoint's URL; the token endpoint's URL is
     # accepted at every endpoint (clients such as Authlib's sign for it when revoking too).
-    audiences = (
-        rt.settings.issuer_url,
-        *(rt.settings.url(p) for p in ("oauth/token", "oauth/revoke", "oauth/introspect")),
-    )
+    audiences = (rt.settings.issuer_url, *(rt.settings.url(p) for p in ENDPOINTS))
     problem = claims_problem(claims, Expected(client_id=client.client_id, audiences=audiences, now=now))
     if problem is not None:
         raise _refused(problem)
