@@ -25,10 +25,7 @@ async def bootstrap(rt: Runtime) -> None:
                 id=ids.hex_id(),
                 identifier=rt.settings.management_audience,
                 name="Auth0 Management API",
-                scopes=[
-                    {"value": s, "description": s.replace(":", " ").replace("_", " ").capitalize()}
-                    for s in MANAGEMENT_SCOPES
-                ],
+                scopes=[_scope(s) for s in MANAGEMENT_SCOPES],
                 allow_offline_access=False,
                 skip_consent_for_verifiable_first_party_clients=False,
                 token_dialect="rfc9068_profile",
@@ -64,5 +61,22 @@ async def bootstrap(rt: Runtime) -> None:
                     s.add(make())
         except IntegrityError:
             pass  # another process created it first
+    await _add_new_management_scopes(rt)
     await rt.keys.ensure_key()
     rt.catalog.invalidate()
+
+
+def _scope(value: str) -> dict[str, str]:
+    return {"value": value, "description": value.replace(":", " ").replace("_", " ").capitalize()}
+
+
+async def _add_new_management_scopes(rt: Runtime) -> None:
+    """A database made by an older version gets the Management API scopes added since (new endpoints)."""
+    async with rt.db.transaction() as s:
+        api = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == rt.settings.management_audience))
+        if api is None:
+            return
+        present = {str(v.get("value")) for v in api.scopes or [] if isinstance(v, dict)}
+        missing = [_scope(v) for v in MANAGEMENT_SCOPES if v not in present]
+        if missing:
+            api.scopes = [*(api.scopes or []), *missing]
