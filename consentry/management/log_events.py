@@ -27,6 +27,8 @@ AUTH0_TYPES: Mapping[str, str] = {
             "client.updated",
             "client.deleted",
             "client.secret_rotated",
+            "client.credential_created",
+            "client.credential_deleted",
             "client.approved",
             "client_grant.created",
             "client_grant.updated",

@@ -20,6 +20,7 @@ from jwt.algorithms import RSAAlgorithm
 from consentry.clock import iso
 from consentry.commands.client_credentials import CredentialCreate, CredentialUpdate
 from consentry.runtime import Runtime
+from consentry.services import audit
 from consentry.services.clients import get_client
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.storage import client_credentials as store
@@ -28,6 +29,8 @@ from consentry.storage.db import OrmUnit
 from consentry.tokens import ids
 
 MAX_PER_CLIENT = 2
+CREDENTIAL_CREATED = "client.credential_created"
+CREDENTIAL_DELETED = "client.credential_deleted"
 MIN_RSA_BITS = 2048
 
 
@@ -93,6 +96,14 @@ async def create(rt: Runtime, s: OrmUnit, client_id: str, body: CredentialCreate
         expires_at=_epoch(body.expires_at, now),
     )
     await store.insert_in(s, credential)
+    audit.record(
+        s,
+        now,
+        CREDENTIAL_CREATED,
+        f"Client credential '{body.name or kid}' created",
+        client_id=client_id,
+        details={"credential_id": credential.id, "kid": kid},
+    )
     return credential
 
 
@@ -117,7 +128,7 @@ async def update(
     return await get(s, client_id, credential_id)
 
 
-async def delete(s: OrmUnit, client_id: str, credential_id: str) -> None:
+async def delete(rt: Runtime, s: OrmUnit, client_id: str, credential_id: str) -> None:
     """Delete the key and take it off the application's ``private_key_jwt`` list."""
     await get(s, client_id, credential_id)
     row = await get_client(s, client_id)
@@ -132,3 +143,11 @@ async def delete(s: OrmUnit, client_id: str, credential_id: str) -> None:
             attrs.pop("client_authentication_methods", None)
         row.attributes = attrs
     await store.delete_in(s, client_id, credential_id)
+    audit.record(
+        s,
+        rt.clock.now(),
+        CREDENTIAL_DELETED,
+        "Client credential deleted",
+        client_id=client_id,
+        details={"credential_id": credential_id},
+    )

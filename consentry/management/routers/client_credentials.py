@@ -61,6 +61,7 @@ async def patch_credential(
     status_code=204,
 )
 async def delete_credential(request: Request, client_id: str, credential_id: str, _: Delete) -> Response:
-    async with runtime(request).db.transaction() as s:
-        await service.delete(s, client_id, credential_id)
+    rt = runtime(request)
+    async with rt.db.transaction() as s:
+        await service.delete(rt, s, client_id, credential_id)
     return Response(status_code=204)
