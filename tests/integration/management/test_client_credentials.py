@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx
+import httpx2
 import jwt
 import pytest
 from authlib.integrations.httpx_client import AsyncOAuth2Client
@@ -77,7 +78,8 @@ def _authlib(app: Any, client_id: str, private: str, alg: str = "RS256", endpoin
         client_id,
         private,
         token_endpoint_auth_method="private_key_jwt",
-        transport=httpx.ASGITransport(app=app),
+        revocation_endpoint_auth_method="private_key_jwt",  # Authlib's default there is client_secret_basic
+        transport=httpx2.ASGITransport(app=app),  # Authlib's httpx integration is built on httpx2
     )
     session.register_client_auth_method(PrivateKeyJWT(endpoint, alg=alg))
     return session
