@@ -120,7 +120,13 @@ async def get_job_errors(request: Request, job_id: str, _: Import) -> Response:
     return json_response([{"user": user, "errors": errors} for user, errors in found])
 
 
-@router.get("/{job_id}/download", summary="Download an export's file (gzip)", operation_id="get_export_file")
+@router.get(
+    "/{job_id}/download",
+    summary="Download an export's file (gzip)",
+    operation_id="get_export_file",
+    response_class=Response,
+    responses={200: {"description": "The export, gzip-compressed", "content": {"application/gzip": {}}}},
+)
 async def download_export(
     request: Request, job_id: str, token: str = Query(..., min_length=1, max_length=128)
 ) -> Response:

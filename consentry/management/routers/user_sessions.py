@@ -115,6 +115,7 @@ async def get_user_sessions(
     summary="Delete a user's sessions",
     operation_id="delete_sessions_for_user",
     status_code=ACCEPTED,
+    response_class=Response,
 )
 async def delete_user_sessions(request: Request, user_id: str, _: DeleteSessions) -> Response:
     await service.end_sessions(runtime(request), user_id=user_id)
@@ -127,7 +128,13 @@ async def get_session(request: Request, session_id: str, _: ReadSessions) -> Res
     return json_response(session_json(found, await _idle(request)))
 
 
-@router.delete("/sessions/{session_id}", summary="Delete a session", operation_id="delete_session", status_code=202)
+@router.delete(
+    "/sessions/{session_id}",
+    summary="Delete a session",
+    operation_id="delete_session",
+    status_code=ACCEPTED,
+    response_class=Response,
+)
 async def delete_session(request: Request, session_id: str, _: DeleteSessions) -> Response:
     await service.end_sessions(runtime(request), session_id=session_id)
     return Response(status_code=ACCEPTED)
@@ -155,6 +162,7 @@ async def get_user_refresh_tokens(
     summary="Delete a user's refresh tokens",
     operation_id="delete_refresh_tokens_for_user",
     status_code=ACCEPTED,
+    response_class=Response,
 )
 async def delete_user_refresh_tokens(request: Request, user_id: str, _: DeleteTokens) -> Response:
     await service.revoke_refresh_tokens(runtime(request), user_id=user_id)
@@ -172,6 +180,7 @@ async def get_refresh_token(request: Request, token_id: str, _: ReadTokens) -> R
     summary="Delete a refresh token",
     operation_id="delete_refresh_token",
     status_code=ACCEPTED,
+    response_class=Response,
 )
 async def delete_refresh_token(request: Request, token_id: str, _: DeleteTokens) -> Response:
     await service.revoke_refresh_tokens(runtime(request), family_id=token_id)
