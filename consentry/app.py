@@ -24,7 +24,7 @@ from consentry.oauth import routes as oauth_routes
 from consentry.oauth.authorize import routes as authorize_routes
 from consentry.oauth.cors import CorsMiddleware
 from consentry.runtime import Runtime
-from consentry.services import dcr_prune, webhook_dispatch
+from consentry.services import dcr_prune, job_runner, webhook_dispatch
 from consentry.settings import Settings, load_settings
 from consentry.ui import apps_routes, welcome_routes
 from consentry.ui.render import STATIC
@@ -49,6 +49,7 @@ def create_app(
         await rt.keys.reload()
         pruner = dcr_prune.start_periodic(rt)
         deliveries = webhook_dispatch.start(rt)  # queued webhook events (services/webhook_dispatch.py)
+        job_poller = job_runner.start_periodic(rt)  # users imports and exports, resumed after a restart
         if rt.notifier is not None:
             await rt.notifier.start()  # configuration and key changes made by the other processes
         yield
@@ -57,6 +58,7 @@ def create_app(
             await rt.notifier.stop()
         await dcr_prune.stop_periodic(pruner)
         await webhook_dispatch.stop(deliveries)
+        await job_runner.stop_periodic(job_poller)
         if runtime is None:
             await rt.db.dispose()
 

@@ -263,6 +263,25 @@ def users_create(
     _create_user(email, password, username, name, False)
 
 
+@users_app.command("import")
+def users_import(
+    file: Path = typer.Argument(..., metavar="FILE", help="Auth0's JSON user import file (an array of users)."),
+    connection: str | None = typer.Option(
+        None, "--connection", metavar="NAME", help="Database connection (name or id); default: the tenant's."
+    ),
+    upsert: bool = typer.Option(False, "--upsert", help="Update users that already exist instead of failing them."),
+) -> None:
+    """Import users (Auth0's format, bcrypt or argon2 password hashes) with a progress bar."""
+    from consentry.cli_import import import_users
+
+    if not file.is_file():
+        fail(f"no such file: {file}", 2)
+    result = with_runtime(lambda rt: import_users(rt, file, connection, upsert))
+    emit(result)
+    if result["status"] != "completed":
+        raise typer.Exit(1)
+
+
 @apis_app.command("create")
 def apis_create(
     identifier: str = typer.Option(..., "--identifier", metavar="URL", help="The API identifier (audience, resource)."),

@@ -114,6 +114,8 @@ class ClientInfo:
     refresh: RefreshPolicy = RefreshPolicy()
     metadata_url_host: str | None = None
     marked_agent: bool = False  # Consentry's ``is_agent``: the admin says an AI agent acts through this app
+    # ``client_authentication_methods.private_key_jwt.credentials``: the credential ids assertions may be signed with
+    assertion_credentials: tuple[str, ...] = ()
 
     @property
     def is_agent(self) -> bool:
@@ -162,7 +164,16 @@ class ClientInfo:
             refresh=RefreshPolicy.from_settings(rt),
             metadata_url_host=host if isinstance(host, str) else None,
             marked_agent=attrs.get("is_agent") is True,
+            assertion_credentials=private_key_jwt_credentials(attrs),
         )
+
+
+def private_key_jwt_credentials(attrs: dict[str, Any]) -> tuple[str, ...]:
+    """The credential ids listed in a client's stored ``client_authentication_methods.private_key_jwt``."""
+    methods = mapping(attrs.get("client_authentication_methods"))
+    listed = mapping(methods.get("private_key_jwt")).get("credentials")
+    items = listed if isinstance(listed, list) else []
+    return tuple(str(c["id"]) for c in items if isinstance(c, dict) and isinstance(c.get("id"), str))
 
 
 MAX_ACCESS_TOKEN_LIFETIME = 2_592_000  # the bound on write (resource server token_lifetime)

@@ -42,6 +42,14 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "update:webhooks",
     "delete:webhooks",
     "create:user_tickets",
+    "read:client_credentials",
+    "create:client_credentials",
+    "update:client_credentials",
+    "delete:client_credentials",
+    "read:sessions",
+    "delete:sessions",
+    "read:refresh_tokens",
+    "delete:refresh_tokens",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

@@ -31,6 +31,8 @@ from consentry.ui.render import render_error
 log = logging.getLogger("consentry")
 
 MAX_BODY = 1024 * 1024
+# Uploads that are files, not requests: a users import of tens of thousands of users (``services.jobs``).
+UPLOAD_LIMITS = {"/api/v2/jobs/users-imports": 64 * 1024 * 1024}
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
@@ -236,7 +238,8 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        limit = UPLOAD_LIMITS.get(scope.get("path", ""), self.limit)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._reject(scope, send)
             return
         if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
@@ -250,7 +253,7 @@ class BodyLimitMiddleware:
                 break  # the client went away; the app sees an empty body
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.limit:
+            if received > limit:
                 await self._reject(scope, send)
                 return
             chunks.append(chunk)

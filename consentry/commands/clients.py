@@ -92,6 +92,24 @@ MetadataValue = Annotated[str, StringConstraints(max_length=255)]
 UrlText = Annotated[str, StringConstraints(max_length=2000)]  # checked by oauth.redirect_uri
 
 
+class CredentialRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    id: str = Field(..., min_length=1, max_length=64)
+
+
+class PrivateKeyJwtMethod(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+    credentials: list[CredentialRef] = Field(..., min_length=1, max_length=2)
+
+
+class ClientAuthenticationMethods(BaseModel):
+    """Auth0's ``client_authentication_methods``: ``private_key_jwt`` with the ids of the application's client
+    credentials (``/api/v2/clients/{id}/credentials``). Exclusive with ``token_endpoint_auth_method``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    private_key_jwt: PrivateKeyJwtMethod | None = None
+
+
 class ClientFields(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
@@ -102,6 +120,7 @@ class ClientFields(BaseModel):
     third_party_security_mode: Literal["strict", "permissive"] | None = None
     redirection_policy: Literal["allow_always", "open_redirect_protection"] | None = None
     token_endpoint_auth_method: AuthMethod | None = None
+    client_authentication_methods: ClientAuthenticationMethods | None = None
     callbacks: list[UrlText] | None = Field(None, max_length=100)
     allowed_logout_urls: list[UrlText] | None = Field(None, max_length=100)
     web_origins: list[UrlText] | None = Field(None, max_length=100)

@@ -3,7 +3,8 @@
 libsodium (PyNaCl) chooses its Argon2 code for the CPU at run time (AVX-512F, AVX2 or SSSE3); a portable
 SSE2 build such as argon2-cffi's wheels spends twice the user CPU per hash (performance.md). The hashes are
 standard PHC strings (``$argon2id$v=19$m=19456,t=2,p=1$salt$hash``): any argon2 library verifies them, and
-argon2i/argon2id hashes made elsewhere (imports) verify here with their own parameters.
+argon2i/argon2id hashes made elsewhere (imports) verify here with their own parameters, and so do the bcrypt
+hashes of users imported from Auth0.
 """
 
 from __future__ import annotations
@@ -40,7 +41,21 @@ MIN_LENGTH = 8
 MAX_LENGTH = 1024
 
 
+BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")  # imported from Auth0 (``services.user_import_format``)
+
+
+def _verify_bcrypt(stored_hash: str, password: str) -> bool:
+    import bcrypt  # only imported users have bcrypt hashes
+
+    try:  # bcrypt reads at most 72 bytes of the password, as every bcrypt implementation did
+        return bcrypt.checkpw(_utf8(password)[:72], stored_hash.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        return False
+
+
 def verify_password(stored_hash: str | None, password: str) -> bool:
+    if stored_hash is not None and stored_hash.startswith(BCRYPT_PREFIXES):
+        return _verify_bcrypt(stored_hash, password)
     try:
         stored = stored_hash.encode("ascii") if stored_hash is not None else _DUMMY
         return pwhash.verify(stored, _utf8(password)) and stored_hash is not None

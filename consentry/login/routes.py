@@ -152,7 +152,7 @@ async def login_submit(
     connections = choices.database
     if not connections and choices.enterprise:  # enterprise sign-in only, and this email's domain names none
         return _page(request, rt, txn=txn, choices=choices, status=400, username=username, error=NO_REALM)
-    limit_key = f"login-fail:{ip}:{login}"
+    limit_key = rate_limit.login_failure_key(ip, login)
     async with rt.db.connect() as conn:  # both reads on one connection
         failures = await rate_limit.count_in(rt, conn, limit_key, rt.settings.login_failure_window)
         if failures >= rt.settings.login_max_failures:

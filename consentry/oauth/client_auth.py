@@ -1,7 +1,8 @@
 """Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3).
 
-``client_secret_basic`` (HTTP Basic, form-encoded id and secret), ``client_secret_post`` and
-``none`` for public clients. Secrets are compared in constant time against their stored digest.
+``client_secret_basic`` (HTTP Basic, form-encoded id and secret), ``client_secret_post``, ``private_key_jwt``
+(RFC 7523 §2.2, ``oauth.client_assertion``) and ``none`` for public clients. Secrets are compared in constant time
+against their stored digest. An application set up for ``private_key_jwt`` authenticates with assertions only.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.requests import Request
 
 from consentry.catalog import Catalog
 from consentry.domain import ClientInfo
+from consentry.oauth import client_assertion
 from consentry.oauth.client_rules import grant_type_refusal
 from consentry.oauth.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
 from consentry.tokens.ids import matches
@@ -43,6 +45,8 @@ async def authenticate_client(request: Request, params: dict[str, str], catalog:
     body_id, body_secret = params.get("client_id"), params.get("client_secret")
     if basic and body_secret:
         raise INVALID_REQUEST.with_hint("Use only one client authentication method.")
+    if "client_assertion" in params or "client_assertion_type" in params:
+        return await _by_assertion(request, params, catalog, secret_given=bool(basic or body_secret))
     secret: str | None
     if basic:
         client_id, secret = basic
@@ -61,6 +65,8 @@ async def authenticate_client(request: Request, params: dict[str, str], catalog:
         if secret:
             raise _failed(basic).with_debug("public clients have no secret")
         return client
+    if client.token_endpoint_auth_method == "private_key_jwt":
+        raise _failed(basic).with_debug("the application authenticates with private_key_jwt only")
     if not matches(secret, client.secret_hash):
         raise _failed(basic)
     return client
@@ -70,6 +76,21 @@ def _failed(basic: tuple[str, str] | None) -> OAuthError:
     """``invalid_client``, with the Basic challenge when the client tried Basic (RFC 6749 §5.2)."""
     failure = INVALID_CLIENT.with_hint("Client authentication failed.")
     return failure.with_headers(BASIC_CHALLENGE) if basic else failure
+
+
+async def _by_assertion(
+    request: Request, params: dict[str, str], catalog: Catalog, *, secret_given: bool
+) -> ClientInfo:
+    """RFC 7523 §2.2: the client assertion is the only credential; ``client_id``, when sent, must be its subject."""
+    if secret_given:
+        raise INVALID_REQUEST.with_hint("Use only one client authentication method.")
+    client_id = client_assertion.assertion_client_id(params)
+    if params.get("client_id") and params["client_id"] != client_id:
+        raise INVALID_CLIENT.with_hint("client_id does not match the client assertion.")
+    client = await catalog.client(client_id)
+    if client is None or client.status != "active":
+        raise INVALID_CLIENT.with_hint("Client authentication failed.")
+    return await client_assertion.authenticate_assertion(request.app.state.runtime, client, params)
 
 
 def require_grant_type(client: ClientInfo, grant_type: str) -> None:

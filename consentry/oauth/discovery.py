@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from consentry.oauth.client_assertion_rules import ALGORITHMS as ASSERTION_ALGORITHMS
 from consentry.settings import Settings
 from consentry.tenant import flag
+
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 SCOPES = ["openid", "profile", "email", "offline_access"]
 CLAIMS = [
@@ -52,9 +55,12 @@ def metadata(settings: Settings, tenant: dict[str, Any]) -> dict[str, Any]:
         ],
         "subject_types_supported": ["public", "pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [*SECRET_METHODS, "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "revocation_endpoint_auth_methods_supported": [*SECRET_METHODS, "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
+        "introspection_endpoint_auth_methods_supported": [*SECRET_METHODS, "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": list(ASSERTION_ALGORITHMS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": CLAIMS,
         "request_parameter_supported": False,

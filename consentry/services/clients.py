@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,8 @@ from consentry.runtime import Runtime
 from consentry.services import audit, webhooks
 from consentry.services import webhook_rules as events
 from consentry.services.errors import conflict, invalid, not_found
+from consentry.services.listing import Term, like_pattern, parse_query
+from consentry.storage import client_credentials
 from consentry.storage.models import (
     AuthorizationCode,
     Client,
@@ -34,6 +36,7 @@ from consentry.storage.models import (
 from consentry.tenant import flag
 from consentry.tokens import ids
 
+PRIVATE_KEY_JWT = "private_key_jwt"  # stored as the method while client_authentication_methods lists credentials
 ECHO_DEFAULTS: dict[str, Any] = {
     "oidc_conformant": True,
     "sso_disabled": False,
@@ -66,7 +69,10 @@ def client_json(rt: Runtime, row: Client, secret: str | None = None) -> dict[str
         "web_origins": list(row.web_origins or []),
         "allowed_origins": list(row.allowed_origins or []),
         "grant_types": list(row.grant_types or []),
-        "token_endpoint_auth_method": row.token_endpoint_auth_method,
+        # Auth0 answers null while ``client_authentication_methods`` holds the method (private_key_jwt)
+        "token_endpoint_auth_method": (
+            None if row.token_endpoint_auth_method == PRIVATE_KEY_JWT else row.token_endpoint_auth_method
+        ),
         **{k: v for k, v in ECHO_DEFAULTS.items()},
         **(row.attributes or {}),
         "registration_type": row.registration_type,
@@ -150,6 +156,11 @@ async def create_client(
 ) -> tuple[Client, str | None]:
     """Insert a client (inside the caller's transaction); returns the row and the plain secret, if any."""
     data = body.model_dump(exclude_unset=True)
+    if data.get("client_authentication_methods"):
+        raise invalid(
+            "client_authentication_methods can be set once the application exists: create its credentials with "
+            "POST /api/v2/clients/{id}/credentials, then list them with PATCH /api/v2/clients/{id}."
+        )
     _check_name(body.name)
     third_party = body.is_first_party is False
     _check_third_party(data, third_party=third_party)
@@ -230,6 +241,7 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     _check_name(body.name)
     _check_third_party(data, third_party=not row.is_first_party)
     secret = data.pop("client_secret", None)
+    await _apply_authentication_methods(s, row, data)
     for field in (
         "name",
         "app_type",
@@ -249,6 +261,8 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
             setattr(row, field, value if value is not None else ([] if field != "logo_uri" else None))
     if row.token_endpoint_auth_method == "none":
         row.secret_hash, secret = None, None
+    elif row.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+        secret = None  # the secret, if any, no longer authenticates (oauth.client_auth)
     elif secret:
         row.secret_hash = ids.digest(secret)
     elif row.secret_hash is None:
@@ -262,6 +276,32 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     row.updated_at = rt.clock.now()
     audit.record(s, row.updated_at, audit.CLIENT_UPDATED, f"Client '{row.name}' updated", client_id=row.client_id)
     return row, secret
+
+
+async def _apply_authentication_methods(s: AsyncSession, row: Client, data: dict[str, Any]) -> None:
+    """``client_authentication_methods`` (popped from ``data``): listing credentials of this application makes
+    ``private_key_jwt`` its method; null (or no method) returns it to ``token_endpoint_auth_method``."""
+    methods_given = "client_authentication_methods" in data
+    methods = data.pop("client_authentication_methods", None) or {}
+    listed = [c["id"] for c in (methods.get("private_key_jwt") or {}).get("credentials", [])]
+    method = data.get("token_endpoint_auth_method")
+    if listed and method is not None:
+        raise invalid("token_endpoint_auth_method must be null when client_authentication_methods is set.")
+    attrs = dict(row.attributes or {})
+    if listed:
+        for credential_id in listed:
+            if await client_credentials.get_in(s, row.client_id, credential_id) is None:
+                raise invalid(f"The credential '{credential_id[:64]}' does not exist for this application.")
+        attrs["client_authentication_methods"] = {"private_key_jwt": {"credentials": [{"id": i} for i in listed]}}
+        data.pop("token_endpoint_auth_method", None)
+        row.token_endpoint_auth_method = PRIVATE_KEY_JWT
+    elif methods_given or (method is not None and row.token_endpoint_auth_method == PRIVATE_KEY_JWT):
+        attrs.pop("client_authentication_methods", None)
+        if row.token_endpoint_auth_method == PRIVATE_KEY_JWT:
+            data["token_endpoint_auth_method"] = method or "client_secret_post"
+    if row.token_endpoint_auth_method == PRIVATE_KEY_JWT and data.get("token_endpoint_auth_method", "") is None:
+        data.pop("token_endpoint_auth_method")  # echoing Auth0's null back leaves the method as it is
+    row.attributes = attrs
 
 
 async def rotate_secret(rt: Runtime, s: AsyncSession, client_id: str) -> tuple[Client, str]:
@@ -294,8 +334,12 @@ async def list_clients(
     is_first_party: bool | None = None,
     app_types: list[str] | None = None,
     external_client_id: str | None = None,
+    q: str | None = None,
 ) -> tuple[list[Client], int]:
     query = select(Client)
+    if q is not None and q.strip():
+        groups = parse_query(q, SEARCH_FIELDS | ORGANIZATION_FIELDS)
+        query = query.where(or_(*(and_(*(_search_clause(t) for t in group)) for group in groups)))
     if external_client_id is not None:  # a metadata-document client's id is its document's URL
         query = query.where(Client.client_id == external_client_id, Client.registration_type == "cimd")
     if is_first_party is not None:
@@ -305,6 +349,32 @@ async def list_clients(
     total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = (await s.scalars(query.order_by(Client.created_at, Client.client_id).offset(offset).limit(limit))).all()
     return list(rows), total
+
+
+# ``q`` on GET /clients: the Lucene subset of Auth0's client search (``services.listing.parse_query``).
+SEARCH_FIELDS = {"client_id", "external_client_id", "name", "app_type", "is_first_party"}
+ORGANIZATION_FIELDS = {"client_grant.organization_id", "client_grant.allow_any_organization"}
+
+
+def _search_clause(term: Term) -> Any:
+    """One term as a parameterized condition; a bare term is a case-insensitive substring of the name."""
+    if term.field in ORGANIZATION_FIELDS:
+        raise invalid(
+            f"Query validation error: {term.field} is not supported (Consentry has no organizations).",
+            "invalid_query_string",
+        )
+    if term.field is None or term.field == "name":
+        pattern = like_pattern(Term(term.field, term.value.lower(), term.wildcard), substring=term.field is None)
+        if term.field is None or term.wildcard:
+            return func.lower(Client.name).like(pattern, escape="\\")
+        return func.lower(Client.name) == term.value.lower()
+    if term.field == "is_first_party":
+        if term.value.lower() not in ("true", "false"):
+            raise invalid("Query validation error: is_first_party must be true or false.", "invalid_query_string")
+        return Client.is_first_party == (term.value.lower() == "true")
+    column = Client.app_type if term.field == "app_type" else Client.client_id
+    match = column.like(like_pattern(term), escape="\\") if term.wildcard else column == term.value
+    return and_(match, Client.registration_type == "cimd") if term.field == "external_client_id" else match
 
 
 def ensure_exists(row: Client | None) -> Client:

@@ -17,6 +17,14 @@ from consentry.storage.db import dialect_insert
 from consentry.storage.models import RateCounter
 
 LEASE_PREFIX = "lease:"
+LOGIN_FAILURE_PREFIX = "login-fail:"  # failed password logins per (IP, identifier): Auth0's brute-force blocks
+
+
+def login_failure_key(ip: str, login: str) -> str:
+    """The counter of failed logins of ``login`` (lowercased identifier) from ``ip`` (``storage.login_blocks``)."""
+    return f"{LOGIN_FAILURE_PREFIX}{ip}:{login}"
+
+
 _COUNT = select(RateCounter.count, RateCounter.window_start).where(RateCounter.key == bindparam("key"))
 _RESET = delete(RateCounter).where(RateCounter.key == bindparam("key"))
 

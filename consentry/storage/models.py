@@ -373,6 +373,56 @@ class Delegation(Base):
     last_at: Mapped[float] = mapped_column(Float)
 
 
+class ClientCredential(Base):
+    """A public key an application signs its ``private_key_jwt`` client assertions with (Auth0's client
+    credentials, ``credential_type: public_key``); ``kid`` is the key's RFC 7638 thumbprint."""
+
+    __tablename__ = "client_credentials"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(String(128))
+    credential_type: Mapped[str] = mapped_column(String(32))
+    kid: Mapped[str] = mapped_column(String(128))
+    alg: Mapped[str] = mapped_column(String(16))
+    pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Job(Base):
+    """A background job (users import or export): claimed by one worker at a time through ``lease_until``,
+    its progress counted as it runs, so a restarted server resumes it (``services.jobs``)."""
+
+    __tablename__ = "jobs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))  # users_import | users_export
+    status: Mapped[str] = mapped_column(String(16), index=True)  # pending | processing | completed | failed
+    connection_id: Mapped[str | None] = mapped_column(String(64))
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # upsert, format, fields, limit, external_id
+    payload: Mapped[str | None] = mapped_column(Text)  # the uploaded file (imports), the file made (exports)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    inserted: Mapped[int] = mapped_column(Integer, default=0)
+    updated: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    status_details: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+
+
+class JobError(Base):
+    """One user an import could not write, with why (Auth0's ``GET /jobs/{id}/errors``)."""
+
+    __tablename__ = "job_errors"
+    job_id: Mapped[str] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
 class RateCounter(Base):
     """Fixed-window counters shared by every process (login failures, registrations)."""
 

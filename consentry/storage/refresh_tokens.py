@@ -84,3 +84,8 @@ async def revoke_code_families_in(unit: Unit, now: float, code_hash: str) -> int
 async def revoke_grant_families_in(unit: Unit, now: float, grant_id: str) -> int:
     """Revoke every token issued under a user grant (the grant was revoked)."""
     return await _revoke(unit, now, RefreshToken.grant_id == grant_id)
+
+
+async def revoke_user_families_in(unit: Unit, now: float, user_id: str) -> int:
+    """Revoke every refresh token of a user (the Management API's ``DELETE /users/{id}/refresh-tokens``)."""
+    return await _revoke(unit, now, RefreshToken.user_id == user_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
@@ -12,7 +12,7 @@ from consentry.management.auth import Principal, require
 from consentry.management.pagination import Paging, paged, paging, parse_bool, select_fields
 from consentry.management.routers.common import actor
 from consentry.runtime import Runtime
-from consentry.services import audit
+from consentry.services import audit, client_connections
 from consentry.services import clients as service
 from consentry.web import client_ip, json_response
 
@@ -32,6 +32,7 @@ async def get_clients(
     is_first_party: str | None = None,
     app_type: str | None = Query(None, max_length=200),
     external_client_id: str | None = Query(None, min_length=1, max_length=120),
+    q: str | None = Query(None, max_length=1000),
     _: Principal = Depends(require("read:clients")),
 ) -> Any:
     rt = _rt(request)
@@ -45,6 +46,7 @@ async def get_clients(
             is_first_party=first,
             app_types=types,
             external_client_id=external_client_id,
+            q=q,
         )
     items = [select_fields(service.client_json(rt, r), fields, include_fields) for r in rows]
     return json_response(paged("clients", items, total, p, with_length=False))
@@ -111,3 +113,28 @@ async def rotate_secret(
             details={"actor": actor(who)},
         )
     return json_response(service.client_json(rt, row, secret))
+
+
+@router.get(
+    "/{client_id}/connections",
+    summary="Get the connections a client signs users in through",
+    operation_id="get_client_connections",
+)
+async def get_client_connections(
+    request: Request,
+    client_id: str,
+    strategy: Annotated[list[str] | None, Query(max_length=20)] = None,
+    from_: str | None = Query(None, alias="from", max_length=64),
+    take: int = Query(50, ge=1, le=100),
+    fields: str | None = Query(None, max_length=2000),
+    include_fields: str | None = None,
+    _: Principal = Depends(require("read:connections")),
+    __: Principal = Depends(require("read:clients", "read:client_summary")),
+) -> Response:
+    items, next_from = await client_connections.page(
+        _rt(request), client_id, strategies=strategy, after=from_, limit=take
+    )
+    body: dict[str, Any] = {"connections": [select_fields(i, fields, include_fields) for i in items]}
+    if next_from:
+        body["next"] = next_from
+    return json_response(body)

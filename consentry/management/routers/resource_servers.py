@@ -31,11 +31,13 @@ async def get_resource_servers(
     p: PagingQuery,
     _: Read,
     identifiers: Annotated[list[str] | None, Query(max_length=100)] = None,
+    bracketed: Annotated[list[str] | None, Query(alias="identifiers[]", max_length=100)] = None,
     include_fields: str | None = None,
 ) -> Response:
     rt = runtime(request)
+    wanted = [*(identifiers or []), *(bracketed or [])] or None  # ``identifiers=a&identifiers=b`` or ``identifiers[]=``
     async with rt.db.read() as s:
-        rows, total = await service.list_resource_servers(s, offset=p.offset, limit=p.per_page, identifiers=identifiers)
+        rows, total = await service.list_resource_servers(s, offset=p.offset, limit=p.per_page, identifiers=wanted)
     items = [service.resource_server_json(r) for r in rows]
     return json_response(paged("resource_servers", items, total, p, with_length=False))
 

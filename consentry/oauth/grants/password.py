@@ -72,7 +72,7 @@ class PasswordGrant:
 
     async def _authenticate(self, ctx: TokenContext, connection_id: str, login: str, password: str) -> User:
         rt = ctx.rt
-        key = f"login-fail:{ctx.ip}:{login}"
+        key = rate_limit.login_failure_key(ctx.ip, login)
         if await rate_limit.count(rt, key, rt.settings.login_failure_window) >= rt.settings.login_max_failures:
             raise OAuthError("too_many_attempts", "Too many failed attempts. Try again later.", 429)
         user = await logins.find_user(rt.db, connection_id, login)

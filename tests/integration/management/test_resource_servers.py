@@ -75,6 +75,8 @@ async def test_list_filters_by_identifiers_and_pages(mgmt: httpx.AsyncClient, ru
     )
     assert r.json()["total"] == 2 and r.json()["start"] == 1 and r.json()["limit"] == 1
     assert [x["identifier"] for x in r.json()["resource_servers"]] == ["https://b.example.com"]
+    bracketed = await mgmt.get(RS, params=[("identifiers[]", "https://a.example.com")])  # the qs "brackets" form
+    assert [x["identifier"] for x in bracketed.json()] == ["https://a.example.com"]
     past = (await mgmt.get(RS, params={"include_totals": "true", "page": 9})).json()
     assert past["resource_servers"] == [] and past["total"] == 3
     assert_error(await mgmt.get(RS, params={"per_page": 101}), 400, "invalid_query_string")

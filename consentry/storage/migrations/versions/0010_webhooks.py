@@ -1,7 +1,7 @@
 """Grant and security webhooks
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-03 15:20:00
 
 ``webhook_subscriptions``: the endpoints that receive signed deliveries (secret encrypted with the key-encryption

@@ -1,7 +1,7 @@
 """User tickets: single-use password-change and email-verification links
 
-Revision ID: 0014
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 15:30:00
 
 ``user_tickets``: one row per link sent to a user (``POST /api/v2/tickets/*``, ``/dbconnections/change_password``,
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0014"
+revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
