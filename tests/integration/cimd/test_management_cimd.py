@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from consentry.oauth import cimd
+from consentry.oauth.cimd import fetch as cimd_fetch
 from consentry.oauth.cimd import resolve_cimd_client
 from consentry.runtime import Runtime
 from consentry.services.cimd_registration import PRIVATE_KEY_JWT_WARNING
@@ -35,7 +35,7 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> None:
             raise OSError("no such host")
         return ["127.0.0.1"]
 
-    monkeypatch.setattr(cimd, "resolve_host", resolve)
+    monkeypatch.setattr(cimd_fetch, "resolve_host", resolve)
 
 
 def serve(server: DocServer, path: str = "/agents/a.json", **members: Any) -> str:
