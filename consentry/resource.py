@@ -1,38 +1,10 @@
 """The resource-server helper moved to its own top-level package, ``consentry_resource`` (docs/resource.md).
 
-This name stays importable for code written against it; new code imports ``consentry_resource``.
+This name stays importable for code written against it and names the very same objects; new code imports
+``consentry_resource``.
 """
 
 from __future__ import annotations
 
-from consentry_resource import (
-    WELL_KNOWN,
-    AuthError,
-    InsufficientScope,
-    InvalidToken,
-    ProtectedResource,
-    ProtectedResourceMiddleware,
-    RevocationCheckingValidator,
-    TokenValidator,
-    ValidatorUnavailable,
-    metadata_url,
-    protected_resource_metadata,
-    require_scopes,
-    token_scopes,
-)
-
-__all__ = [
-    "WELL_KNOWN",
-    "AuthError",
-    "InsufficientScope",
-    "InvalidToken",
-    "ProtectedResource",
-    "ProtectedResourceMiddleware",
-    "RevocationCheckingValidator",
-    "TokenValidator",
-    "ValidatorUnavailable",
-    "metadata_url",
-    "protected_resource_metadata",
-    "require_scopes",
-    "token_scopes",
-]
+from consentry_resource import *  # noqa: F403 - every public name of the package, nothing else
+from consentry_resource import __all__ as __all__
