@@ -15,7 +15,7 @@ from consentry.oauth.cimd import resolve_cimd_client
 from consentry.oauth.errors import OAuthError
 from consentry.runtime import Runtime
 from consentry.storage.models import AuditEvent, Client, Tenant
-from tests.integration.cimd.conftest import HOSTNAME, DocServer, Served
+from tests.integration.cimd.conftest import HOSTNAME, DocServer, Served, store_admin_client
 
 
 def configure(runtime: Runtime, **values: Any) -> None:
@@ -349,25 +349,7 @@ async def test_failures_are_remembered_briefly(runtime: Runtime, server: DocServ
 async def test_a_client_id_registered_otherwise_is_not_taken_over(runtime: Runtime, server: DocServer) -> None:
     url = server.serve_doc("/taken.json")
     now = time.time()
-    async with runtime.db.transaction() as s:
-        s.add(
-            Client(
-                client_id=url,
-                name="admin app",
-                app_type="native",
-                is_first_party=True,
-                token_endpoint_auth_method="none",
-                callbacks=[],
-                allowed_logout_urls=[],
-                web_origins=[],
-                allowed_origins=[],
-                grant_types=[],
-                registration_type="admin",
-                attributes={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await store_admin_client(runtime, url, "admin app", now)
     with pytest.raises(OAuthError, match="registered by other means"):
         await resolve_cimd_client(runtime, url)
     assert server.requests == []
