@@ -27,7 +27,7 @@ from consentry.runtime import Runtime
 from consentry.services import dcr_prune, job_runner, webhook_dispatch
 from consentry.settings import Settings, load_settings
 from consentry.ui import apps_routes, welcome_routes
-from consentry.ui.render import STATIC
+from consentry.ui.render import STATIC, render_error
 from consentry.web import (
     BodyLimitMiddleware,
     EndpointFastLane,
@@ -72,7 +72,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.runtime = rt
-    install_error_handlers(app)
+    install_error_handlers(app, render_page_error=render_error)  # web/ draws no HTML of its own
     app.add_middleware(LazyRouters, prefix="/api/v2", load=_management_api_loader(app))  # innermost
     app.add_middleware(LazyRouters, prefix="/admin", load=_lazy_mount(app, admin.routers))
     app.add_middleware(
@@ -86,7 +86,7 @@ def create_app(
     # JWKS and discovery as cached bytes, outside the snapshot: they read no change counter (their
     # answers are cached 60 s by every HTTP client anyway; the tenant settings they show follow within cache_ttl)
     app.add_middleware(MetadataFastPath, runtime=rt)
-    app.add_middleware(LastResort)  # an unexpected error is a clean 500 that keeps the connection (web.py)
+    app.add_middleware(LastResort)  # an unexpected error is a clean 500 that keeps the connection (web/middleware.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(oauth_routes.router)
     app.include_router(oauth_endpoints.router)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 
 from consentry.admin import guard
-from consentry.admin.forms import Errors, Submitted, service_errors, validation_errors
+from consentry.admin.forms import Errors, Refusals, Submitted, service_errors, validation_errors
 from consentry.admin.pages import INVALID, found, page, redirect
 from consentry.commands.resource_servers import ResourceServerCreate, ResourceServerUpdate, ScopeIn
 from consentry.services import dashboard_reads
@@ -151,13 +151,11 @@ def _build(values: dict[str, Any], form: Submitted, *, create: bool) -> tuple[di
     return {k: v for k, v in body.items() if v is not None}, errors
 
 
-def _field_errors(exc: ValidationError) -> Errors:
-    errors = validation_errors(exc)
-    renamed = {
-        "skip_consent_for_verifiable_first_party_clients": "skip_consent",
-        "subject_type_authorization": "user_policy",
-    }
-    return {renamed.get(k, k): v for k, v in errors.items()}
+# The schema fields a form field is typed into under another name.
+RENAMED = {
+    "skip_consent_for_verifiable_first_party_clients": "skip_consent",
+    "subject_type_authorization": "user_policy",
+}
 
 
 @router.get("")
@@ -167,18 +165,34 @@ async def list_apis(request: Request, who: Admin) -> Response:
     return page(request, who, "admin/apis_list.html", section=SECTION, title="APIs", apis=rows)
 
 
-@router.get("/new")
-async def new_api(request: Request, who: Admin) -> Response:
+def _form(
+    request: Request,
+    who: guard.Viewer,
+    values: dict[str, Any],
+    errors: Errors | None = None,
+    *,
+    api: ResourceServer | None = None,
+    access: Any = None,
+) -> Response:
+    """The API's form (empty to create one): as stored, or as submitted with what was refused."""
     return page(
         request,
         who,
         "admin/api_form.html",
         section=SECTION,
-        title="Create API",
-        v=_stored(None),
-        api=None,
+        title=api.name if api else "Create API",
+        status=INVALID if errors else 200,
+        errors=errors,
+        v=values,
+        api=api,
+        access=access,
         **_choices(),
     )
+
+
+@router.get("/new")
+async def new_api(request: Request, who: Admin) -> Response:
+    return _form(request, who, _stored(None))
 
 
 @router.post("/new")
@@ -186,28 +200,14 @@ async def create_api(request: Request, who: Admin) -> Response:
     form = Submitted(await guard.check_csrf(request, who))
     rt, values = who.rt, _submitted(form)
     body, errors = _build(values, form, create=True)
-    if not errors:
-        try:
-            parsed = ResourceServerCreate(**body)
-            async with rt.db.transaction() as s:
-                row = await service.create_resource_server(rt, s, parsed, actor=who.user_id)
-        except ValidationError as exc:
-            errors = _field_errors(exc)
-        except ServiceError as err:
-            errors = service_errors(err, FIELDS)
     if errors:
-        return page(
-            request,
-            who,
-            "admin/api_form.html",
-            section=SECTION,
-            title="Create API",
-            status=INVALID,
-            errors=errors,
-            v=values,
-            api=None,
-            **_choices(),
-        )
+        return _form(request, who, values, errors)
+    with Refusals(FIELDS, renamed=RENAMED) as refused:
+        parsed = ResourceServerCreate(**body)
+        async with rt.db.transaction() as s:
+            row = await service.create_resource_server(rt, s, parsed, actor=who.user_id)
+    if refused.errors:
+        return _form(request, who, values, refused.errors)
     return redirect(rt, f"admin/apis/{row.id}", "api-created")
 
 
@@ -218,25 +218,12 @@ async def _detail(
     *,
     values: dict[str, Any] | None = None,
     errors: Errors | None = None,
-    status: int = 200,
 ) -> Response:
     with found():
         async with who.rt.db.read() as s:
             row = await service.get_resource_server(s, api_id)
             access = await dashboard_reads.client_grants_with_apps(s, row.identifier)
-    return page(
-        request,
-        who,
-        "admin/api_form.html",
-        section=SECTION,
-        title=row.name,
-        status=status,
-        errors=errors,
-        v=values or _stored(row),
-        api=row,
-        access=access,
-        **_choices(),
-    )
+    return _form(request, who, values or _stored(row), errors, api=row, access=access)
 
 
 @router.get("/{api_id}")
@@ -250,16 +237,13 @@ async def update_api(request: Request, who: Admin, api_id: str) -> Response:
     rt, values = who.rt, _submitted(form)
     body, errors = _build(values, form, create=False)
     if not errors:
-        try:
+        with Refusals(FIELDS, renamed=RENAMED) as refused:
             parsed = ResourceServerUpdate(**body)
             async with rt.db.transaction() as s:
                 await service.update_resource_server(rt, s, api_id, parsed, actor=who.user_id)
-        except ValidationError as exc:
-            errors = _field_errors(exc)
-        except ServiceError as err:
-            errors = service_errors(err, FIELDS)
+        errors = refused.errors
     if errors:
-        return await _detail(request, who, api_id, values=values, errors=errors, status=INVALID)
+        return await _detail(request, who, api_id, values=values, errors=errors)
     return redirect(rt, f"admin/apis/{api_id}", "api-saved")
 
 
@@ -280,5 +264,5 @@ async def delete_api(request: Request, who: Admin, api_id: str) -> Response:
             async with rt.db.transaction() as s:
                 await service.delete_resource_server(rt, s, api_id, actor=who.user_id)
     except ServiceError as err:
-        return await _detail(request, who, api_id, errors=service_errors(err, ()), status=INVALID)
+        return await _detail(request, who, api_id, errors=service_errors(err, ()))
     return redirect(rt, "admin/apis", "api-deleted")

@@ -9,11 +9,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from consentry.admin import guard
-from consentry.admin.forms import Errors, Submitted, service_errors, validation_errors
+from consentry.admin.forms import Errors, Refusals, Submitted, service_errors
 from consentry.admin.pages import INVALID, found, page, record, redirect
 from consentry.commands.clients import ClientCreate, ClientUpdate
 from consentry.consent.display import registration_label
@@ -150,11 +149,35 @@ async def list_applications(
     )
 
 
+def _new_form(request: Request, who: guard.Viewer, values: dict[str, Any], errors: Errors | None = None) -> Response:
+    """The creation form, empty or as submitted with what was refused."""
+    status = INVALID if errors else 200
+    return page(
+        request,
+        who,
+        "admin/app_new.html",
+        section=SECTION,
+        title="Create application",
+        status=status,
+        errors=errors,
+        v=values,
+        **_choices(),
+    )
+
+
+def _secret_page(request: Request, who: guard.Viewer, row: Client, secret: str | None, *, created: bool) -> Response:
+    """The one time a secret is shown: after creating the application or rotating its secret."""
+    title = "Application created" if created else "Secret rotated"
+    return page(
+        request, who, "admin/app_secret.html", section=SECTION, title=title, app=row, secret=secret, created=created
+    )
+
+
 @router.get("/new")
 async def new_application(request: Request, who: Admin, party: str = "third") -> Response:
     values = _values(None)
     values["party"] = "first" if party == "first" else "third"
-    return page(request, who, "admin/app_new.html", section=SECTION, title="Create application", v=values, **_choices())
+    return _new_form(request, who, values)
 
 
 @router.post("/new")
@@ -170,37 +193,13 @@ async def create_application(request: Request, who: Admin) -> Response:
         data["redirection_policy"] = form.optional("redirection_policy")
     if form.checked("is_agent"):
         data["is_agent"] = True
-    errors: Errors = {}
-    try:
+    with Refusals(FIELDS, labels=LABELS) as refused:
         body = ClientCreate(**{k: v for k, v in data.items() if v is not None})
         async with rt.db.transaction() as s:
             row, secret = await service.create_client(rt, s, body, actor=who.user_id)
-    except ValidationError as exc:
-        errors = validation_errors(exc, LABELS)
-    except ServiceError as err:
-        errors = service_errors(err, FIELDS)
-    if errors:
-        return page(
-            request,
-            who,
-            "admin/app_new.html",
-            section=SECTION,
-            title="Create application",
-            status=INVALID,
-            errors=errors,
-            v=_values(None, form),
-            **_choices(),
-        )
-    return page(
-        request,
-        who,
-        "admin/app_secret.html",
-        section=SECTION,
-        title="Application created",
-        app=row,
-        secret=secret,
-        created=True,
-    )
+    if refused.errors:
+        return _new_form(request, who, _values(None, form), refused.errors)
+    return _secret_page(request, who, row, secret, created=True)
 
 
 async def detail_page(
@@ -250,16 +249,7 @@ async def rotate_secret(request: Request, who: Admin, client_id: str) -> Respons
             )
     except ServiceError as err:
         return await detail_page(request, who, client_id, status=INVALID, errors=service_errors(err, ()))
-    return page(
-        request,
-        who,
-        "admin/app_secret.html",
-        section=SECTION,
-        title="Secret rotated",
-        app=row,
-        secret=secret,
-        created=False,
-    )
+    return _secret_page(request, who, row, secret, created=False)
 
 
 @router.get("/{client_id:path}/delete")
@@ -292,8 +282,7 @@ async def update_application(request: Request, who: Admin, client_id: str) -> Re
     rt = who.rt
     data = _common(form)
     data["grant_types"] = form.many("grant_types")
-    errors: Errors = {}
-    try:
+    with Refusals(FIELDS, labels=LABELS) as refused:
         async with rt.db.transaction() as s:
             current = await service.get_client(s, client_id)
             if not current.is_first_party:
@@ -304,10 +293,6 @@ async def update_application(request: Request, who: Admin, client_id: str) -> Re
                 data.pop("app_type")
             body = ClientUpdate(**{k: v for k, v in data.items() if v is not None or k == "logo_uri"})
             await service.update_client(rt, s, client_id, body)
-    except ValidationError as exc:
-        errors = validation_errors(exc, LABELS)
-    except ServiceError as err:
-        errors = service_errors(err, FIELDS)
-    if errors:
-        return await detail_page(request, who, client_id, status=INVALID, errors=errors, form=form)
+    if refused.errors:
+        return await detail_page(request, who, client_id, status=INVALID, errors=refused.errors, form=form)
     return redirect(rt, f"admin/applications/{client_id}", "app-saved")

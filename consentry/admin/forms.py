@@ -8,7 +8,8 @@ The validation itself is the Management API's: the same pydantic schemas and the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import TracebackType
 from typing import Any
 
 from pydantic import ValidationError
@@ -115,3 +116,32 @@ def _readable(message: str) -> str:
 def values_of(form: Submitted, names: Iterable[str]) -> dict[str, Any]:
     """The raw values to put back in a re-rendered form."""
     return {name: form.text(name) for name in names}
+
+
+class Refusals:
+    """What the write in a ``with Refusals(FIELDS) as refused:`` block refused, as the form's errors.
+
+    A schema's ``ValidationError`` and a service's ``ServiceError`` end the block and land in ``errors``
+    (``renamed`` maps a schema field to the form field it is typed in); a 404 is a page of its own. The
+    failed POST then re-renders its form with ``errors``, exactly as every dashboard form does
+    (``pages.found()`` is its counterpart for pages that are not forms).
+    """
+
+    def __init__(
+        self, fields: Iterable[str], *, labels: dict[str, str] | None = None, renamed: Mapping[str, str] | None = None
+    ) -> None:
+        self.fields, self.labels, self.renamed = tuple(fields), labels, renamed or {}
+        self.errors: Errors = {}
+
+    def __enter__(self) -> Refusals:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> bool:
+        if isinstance(exc, ValidationError):
+            errors = validation_errors(exc, self.labels)
+            self.errors = {self.renamed.get(k, k): v for k, v in errors.items()}
+            return True
+        if isinstance(exc, ServiceError):
+            self.errors = service_errors(exc, self.fields)
+            return True
+        return False

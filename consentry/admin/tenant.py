@@ -8,17 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import ValidationError
 from starlette.responses import Response
 
 from consentry.admin import guard
-from consentry.admin.forms import Errors, Submitted, service_errors, validation_errors
+from consentry.admin.forms import Errors, Refusals, Submitted
 from consentry.admin.pages import INVALID, found, page, redirect
 from consentry.commands.connections import ConnectionUpdate
 from consentry.commands.tenant_settings import TenantSettingsUpdate
 from consentry.services import connections as connection_service
 from consentry.services import tenant_settings as settings_service
-from consentry.services.errors import ServiceError
 from consentry.services.listing import Paging
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
@@ -153,15 +151,10 @@ async def save_settings(request: Request, who: Admin) -> Response:
         **{k: values[k] for k, _, _ in SWITCHES},
         "flags": values["flags"],
     }
-    errors: Errors = {}
-    try:
+    with Refusals(("default_directory", "friendly_name", "support_email", "support_url")) as refused:
         body = TenantSettingsUpdate(**patch)
         async with rt.db.transaction() as s:
             await settings_service.update_settings(rt, s, body, actor=who.user_id)
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-    except ServiceError as err:
-        errors = service_errors(err, ("default_directory", "friendly_name", "support_email", "support_url"))
-    if errors:
-        return await _settings_page(request, who, values, errors, INVALID)
+    if refused.errors:
+        return await _settings_page(request, who, values, refused.errors, INVALID)
     return redirect(rt, "admin/settings", "settings-saved")

@@ -16,7 +16,7 @@ import ssl
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from consentry.oauth.cimd import address_problem, resolve_host, ssl_context
+from consentry.oauth.cimd.fetch import address_problem, resolve_host, ssl_context
 from consentry.settings import Settings
 
 MAX_BYTES = 256 * 1024

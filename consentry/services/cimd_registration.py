@@ -1,10 +1,11 @@
 """Registering a client from its Client ID Metadata Document URL (``/api/v2/clients/cimd/*``).
 
 An administrator names the document (``external_client_id``); Consentry fetches it with the automatic CIMD
-fetcher (``oauth.cimd``: https, no redirects, public addresses, size cap, deadline), reads it with Auth0's rules
-(``oauth.cimd_rules``) and, on register, stores the same strict third-party client the automatic flow would,
-under ``client_id`` = the URL so ``/authorize`` and ``/oauth/token`` find it. Such a client is refreshed only
-when it is registered again (Auth0's "manual refresh"): its stored copy never expires on its own.
+fetcher (``oauth.cimd.fetch``: https, no redirects, public addresses, size cap, deadline), reads it with
+Auth0's rules (``oauth.cimd_rules``) and, on register, stores the same strict third-party client the automatic
+flow would (``oauth.cimd.store.new_row``), under ``client_id`` = the URL so ``/authorize`` and ``/oauth/token``
+find it. Such a client is refreshed only when it is registered again (Auth0's "manual refresh"): its stored
+copy never expires on its own.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.oauth import cimd
+from consentry.oauth.cimd import fetch as cimd_fetch
+from consentry.oauth.cimd.store import new_row
 from consentry.oauth.cimd_rules import MAX_JWKS_BYTES, Report, external_id_problem, read_document, read_jwks
 from consentry.oauth.errors import OAuthError
 from consentry.runtime import Runtime
@@ -55,7 +57,7 @@ async def check_url(rt: Runtime, url: str) -> str:
         )
     host = urlsplit(url).hostname or ""
     try:
-        cimd.check_domain(rt.settings, host)
+        cimd_fetch.check_domain(rt.settings, host)
     except OAuthError as exc:
         raise invalid(exc.description) from None
     return host
@@ -75,7 +77,7 @@ async def registered(rt: Runtime, url: str) -> Client | None:
 async def _fetch_json(rt: Runtime, url: str, limit: int | None = None) -> Any:
     """The parsed JSON at ``url`` (OAuthError when it cannot be fetched, ValueError when it is not JSON)."""
     settings = rt.settings if limit is None else rt.settings.model_copy(update={"cimd_max_bytes": limit})
-    body, _ttl = await cimd.fetch_document(settings, url, urlsplit(url).hostname or "")
+    body, _ttl = await cimd_fetch.fetch_document(settings, url, urlsplit(url).hostname or "")
     return json.loads(body)
 
 
@@ -167,30 +169,6 @@ def _apply(row: Client, host: str, inspection: Inspection, now: float) -> None:
     row.attributes, row.updated_at = _attributes(row, host, inspection, now), now
 
 
-def _new_row(url: str, now: float) -> Client:
-    """A third-party, strict native app: no secret, never client_credentials (as the automatic ones)."""
-    return Client(
-        client_id=url,
-        name=url,
-        app_type="native",
-        is_first_party=False,
-        third_party_security_mode="strict",
-        redirection_policy="open_redirect_protection",
-        token_endpoint_auth_method="none",
-        secret_hash=None,
-        callbacks=[],
-        allowed_logout_urls=[],
-        web_origins=[],
-        allowed_origins=[],
-        grant_types=[],
-        registration_type="cimd",
-        status="active",
-        attributes={},
-        created_at=now,
-        updated_at=now,
-    )
-
-
 async def _write(
     rt: Runtime, s: AsyncSession, url: str, host: str, inspection: Inspection, actor: str | None
 ) -> tuple[bool, Client]:
@@ -202,7 +180,7 @@ async def _write(
         )
     created = row is None
     if row is None:
-        row = _new_row(url, now)
+        row = new_row(url, now, name=url, callbacks=[], grant_types=[])
         s.add(row)
     _apply(row, host, inspection, now)
     await s.flush()

@@ -4,7 +4,7 @@
 transaction as the change it reports, so an event is sent if and only if its change committed, and survives a
 restart (``services.webhook_dispatch`` sends it). Used by the Management API ``/api/v2/webhooks`` and the
 dashboard (``admin/webhooks.py``); events come from ``user_grants``, ``clients``, ``cimd_registration``,
-``oauth/cimd.py`` and the refresh and code grants.
+``oauth/cimd/store.py`` and the refresh and code grants.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What dynamic registration (DCR, ``oauth/registration.py``; CIMD, ``oauth/cimd.py``) reads and writes besides
+"""What dynamic registration (DCR, ``oauth/registration.py``; CIMD, ``oauth/cimd/store.py``) reads and writes besides
 the client services: governance checks, the client row a registration manages, its enabled connections."""
 
 from __future__ import annotations

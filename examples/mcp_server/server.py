@@ -4,7 +4,7 @@
 
 The resource identifier is ``http://127.0.0.1:PORT/mcp``; register it in Consentry as an API with the
 scopes ``read:notes`` and ``write:notes`` (see README.md). Token checks happen twice, on purpose:
-``consentry.resource.ProtectedResourceMiddleware`` runs first (RFC 9728 metadata, RFC 6750 challenges
+``consentry_resource.ProtectedResourceMiddleware`` runs first (RFC 9728 metadata, RFC 6750 challenges
 with ``resource_metadata`` and ``scope``, 403 ``insufficient_scope`` per tool so clients can step up),
 then the MCP SDK's own ``TokenVerifier``/``AuthSettings`` layer (backed by the same validator) binds MCP
 sessions to the token's principal and lets tools read the token.
@@ -26,7 +26,7 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from starlette.types import ASGIApp
 
-from consentry.resource import (
+from consentry_resource import (
     InvalidToken,
     ProtectedResource,
     ProtectedResourceMiddleware,
@@ -41,7 +41,7 @@ log = logging.getLogger("notes")
 
 
 class ConsentryTokenVerifier:
-    """The MCP SDK's ``TokenVerifier`` protocol, answered by ``consentry.resource.TokenValidator``."""
+    """The MCP SDK's ``TokenVerifier`` protocol, answered by ``consentry_resource.TokenValidator``."""
 
     def __init__(self, validator: TokenValidator) -> None:
         self.validator = validator

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin
 
@@ -29,6 +29,7 @@ from consentry.runtime import Runtime
 from tests.conftest import ISSUER as TEST_ISSUER
 from tests.integration.flows.conftest import CALLBACK, make_app, make_user
 from tests.integration.flows.conftest import PASSWORD as TEST_PASSWORD
+from tests.interop.fixtures import live_browser_fixtures
 from tests.interop.harness import (
     PASSWORD,
     Admin,
@@ -38,7 +39,6 @@ from tests.interop.harness import (
     same_origin,
     sign_in,
 )
-from tests.support.browser import fresh_context, running_chromium
 from tests.support.flow import authorize, exchange, hidden, login, query
 
 e2e = pytest.mark.e2e
@@ -56,34 +56,7 @@ def pkce() -> tuple[str, str]:
 # --- fixtures: one server for this module, its admin, one Chromium ---------------------------------
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = LiveServer(tmp_path_factory.mktemp("e2e-first-party")).start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def admin(live: LiveServer) -> Iterator[Admin]:
-    a = Admin(live)
-    try:
-        yield a
-    finally:
-        a.close()
-
-
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Any]:
-    async with running_chromium() as browser:
-        yield browser
-
-
-@pytest.fixture
-async def browser_context(chromium: Any) -> AsyncIterator[Any]:
-    async with fresh_context(chromium) as context:
-        yield context
+live, admin, chromium, browser_context = live_browser_fixtures("module", "e2e-first-party")
 
 
 @pytest.fixture

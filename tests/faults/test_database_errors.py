@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from consentry.web import _looks_unavailable
+from consentry.web.unavailable import looks_unavailable
 
 
 def _wrapped(orig: BaseException, cls: type[DBAPIError] = DBAPIError) -> DBAPIError:
@@ -52,9 +52,9 @@ BUGS = {
 
 @pytest.mark.parametrize("name", list(UNAVAILABLE))
 def test_unavailable_database_is_a_503(name: str) -> None:
-    assert _looks_unavailable(UNAVAILABLE[name])
+    assert looks_unavailable(UNAVAILABLE[name])
 
 
 @pytest.mark.parametrize("name", list(BUGS))
 def test_other_errors_stay_500s(name: str) -> None:
-    assert not _looks_unavailable(BUGS[name])
+    assert not looks_unavailable(BUGS[name])

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from consentry.oauth import cimd
+from consentry.oauth.cimd import fetch as cimd_fetch
 from consentry.runtime import Runtime
 from consentry.storage.models import (
     Base,
@@ -486,7 +486,7 @@ async def cimd_case(w: World, spec: FieldSpec, value: Any, n: int, monkeypatch: 
     async def fetch(settings: Any, fetched: str, host: str) -> tuple[bytes, float]:
         return json.dumps(doc).encode(), 300.0
 
-    monkeypatch.setattr(cimd, "fetch_document", fetch)
+    monkeypatch.setattr(cimd_fetch, "fetch_document", fetch)
     ran: set[str] = set()
     await user_flows(w, url, redirect if isinstance(redirect, str) else "", None, ran)
     await pages(w, [f"/admin/applications/{url}", "/admin/applications"], [], ran)

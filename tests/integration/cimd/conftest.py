@@ -24,7 +24,33 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from consentry.runtime import Runtime
+from consentry.storage.models import Client
+
 HOSTNAME = "cimd.test"  # resolved to 127.0.0.1 by a patched resolver in the tests that use it
+
+
+async def store_admin_client(runtime: Runtime, client_id: str, name: str, now: float) -> None:
+    """A first-party client registered by other means whose ``client_id`` happens to be a document URL."""
+    async with runtime.db.transaction() as s:
+        s.add(
+            Client(
+                client_id=client_id,
+                name=name,
+                app_type="native",
+                is_first_party=True,
+                token_endpoint_auth_method="none",
+                callbacks=[],
+                allowed_logout_urls=[],
+                web_origins=[],
+                allowed_origins=[],
+                grant_types=[],
+                registration_type="admin",
+                attributes={},
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
 
 def _name(cn: str) -> x509.Name:

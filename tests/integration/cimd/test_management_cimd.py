@@ -13,12 +13,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from consentry.oauth import cimd
+from consentry.oauth.cimd import fetch as cimd_fetch
 from consentry.oauth.cimd import resolve_cimd_client
 from consentry.runtime import Runtime
 from consentry.services.cimd_registration import PRIVATE_KEY_JWT_WARNING
 from consentry.storage.models import AuditEvent, Client, Tenant
-from tests.integration.cimd.conftest import HOSTNAME, DocServer, Served
+from tests.integration.cimd.conftest import HOSTNAME, DocServer, Served, store_admin_client
 from tests.integration.flows.conftest import promote_default_connection
 from tests.integration.management.helpers import assert_error, token_with
 from tests.support.flow import authorize, pkce_pair
@@ -35,7 +35,7 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> None:
             raise OSError("no such host")
         return ["127.0.0.1"]
 
-    monkeypatch.setattr(cimd, "resolve_host", resolve)
+    monkeypatch.setattr(cimd_fetch, "resolve_host", resolve)
 
 
 def serve(server: DocServer, path: str = "/agents/a.json", **members: Any) -> str:
@@ -375,25 +375,7 @@ async def test_a_client_id_taken_by_another_kind_of_client_is_409(
 ) -> None:
     url = serve(server)
     now = runtime.clock.now()
-    async with runtime.db.transaction() as s:
-        s.add(
-            Client(
-                client_id=url,
-                name="Imported",
-                app_type="native",
-                is_first_party=True,
-                token_endpoint_auth_method="none",
-                callbacks=[],
-                allowed_logout_urls=[],
-                web_origins=[],
-                allowed_origins=[],
-                grant_types=[],
-                registration_type="admin",
-                attributes={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await store_admin_client(runtime, url, "Imported", now)
     runtime.catalog.invalidate()
     assert_error(await mgmt.post(REGISTER, json={"external_client_id": url}), 409, "client_conflict")
     assert_error(await mgmt.post(PREVIEW, json={"external_client_id": url}), 409, "client_conflict")

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import select
 
 from consentry.clock import FrozenClock
-from consentry.oauth import cimd
+from consentry.oauth.cimd import fetch as cimd_fetch
 from consentry.oauth.cimd import resolve_cimd_client
 from consentry.oauth.errors import OAuthError
 from consentry.runtime import Runtime
 from consentry.storage.models import AuditEvent, Client, Tenant
-from tests.integration.cimd.conftest import HOSTNAME, DocServer, Served
+from tests.integration.cimd.conftest import HOSTNAME, DocServer, Served, store_admin_client
 
 
 def configure(runtime: Runtime, **values: Any) -> None:
@@ -47,7 +47,7 @@ def resolver(monkeypatch: pytest.MonkeyPatch, table: dict[str, list[str]]) -> li
             raise OSError("no such host")
         return table[host]
 
-    monkeypatch.setattr(cimd, "resolve_host", fake)
+    monkeypatch.setattr(cimd_fetch, "resolve_host", fake)
     return asked
 
 
@@ -199,8 +199,8 @@ async def test_invalid_host_name_is_refused_not_crashed(runtime: Runtime) -> Non
 
 
 def test_address_problem_table() -> None:
-    assert cimd.address_problem("93.184.215.14") is None
-    assert cimd.address_problem("2606:2800:21f:cb07:6820:80da:af6b:8b2c") is None
+    assert cimd_fetch.address_problem("93.184.215.14") is None
+    assert cimd_fetch.address_problem("2606:2800:21f:cb07:6820:80da:af6b:8b2c") is None
     refused_addresses = [
         "127.0.0.1",
         "10.0.0.1",
@@ -218,7 +218,7 @@ def test_address_problem_table() -> None:
         "nope",
     ]
     for address in refused_addresses:
-        assert cimd.address_problem(address), address
+        assert cimd_fetch.address_problem(address), address
 
 
 async def test_oversize_document(runtime: Runtime, server: DocServer) -> None:
@@ -349,25 +349,7 @@ async def test_failures_are_remembered_briefly(runtime: Runtime, server: DocServ
 async def test_a_client_id_registered_otherwise_is_not_taken_over(runtime: Runtime, server: DocServer) -> None:
     url = server.serve_doc("/taken.json")
     now = time.time()
-    async with runtime.db.transaction() as s:
-        s.add(
-            Client(
-                client_id=url,
-                name="admin app",
-                app_type="native",
-                is_first_party=True,
-                token_endpoint_auth_method="none",
-                callbacks=[],
-                allowed_logout_urls=[],
-                web_origins=[],
-                allowed_origins=[],
-                grant_types=[],
-                registration_type="admin",
-                attributes={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
+    await store_admin_client(runtime, url, "admin app", now)
     with pytest.raises(OAuthError, match="registered by other means"):
         await resolve_cimd_client(runtime, url)
     assert server.requests == []

@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from consentry.resource import TokenValidator
 from consentry.runtime import Runtime
+from consentry_resource import TokenValidator
 
 RESOURCE = "http://rs.example/mcp"
 SCOPES = ["read:notes", "write:notes"]

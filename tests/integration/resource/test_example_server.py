@@ -19,8 +19,8 @@ import httpx
 import pytest
 import uvicorn
 
-from consentry.resource import TokenValidator
 from consentry.runtime import Runtime
+from consentry_resource import TokenValidator
 from tests.conftest import ISSUER
 from tests.integration.resource.conftest import SCOPES, grant, make_api
 

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from consentry.resource import (
+from consentry_resource import (
     ProtectedResource,
     ProtectedResourceMiddleware,
     TokenValidator,

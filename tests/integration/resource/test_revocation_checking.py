@@ -6,9 +6,9 @@ import httpx
 import pytest
 from sqlalchemy import delete
 
-from consentry.resource import InvalidToken, RevocationCheckingValidator, TokenValidator, ValidatorUnavailable
 from consentry.runtime import Runtime
 from consentry.storage.models import ClientGrant
+from consentry_resource import InvalidToken, RevocationCheckingValidator, TokenValidator, ValidatorUnavailable
 from tests.integration.resource.conftest import TokenFactory
 
 

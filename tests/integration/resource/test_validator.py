@@ -14,7 +14,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from consentry.resource import (
+from consentry.runtime import Runtime
+from consentry.tokens.jwt import sign
+from consentry_resource import (
     InsufficientScope,
     InvalidToken,
     TokenValidator,
@@ -22,8 +24,6 @@ from consentry.resource import (
     require_scopes,
     token_scopes,
 )
-from consentry.runtime import Runtime
-from consentry.tokens.jwt import sign
 from tests.conftest import ISSUER
 from tests.integration.resource.conftest import RESOURCE, TokenFactory, grant, make_api
 
