@@ -114,6 +114,7 @@ class ClientInfo:
     refresh: RefreshPolicy = RefreshPolicy()
     metadata_url_host: str | None = None
     marked_agent: bool = False  # Consentry's ``is_agent``: the admin says an AI agent acts through this app
+    registration_pending: bool = False  # registered dynamically, not yet stored: no user has approved it (DCR)
 
     @property
     def is_agent(self) -> bool:
