@@ -68,6 +68,10 @@ NOTICES = {
     "settings-saved": "Tenant settings saved.",
     "approved": "Registration approved.",
     "pruned": "Unused registrations removed.",
+    "rejected": "Registration rejected and deleted.",
+    "scope-revoked": "Permission taken back. The application's next refresh gets only what is left.",
+    "device-revoked": "Device signed out: that refresh-token family no longer works.",
+    "not-pending": "Only a registration awaiting approval can be rejected.",
 }
 
 
