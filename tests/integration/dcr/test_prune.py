@@ -144,9 +144,11 @@ async def test_dry_run_lists_exactly_the_stale_clients(dcr: Runtime, population:
     assert by_name["never_used_old"]["reason"] == "never used within 24 hours of registration"
     assert by_name["idle"]["reason"] == "not used for more than 30 days"
     assert by_name["idle"]["last_used_at"].endswith("Z") and by_name["never_used_old"]["last_used_at"] is None
+    assert {e["kind"] for e in listed} == {"client"}
     assert set(by_name["idle"]) == {
         "client_id",
         "name",
+        "kind",
         "status",
         "registration_ip",
         "created_at",

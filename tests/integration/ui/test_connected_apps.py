@@ -20,13 +20,12 @@ from tests.integration.ui.conftest import (
     csrf_of,
     make_person,
     post_form,
-    sign_in,
     text_of,
 )
 from tests.support.flow import authorize, consent, exchange, login, pkce_pair
 
 
-async def _device(client: httpx.AsyncClient, app_id: str, callback: str) -> dict[str, str]:
+async def _device(client: httpx.AsyncClient, app_id: str, callback: str, email: str = USER_EMAIL) -> dict[str, str]:
     """Sign in on a fresh device (cookie jar), consent if asked, and exchange the code: one refresh family."""
     verifier, challenge = pkce_pair()
     step = await authorize(
@@ -41,7 +40,7 @@ async def _device(client: httpx.AsyncClient, app_id: str, callback: str) -> dict
             "code_challenge_method": "S256",
         },
     )
-    step = await login(client, step, USER_EMAIL, PASSWORD)
+    step = await login(client, step, email, PASSWORD)
     if step.on_consent:
         step = await consent(client, step, "accept", duration=30 * 86400)
     assert step.callback is not None, step.page[:500]
@@ -128,7 +127,7 @@ async def test_taking_back_one_permission_narrows_the_next_refresh(
     # Someone else's grant or device: nothing happens, and nothing is revealed.
     bob = browser()
     await make_person(runtime, "bob@example.com")
-    await sign_in(bob, "bob@example.com", "/u/apps")
+    await _device(bob, app_id, callback, "bob@example.com")  # his page has forms (and his CSRF token)
     r = await post_form(bob, "/u/apps", "/u/apps/revoke-scope", {"grant_id": grant_id, "scope": "read:posts"})
     assert r.headers["location"].endswith("notice=gone")
     family = await _family(runtime, refreshed.json()["refresh_token"])
