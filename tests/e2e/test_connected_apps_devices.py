@@ -119,7 +119,7 @@ def test_devices_are_listed_and_one_is_signed_out(server: Server, open_tab: Any)
 
     # The admin sees the same on the user's Authorized Applications tab.
     a = admin.page
-    a.get_by_role("link", name="Users").click()
+    a.get_by_role("link", name="Users", exact=True).click()
     a.get_by_role("link", name=USER_EMAIL).click()
     a.get_by_role("link", name="Authorized Applications").click()
     row = a.locator("#authorized-apps tbody tr")
