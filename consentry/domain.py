@@ -116,6 +116,7 @@ class ClientInfo:
     marked_agent: bool = False  # Consentry's ``is_agent``: the admin says an AI agent acts through this app
     # ``client_authentication_methods.private_key_jwt.credentials``: the credential ids assertions may be signed with
     assertion_credentials: tuple[str, ...] = ()
+    registration_pending: bool = False  # registered dynamically, not yet stored: no user has approved it (DCR)
 
     @property
     def is_agent(self) -> bool:

@@ -79,7 +79,20 @@ class Settings(BaseSettings):
     )
     dcr_max_clients_per_ip: int = Field(0, ge=0, description="Registered DCR clients per source IP; 0 means no limit.")
     dcr_require_approval: bool = Field(
-        False, description="New DCR clients are 'pending' (no authorization, no tokens) until an admin approves them."
+        False,
+        description="New DCR clients are 'pending' (no authorization, no tokens) until an admin approves them; "
+        "the tenant setting of the same name overrides it.",
+    )
+    dcr_hold_until_consent: bool = Field(
+        True,
+        description="A DCR client is held as a pending registration (no stored client) until a user first approves "
+        "it; off: every registration is stored at once.",
+    )
+    dcr_pending_max: int = Field(
+        50_000, ge=1, description="Hard cap on live pending registrations; the next one is refused (429)."
+    )
+    dcr_pending_hours: float = Field(
+        24.0, gt=0, le=8760, description="Hours a pending registration waits for its first consent before it goes."
     )
     dcr_prune_never_used_hours: int = Field(
         24, ge=1, description="Remove DCR clients that never completed a flow this many hours after registration."

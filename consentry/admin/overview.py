@@ -17,6 +17,7 @@ from consentry.tenant import flag
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Admin = Annotated[guard.Viewer, Depends(guard.admin)]
 PER_PAGE = 50
+STALE_LISTED = 100  # expired pending registrations named on the page (the count says how many in all)
 LOG_SHORTCUTS = ("grant.revoked", "consent.given", "consent.declined", "client.created", "s", "f")
 
 
@@ -55,7 +56,7 @@ async def registrations(
 ) -> Response:
     wanted = status if status in dcr_admin.STATUS_FILTERS else None
     rows, total = await dcr_admin.list_registrations(who.rt, status=wanted, offset=page_no * PER_PAGE, limit=PER_PAGE)
-    stale = await dcr_prune.prune(who.rt, dry_run=True)
+    stale = await dcr_prune.prune(who.rt, dry_run=True, listed=STALE_LISTED)
     return page(
         request,
         who,
@@ -65,7 +66,8 @@ async def registrations(
         rows=rows,
         total=total,
         filter_status=wanted or "",
-        stale=stale,
+        stale=stale[:STALE_LISTED],
+        stale_total=await dcr_prune.count(who.rt, stale),
         page_no=page_no,
         per_page=PER_PAGE,
         dcr_enabled=flag(await who.rt.catalog.tenant(), "enable_dynamic_client_registration"),
@@ -78,6 +80,18 @@ async def approve(request: Request, who: Admin, client_id: str) -> Response:
     with found():
         await dcr_admin.approve(who.rt, client_id, who.user_id)
     return redirect(who.rt, "admin/registrations", "approved", status="pending")
+
+
+@router.post("/registrations/{client_id}/reject")
+async def reject(request: Request, who: Admin, client_id: str) -> Response:
+    """Delete a registration awaiting approval (no user ever saw it)."""
+    await guard.check_csrf(request, who)
+    try:
+        with found():
+            await dcr_admin.reject(who.rt, client_id, who.user_id)
+    except ServiceError:  # approved meanwhile
+        return redirect(who.rt, "admin/registrations", "not-pending", status="pending")
+    return redirect(who.rt, "admin/registrations", "rejected", status="pending")
 
 
 @router.post("/registrations/prune")

@@ -71,6 +71,10 @@ NOTICES = {
     "pruned": "Unused registrations removed.",
     "webhook-saved": "Webhook saved.",
     "webhook-deleted": "Webhook deleted. Its queued deliveries will not be sent.",
+    "rejected": "Registration rejected and deleted.",
+    "scope-revoked": "Permission taken back. The application's next refresh gets only what is left.",
+    "device-revoked": "Device signed out: that refresh-token family no longer works.",
+    "not-pending": "Only a registration awaiting approval can be rejected.",
 }
 
 

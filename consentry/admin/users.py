@@ -2,6 +2,8 @@
 
 Revoking calls ``consentry.services.user_grants.revoke_grant`` (as ``DELETE /api/v2/grants/{id}``): the
 grant and every refresh token issued under it are revoked in one transaction, with a ``grant.revoked`` event.
+The tab shows what ``/u/apps`` shows the user (registration, expiry, last use, devices); the admin may also take
+back one permission or sign out one device (``consentry.services.app_access``), as the user can.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from starlette.responses import Response
 from consentry.admin import guard
 from consentry.admin.forms import Errors, Submitted, service_errors, values_of
 from consentry.admin.pages import INVALID, found, page, record, redirect
-from consentry.services import dashboard_reads, organization_access, user_grants
+from consentry.services import app_access, dashboard_reads, organization_access, user_grants
 from consentry.services.errors import ServiceError, not_found
 from consentry.services.users import create_user
 from consentry.storage.models import User
@@ -168,3 +170,26 @@ async def revoke(request: Request, who: Admin, user_id: str, grant_id: str) -> R
                 raise not_found("grant", "inexistent_grant")
             await user_grants.revoke_grant(rt, s, grant_id, actor=who.user_id, ip=client_ip(request))
     return redirect(rt, f"admin/users/{user_id}/authorized-applications", "revoked")
+
+
+@router.post("/{user_id}/grants/{grant_id}/revoke-scope")
+async def revoke_scope(request: Request, who: Admin, user_id: str, grant_id: str) -> Response:
+    form = Submitted(await guard.check_csrf(request, who))
+    scopes = [sc for sc in form.data.get("scope", []) if sc][:20]
+    with found():
+        async with who.rt.db.transaction() as s:
+            await app_access.revoke_scopes(
+                who.rt, s, user_id=user_id, grant_id=grant_id, scopes=scopes, actor=who.user_id, ip=client_ip(request)
+            )
+    return redirect(who.rt, f"admin/users/{user_id}/authorized-applications", "scope-revoked")
+
+
+@router.post("/{user_id}/devices/{family_id}/revoke")
+async def revoke_device(request: Request, who: Admin, user_id: str, family_id: str) -> Response:
+    await guard.check_csrf(request, who)
+    with found():
+        async with who.rt.db.transaction() as s:
+            await app_access.revoke_device(
+                who.rt, s, user_id=user_id, family_id=family_id, actor=who.user_id, ip=client_ip(request)
+            )
+    return redirect(who.rt, f"admin/users/{user_id}/authorized-applications", "device-revoked")

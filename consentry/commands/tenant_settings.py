@@ -78,6 +78,10 @@ class TenantSettingsUpdate(BaseModel):
     default_redirection_uri: HttpsUrl | None = None
     skip_non_verifiable_callback_uri_confirmation_prompt: bool | None = None
     dynamic_client_registration_security_mode: Literal["strict", "permissive"] | None = None
+    # Consentry: register-on-consent DCR (``services.dcr_pending``); unset, the server's settings apply.
+    dcr_require_approval: bool | None = None
+    dcr_pending_max: int | None = Field(None, ge=1, le=10_000_000)
+    dcr_pending_hours: float | None = Field(None, gt=0, le=8760, allow_inf_nan=False)
     client_id_metadata_document_supported: bool | None = None
     client_id_metadata_document_dynamic_registration_supported: bool | None = None
     authorization_response_iss_parameter_supported: bool | None = None

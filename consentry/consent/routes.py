@@ -3,7 +3,8 @@
 The user chooses how long access lasts (``consent.durations``). Accepting records (or extends) the user grant,
 with that expiry, in the same transaction as its signed receipt (``services.consent_receipts``, which carries
 the SHA-256 of the page as rendered here), the audit event and the transaction's answer; declining grants
-nothing and answers ``access_denied`` under the app's redirection policy (C6). Every POST needs the
+nothing and answers ``access_denied`` under the app's redirection policy (C6). The first approval of a
+dynamically registered client stores it (``services.dcr_pending``) in that same transaction. Every POST needs the
 transaction's CSRF token and the same logged-in user.
 An application, user or pending request deleted while the form is answered writes nothing and gets the page it
 would get after the delete.
@@ -28,7 +29,7 @@ from consentry.oauth.authorize.request import AuthorizeContext, validate
 from consentry.oauth.errors import ACCESS_DENIED, OAuthError
 from consentry.oauth.redirect_uri import host_of
 from consentry.runtime import Runtime
-from consentry.services import audit
+from consentry.services import audit, dcr_pending
 from consentry.services.consent_receipts import Approval, issue_receipt
 from consentry.services.user_grants import upsert_grant
 from consentry.storage import interactions
@@ -197,6 +198,10 @@ async def _accept(rt: Runtime, pending: Pending, asked: list[str], approval: App
     async with rt.db.transaction() as s:
         if not await interactions.lock_in(s, txn.id):
             raise _Gone
+        if ctx.client.registration_pending and not await dcr_pending.promote_in(
+            rt, s, ctx.client.client_id, actor=pending.user_id
+        ):
+            raise _Gone  # the registration expired or was deleted while the page was open
         grant = await upsert_grant(
             rt,
             s,

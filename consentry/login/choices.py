@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from consentry.domain import ClientInfo, ConnectionInfo
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
+from consentry.services import dcr_pending
 from consentry.storage.interactions import PendingRequest
 
 DATABASE = "auth0"
@@ -42,7 +43,7 @@ async def login_choices(rt: Runtime, txn: PendingRequest | None) -> Choices:
     if not client_id:
         allowed = [c for c in connections if c.strategy == DATABASE or c.is_domain_connection]
         return _split(None, allowed)
-    client = await rt.catalog.client(client_id)
+    client = await dcr_pending.find_client(rt, client_id)
     if client is None:
         return Choices(None, [], [])
     allowed = allowed_connections(client, connections)

@@ -1,9 +1,10 @@
-"""Dynamic Client Registration (RFC 7591) and client configuration (RFC 7592) for third-party apps (SPEC T9).
+"""Dynamic Client Registration (RFC 7591) for third-party apps (SPEC T9); RFC 7592 is ``registration_config``.
 
 Every registered client is a strict third-party app: ``tpc_`` id, ``authorization_code`` (S256 PKCE)
 and ``refresh_token`` only, API access only through the ``default_for: third_party_clients`` client
 grants. Governance (initial access tokens, redirect policy, per-IP quota and rate, admin approval)
-comes from the ``dcr_*`` settings. Any error leaves nothing stored: the whole registration, including
+comes from the ``dcr_*`` settings. A registration is held as a pending registration until a user first
+approves it (``services.dcr_pending``). Any error leaves nothing stored: the whole registration, including
 the use of an initial access token, is one transaction.
 """
 
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from consentry.commands.clients import ClientCreate, ClientUpdate
+from consentry.commands.clients import ClientCreate
 from consentry.oauth.client_rules import display_name_problem
 from consentry.oauth.errors import (
     ACCESS_DENIED,
@@ -30,10 +31,10 @@ from consentry.oauth.errors import (
 from consentry.oauth.redirect_uri import LOOPBACK_HOSTS, callback_problem, host_of
 from consentry.runtime import Runtime
 from consentry.services import clients as client_service
-from consentry.services import initial_access_tokens, rate_limit
+from consentry.services import dcr_pending, initial_access_tokens, rate_limit
 from consentry.services.errors import ServiceError
 from consentry.settings import Settings
-from consentry.storage import registrations
+from consentry.storage import pending_registrations, registrations
 from consentry.storage.db import OrmUnit
 from consentry.storage.models import Client
 from consentry.tenant import flag
@@ -45,7 +46,7 @@ AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post")
 GRANT_TYPES = ("authorization_code", "refresh_token")
 ECHOED = ("client_uri", "policy_uri", "tos_uri", "contacts", "scope", "software_id", "software_version")
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3
-_DUMMY_DIGEST = ids.digest("no registration access token")
+DUMMY_DIGEST = ids.digest("no registration access token")
 
 Text = Annotated[str, StringConstraints(max_length=2000)]
 
@@ -247,20 +248,29 @@ def bearer(authorization: str | None) -> str | None:
     return authorization[7:].strip() or None
 
 
-def _invalid_token(description: str) -> OAuthError:
+def invalid_token(description: str) -> OAuthError:
     return INVALID_TOKEN.with_hint(description).with_headers({"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
 async def _check_governance(rt: Runtime, s: OrmUnit, token: str | None, ip: str) -> None:
     cfg = rt.settings
     if cfg.dcr_require_initial_access_token and not await initial_access_tokens.consume(rt, s, token or ""):
-        raise _invalid_token("A valid initial access token is required to register a client.")
+        raise invalid_token("A valid initial access token is required to register a client.")
     if not await registrations.default_user_grant_exists(s):
         raise INVALID_CLIENT_METADATA.with_hint(
             "Dynamic registration is unavailable: no default client grant for third-party applications exists."
         )
-    if cfg.dcr_max_clients_per_ip and await registrations.registered_from(s, ip) >= cfg.dcr_max_clients_per_ip:
+    if cfg.dcr_max_clients_per_ip and await _registered_from(rt, s, ip) >= cfg.dcr_max_clients_per_ip:
         raise ACCESS_DENIED.with_hint("This address has registered the maximum number of clients.")
+
+
+async def _registered_from(rt: Runtime, s: OrmUnit, ip: str) -> int:
+    return await registrations.registered_from(s, ip) + await pending_registrations.held_from(s, ip, rt.clock.now())
+
+
+FULL = TOO_MANY_REQUESTS.with_hint(
+    "This server holds the most registrations that no user has approved yet; try again later."
+).with_headers({"Retry-After": "3600"})
 
 
 async def register(
@@ -275,9 +285,10 @@ async def register(
         ).with_headers({"Retry-After": "60"})
     token = bearer(authorization)
     if rt.settings.dcr_require_initial_access_token and token is None:
-        raise _invalid_token("An initial access token is required (Authorization: Bearer).")
+        raise invalid_token("An initial access token is required (Authorization: Bearer).")
     access_token = ids.secret(32)
     mode = security_mode(await rt.catalog.tenant())
+    policy = await dcr_pending.current_policy(rt)
     async with rt.db.transaction() as s:
         await _check_governance(rt, s, token, ip)
         reg = validate(parse_metadata(body, content_type), rt.settings)
@@ -295,74 +306,17 @@ async def register(
                 "allowed_logout_urls": reg.logout_uris or None,
             }
         )
-        status = "pending" if rt.settings.dcr_require_approval else "active"
+        status = "pending" if policy.require_approval else "active"
         try:
-            row, secret = await client_service.create_client(
-                rt, s, create, registration_type="dcr", registration_ip=ip, status=status, actor=f"dcr:{ip}"
+            row, secret = client_service.new_client_row(
+                rt, create, registration_type="dcr", registration_ip=ip, status=status
             )
+            row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
+            row.registration_token_hash = ids.digest(access_token)
+            if not policy.enabled:
+                await client_service.store_client(rt, s, row, actor=f"dcr:{ip}")
+            elif not await dcr_pending.hold(rt, s, row, policy):
+                raise FULL
         except ServiceError as exc:
             raise INVALID_CLIENT_METADATA.with_hint(exc.message) from None
-        row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
-        row.registration_token_hash = ids.digest(access_token)
     return information(rt, row, secret=secret, access_token=access_token)
-
-
-async def _authorized(s: OrmUnit, client_id: str, authorization: str | None) -> tuple[Client, str]:
-    """The DCR client the registration access token belongs to (RFC 7592 §2), else 401 ``invalid_token``."""
-    token = bearer(authorization)
-    row = await registrations.client(s, client_id) if token and len(client_id) <= 255 else None
-    stored = row.registration_token_hash if row is not None and row.registration_type == "dcr" else None
-    if not ids.matches(token, stored or _DUMMY_DIGEST) or stored is None or token is None:
-        raise _invalid_token("The registration access token is missing, invalid, or not for this client.")
-    return row, token  # type: ignore[return-value]
-
-
-async def read(rt: Runtime, client_id: str, authorization: str | None) -> dict[str, Any]:
-    """``GET /oidc/register/{client_id}`` (RFC 7592 §2.1)."""
-    async with rt.db.read() as s:
-        row, token = await _authorized(s, client_id, authorization)
-    return information(rt, row, secret=None, access_token=token)
-
-
-async def update(
-    rt: Runtime, client_id: str, body: bytes, content_type: str | None, authorization: str | None
-) -> dict[str, Any]:
-    """``PUT /oidc/register/{client_id}`` (RFC 7592 §2.2): the body replaces the registered metadata."""
-    async with rt.db.transaction() as s:
-        row, token = await _authorized(s, client_id, authorization)
-        meta = parse_metadata(body, content_type)
-        if meta.client_id != row.client_id:
-            raise INVALID_CLIENT_METADATA.with_hint("client_id must be present and equal the registered client_id.")
-        if meta.client_secret is not None and not ids.matches(meta.client_secret, row.secret_hash):
-            raise INVALID_CLIENT_METADATA.with_hint("client_secret does not match the issued secret.")
-        reg = validate(meta, rt.settings)
-        if (reg.auth_method == "none") != (row.token_endpoint_auth_method == "none"):
-            raise INVALID_CLIENT_METADATA.with_hint(
-                "A client cannot switch between public and confidential; register a new client instead."
-            )
-        moved = set(reg.redirect_uris) != set(row.callbacks or [])
-        changes = ClientUpdate(
-            name=reg.name,
-            app_type=reg.app_type,  # type: ignore[arg-type]
-            token_endpoint_auth_method=reg.auth_method,  # type: ignore[arg-type]
-            callbacks=reg.redirect_uris,
-            grant_types=reg.grant_types,
-            logo_uri=reg.logo_uri,
-            web_origins=reg.web_origins,
-            allowed_logout_urls=reg.logout_uris,
-        )
-        try:
-            row, _ = await client_service.update_client(rt, s, row.client_id, changes)
-        except ServiceError as exc:
-            raise INVALID_CLIENT_METADATA.with_hint(exc.message) from None
-        row.attributes = {**(row.attributes or {}), "registration_metadata": reg.metadata}
-        if moved and rt.settings.dcr_require_approval:
-            row.status = "pending"  # an approval covered the callbacks the admin saw
-    return information(rt, row, secret=None, access_token=token)
-
-
-async def remove(rt: Runtime, client_id: str, authorization: str | None) -> None:
-    """``DELETE /oidc/register/{client_id}`` (RFC 7592 §2.3): the client, its grants and tokens go."""
-    async with rt.db.transaction() as s:
-        row, _ = await _authorized(s, client_id, authorization)
-        await client_service.delete_client(rt, s, row.client_id, reason="deleted by its registration access token")

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from consentry.oauth import registration
+from consentry.oauth import registration, registration_config
 from consentry.runtime import Runtime
 from consentry.web import NO_STORE, client_ip, json_response
 
@@ -70,7 +70,7 @@ async def register(request: Request) -> Response:
     },
 )
 async def read(request: Request, client_id: str) -> Response:
-    body = await registration.read(_rt(request), client_id, request.headers.get("authorization"))
+    body = await registration_config.read(_rt(request), client_id, request.headers.get("authorization"))
     return json_response(body, 200, NO_STORE)
 
 
@@ -85,7 +85,7 @@ async def read(request: Request, client_id: str) -> Response:
     },
 )
 async def update(request: Request, client_id: str) -> Response:
-    body = await registration.update(
+    body = await registration_config.update(
         _rt(request),
         client_id,
         await request.body(),
@@ -105,5 +105,5 @@ async def update(request: Request, client_id: str) -> Response:
     },
 )
 async def delete(request: Request, client_id: str) -> Response:
-    await registration.remove(_rt(request), client_id, request.headers.get("authorization"))
+    await registration_config.remove(_rt(request), client_id, request.headers.get("authorization"))
     return Response(status_code=204, headers=NO_STORE)

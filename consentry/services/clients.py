@@ -144,17 +144,16 @@ def _attributes(data: dict[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-async def create_client(
+def new_client_row(
     rt: Runtime,
-    s: AsyncSession,
     body: ClientCreate,
     *,
     registration_type: str = "admin",
     registration_ip: str | None = None,
     status: str = "active",
-    actor: str | None = None,
 ) -> tuple[Client, str | None]:
-    """Insert a client (inside the caller's transaction); returns the row and the plain secret, if any."""
+    """A validated client row, not yet in any session (DCR may hold it as a pending registration instead);
+    returns the row and the plain secret, if any."""
     data = body.model_dump(exclude_unset=True)
     if data.get("client_authentication_methods"):
         raise invalid(
@@ -200,7 +199,31 @@ async def create_client(
         updated_at=now,
     )
     _validate(row)
-    if body.client_id and await s.get(Client, body.client_id) is not None:
+    return row, secret
+
+
+async def create_client(
+    rt: Runtime,
+    s: AsyncSession,
+    body: ClientCreate,
+    *,
+    registration_type: str = "admin",
+    registration_ip: str | None = None,
+    status: str = "active",
+    actor: str | None = None,
+) -> tuple[Client, str | None]:
+    """Insert a client (inside the caller's transaction); returns the row and the plain secret, if any."""
+    row, secret = new_client_row(
+        rt, body, registration_type=registration_type, registration_ip=registration_ip, status=status
+    )
+    await store_client(rt, s, row, actor=actor)
+    return row, secret
+
+
+async def store_client(rt: Runtime, s: AsyncSession, row: Client, *, actor: str | None) -> None:
+    """Insert a validated row (a new client, or a pending registration's at its first consent), enable the
+    tenant's connections for it when the tenant says so, and record ``client.created``."""
+    if await s.get(Client, row.client_id) is not None:
         raise conflict("A client with this client_id already exists.", "client_conflict")
     s.add(row)
     try:
@@ -212,14 +235,13 @@ async def create_client(
             s.add(ConnectionClient(connection_id=conn_id, client_id=row.client_id))
     audit.record(
         s,
-        now,
+        rt.clock.now(),
         audit.CLIENT_CREATED,
         f"Client '{row.name}' created",
         client_id=row.client_id,
-        details={"actor": actor, "registration_type": registration_type},
+        details={"actor": actor, "registration_type": row.registration_type},
     )
     await webhooks.emit(rt, s, events.CLIENT_CREATED, {**webhooks.client_data(row), "actor": actor})
-    return row, secret
 
 
 async def get_client(s: AsyncSession, client_id: str) -> Client:
@@ -231,6 +253,14 @@ async def get_client(s: AsyncSession, client_id: str) -> Client:
 
 async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: ClientUpdate) -> tuple[Client, str | None]:
     row = await get_client(s, client_id)
+    secret = await apply_update(rt, row, body, s)
+    audit.record(s, row.updated_at, audit.CLIENT_UPDATED, f"Client '{row.name}' updated", client_id=row.client_id)
+    return row, secret
+
+
+async def apply_update(rt: Runtime, row: Client, body: ClientUpdate, s: AsyncSession | None = None) -> str | None:
+    """Validate ``body`` against the row and change it in place (a stored row, with its session ``s``, or a
+    pending registration's); returns the new plain secret, if one was set or created."""
     data = body.model_dump(exclude_unset=True)
     if "is_first_party" in data and data["is_first_party"] != row.is_first_party:
         raise invalid("is_first_party cannot be changed after creation; create a new application instead.")
@@ -241,7 +271,10 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     _check_name(body.name)
     _check_third_party(data, third_party=not row.is_first_party)
     secret = data.pop("client_secret", None)
-    await _apply_authentication_methods(s, row, data)
+    if s is not None:
+        await _apply_authentication_methods(s, row, data)
+    elif data.get("client_authentication_methods"):
+        raise invalid("client_authentication_methods can be set once the application is stored.")
     for field in (
         "name",
         "app_type",
@@ -274,8 +307,7 @@ async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: Clie
     row.attributes = attrs
     _validate(row)
     row.updated_at = rt.clock.now()
-    audit.record(s, row.updated_at, audit.CLIENT_UPDATED, f"Client '{row.name}' updated", client_id=row.client_id)
-    return row, secret
+    return str(secret) if secret else None
 
 
 async def _apply_authentication_methods(s: AsyncSession, row: Client, data: dict[str, Any]) -> None:

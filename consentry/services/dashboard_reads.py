@@ -17,6 +17,7 @@ from consentry.domain import THIRD_PARTY_DEFAULT, ClientInfo
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.consent_receipts import latest_receipts
+from consentry.storage import refresh_tokens
 from consentry.storage.models import (
     AuditEvent,
     Client,
@@ -27,6 +28,7 @@ from consentry.storage.models import (
     User,
     UserGrant,
 )
+from consentry.storage.refresh_tokens import LiveFamily
 from consentry.tenant import flag
 
 OFFLINE = "offline_access"
@@ -48,6 +50,7 @@ class ConnectedApi:
     refresh_tokens: int
     expires_at: float | None = None  # the end of the access the user chose (None: until revoked)
     receipt_id: str | None = None  # the newest signed consent receipt of this grant
+    devices: tuple[LiveFamily, ...] = ()  # refresh-token families with a live token, newest use first
 
 
 @dataclass
@@ -70,6 +73,11 @@ class ConnectedApp:
     @property
     def refresh_tokens(self) -> int:
         return sum(a.refresh_tokens for a in self.apis)
+
+    @property
+    def devices(self) -> list[LiveFamily]:
+        """Every live refresh-token family of the app, newest use first."""
+        return sorted((d for a in self.apis for d in a.devices), key=lambda d: -d.last_used_at)
 
     @property
     def offline_requested(self) -> bool:
@@ -112,6 +120,10 @@ async def connected_apps(rt: Runtime, user_id: str) -> list[ConnectedApp]:
         ).all()
         live, latest = await _token_usage(s, [g.id for g, _ in rows], now)
         receipts = await latest_receipts(s, [g.id for g, _ in rows])
+        families = await refresh_tokens.live_families(s, [g.id for g, _ in rows], now)
+    devices: dict[str, list[LiveFamily]] = {}
+    for family in families:
+        devices.setdefault(family.grant_id, []).append(family)
     use_descriptions = flag(await rt.catalog.tenant(), "use_scope_descriptions_for_consent")
     apps: dict[str, ConnectedApp] = {}
     for grant, client_row in rows:
@@ -144,6 +156,7 @@ async def connected_apps(rt: Runtime, user_id: str) -> list[ConnectedApp]:
                 live.get(grant.id, 0),
                 grant.expires_at,
                 receipts.get(grant.id),
+                tuple(devices.get(grant.id, ())),
             )
         )
     return list(apps.values())

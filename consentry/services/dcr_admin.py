@@ -1,7 +1,12 @@
-"""Admin side of Dynamic Client Registration: approving pending clients and reviewing registrations."""
+"""Admin side of Dynamic Client Registration: the approval queue (approve, reject) and the review listing.
+
+Registrations awaiting a first consent (``services.dcr_pending``) are listed with the stored DCR clients;
+approving one makes it visible to users (its pending expiry starts again), rejecting one deletes it.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,12 +14,17 @@ from sqlalchemy import func, select
 
 from consentry.clock import iso
 from consentry.runtime import Runtime
-from consentry.services import audit
-from consentry.services.clients import client_json, get_client
+from consentry.services import audit, dcr_pending
+from consentry.services.clients import client_json, delete_client, get_client
+from consentry.services.errors import refused
+from consentry.storage import pending_registrations
+from consentry.storage.dcr_models import PendingRegistration
 from consentry.storage.models import Client
 
 CLIENT_APPROVED = "client.approved"
-STATUS_FILTERS = ("pending", "unused")
+CLIENT_REJECTED = "client.rejected"
+STATUS_FILTERS = ("pending", "unused", "held")
+LISTED_AT_MOST = 10_000  # a page of the merged listing reads at most this far into each table
 
 
 def approved_at(row: Client) -> float | None:
@@ -26,42 +36,99 @@ def approved_at(row: Client) -> float | None:
         return None
 
 
+def _approve_held(held: PendingRegistration, now: float, hours: float) -> None:
+    attrs = {**(held.client.get("attributes") or {}), "approved_at": iso(now)}
+    held.client = {**held.client, "status": "active", "updated_at": now, "attributes": attrs}
+    held.status, held.expires_at = "active", now + hours * 3600  # its users get the whole wait again
+
+
 async def approve(rt: Runtime, client_id: str, actor: str | None) -> Client:
-    """Make a pending client active (idempotent: an active client is returned unchanged)."""
+    """Make a client awaiting approval active, stored or pending (idempotent: an active one is unchanged)."""
+    hours = (await dcr_pending.current_policy(rt)).hours
     async with rt.db.transaction() as s:
-        row = await get_client(s, client_id)
-        if row.status == "pending":
-            now = rt.clock.now()
-            row.status, row.updated_at = "active", now
-            row.attributes = {**(row.attributes or {}), "approved_at": iso(now)}
+        now = rt.clock.now()
+        held = dcr_pending.live(await pending_registrations.get(s, client_id), now)
+        if held is not None:
+            was = held.status
+            if was == "pending":
+                _approve_held(held, now, hours)
+            row = dcr_pending.as_client(held)
+        else:
+            row = await get_client(s, client_id)
+            was = row.status
+            if was == "pending":
+                row.status, row.updated_at = "active", now
+                row.attributes = {**(row.attributes or {}), "approved_at": iso(now)}
+        if was == "pending":
             audit.record(
-                s,
-                now,
-                CLIENT_APPROVED,
-                f"Client '{row.name}' approved",
-                client_id=row.client_id,
-                details={"actor": actor},
+                s, now, CLIENT_APPROVED, f"Client '{row.name}' approved", client_id=client_id, details={"actor": actor}
             )
     return row
 
 
-def registration_json(rt: Runtime, row: Client) -> dict[str, Any]:
-    return {
+async def reject(rt: Runtime, client_id: str, actor: str | None) -> None:
+    """Delete a registration awaiting approval (pending or stored); an approved client is refused."""
+    async with rt.db.transaction() as s:
+        now = rt.clock.now()
+        held = dcr_pending.live(await pending_registrations.get(s, client_id), now)
+        name = held.name if held is not None else None
+        if held is not None and held.status == "pending":
+            await pending_registrations.delete_one(s, client_id)
+        elif held is None and (row := await get_client(s, client_id)).status == "pending":
+            name = row.name
+            await delete_client(rt, s, client_id, reason="rejected by an administrator")
+        else:
+            raise refused("Only a registration awaiting approval can be rejected.", "not_pending")
+        audit.record(
+            s, now, CLIENT_REJECTED, f"Client '{name}' rejected", client_id=client_id, details={"actor": actor}
+        )
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One row of the review listing: the client (or what a pending registration becomes) and, for a pending
+    registration, when it expires."""
+
+    row: Client
+    held_until: float | None = None
+
+
+def registration_json(rt: Runtime, item: Listed) -> dict[str, Any]:
+    row = item.row
+    body = {
         **client_json(rt, row),
         "status": row.status,
         "registration_ip": row.registration_ip,
         "last_used_at": iso(row.last_used_at),
     }
+    if item.held_until is not None:
+        body["held_until_first_consent"] = True
+        body["expires_at"] = iso(item.held_until)
+    return body
 
 
-async def list_registrations(rt: Runtime, *, status: str | None, offset: int, limit: int) -> tuple[list[Client], int]:
-    """DCR clients, oldest first; ``pending`` awaits approval, ``unused`` never completed a flow."""
-    query = select(Client).where(Client.registration_type == "dcr")
-    if status == "pending":
-        query = query.where(Client.status == "pending")
-    elif status == "unused":
-        query = query.where(Client.last_used_at.is_(None))
+async def list_registrations(rt: Runtime, *, status: str | None, offset: int, limit: int) -> tuple[list[Listed], int]:
+    """DCR registrations, oldest first: ``pending`` awaits an admin's approval, ``unused`` is stored and never
+    completed a flow, ``held`` awaits a first consent; no filter lists stored and held ones together."""
+    reach = min(offset + limit, LISTED_AT_MOST)
+    stored: list[Listed] = []
+    held: list[Listed] = []
+    total = 0
     async with rt.db.read() as s:
-        total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = (await s.scalars(query.order_by(Client.created_at, Client.client_id).offset(offset).limit(limit))).all()
-    return list(rows), total
+        if status != "held":
+            query = select(Client).where(Client.registration_type == "dcr")
+            if status == "pending":
+                query = query.where(Client.status == "pending")
+            elif status == "unused":
+                query = query.where(Client.last_used_at.is_(None))
+            total += await s.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = (await s.scalars(query.order_by(Client.created_at, Client.client_id).limit(reach))).all()
+            stored = [Listed(r) for r in rows]
+        if status != "unused":
+            pending, count = await pending_registrations.listing(
+                s, awaiting_approval=status == "pending", now=rt.clock.now(), limit=reach
+            )
+            total += count
+            held = [Listed(dcr_pending.as_client(p), p.expires_at) for p in pending]
+    merged = sorted(stored + held, key=lambda i: (i.row.created_at, i.row.client_id))
+    return merged[offset : offset + limit], total

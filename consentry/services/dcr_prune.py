@@ -5,7 +5,12 @@ never. A DCR client is *stale* when nobody holds a live user grant or refresh to
 either it never completed a flow (``last_used_at`` is unset; the token endpoint sets it) within
 ``dcr_prune_never_used_hours`` of its registration (or approval), or its last use is older than
 ``dcr_prune_idle_days``. The rule is the pure ``stale_reason``; ``prune`` applies it, re-checking
-each client under a row lock in its own transaction so a client that is used meanwhile is kept.
+each client under a row lock in its own transaction so a client that is used meanwhile is kept. A client
+used within the longest access token lifetime of the tenant's APIs is kept too: an access token issued at
+its last use may still be live.
+
+Pending registrations (``services.dcr_pending``: registered, never approved by a user) go when they expire,
+all in one statement; they never had a grant or a token.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.runtime import Runtime
-from consentry.services import audit, rate_limit
+from consentry.services import audit, dcr_pending, rate_limit
 from consentry.services.clients import delete_client
 from consentry.services.dcr_admin import approved_at
+from consentry.storage import registrations
 from consentry.storage.models import Client, RefreshToken, UserGrant
 
 log = logging.getLogger("consentry.dcr")
@@ -37,6 +43,7 @@ COUNTER_RETENTION = 86400.0  # rate counters older than a day are dropped by the
 class PrunePolicy:
     never_used_hours: float
     idle_days: float
+    access_token_lifetime: float = 0.0  # seconds: the longest of the APIs' token lifetimes
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ def stale_reason(usage: Usage, policy: PrunePolicy, now: float) -> str | None:
     """Why the client may be removed, or None when it must be kept. Pure."""
     if usage.live_grants or usage.live_refresh_tokens:
         return None  # someone relies on it
+    if usage.last_used_at is not None and now - usage.last_used_at <= policy.access_token_lifetime:
+        return None  # an access token issued at its last use may still be live
     if usage.last_used_at is None:
         since = max(usage.created_at, usage.approved_at or 0.0)
         if now - since > policy.never_used_hours * 3600:
@@ -68,8 +77,13 @@ def is_stale(usage: Usage, policy: PrunePolicy, now: float) -> bool:
     return stale_reason(usage, policy, now) is not None
 
 
-def policy_of(rt: Runtime) -> PrunePolicy:
-    return PrunePolicy(rt.settings.dcr_prune_never_used_hours, rt.settings.dcr_prune_idle_days)
+def policy_of(rt: Runtime, access_token_lifetime: float = 0.0) -> PrunePolicy:
+    return PrunePolicy(rt.settings.dcr_prune_never_used_hours, rt.settings.dcr_prune_idle_days, access_token_lifetime)
+
+
+async def current_policy(rt: Runtime) -> PrunePolicy:
+    async with rt.db.read() as s:
+        return policy_of(rt, await registrations.longest_access_token_lifetime(s))
 
 
 def _candidates(policy: PrunePolicy, now: float) -> Select[Any]:
@@ -106,12 +120,19 @@ def _entry(row: Client, reason: str) -> dict[str, Any]:
     return {
         "client_id": row.client_id,
         "name": row.name,
+        "kind": "client",
         "status": row.status,
         "registration_ip": row.registration_ip,
         "created_at": iso(row.created_at),
         "last_used_at": iso(row.last_used_at),
         "reason": reason,
     }
+
+
+async def count(rt: Runtime, listed: list[dict[str, Any]]) -> int:
+    """How many a prune removes, given a dry run's list (which may name only some pending registrations)."""
+    _, held = await dcr_pending.expired_entries(rt, 0)
+    return held + sum(1 for e in listed if e.get("kind") == "client")
 
 
 async def _prune_one(
@@ -139,15 +160,18 @@ async def _prune_one(
     return entry
 
 
-async def prune(rt: Runtime, dry_run: bool = False) -> list[dict[str, Any]]:
-    """Remove (or with ``dry_run`` only list) the stale DCR clients; returns what was (or would be) removed."""
-    policy, now = policy_of(rt), rt.clock.now()
+async def prune(rt: Runtime, dry_run: bool = False, listed: int | None = None) -> list[dict[str, Any]]:
+    """Remove (or with ``dry_run`` only list) the stale DCR clients and the expired pending registrations;
+    returns what was (or would be) removed, each with its reason (a dry run lists at most ``listed`` pending
+    registrations, when given)."""
+    policy, now = await current_policy(rt), rt.clock.now()
     async with rt.db.read() as s:
         found = (await s.execute(_candidates(policy, now))).all()
     stale = [(row, reason) for row, g, t in found if (reason := stale_reason(_usage(row, g, t), policy, now))]
     if dry_run:
-        return [_entry(row, reason) for row, reason in stale]
-    removed: list[dict[str, Any]] = []
+        held, _ = await dcr_pending.expired_entries(rt, listed)
+        return held + [_entry(row, reason) for row, reason in stale]
+    removed = await dcr_pending.remove_expired(rt)
     for row, _ in stale:
         async with rt.db.transaction() as s:
             entry = await _prune_one(rt, s, row.client_id, policy, now)

@@ -1,4 +1,4 @@
-"""Tables added for Dynamic Client Registration governance (migration ``0002_dcr``).
+"""Tables added for Dynamic Client Registration governance (migrations ``0002_dcr``, ``0011``).
 
 Kept apart from ``models.py`` so the DCR feature owns its schema; importing this module registers
 the table on the shared ``Base.metadata``.
@@ -6,7 +6,9 @@ the table on the shared ``Base.metadata``.
 
 from __future__ import annotations
 
-from sqlalchemy import Float, Integer, String
+from typing import Any
+
+from sqlalchemy import JSON, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consentry.storage.models import Base
@@ -21,3 +23,22 @@ class InitialAccessToken(Base):
     uses_left: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class PendingRegistration(Base):
+    """A client registered dynamically that no user has approved yet (``services.dcr_pending``).
+
+    It is not a ``clients`` row: holding it writes no configuration (no cache invalidation on any worker),
+    and thousands that nobody approves go in one statement when they expire. ``client`` holds the columns of
+    the ``clients`` row it becomes at its first consent, under the same ``client_id``.
+    """
+
+    __tablename__ = "pending_registrations"
+    client_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # active | pending (awaiting an administrator's approval)
+    registration_ip: Mapped[str | None] = mapped_column(String(64), index=True)
+    registration_token_hash: Mapped[str] = mapped_column(String(128))
+    client: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)

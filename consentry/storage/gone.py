@@ -12,15 +12,23 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from consentry.storage.db import Database
+from consentry.storage.dcr_models import PendingRegistration
 from consentry.storage.models import Client
 
 FOREIGN_KEY_VIOLATION = "23503"  # PostgreSQL SQLSTATE
 SQLITE_FOREIGN_KEY = "foreign key constraint failed"
 
 
+class ParentGone(Exception):
+    """A write refused by the storage layer itself because the row it names no longer exists (where no foreign
+    key can say so: a pending request names a stored client or a pending registration)."""
+
+
 def missing_parent(exc: BaseException) -> bool:
     """True for the database's refusal of a write because a row it refers to no longer exists (callers catch
     ``Exception`` and re-raise anything else, so they need no database types)."""
+    if isinstance(exc, ParentGone):
+        return True
     if not isinstance(exc, IntegrityError):
         return False
     orig = exc.orig
@@ -29,9 +37,12 @@ def missing_parent(exc: BaseException) -> bool:
 
 
 async def client_exists(db: Database, client_id: str) -> bool:
-    """Whether the client exists now (read from the database, never from a cache)."""
+    """Whether the client exists now, stored or as a pending DCR registration (read from the database, never
+    from a cache)."""
+    stored = exists().where(Client.client_id == client_id)
+    pending = exists().where(PendingRegistration.client_id == client_id)
     async with db.connect() as conn:
-        return bool(await conn.scalar(select(exists().where(Client.client_id == client_id))))
+        return bool(await conn.scalar(select(stored | pending)))
 
 
 def duplicate_key(exc: BaseException) -> bool:

@@ -13,10 +13,18 @@ from typing import Any
 from sqlalchemy import Table, bindparam, insert, select, update
 
 from consentry.storage.db import Database, Unit
-from consentry.storage.models import Interaction
+from consentry.storage.dcr_models import PendingRegistration
+from consentry.storage.gone import ParentGone
+from consentry.storage.models import Client, Interaction
 
 _TABLE: Table = Interaction.__table__  # type: ignore[assignment]
 _INSERT = insert(_TABLE)
+_STORED = select(Client.client_id).where(Client.client_id == bindparam("cid")).with_for_update(key_share=True)
+_PENDING = (
+    select(PendingRegistration.client_id)
+    .where(PendingRegistration.client_id == bindparam("cid"))
+    .with_for_update(key_share=True)
+)
 _LOAD = select(_TABLE).where(_TABLE.c.id == bindparam("txn"))
 # The SET clause comes from the parameter names (the columns to write); the statement is built once.
 _UPDATE = update(_TABLE).where(_TABLE.c.id == bindparam("txn"))
@@ -59,7 +67,15 @@ class PendingRequest:
 
 
 async def insert_request(db: Database, request: PendingRequest) -> None:
+    """Store the request; ``ParentGone`` when its client (stored, or a pending registration) no longer exists.
+    The client's row is share-locked first (PostgreSQL), as the foreign key of the other tables would."""
     async with db.write() as conn:
+        if request.client_id is not None:
+            found = (await conn.execute(_STORED, {"cid": request.client_id})).first() or (
+                await conn.execute(_PENDING, {"cid": request.client_id})
+            ).first()
+            if found is None:
+                raise ParentGone(request.client_id)
         await conn.execute(_INSERT, vars(request))
 
 

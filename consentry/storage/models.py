@@ -223,7 +223,9 @@ class Interaction(Base):
 
     __tablename__ = "interactions"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    client_id: Mapped[str | None] = mapped_column(ForeignKey("clients.client_id", ondelete="CASCADE"))
+    # A stored client or a pending registration (``storage.dcr_models``), so no foreign key; deleting either
+    # deletes its pending requests (``services.clients.delete_client``, ``storage.pending_registrations``).
+    client_id: Mapped[str | None] = mapped_column(String(255), index=True)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     csrf: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str | None] = mapped_column(String(255))

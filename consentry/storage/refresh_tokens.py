@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, func, insert, select, update
 
 from consentry.storage.db import Database, Unit
 from consentry.storage.models import RefreshToken, User
@@ -89,3 +89,50 @@ async def revoke_grant_families_in(unit: Unit, now: float, grant_id: str) -> int
 async def revoke_user_families_in(unit: Unit, now: float, user_id: str) -> int:
     """Revoke every refresh token of a user (the Management API's ``DELETE /users/{id}/refresh-tokens``)."""
     return await _revoke(unit, now, RefreshToken.user_id == user_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveFamily:
+    """One rotation family with a live token: one device or install of an app (the connected-apps page)."""
+
+    family_id: str
+    grant_id: str
+    created_at: float  # the family's first token (the sign-in on that device)
+    last_used_at: float  # its newest token (the last refresh)
+    expires_at: float  # when its live token expires unless refreshed
+
+
+async def live_families(unit: Unit, grant_ids: list[str], now: float) -> list[LiveFamily]:
+    """The families of these grants that still hold a live token, newest use first."""
+    if not grant_ids:
+        return []
+    live = RefreshToken.revoked_at.is_(None) & RefreshToken.rotated_at.is_(None) & (RefreshToken.expires_at > now)
+    query = (
+        select(
+            RefreshToken.family_id,
+            RefreshToken.grant_id,
+            func.min(RefreshToken.created_at),
+            func.max(RefreshToken.created_at),
+            func.max(case((live, RefreshToken.expires_at), else_=None)),
+        )
+        .where(RefreshToken.grant_id.in_(grant_ids))
+        .group_by(RefreshToken.family_id, RefreshToken.grant_id)
+        .having(func.max(case((live, 1), else_=0)) == 1)
+        .order_by(func.max(RefreshToken.created_at).desc(), RefreshToken.family_id)
+    )
+    rows = (await unit.execute(query)).all()
+    return [
+        LiveFamily(family_id=f, grant_id=g, created_at=float(c), last_used_at=float(u), expires_at=float(e))
+        for f, g, c, u, e in rows
+    ]
+
+
+async def family_grant(unit: Unit, family_id: str, user_id: str) -> str | None:
+    """The grant a family of this user's was issued under (None: not this user's, or not under a grant)."""
+    query = (
+        select(RefreshToken.grant_id)
+        .where(RefreshToken.family_id == family_id, RefreshToken.user_id == user_id)
+        .limit(1)
+    )
+    found = (await unit.execute(query)).scalar()
+    return str(found) if found else None

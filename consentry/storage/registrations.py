@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from consentry.domain import THIRD_PARTY_DEFAULT
 from consentry.storage.db import OrmUnit
-from consentry.storage.models import Client, ClientGrant, Connection, ConnectionClient
+from consentry.storage.models import Client, ClientGrant, Connection, ConnectionClient, ResourceServer
 
 
 async def default_user_grant_exists(s: OrmUnit) -> bool:
@@ -37,3 +37,10 @@ async def enable_every_connection(s: OrmUnit, client_id: str) -> None:
     """Enable each connection of the tenant for a new client (the tenant flag ``enable_client_connections``)."""
     for conn_id in (await s.scalars(select(Connection.id))).all():
         s.add(ConnectionClient(connection_id=conn_id, client_id=client_id))
+
+
+async def longest_access_token_lifetime(s: OrmUnit) -> float:
+    """The longest access token lifetime of any API (seconds): how long a token minted at a client's last use
+    may live (DCR pruning keeps the client that long)."""
+    found = await s.scalar(select(func.max(ResourceServer.token_lifetime)))
+    return float(found or 0)

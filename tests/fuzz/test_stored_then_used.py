@@ -61,7 +61,8 @@ def raw_json(body: Any) -> bytes:
 
 @pytest.fixture
 def settings_overrides() -> dict[str, Any]:
-    return {"dcr_rate_limit_per_minute": 100_000}
+    # The DCR client is fuzzed as a stored row (its table, its dashboard page): stored at registration.
+    return {"dcr_rate_limit_per_minute": 100_000, "dcr_hold_until_consent": False}
 
 
 @dataclass

@@ -109,5 +109,7 @@ async def test_dcr_cannot_make_itself_first_party(mgmt: httpx.AsyncClient, world
     if r.status_code == 201:
         client_id = r.json()["client_id"]
         assert client_id.startswith("tpc_")
-        app = (await mgmt.get(f"/api/v2/clients/{client_id}")).json()
+        # Held until a user approves it: the review listing shows what it will be stored as.
+        held = (await mgmt.get("/api/v2/dcr/registrations", params={"status": "held"})).json()
+        app = next(c for c in held if c["client_id"] == client_id)
         assert app["is_first_party"] is False and app["redirection_policy"] == "open_redirect_protection"

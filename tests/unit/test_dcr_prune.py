@@ -49,3 +49,21 @@ def test_reasons_name_the_rule() -> None:
     assert stale_reason(Usage(NOW - 2 * D, None), POLICY, NOW) == "never used within 24 hours of registration"
     assert stale_reason(Usage(NOW - 90 * D, NOW - 31 * D), POLICY, NOW) == "not used for more than 30 days"
     assert stale_reason(Usage(NOW - 2 * H, None), PrunePolicy(1, 7), NOW) == "never used within 1 hours of registration"
+
+
+LIVE_TOKENS = PrunePolicy(never_used_hours=24, idle_days=30, access_token_lifetime=40 * D)
+
+
+@pytest.mark.parametrize(
+    ("usage", "stale"),
+    [
+        # an access token minted at the last use may live longer than the idle rule: kept while it may
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 31 * D), False),
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 40 * D), False),  # at the limit: kept
+        (Usage(created_at=NOW - 90 * D, last_used_at=NOW - 40 * D - 1), True),
+        # never used: no token was ever minted, so the lifetime does not matter
+        (Usage(created_at=NOW - 25 * H, last_used_at=None), True),
+    ],
+)
+def test_a_possibly_live_access_token_keeps_the_client(usage: Usage, stale: bool) -> None:
+    assert is_stale(usage, LIVE_TOKENS, NOW) is stale

@@ -1,8 +1,9 @@
 """Dynamic Client Registration governance (Consentry extension of the Management API).
 
-``POST /api/v2/clients/{id}/approve`` activates a pending DCR client; ``/api/v2/dcr/registrations``
-lists DCR clients for review; ``/api/v2/dcr/initial-access-tokens`` issues the tokens protected
-registration needs (``dcr_require_initial_access_token``).
+``POST /api/v2/clients/{id}/approve`` activates a DCR client awaiting approval, ``.../reject`` deletes one;
+``/api/v2/dcr/registrations`` lists DCR clients (stored, and held until a first consent) for review;
+``/api/v2/dcr/initial-access-tokens`` issues the tokens protected registration needs
+(``dcr_require_initial_access_token``).
 """
 
 from __future__ import annotations
@@ -47,15 +48,30 @@ async def approve_client(
     return json_response(client_json(rt, row))
 
 
+@router.post(
+    "/clients/{client_id}/reject",
+    summary="Reject (delete) a dynamically registered client awaiting approval",
+    status_code=204,
+    operation_id="post_reject_client",
+)
+async def reject_client(
+    request: Request, client_id: str, claims: Principal = Depends(require("delete:clients"))
+) -> Response:
+    await dcr_admin.reject(_rt(request), client_id, claims.get("sub"))
+    return Response(status_code=204)
+
+
 @router.get("/dcr/registrations", summary="List dynamically registered clients", operation_id="get_dcr_registrations")
 async def get_registrations(
     request: Request,
     p: Paging = Depends(paging),
-    status: str | None = Query(None, max_length=16, description="pending | unused"),
+    status: str | None = Query(None, max_length=16, description="pending | unused | held"),
     _: Principal = Depends(require("read:clients")),
 ) -> Any:
     if status is not None and status not in dcr_admin.STATUS_FILTERS:
-        raise bad_request("Query validation error: status must be 'pending' or 'unused'.", "invalid_query_string")
+        raise bad_request(
+            "Query validation error: status must be 'pending', 'unused' or 'held'.", "invalid_query_string"
+        )
     rt = _rt(request)
     rows, total = await dcr_admin.list_registrations(rt, status=status, offset=p.offset, limit=p.per_page)
     return json_response(paged("registrations", [dcr_admin.registration_json(rt, r) for r in rows], total, p))

@@ -27,6 +27,7 @@ from consentry.oauth.errors import (
 from consentry.oauth.params import scope_list
 from consentry.oauth.redirect_uri import is_registered
 from consentry.runtime import Runtime
+from consentry.services import dcr_pending
 from consentry.tenant import flag
 
 IDENTITY_SCOPES = ("openid", "profile", "email")
@@ -100,14 +101,15 @@ def _page_error(description: str) -> OAuthError:
 
 
 async def check_client(ctx: AuthorizeContext) -> None:
-    """The client exists and is active (an https:// client_id is a Client ID Metadata Document)."""
+    """The client exists and is active (an https:// client_id is a Client ID Metadata Document; a dynamically
+    registered client no user has approved yet is a pending registration)."""
     client_id = ctx.params.get("client_id")
     if not client_id:
         raise _page_error("Missing required parameter: client_id")
     if client_id.startswith("https://"):
         client = await cimd_hook.resolve(ctx.rt, client_id)
     else:
-        client = await ctx.rt.catalog.client(client_id) if len(client_id) <= 255 else None
+        client = await dcr_pending.find_client(ctx.rt, client_id) if len(client_id) <= 255 else None
     if client is None:
         raise UNKNOWN_CLIENT
     if client.status != "active":

@@ -83,6 +83,16 @@ async def set_times(rt: Runtime, client_id: str, **values: Any) -> None:
     rt.catalog.invalidate()
 
 
+STORED_AT_ONCE = {"dcr_hold_until_consent": False}
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, Any]:
+    """These modules test the governance of stored DCR clients, so registrations are stored at once;
+    ``test_pending.py`` tests the default (held until a user first approves)."""
+    return dict(STORED_AT_ONCE)
+
+
 @pytest.fixture
 async def dcr(runtime: Runtime) -> Runtime:
     """DCR enabled, with an API and a default (user) client grant for third-party apps."""

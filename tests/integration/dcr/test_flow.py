@@ -9,7 +9,7 @@ import pytest
 
 from consentry.runtime import Runtime
 from consentry.services import dcr_prune
-from tests.integration.dcr.conftest import NATIVE, count_clients, register, set_flag, set_times
+from tests.integration.dcr.conftest import NATIVE, STORED_AT_ONCE, count_clients, register, set_flag, set_times
 from tests.integration.flows.conftest import API, PASSWORD, grant, make_api, make_user, promote_default_connection
 from tests.support.flow import authorize, consent, exchange, login, pkce_pair
 
@@ -55,7 +55,7 @@ async def test_registered_client_completes_the_flow_and_is_kept(client: httpx.As
     assert await count_clients(platform, client_id=reg["client_id"]) == 1
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_require_approval": True}])
+@pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_require_approval": True}])
 async def test_pending_client_cannot_authorize_until_approved(
     client: httpx.AsyncClient, platform: Runtime, mgmt: httpx.AsyncClient
 ) -> None:

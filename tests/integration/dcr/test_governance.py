@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from consentry.runtime import Runtime
 from consentry.services.initial_access_tokens import create_token
 from consentry.storage.dcr_models import InitialAccessToken
-from tests.integration.dcr.conftest import NATIVE, WEB, audit_types, count_clients, register
+from tests.integration.dcr.conftest import NATIVE, STORED_AT_ONCE, WEB, audit_types, count_clients, register
 
-IAT = pytest.mark.parametrize("settings_overrides", [{"dcr_require_initial_access_token": True}])
-APPROVAL = pytest.mark.parametrize("settings_overrides", [{"dcr_require_approval": True}])
+IAT = pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_require_initial_access_token": True}])
+APPROVAL = pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_require_approval": True}])
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -93,7 +93,7 @@ async def test_open_registration_ignores_a_bearer_header(client: httpx.AsyncClie
     assert (await register(client, WEB, headers=_bearer("anything"))).status_code == 201
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_allowed_redirect_schemes": ["https"]}])
+@pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_allowed_redirect_schemes": ["https"]}])
 async def test_policy_can_restrict_redirect_schemes(client: httpx.AsyncClient, dcr: Runtime) -> None:
     for uri in ("http://127.0.0.1:4000/cb", "com.example.app:/cb"):
         r = await register(client, {**NATIVE, "redirect_uris": [uri]})
@@ -103,7 +103,8 @@ async def test_policy_can_restrict_redirect_schemes(client: httpx.AsyncClient, d
 
 
 @pytest.mark.parametrize(
-    "settings_overrides", [{"dcr_allowed_redirect_hosts": ["partner.example.com", "*.apps.example.org"]}]
+    "settings_overrides",
+    [{**STORED_AT_ONCE, "dcr_allowed_redirect_hosts": ["partner.example.com", "*.apps.example.org"]}],
 )
 async def test_policy_can_restrict_redirect_hosts(client: httpx.AsyncClient, dcr: Runtime) -> None:
     ok = ["https://partner.example.com/cb", "https://a.apps.example.org/cb", "https://B.Apps.Example.org/cb"]
@@ -116,7 +117,7 @@ async def test_policy_can_restrict_redirect_hosts(client: httpx.AsyncClient, dcr
     assert (await register(client, NATIVE)).status_code == 201
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_max_clients_per_ip": 2}])
+@pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_max_clients_per_ip": 2}])
 async def test_max_clients_per_source_ip(client: httpx.AsyncClient, dcr: Runtime) -> None:
     first = (await register(client, WEB)).json()
     assert (await register(client, NATIVE)).status_code == 201

@@ -14,7 +14,7 @@ from consentry.runtime import Runtime
 from consentry.services import dcr_prune
 from consentry.storage.models import AuditEvent, Connection, RefreshToken, User, UserGrant
 from consentry.tokens import ids
-from tests.integration.dcr.conftest import API, NATIVE, WEB, count_clients, register, set_times
+from tests.integration.dcr.conftest import API, NATIVE, STORED_AT_ONCE, WEB, count_clients, register, set_times
 
 HOUR, DAY = 3600.0, 86400.0
 
@@ -144,9 +144,11 @@ async def test_dry_run_lists_exactly_the_stale_clients(dcr: Runtime, population:
     assert by_name["never_used_old"]["reason"] == "never used within 24 hours of registration"
     assert by_name["idle"]["reason"] == "not used for more than 30 days"
     assert by_name["idle"]["last_used_at"].endswith("Z") and by_name["never_used_old"]["last_used_at"] is None
+    assert {e["kind"] for e in listed} == {"client"}
     assert set(by_name["idle"]) == {
         "client_id",
         "name",
+        "kind",
         "status",
         "registration_ip",
         "created_at",
@@ -173,7 +175,9 @@ async def test_prune_removes_them_and_keeps_clients_in_use(
     assert await dcr_prune.prune(dcr) == []  # idempotent
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_prune_never_used_hours": 1, "dcr_prune_idle_days": 100}])
+@pytest.mark.parametrize(
+    "settings_overrides", [{**STORED_AT_ONCE, "dcr_prune_never_used_hours": 1, "dcr_prune_idle_days": 100}]
+)
 async def test_thresholds_come_from_settings(client: httpx.AsyncClient, dcr: Runtime) -> None:
     now = dcr.clock.now()
     young, idle = await _new(client, "young"), await _new(client, "idle")
@@ -202,7 +206,7 @@ async def test_periodic_round_needs_the_lease(client: httpx.AsyncClient, dcr: Ru
     assert await dcr_prune.run_once(dcr, holder=11) == []  # the holder renews it
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_prune_interval_seconds": 1}])
+@pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_prune_interval_seconds": 1}])
 async def test_app_lifespan_runs_and_stops_the_periodic_task(client: httpx.AsyncClient, dcr: Runtime) -> None:
     cid = await _new(client, "old")
     await set_times(dcr, cid, created_at=dcr.clock.now() - 2 * DAY)
@@ -218,7 +222,7 @@ async def test_app_lifespan_runs_and_stops_the_periodic_task(client: httpx.Async
     assert tasks[0].done()
 
 
-@pytest.mark.parametrize("settings_overrides", [{"dcr_prune_interval_seconds": 0}])
+@pytest.mark.parametrize("settings_overrides", [{**STORED_AT_ONCE, "dcr_prune_interval_seconds": 0}])
 async def test_interval_zero_turns_the_task_off(dcr: Runtime) -> None:
     assert dcr_prune.start_periodic(dcr) is None
     await dcr_prune.stop_periodic(None)

@@ -12,7 +12,7 @@ from consentry.clock import FrozenClock
 from consentry.runtime import Runtime
 from consentry.services import rate_limit
 from consentry.storage.models import RateCounter
-from tests.integration.dcr.conftest import WEB, register
+from tests.integration.dcr.conftest import STORED_AT_ONCE, WEB, register
 
 
 @pytest.fixture
@@ -77,7 +77,9 @@ async def test_registration_window_reopens_after_a_minute(
         assert await s.scalar(select(func.count()).select_from(RateCounter)) == 1
 
 
-@pytest.mark.parametrize("settings_overrides", [{"trusted_proxies": ["127.0.0.1"], "dcr_rate_limit_per_minute": 2}])
+@pytest.mark.parametrize(
+    "settings_overrides", [{**STORED_AT_ONCE, "trusted_proxies": ["127.0.0.1"], "dcr_rate_limit_per_minute": 2}]
+)
 async def test_limit_is_per_source_address(client: httpx.AsyncClient, dcr: Runtime) -> None:
     for ip in ("203.0.113.1", "203.0.113.2"):
         statuses = [(await register(client, WEB, headers={"X-Forwarded-For": ip})).status_code for _ in range(3)]

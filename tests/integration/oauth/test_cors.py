@@ -317,6 +317,7 @@ async def test_a_deleted_or_pending_client_lets_no_origin_read(
     assert r.status_code == 401 and acao(r) is None
 
 
+@pytest.mark.parametrize("settings_overrides", [{"dcr_hold_until_consent": False}])  # a stored DCR client
 async def test_a_dcr_app_cannot_widen_other_apps_origins(
     client: httpx.AsyncClient,
     social: Runtime,  # noqa: F811
@@ -343,3 +344,26 @@ async def test_a_dcr_app_cannot_widen_other_apps_origins(
         headers={"Origin": evil},
     )
     assert acao(r) == evil  # its own answers are its own
+
+
+async def test_a_held_registration_has_no_origins_before_its_first_consent(
+    client: httpx.AsyncClient,
+    social: Runtime,  # noqa: F811
+) -> None:
+    """A registration no user has approved is not a client yet: its origin passes no preflight (no token request
+    could succeed before the consent that stores it)."""
+    evil = "https://dcr-registered.example.org"
+    await set_flag(social, "enable_dynamic_client_registration", True)
+    await grant(social, default=True)
+    r = await client.post(
+        "/oidc/register",
+        json={"client_name": "Mine", "redirect_uris": [f"{evil}/callback"], "token_endpoint_auth_method": "none"},
+    )
+    assert r.status_code == 201, r.text
+    assert (await client.options("/oauth/token", headers=preflight_headers(evil))).status_code == 403
+    r = await client.post(
+        "/oauth/token",
+        data={"grant_type": "refresh_token", "client_id": r.json()["client_id"], "refresh_token": "nope"},
+        headers={"Origin": evil},
+    )
+    assert acao(r) is None
