@@ -37,6 +37,13 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "create:signing_keys",
     "update:signing_keys",
     "read:logs",
+    "read:roles",
+    "create:roles",
+    "update:roles",
+    "delete:roles",
+    "read:role_members",
+    "create:role_members",
+    "delete:role_members",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

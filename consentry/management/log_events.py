@@ -42,6 +42,13 @@ AUTH0_TYPES: Mapping[str, str] = {
             "tenant.settings_updated",
             "signing_key.rotated",
             "signing_key.revoked",
+            "role.created",
+            "role.updated",
+            "role.deleted",
+            "role.permissions_changed",
+            "role.users_changed",
+            "user.permissions_changed",
+            "user.roles_changed",
         )
     },
     "user.deleted": "sdu",  # Successful User Deletion

@@ -11,8 +11,10 @@ from consentry.management.routers import (
     grants,
     logs,
     resource_servers,
+    roles,
     signing_keys,
     tenant_settings,
+    user_access,
     users,
 )
 from consentry.management.routers import dcr as dcr_routes
@@ -34,6 +36,8 @@ ROUTERS = [
         client_grants.router,
         grants.router,
         users.router,
+        user_access.router,
+        roles.router,
         connections.router,
         tenant_settings.router,
         signing_keys.router,
