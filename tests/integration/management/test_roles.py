@@ -113,12 +113,14 @@ async def test_role_users_and_user_roles(mgmt: httpx.AsyncClient, runtime: Runti
     r = await mgmt.post(f"/api/v2/roles/{role['id']}/users", json={"users": users})
     assert r.status_code == 200, r.text
     listed = (await mgmt.get(f"/api/v2/roles/{role['id']}/users")).json()
-    assert [u["user_id"] for u in listed] == users
-    assert set(listed[0]) == {"user_id", "email", "picture", "name"} and listed[0]["email"] == "u0@example.com"
+    ordered = [u["user_id"] for u in listed]  # by user_id, in the database's collation
+    assert sorted(ordered) == users
+    assert set(listed[0]) == {"user_id", "email", "picture", "name"}
+    assert {u["email"] for u in listed} == {"u0@example.com", "u1@example.com", "u2@example.com"}
     first = (await mgmt.get(f"/api/v2/roles/{role['id']}/users", params={"take": 2})).json()
-    assert [u["user_id"] for u in first["users"]] == users[:2] and first["next"]
+    assert [u["user_id"] for u in first["users"]] == ordered[:2] and first["next"]
     rest = (await mgmt.get(f"/api/v2/roles/{role['id']}/users", params={"take": 2, "from": first["next"]})).json()
-    assert [u["user_id"] for u in rest["users"]] == users[2:] and "next" not in rest
+    assert [u["user_id"] for u in rest["users"]] == ordered[2:] and "next" not in rest
     assert (await mgmt.get(f"/api/v2/roles/{role['id']}/users", params={"from": "garbage"})).status_code == 400
     assert_error(
         await mgmt.post(f"/api/v2/roles/{role['id']}/users", json={"users": ["auth0|nobody"]}), 404, "inexistent_user"
