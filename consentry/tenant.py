@@ -44,6 +44,7 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "read:role_members",
     "create:role_members",
     "delete:role_members",
+    "read:actions",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

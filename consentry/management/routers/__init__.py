@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from consentry.management.errors import ERROR_RESPONSES
 from consentry.management.routers import (
+    actions,
     cimd_clients,
     client_grants,
     clients,
@@ -42,5 +43,6 @@ ROUTERS = [
         tenant_settings.router,
         signing_keys.router,
         logs.router,
+        actions.router,
     )
 ]

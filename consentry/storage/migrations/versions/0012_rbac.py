@@ -7,7 +7,8 @@ Create Date: 2026-12-03 15:30:00
 ``roles``; ``role_permissions`` (an API identifier and one of its scope values per row); ``user_roles``;
 ``user_permissions`` (assigned directly). Rows go with their user or role (``ON DELETE CASCADE``); a deleted API's
 permissions are deleted by the service that deletes it. The Management API resource server of an existing
-database gains the role scopes (``read:roles`` …) that ``bootstrap`` gives a new one.
+database gains the role scopes (``read:roles`` …) and ``read:actions`` (an always empty list) that ``bootstrap``
+gives a new one.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ ROLE_SCOPES = (
     "read:role_members",
     "create:role_members",
     "delete:role_members",
+    "read:actions",
 )
 _RS = sa.table(
     "resource_servers", sa.column("id", sa.String), sa.column("scopes", sa.JSON), sa.column("is_system", sa.Boolean)
