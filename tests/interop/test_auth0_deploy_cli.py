@@ -189,7 +189,8 @@ def _drop_undefined_client_ids(out: Path) -> None:
                 del grant["client_id"]
                 file.write_text(json.dumps(grant, indent=2))
     else:
-        out.write_text(re.sub(r"\n\s*client_id: undefined_clientId(?=\n)", "", out.read_text()))
+        text = re.sub(r"- client_id: undefined_clientId\n\s*", "- ", out.read_text())  # the grant's first key
+        out.write_text(re.sub(r"\n\s*client_id: undefined_clientId(?=\n)", "", text))
 
 
 def _by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
