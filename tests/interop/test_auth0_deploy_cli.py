@@ -241,6 +241,8 @@ def test_export_from_one_consentry_and_import_into_a_fresh_one(
     _a0deploy("import", dst, bundle, tmp_path, input_file=str(out))
 
     src_clients, dst_clients = _by_name(_ok(src_api.get("clients"))), _by_name(_ok(dst_api.get("clients")))
+    names = [c["name"] for c in _ok(dst_api.get("clients"))] + [r["name"] for r in _ok(dst_api.get("roles"))]
+    assert names.count("Gallery Partner") == names.count("Photographers") == 1, "a second import updates in place"
     for name in ("Gallery Partner", "Photos Web"):
         for field in ("app_type", "is_first_party", "callbacks", "grant_types", "token_endpoint_auth_method"):
             assert dst_clients[name][field] == src_clients[name][field], (name, field)
