@@ -211,10 +211,16 @@ class ApiInfo:
     is_system: bool
     consent_durations: tuple[int, ...] | None = None  # Consentry: the consent screen's choices (None: the tenant's)
     default_consent_duration: int | None = None  # Consentry: the one ticked by default (``consent.durations``)
+    enforce_policies: bool = False  # Auth0 RBAC: a user's tokens hold only the permissions the user has
 
     @property
     def scope_values(self) -> frozenset[str]:
         return frozenset(s.value for s in self.scopes)
+
+    @property
+    def permissions_claim(self) -> bool:
+        """``access_token_authz`` and ``rfc9068_profile_authz`` put a ``permissions`` claim in the access token."""
+        return self.token_dialect.endswith("_authz")
 
     @staticmethod
     def from_row(row: models.ResourceServer) -> ApiInfo:
@@ -239,6 +245,7 @@ class ApiInfo:
             is_system=row.is_system,
             consent_durations=durations.stored_choices(attrs.get("consent_durations")),
             default_consent_duration=default if durations.is_duration(default) else None,
+            enforce_policies=attrs.get("enforce_policies") is True,
         )
 
 

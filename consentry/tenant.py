@@ -50,6 +50,14 @@ MANAGEMENT_SCOPES: tuple[str, ...] = (
     "delete:sessions",
     "read:refresh_tokens",
     "delete:refresh_tokens",
+    "read:roles",
+    "create:roles",
+    "update:roles",
+    "delete:roles",
+    "read:role_members",
+    "create:role_members",
+    "delete:role_members",
+    "read:actions",
 )
 
 DEFAULT_FLAGS: dict[str, bool] = {

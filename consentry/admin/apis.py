@@ -47,6 +47,7 @@ FIELDS = (
     "name",
     "allow_offline_access",
     "skip_consent",
+    "enforce_policies",
     "user_policy",
     "client_policy",
     "token_lifetime",
@@ -70,6 +71,7 @@ def _stored(row: ResourceServer | None) -> dict[str, Any]:
             "name": "",
             "allow_offline_access": False,
             "skip_consent": True,
+            "enforce_policies": False,
             "user_policy": "allow_all",
             "client_policy": "require_client_grant",
             "token_lifetime": "",
@@ -82,6 +84,7 @@ def _stored(row: ResourceServer | None) -> dict[str, Any]:
         "name": row.name,
         "allow_offline_access": row.allow_offline_access,
         "skip_consent": row.skip_consent_for_verifiable_first_party_clients,
+        "enforce_policies": (row.attributes or {}).get("enforce_policies") is True,
         "user_policy": (policy.get("user") or {}).get("policy", "allow_all"),
         "client_policy": (policy.get("client") or {}).get("policy", "require_client_grant"),
         "token_lifetime": str(row.token_lifetime),
@@ -102,6 +105,7 @@ def _submitted(form: Submitted) -> dict[str, Any]:
     values: dict[str, Any] = {name: form.text(name) for name in FIELDS}
     values["allow_offline_access"] = form.checked("allow_offline_access")
     values["skip_consent"] = form.checked("skip_consent")
+    values["enforce_policies"] = form.checked("enforce_policies")
     descriptions = form.raw_many("scope_description")
     optional, removed = set(form.many("scope_optional")), set(form.many("scope_remove"))
     rows = []
@@ -139,6 +143,7 @@ def _build(values: dict[str, Any], form: Submitted, *, create: bool) -> tuple[di
         "scopes": scopes,
         "allow_offline_access": values["allow_offline_access"],
         "skip_consent_for_verifiable_first_party_clients": values["skip_consent"],
+        "enforce_policies": values["enforce_policies"],
         "subject_type_authorization": {
             "user": {"policy": values["user_policy"]},
             "client": {"policy": values["client_policy"]},

@@ -22,6 +22,8 @@ class ClientGrantCreate(BaseModel):
     organization_usage: Literal["deny", "allow", "require"] | None = None
     allow_any_organization: bool | None = None
     authorization_details_types: list[ShortText] | None = Field(None, max_length=100)
+    # read-only in the grant object (only Consentry makes system grants): ``false`` written back sets nothing
+    is_system: Literal[False] | None = None
 
 
 class ClientGrantUpdate(BaseModel):

@@ -153,6 +153,10 @@ class ClientFields(BaseModel):
     compliance_level: (
         Literal["none", "fapi1_adv_pkj_par", "fapi1_adv_mtls_par", "fapi2_sp_pkj_mtls", "fapi2_sp_mtls_mtls"] | None
     ) = None
+    # Read-only fields of the client object: accepted and ignored, so that a tool writing back what it read (the
+    # Auth0 Deploy CLI's import of its export) is not refused. They are never stored (``READ_ONLY_FIELDS``).
+    registration_type: Literal["admin", "dcr", "cimd"] | None = None
+    created_at: str | None = Field(None, max_length=40)
 
 
 class ClientCreate(ClientFields):
@@ -166,6 +170,7 @@ class ClientUpdate(ClientFields):
     client_secret: str | None = Field(None, min_length=32, max_length=256)
 
 
+READ_ONLY_FIELDS = {"registration_type", "created_at"}
 # Fields kept as columns; every other set field is stored in ``attributes`` and echoed back.
 COLUMN_FIELDS = {
     "name",

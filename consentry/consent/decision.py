@@ -47,6 +47,7 @@ def consent_decision(ctx: AuthorizeContext, grant: GrantRef | None, *, answered:
             callback_verifiable=is_verifiable(ctx.redirect_uri or ""),
             skip_confirmation=skip,
             already_answered=answered,
+            lacking=frozenset(ctx.lacking_scopes),
         )
     )
 

@@ -4,11 +4,12 @@ SPEC C1–C11: third-party apps always need the user's grant for what they ask a
 first-party apps skip consent when the API allows it, but a non-verifiable callback (loopback or
 custom scheme) still gets a login confirmation prompt unless turned off per client or tenant.
 ``prompt=consent`` always asks. The caller turns "required" into ``consent_required`` under ``prompt=none``.
+A scope the user holds no permission for (an API that enforces RBAC) is never asked for: it cannot be granted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -29,6 +30,7 @@ class ConsentInput:
     callback_verifiable: bool
     skip_confirmation: bool  # client or tenant skip_non_verifiable_callback_uri_confirmation_prompt
     already_answered: bool = False  # the user answered the screen for this very request
+    lacking: frozenset[str] = frozenset()  # API scopes the user has no permission for (RBAC): never asked
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class ConsentDecision:
 
 
 def evaluate(inp: ConsentInput) -> ConsentDecision:
+    if inp.lacking:
+        inp = replace(inp, requested=inp.requested - inp.lacking, lacking=frozenset())
     missing = inp.requested - inp.granted
     if inp.already_answered:
         return ConsentDecision(Prompt.NONE, frozenset(), ("answered for this request",))

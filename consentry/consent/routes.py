@@ -25,6 +25,7 @@ from consentry.consent.policy import ConsentDecision, Prompt
 from consentry.login import interaction
 from consentry.login.sessions import current_session
 from consentry.oauth.authorize import respond
+from consentry.oauth.authorize.permissions import apply_user_permissions
 from consentry.oauth.authorize.request import AuthorizeContext, validate
 from consentry.oauth.errors import ACCESS_DENIED, OAuthError
 from consentry.oauth.redirect_uri import host_of
@@ -63,6 +64,7 @@ async def _pending(rt: Runtime, request: Request, state: str | None) -> Pending 
         )
     try:
         ctx = await validate(rt, dict(txn.params))
+        await apply_user_permissions(rt, ctx, session.user_id)
     except OAuthError as err:
         return render_error(request, err.description, status=400, error=err.error)
     decision = await decide_consent(rt, ctx, session.user_id)

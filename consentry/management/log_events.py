@@ -51,6 +51,13 @@ AUTH0_TYPES: Mapping[str, str] = {
             "xaa_policy.updated",
             "xaa_policy.deleted",
             "ticket.created",
+            "role.created",
+            "role.updated",
+            "role.deleted",
+            "role.permissions_changed",
+            "role.users_changed",
+            "user.permissions_changed",
+            "user.roles_changed",
         )
     },
     "user.deleted": "sdu",  # Successful User Deletion

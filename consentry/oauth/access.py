@@ -6,6 +6,8 @@
   ``default_for: "third_party_clients"`` one; a per-application grant for the API *replaces* the default.
 - The grant is a scope ceiling: scopes outside it are dropped (user flows) or refused (client flows).
 - Third-party apps never reach the Management API.
+- An API that enforces RBAC (``enforce_policies``) gives a user's tokens only the permissions the user holds,
+  directly or through roles (``within_permissions``); client flows are governed by client grants alone.
 """
 
 from __future__ import annotations
@@ -73,6 +75,16 @@ def allowed_connections(client: ClientInfo, connections: Iterable[ConnectionInfo
     if client.is_third_party:
         return [c for c in connections if c.is_domain_connection]
     return [c for c in connections if client.client_id in c.enabled_clients or c.is_domain_connection]
+
+
+def within_permissions(api_scopes: Iterable[str], permissions: frozenset[str] | None) -> tuple[list[str], list[str]]:
+    """(kept, lacking): the API scopes the user holds a permission for, in order; ``permissions`` None means the
+    API does not enforce RBAC, so every scope is kept."""
+    kept: list[str] = []
+    lacking: list[str] = []
+    for s in dict.fromkeys(api_scopes):
+        (kept if permissions is None or s in permissions else lacking).append(s)
+    return kept, lacking
 
 
 def split_scopes(requested: Iterable[str], ceiling: frozenset[str]) -> tuple[list[str], list[str]]:

@@ -1,10 +1,11 @@
 """The decision made again at every token mint of a user flow, from current data. Pure.
 
 ``/authorize`` decided once, when the user was there: the app, the API's policy, the client grant as the
-scope ceiling, the connection, the user, the consent. A code exchange and every refresh make the same
-decision again (SPEC T4–T8, C1–C11 hold over time, not only at consent), so a narrowed or deleted client
-grant, an API set to ``deny_all``, a connection no longer allowed, a blocked user or a revoked consent take
-effect at the next mint:
+scope ceiling, the user's permissions (an API that enforces RBAC), the connection, the user, the consent. A code
+exchange and every refresh make the same decision again (SPEC T4–T8, C1–C11 hold over time, not only at
+consent), so a narrowed or deleted client grant, an API set to ``deny_all``, a permission taken from the user
+(or from their role), a connection no longer allowed, a blocked user or a revoked consent take effect at the
+next mint:
 
 - scopes that are no longer allowed are dropped (the response's ``scope`` says which remain);
 - when nothing the app may have is left — the app, the user, the connection, the consent or the API access
@@ -46,6 +47,7 @@ class MintInput:
     under_consent: bool  # the tokens were issued under a user grant (consent)
     consent: frozenset[str] | None  # the scopes of that user grant now (None: no live grant exists now)
     consent_expired: bool = False  # the grant exists but the duration the user chose has run out
+    permitted: frozenset[str] | None = None  # the user's permissions for the API now (RBAC); None: not enforced
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,8 @@ def _is_identity_or_offline(scope: str) -> bool:
 
 
 def split(inp: MintInput, ceiling: frozenset[str]) -> tuple[list[str], list[str]]:
-    """(kept, dropped) in order: API scopes within the ceiling, offline access while the API allows it and,
-    for third-party apps, only what the user's grant still covers."""
+    """(kept, dropped) in order: API scopes within the ceiling and (RBAC) the user's permissions, offline access
+    while the API allows it and, for third-party apps, only what the user's grant still covers."""
     kept: list[str] = []
     dropped: list[str] = []
     for scope in dict.fromkeys(inp.scopes):
@@ -116,4 +118,4 @@ def _still_allowed(inp: MintInput, ceiling: frozenset[str], scope: str) -> bool:
         return True
     if scope == OFFLINE:
         return inp.api is None or inp.api.allow_offline_access
-    return scope in ceiling
+    return scope in ceiling and (inp.permitted is None or scope in inp.permitted)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.commands.clients import COLUMN_FIELDS, ClientCreate, ClientUpdate
+from consentry.commands.clients import COLUMN_FIELDS, READ_ONLY_FIELDS, ClientCreate, ClientUpdate
 from consentry.oauth.client_rules import (
     default_auth_method,
     default_grant_types,
@@ -130,13 +130,17 @@ def _validate(row: Client) -> None:
 
 
 def _check_third_party(data: dict[str, Any], *, third_party: bool) -> None:
-    problem = third_party_settings_problem(data) if third_party else None
+    """Restricted settings of third-party apps; a read-only field, or a property sent back with the very value every
+    client object shows (``ECHO_DEFAULTS``, e.g. by a tool importing its own export), sets nothing."""
+    _unset = object()
+    setting = {k: v for k, v in data.items() if k not in READ_ONLY_FIELDS and ECHO_DEFAULTS.get(k, _unset) != v}
+    problem = third_party_settings_problem(setting) if third_party else None
     if problem:
         raise invalid(problem)
 
 
 def _attributes(data: dict[str, Any]) -> dict[str, Any]:
-    attrs = {k: v for k, v in data.items() if k not in COLUMN_FIELDS and v is not None}
+    attrs = {k: v for k, v in data.items() if k not in COLUMN_FIELDS | READ_ONLY_FIELDS and v is not None}
     if "refresh_token" in attrs:
         attrs["refresh_token"] = {**ECHO_DEFAULTS["refresh_token"], **attrs["refresh_token"]}
     if "jwt_configuration" in attrs:

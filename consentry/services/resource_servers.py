@@ -13,6 +13,7 @@ from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found, refused
 from consentry.services.user_grants import revoke_audience_grants
+from consentry.storage import rbac
 from consentry.storage.models import ClientGrant, ResourceServer
 from consentry.tokens import ids
 
@@ -243,11 +244,13 @@ async def update_resource_server(
 
 
 async def delete_resource_server(rt: Runtime, s: AsyncSession, id_or_identifier: str, *, actor: str | None) -> None:
-    """Delete an API with its client grants; users' grants for it are revoked (with their refresh tokens)."""
+    """Delete an API with its client grants and the permissions roles and users hold for it; users' grants for it
+    are revoked (with their refresh tokens)."""
     row = await get_resource_server(s, id_or_identifier)
     ensure_not_system(row)
     await revoke_audience_grants(rt, s, row.identifier, actor=actor)
     await s.execute(delete(ClientGrant).where(ClientGrant.audience == row.identifier))
+    await rbac.forget_api(s, row.identifier)
     await s.delete(row)
     audit.record(
         s,

@@ -60,7 +60,7 @@ def user_json(row: User, connection_name: str) -> dict[str, Any]:
         "username": row.username,
         "name": profile.get("name") or email or row.username,
         "nickname": profile.get("nickname") or (email.split("@")[0] if email else row.username),
-        "picture": profile.get("picture") or _gravatar(email),
+        "picture": profile.get("picture") or gravatar(email),
         **{k: profile[k] for k in PROFILE_FIELDS if k in profile and k not in ("name", "nickname", "picture")},
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
@@ -78,7 +78,7 @@ def user_json(row: User, connection_name: str) -> dict[str, Any]:
     return body
 
 
-def _gravatar(email: str | None) -> str:
+def gravatar(email: str | None) -> str:
     digest = hashlib.md5((email or "").strip().lower().encode()).hexdigest()  # noqa: S324 - gravatar's scheme
     return f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg&d=identicon"
 

@@ -353,6 +353,15 @@ class XaaPolicy(Base):
     scope: Mapped[list[str]] = mapped_column(JSON, default=list)
     resource_client_id: Mapped[str] = mapped_column(String(255))  # the app's client_id at the resource AS
     subject_client_id: Mapped[str | None] = mapped_column(String(255))  # the resource AS's login client here
+
+
+class Role(Base):
+    """A named set of API permissions (Auth0 RBAC); users hold roles (``user_roles``) and direct permissions."""
+
+    __tablename__ = "roles"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # rol_…
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 
@@ -423,6 +432,34 @@ class JobError(Base):
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     user: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     errors: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class RolePermission(Base):
+    """One permission (an API's scope) a role carries."""
+
+    __tablename__ = "role_permissions"
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    resource_server_identifier: Mapped[str] = mapped_column(String(600), primary_key=True)
+    permission_name: Mapped[str] = mapped_column(String(280), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (Index("ix_user_roles_role_id", "role_id"),)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True)
+    role_id: Mapped[str] = mapped_column(ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class UserPermission(Base):
+    """A permission assigned to a user directly (not through a role)."""
+
+    __tablename__ = "user_permissions"
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True)
+    resource_server_identifier: Mapped[str] = mapped_column(String(600), primary_key=True)
+    permission_name: Mapped[str] = mapped_column(String(280), primary_key=True)
+    created_at: Mapped[float] = mapped_column(Float)
 
 
 class RateCounter(Base):

@@ -14,6 +14,7 @@ from consentry.tokens import ids
 from consentry.tokens.keys import KeyStore, LoadedKey
 
 ALGORITHMS = ["RS256"]
+NOT_PERMISSIONS = frozenset({"openid", "profile", "email", "offline_access"})  # scopes that are no API's permission
 LEEWAY = 30  # seconds of clock skew tolerated when checking exp/iat/nbf
 
 
@@ -29,6 +30,15 @@ def sign_with(key: LoadedKey, claims: dict[str, Any], typ: str = "JWT") -> str:
     """Sign with a key already fetched: no I/O, so it can run inside a transaction (a pool of one connection)."""
     assert key.private_key is not None  # signing_key() answers the key that signs
     return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
+
+
+def permissions_claim(dialect: str, scope: str) -> dict[str, list[str]]:
+    """Auth0's ``*_authz`` dialects carry a ``permissions`` claim: the token's API scopes. (Auth0 lists every
+    permission the user holds for the API; Consentry lists what this token was granted, never more than its
+    ``scope``, so a third-party app's token does not claim what the user did not consent to.)"""
+    if not dialect.endswith("_authz"):
+        return {}
+    return {"permissions": [s for s in scope.split() if s not in NOT_PERMISSIONS]}
 
 
 def access_token_typ(dialect: str) -> str:
@@ -60,6 +70,7 @@ async def issue_access_token(
         "client_id": client_id,
         "azp": client_id,
         "scope": scope,
+        **permissions_claim(dialect, scope),
     }
     if extra:
         claims.update(extra)

@@ -7,9 +7,10 @@ introspection, ``/userinfo``, the Management API — asks ``live_scopes``, which
 
 - the application still exists and is active (deleting it ends its tokens; rotating its secret does not);
 - machine-to-machine tokens: the API's policy and the client grant still allow them;
-- user tokens: the user exists and is not blocked, their connection is still allowed for the app, the user
-  grant named in the ``grant_id`` claim still exists and has not expired, the refresh-token family named in
-  ``family_id`` is not revoked, and the API's policy and client grant still allow the app.
+- user tokens: the user exists and is not blocked, still holds the permissions (an API that enforces RBAC),
+  their connection is still allowed for the app, the user grant named in the ``grant_id`` claim still exists
+  and has not expired, the refresh-token family named in ``family_id`` is not revoked, and the API's policy and
+  client grant still allow the app.
 
 The answer is the token's scopes that are still allowed (a narrowed client grant narrows them), or the
 reason it is revoked.
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consentry.oauth.access import CLIENT, api_access
+from consentry.oauth.authorize.permissions import permissions_for
 from consentry.oauth.mint_policy import APP_GONE, USER_BLOCKED, USER_GONE, MintInput, decide
 from consentry.oauth.params import scope_list
 from consentry.runtime import Runtime
@@ -98,6 +100,7 @@ async def live_scopes(rt: Runtime, claims: dict[str, Any]) -> Verdict:
         bool(grant_id),
         consent,
         consent_expired=ended,
+        permitted=await permissions_for(rt, api, user_id),
     )
     decision = decide(inp)
     return Verdict(decision.scopes) if decision.allowed else revoked(decision.reason)

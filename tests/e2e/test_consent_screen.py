@@ -9,7 +9,7 @@ import base64
 import hashlib
 import secrets
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -182,3 +182,47 @@ async def test_issue21_user_picks_one_hour_and_the_token_response_says_so(
         )
     assert r.status_code == 200, r.text
     assert 0 < r.json()["authorization_expires_in"] <= 3600
+
+
+async def test_rbac_a_scope_the_user_lacks_is_not_on_the_screen_nor_in_the_token(
+    live: LiveServer, admin: Admin, app_server: AppServer, browser_context: Any
+) -> None:
+    """An API with RBAC on (``enforce_policies``): the user's role gives read:posts only, so the consent screen in
+    Chromium asks for reading alone and the token the app redeems holds read:posts alone."""
+    callback = app_server.url("/cb")
+    client_id, api = _third_party_setup(admin, callback)
+    r = admin.http.patch(
+        f"/api/v2/resource-servers/{quote(api, safe='')}",
+        json={"enforce_policies": True, "token_dialect": "access_token_authz"},
+    )
+    assert r.status_code == 200, r.text
+    user = admin.user()
+    role = admin.http.post("/api/v2/roles", json={"name": f"readers-{client_id[:8]}"}).json()
+    body = {"permissions": [{"resource_server_identifier": api, "permission_name": "read:posts"}]}
+    assert admin.http.post(f"/api/v2/roles/{role['id']}/permissions", json=body).status_code == 201
+    assert admin.http.post(f"/api/v2/roles/{role['id']}/users", json={"users": [user["user_id"]]}).status_code == 200
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    page = await browser_context.new_page()
+    await page.goto(_authorize_url(live, client_id, callback, api, code_challenge=challenge))
+    await _login(page, live, user["email"])
+    assert on_page(page.url, live.issuer, "u/consent")
+    text = await page.inner_text("main")
+    assert "Posts: read your posts" in text
+    assert "write" not in text.lower() and "write:posts" not in await page.content()
+    async with page.expect_navigation():
+        await page.click("#accept")
+    code = parse_qs(urlsplit(page.url).query)["code"][0]
+    async with httpx.AsyncClient() as http:
+        r = await http.post(
+            live.url("oauth/token"),
+            data={
+                "grant_type": "authorization_code",
+                "code": code,
+                "client_id": client_id,
+                "redirect_uri": callback,
+                "code_verifier": verifier,
+            },
+        )
+    assert r.status_code == 200, r.text
+    assert r.json()["scope"] == "read:posts"

@@ -124,3 +124,64 @@ async def test_node_auth0_sdk_management_and_authentication(https_live: LiveServ
     assert info["sub"] == r["user_id"] and info["email"] == email and isinstance(info["updated_at"], int)
     assert r["revoked_status"] in (400, 403)  # the revoked refresh token no longer works
     assert {"sapi", "sepft", "srrt"} <= set(r["log_types"]), r["log_types"]
+
+
+def test_auth0_python_management_client_manages_rbac(https_live: LiveServer, ca_file: Path) -> None:
+    """Roles, role permissions and members, user roles and permissions through ``ManagementClient(domain=…)``:
+    the SDK's own models and pagers parse every answer."""
+    creds = https_live.cli("admin", "create-client", "--name", unique("py-rbac"))
+    api = ManagementClient(
+        domain=domain(https_live), client_id=creds["client_id"], client_secret=creds["client_secret"]
+    )
+    identifier = f"https://{unique('rbac')}.example.com/"
+    scopes = [{"value": "read:docs", "description": "Read docs"}, {"value": "edit:docs", "description": "Edit docs"}]
+    rs = api.resource_servers.create(identifier=identifier, name=unique("Docs"), scopes=scopes, enforce_policies=True)
+    assert rs.enforce_policies is True
+    user = api.users.create(
+        connection="Username-Password-Authentication", email=f"{unique('rbac')}@example.com", password=PASSWORD
+    )
+    assert user.user_id
+    role = api.roles.create(name=unique("editors"), description="Edit docs")
+    assert role.id and role.id.startswith("rol_") and api.roles.get(role.id).name == role.name
+    assert role.id in {r.id for r in api.roles.list(name_filter=role.name)}
+    edit = [{"resource_server_identifier": identifier, "permission_name": "edit:docs"}]
+    read = [{"resource_server_identifier": identifier, "permission_name": "read:docs"}]
+    api.roles.permissions.add(role.id, permissions=edit)
+    assert [p.permission_name for p in api.roles.permissions.list(role.id)] == ["edit:docs"]
+    api.roles.users.assign(role.id, users=[user.user_id])
+    assert [u.user_id for u in api.roles.users.list(role.id)] == [user.user_id]
+    api.users.permissions.create(user.user_id, permissions=read)
+    # the SDK's permission model has no ``sources``: it keeps them as the JSON objects the server sent
+    listed = list(api.users.permissions.list(user.user_id))
+    held = {p.permission_name: [s["source_type"] for s in getattr(p, "sources", None) or []] for p in listed}
+    assert held == {"edit:docs": ["ROLE"], "read:docs": ["DIRECT"]}
+    assert [r.id for r in api.users.roles.list(user.user_id)] == [role.id]
+    api.users.roles.delete(user.user_id, roles=[role.id])
+    api.users.permissions.delete(user.user_id, permissions=read)
+    assert list(api.users.permissions.list(user.user_id)) == []
+    assert api.roles.update(role.id, description="Edit all docs").description == "Edit all docs"
+    api.roles.delete(role.id)
+    assert role.id not in {r.id for r in api.roles.list()}
+
+
+async def test_node_auth0_sdk_manages_rbac_and_tokens_follow(https_live: LiveServer, ca_file: Path) -> None:
+    creds = https_live.cli("admin", "create-client", "--name", unique("node-rbac"))
+    env = {
+        "DOMAIN": domain(https_live),
+        "CLIENT_ID": creds["client_id"],
+        "CLIENT_SECRET": creds["client_secret"],
+        "EMAIL": f"{unique('node-rbac')}@example.com",
+        "PASSWORD": PASSWORD,
+        "API": f"https://{unique('notes')}.example.com/",
+        "NODE_EXTRA_CA_CERTS": str(ca_file),
+    }
+    async with NodeScript("auth0_rbac_flow.mjs", env) as script:
+        out = await script.read(timeout=90)
+    assert "result" in out, out
+    r = out["result"]
+    assert r["role_permissions"] == ["read:notes"] and r["role_users"] == [r["user_id"]]
+    assert r["user_roles"] == [r["role_id"]]
+    assert sorted(r["user_permissions"]) == [["read:notes", ["ROLE"]], ["write:notes", ["DIRECT"]]]
+    assert r["scope"] == "read:notes write:notes", "share:notes is not the user's"
+    assert r["permissions"] == ["read:notes", "write:notes"]
+    assert r["scope_after"] == "read:notes" and r["roles_after"] == 0

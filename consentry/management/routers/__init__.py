@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from consentry.management.errors import ERROR_RESPONSES
 from consentry.management.routers import (
+    actions,
     cimd_clients,
     client_credentials,
     client_grants,
@@ -13,9 +14,11 @@ from consentry.management.routers import (
     jobs,
     logs,
     resource_servers,
+    roles,
     signing_keys,
     tenant_settings,
     tickets,
+    user_access,
     user_blocks,
     user_sessions,
     users,
@@ -46,11 +49,14 @@ ROUTERS = [
         user_sessions.router,
         user_blocks.router,
         jobs.router,
+        user_access.router,
+        roles.router,
         connections.router,
         tenant_settings.router,
         signing_keys.router,
         logs.router,
         xaa_policies.router,
         webhooks.router,
+        actions.router,
     )
 ]

@@ -103,12 +103,3 @@ async def delete_user(request: Request, user_id: str, claims: Delete) -> Respons
     async with rt.db.transaction() as s:
         await service.delete_user(rt, s, user_id, actor=actor(claims))
     return Response(status_code=204)
-
-
-@router.get("/users/{user_id}/permissions", summary="Get a user's permissions", operation_id="get_permissions")
-async def get_permissions(request: Request, user_id: str, p: PagingQuery, _: Read) -> Response:
-    """Consentry has no RBAC yet: every existing user has no directly assigned permissions."""
-    rt = runtime(request)
-    async with rt.db.read() as s:
-        await service.get_user(s, user_id)
-    return json_response(paged("permissions", [], 0, p, with_length=False))

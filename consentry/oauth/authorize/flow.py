@@ -22,6 +22,7 @@ from consentry.login import interaction
 from consentry.login.sessions import CurrentSession, current_session
 from consentry.oauth.access import allowed_connections
 from consentry.oauth.authorize import respond
+from consentry.oauth.authorize.permissions import apply_user_permissions
 from consentry.oauth.authorize.request import AuthorizeContext, kept_parameters
 from consentry.oauth.errors import CONSENT_REQUIRED, LOGIN_REQUIRED, OAuthError
 from consentry.runtime import Runtime
@@ -112,6 +113,12 @@ async def check_user_connection(flow: Flow) -> None:
     )
 
 
+async def check_user_permissions(flow: Flow) -> None:
+    """An API that enforces RBAC: the request keeps only the API scopes the user holds a permission for."""
+    assert flow.session is not None
+    await apply_user_permissions(flow.rt, flow.ctx, flow.session.user_id)
+
+
 async def require_consent(flow: Flow) -> Response | None:
     """The consent policy (``consent.policy``) over the stored grant: send the user to the consent screen when it
     asks for consent or confirmation that this request has not answered yet."""
@@ -177,12 +184,20 @@ async def _store_code(flow: Flow, scopes: list[str]) -> str:
     return code
 
 
-FLOW_STEPS: tuple[Step, ...] = (find_session, require_login, check_user_connection, require_consent, issue_code)
+FLOW_STEPS: tuple[Step, ...] = (
+    find_session,
+    require_login,
+    check_user_connection,
+    check_user_permissions,
+    require_consent,
+    issue_code,
+)
 RESUME_STEPS: tuple[Step, ...] = (
     find_session,
     forget_other_user,
     require_login,
     check_user_connection,
+    check_user_permissions,
     require_consent,
     issue_code,
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 from consentry.domain import ApiInfo, ClientInfo
 from consentry.oauth import cimd_hook
-from consentry.oauth.access import USER, api_access, split_scopes
+from consentry.oauth.access import USER, api_access, split_scopes, within_permissions
 from consentry.oauth.client_rules import refused_authorize_parameters
 from consentry.oauth.errors import (
     ACCESS_DENIED,
@@ -85,6 +85,16 @@ class AuthorizeContext:
     offline: bool = False
     dropped_scopes: list[str] = field(default_factory=list)
     requested: list[str] = field(default_factory=list)
+    user_permissions: frozenset[str] | None = None  # set once the user is known, when the API enforces RBAC
+    lacking_scopes: list[str] = field(default_factory=list)  # API scopes the user holds no permission for
+
+    def limit_to_permissions(self, permissions: frozenset[str]) -> None:
+        """The user is known and the API enforces RBAC: API scopes the user holds no permission for are dropped,
+        so neither the consent screen nor the code ever carries them."""
+        self.user_permissions = permissions
+        self.api_scopes, lacking = within_permissions(self.api_scopes, permissions)
+        self.lacking_scopes += lacking
+        self.dropped_scopes += lacking
 
     @property
     def scopes(self) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from consentry.domain import ClientInfo
+from consentry.oauth.authorize.permissions import permissions_for
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST
 from consentry.oauth.grants.base import TokenContext
@@ -84,6 +85,7 @@ async def mint_input(rt: Runtime, client: ClientInfo, row: HeldRow, scopes: list
         row.grant_id is not None,
         consent,
         consent_expired=ended,
+        permitted=await permissions_for(rt, api, row.holder_id),
     )
 
 

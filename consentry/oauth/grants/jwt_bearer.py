@@ -20,6 +20,7 @@ from consentry.federation import id_jag
 from consentry.federation.fetch import UpstreamError
 from consentry.federation.id_token import UnknownKey
 from consentry.federation.provider import jwks, provider, upstream
+from consentry.oauth.authorize.permissions import permissions_for
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.client_rules import JWT_BEARER
@@ -141,6 +142,7 @@ async def _scopes(ctx: TokenContext, conn: ConnectionInfo, api: ApiInfo, claims:
             tuple(wanted),
             False,
             frozenset(wanted),
+            permitted=await permissions_for(rt, api, user_id),
         )
     )
     if decision.allowed and decision.scopes:

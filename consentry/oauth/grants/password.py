@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from consentry.login.passwords import verify_password_off_loop
 from consentry.oauth.access import USER, api_access, split_scopes
+from consentry.oauth.authorize.permissions import permissions_for
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.client_rules import PASSWORD_REALM
@@ -56,6 +57,9 @@ class PasswordGrant:
                 raise ACCESS_DENIED.with_hint(f"The application is not authorized to access {api.name}.")
             scopes += split_scopes([s for s in requested if s not in scopes], access.ceiling)[0]
         user = await self._authenticate(ctx, connection.id, username.strip().lower(), password)
+        permitted = await permissions_for(rt, api, user.user_id)
+        if permitted is not None:  # an API that enforces RBAC: only the permissions the user holds
+            scopes = [s for s in scopes if s in IDENTITY_SCOPES or s == OFFLINE or s in permitted]
         async with rt.db.transaction() as s:
             audit.record(
                 s,

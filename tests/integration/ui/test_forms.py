@@ -201,3 +201,19 @@ async def test_application_can_be_marked_as_an_agent_and_unmarked(admin: httpx.A
     assert (await post_form(admin, page, page, edit)).status_code == 303  # the box left unticked
     async with runtime.db.read() as s:
         assert (await s.get(Client, client_id)).attributes["is_agent"] is False  # type: ignore[union-attr]
+
+
+async def test_api_form_turns_rbac_on_and_off(admin: httpx.AsyncClient, runtime: Runtime) -> None:
+    r = await post_form(admin, "/admin/apis/new", "/admin/apis/new", {**API_FORM, "enforce_policies": "1"})
+    assert r.status_code in (200, 303), r.text[:300]
+    api = await runtime.catalog.api("https://social.example.com")
+    assert api is not None and api.enforce_policies
+    async with runtime.db.read() as s:
+        api_id = await s.scalar(select(ResourceServer.id).where(ResourceServer.identifier == api.identifier))
+    page = await admin.get(f"/admin/apis/{api_id}")
+    assert re.search(r'name="enforce_policies" value="1" checked', page.text)
+    form = {k: v for k, v in API_FORM.items() if k != "identifier"}
+    r = await post_form(admin, f"/admin/apis/{api_id}", f"/admin/apis/{api_id}", form)
+    assert r.status_code in (200, 303), r.text[:300]
+    updated = await runtime.catalog.api("https://social.example.com")
+    assert updated is not None and not updated.enforce_policies
