@@ -353,6 +353,8 @@ class XaaPolicy(Base):
     scope: Mapped[list[str]] = mapped_column(JSON, default=list)
     resource_client_id: Mapped[str] = mapped_column(String(255))  # the app's client_id at the resource AS
     subject_client_id: Mapped[str | None] = mapped_column(String(255))  # the resource AS's login client here
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
 
 
 class Role(Base):

@@ -74,9 +74,10 @@ async def mint_input(rt: Runtime, client: ClientInfo, row: HeldRow, scopes: list
     grants = await rt.catalog.client_grants(row.audience, client.client_id) if api is not None else ()
     ended = row.live_grant_id is not None and expired(row.live_grant_expires_at, rt.clock.now())
     consent = frozenset(row.live_grant_scope or ()) if row.live_grant_id is not None and not ended else None
+    user = holder_of(row)
     return MintInput(
         client,
-        holder_of(row),
+        user,
         row.audience,
         api,
         grants,
@@ -85,7 +86,7 @@ async def mint_input(rt: Runtime, client: ClientInfo, row: HeldRow, scopes: list
         row.grant_id is not None,
         consent,
         consent_expired=ended,
-        permitted=await permissions_for(rt, api, row.holder_id),
+        permitted=await permissions_for(rt, api, user.user_id if user else None),
     )
 
 
