@@ -12,17 +12,19 @@ from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from consentry import admin
-from consentry.catalog import RequestSnapshot
 from consentry.clock import Clock
+from consentry.config_cache import RequestSnapshot
 from consentry.consent import routes as consent_routes
 from consentry.login import dbconnections, signup_routes, ticket_routes
 from consentry.login import federated as federated_login
 from consentry.login import routes as login_routes
-from consentry.oauth import endpoints as oauth_endpoints
-from consentry.oauth import registration_routes
-from consentry.oauth import routes as oauth_routes
 from consentry.oauth.authorize import routes as authorize_routes
 from consentry.oauth.cors import CorsMiddleware
+from consentry.oauth.routers import logout as logout_routes
+from consentry.oauth.routers import metadata as metadata_routes
+from consentry.oauth.routers import registration as registration_routes
+from consentry.oauth.routers import token as token_routes
+from consentry.oauth.routers import token_checks as token_check_routes
 from consentry.runtime import Runtime
 from consentry.services import dcr_prune, job_runner, webhook_dispatch
 from consentry.settings import Settings, load_settings
@@ -77,20 +79,22 @@ def create_app(
     app.add_middleware(LazyRouters, prefix="/admin", load=_lazy_mount(app, admin.routers))
     app.add_middleware(
         EndpointFastLane,
-        routes={"/oauth/token": oauth_routes.token_endpoint, "/oauth/introspect": oauth_endpoints.introspect_endpoint},
+        routes={
+            "/oauth/token": token_routes.token_endpoint,
+            "/oauth/introspect": token_check_routes.introspect_endpoint,
+        },
     )
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(CorsMiddleware, runtime=rt)  # preflights and 413s get CORS handling
-    app.add_middleware(RequestSnapshot)  # one catalog snapshot per request (catalog.py)
+    app.add_middleware(RequestSnapshot)  # one catalog snapshot per request (config_cache.py)
     # JWKS and discovery as cached bytes, outside the snapshot: they read no change counter (their
     # answers are cached 60 s by every HTTP client anyway; the tenant settings they show follow within cache_ttl)
     app.add_middleware(MetadataFastPath, runtime=rt)
     app.add_middleware(LastResort)  # an unexpected error is a clean 500 that keeps the connection (web/middleware.py)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(oauth_routes.router)
-    app.include_router(oauth_endpoints.router)
-    app.include_router(registration_routes.router)
+    for routes in (metadata_routes, token_routes, token_check_routes, logout_routes, registration_routes):
+        app.include_router(routes.router)
     app.include_router(authorize_routes.router)
     app.include_router(login_routes.router)
     app.include_router(federated_login.router)

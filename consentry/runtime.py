@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from consentry.catalog import Catalog
 from consentry.clock import Clock
+from consentry.config_cache import Catalog
 from consentry.services.audit_buffer import AuditBuffer
 from consentry.services.usage import UsageMarks
 from consentry.settings import Settings

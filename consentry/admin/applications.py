@@ -15,8 +15,8 @@ from consentry.admin import guard
 from consentry.admin.forms import Errors, Refusals, Submitted, service_errors
 from consentry.admin.pages import INVALID, found, page, record, redirect
 from consentry.commands.clients import ClientCreate, ClientUpdate
+from consentry.config_records import ClientInfo
 from consentry.consent.display import registration_label
-from consentry.domain import ClientInfo
 from consentry.oauth.client_rules import PASSWORD_REALM
 from consentry.services import clients as service
 from consentry.services.dashboard_reads import app_grants

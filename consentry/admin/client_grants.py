@@ -17,7 +17,7 @@ from consentry.admin.applications import detail_page
 from consentry.admin.forms import FORM_ERROR, Errors, Submitted, service_errors, validation_errors
 from consentry.admin.pages import INVALID, found, page, record, redirect
 from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdate
-from consentry.domain import THIRD_PARTY_DEFAULT
+from consentry.config_records import THIRD_PARTY_DEFAULT
 from consentry.services import client_grants as service
 from consentry.services import dashboard_reads
 from consentry.services.clients import get_client

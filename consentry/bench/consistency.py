@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from consentry.bootstrap import bootstrap
-from consentry.catalog import Snapshot, _snapshot
 from consentry.clock import Clock
+from consentry.config_cache import Snapshot, _snapshot
 from consentry.runtime import Runtime
 from consentry.settings import Settings
 from consentry.storage import config_version

@@ -8,9 +8,9 @@ screen both ask it, so the screen shows exactly what the flow will require.
 
 from __future__ import annotations
 
+from consentry.config_records import mapping
 from consentry.consent import durations
 from consentry.consent.policy import ConsentDecision, ConsentInput, evaluate
-from consentry.domain import mapping
 from consentry.oauth.authorize.request import OFFLINE, AuthorizeContext
 from consentry.oauth.redirect_uri import is_verifiable
 from consentry.runtime import Runtime

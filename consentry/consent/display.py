@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from consentry.domain import ApiInfo, ClientInfo
+from consentry.config_records import ApiInfo, ClientInfo
 
 # One word-like part: letters, digits, "_" and "-", with at least one letter or digit. Anything else
 # (URL-style scopes such as ``https://api.example.com/read``, dots, slashes) is shown by name: the

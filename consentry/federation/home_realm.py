@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from consentry.domain import ConnectionInfo
+from consentry.config_records import ConnectionInfo
 
 
 def email_domain(login: str) -> str | None:

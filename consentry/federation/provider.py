@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consentry.domain import ConnectionInfo
+from consentry.config_records import ConnectionInfo
 from consentry.federation import secrets
 from consentry.federation.fetch import UpstreamError, check_url, get_json
 from consentry.federation.id_token import ALLOWED_ALGS

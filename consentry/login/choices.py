@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consentry.domain import ClientInfo, ConnectionInfo
+from consentry.config_records import ClientInfo, ConnectionInfo
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
 from consentry.services import dcr_pending

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.responses import PlainTextResponse, Response
 
 from consentry.commands.tickets import ChangePasswordBody, SignupBody
-from consentry.domain import ClientInfo, ConnectionInfo
+from consentry.config_records import ClientInfo, ConnectionInfo
 from consentry.login import password_policy
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime

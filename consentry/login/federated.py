@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from consentry.domain import ConnectionInfo
+from consentry.config_records import ConnectionInfo
 from consentry.federation import flow
 from consentry.federation.claims import profile_from
 from consentry.federation.fetch import UpstreamError

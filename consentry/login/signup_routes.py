@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
-from consentry.domain import ConnectionInfo
+from consentry.config_records import ConnectionInfo
 from consentry.login import browser_binding, interaction, password_policy
 from consentry.login.choices import Choices, login_choices
 from consentry.login.complete import complete_login, signed_in

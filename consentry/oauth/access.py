@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from consentry.domain import THIRD_PARTY_DEFAULT, ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
+from consentry.config_records import THIRD_PARTY_DEFAULT, ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
 
 USER = "user"
 CLIENT = "client"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.runtime import Runtime
 
 

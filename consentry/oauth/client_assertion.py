@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.client_assertion_rules import ALGORITHMS, JWT_BEARER_ASSERTION, Expected, claims_problem
 from consentry.oauth.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError
 from consentry.runtime import Runtime

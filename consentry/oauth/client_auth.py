@@ -13,8 +13,8 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
-from consentry.catalog import Catalog
-from consentry.domain import ClientInfo
+from consentry.config_cache import Catalog
+from consentry.config_records import ClientInfo
 from consentry.oauth import client_assertion
 from consentry.oauth.client_rules import grant_type_refusal
 from consentry.oauth.errors import INVALID_CLIENT, INVALID_REQUEST, OAuthError

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from starlette.datastructures import Headers
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.client_auth import basic_credentials
 from consentry.oauth.cors_origins import collect
 from consentry.oauth.errors import OAuthError

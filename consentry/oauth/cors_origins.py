@@ -2,7 +2,7 @@
 ``allowed_origins`` and the origins of its http(s) callbacks (Auth0 allows callback origins by default).
 
 The set is read from the database and kept ``cache_ttl`` seconds per process, and dropped with the
-catalog's entries (a configuration write, seen by every process when it returns: ``catalog.py``).
+catalog's entries (a configuration write, seen by every process when it returns: ``config_cache.py``).
 It is not a security boundary: the CORS endpoints take no cookies, so CORS only decides which web apps a
 browser lets read the answers; client authentication and PKCE protect the endpoints themselves.
 """

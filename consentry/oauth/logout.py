@@ -26,7 +26,7 @@ from jwt.types import Options
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.login.sessions import clear_cookie, end_session
 from consentry.oauth.errors import INVALID_REQUEST
 from consentry.oauth.params import body_params, query_params

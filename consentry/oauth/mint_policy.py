@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from consentry.domain import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
+from consentry.config_records import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
 from consentry.oauth.access import USER, allowed_connections, api_access
 from consentry.oauth.authorize.request import IDENTITY_SCOPES, OFFLINE
 

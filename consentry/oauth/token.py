@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.client_auth import authenticate_client
 from consentry.oauth.errors import INVALID_CLIENT, INVALID_GRANT, INVALID_REQUEST, UNSUPPORTED_GRANT_TYPE, OAuthError
 from consentry.oauth.grants import GRANTS

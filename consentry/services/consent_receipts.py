@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.runtime import Runtime
 from consentry.storage.models import ConsentReceipt, UserGrant
 from consentry.tokens import ids

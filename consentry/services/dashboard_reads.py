@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from consentry.config_records import THIRD_PARTY_DEFAULT, ClientInfo
 from consentry.consent import display
-from consentry.domain import THIRD_PARTY_DEFAULT, ClientInfo
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.consent_receipts import latest_receipts

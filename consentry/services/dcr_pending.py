@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from consentry.clock import iso
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.clients import store_client

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.access import allowed_connections
 from consentry.runtime import Runtime
 from consentry.storage import delegations, user_records, xaa_policies

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consentry.domain import ClientInfo, ConnectionInfo
+from consentry.config_records import ClientInfo, ConnectionInfo
 from consentry.runtime import Runtime
 from consentry.services import audit, mailer, rate_limit, tickets, users
 from consentry.services.errors import invalid, refused

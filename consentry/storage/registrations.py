@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from consentry.domain import THIRD_PARTY_DEFAULT
+from consentry.config_records import THIRD_PARTY_DEFAULT
 from consentry.storage.db import OrmUnit
 from consentry.storage.models import Client, ClientGrant, Connection, ConnectionClient, ResourceServer
 

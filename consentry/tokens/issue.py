@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from consentry.domain import NEVER, ApiInfo, ClientInfo
+from consentry.config_records import NEVER, ApiInfo, ClientInfo
 from consentry.runtime import Runtime
 from consentry.storage import refresh_tokens
 from consentry.storage.db import Unit

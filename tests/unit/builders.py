@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from consentry.domain import THIRD_PARTY_DEFAULT, ApiInfo, ClientGrantInfo, ClientInfo, ScopeDef
+from consentry.config_records import THIRD_PARTY_DEFAULT, ApiInfo, ClientGrantInfo, ClientInfo, ScopeDef
 
 POSTS_API_SCOPES = ("read:posts", "write:posts", "delete:posts", "read:comments")
 

@@ -1,4 +1,4 @@
-"""The catalog's per-request snapshot and counter check (``consentry.catalog``), with in-memory loads.
+"""The catalog's per-request snapshot and counter check (``consentry.config_cache``), with in-memory loads.
 
 ``Catalog._cached(key, load)`` is what every lookup goes through; here ``load`` counts its calls and returns
 the value of a dict that plays the configuration tables, and ``read_version`` returns the change counter.
@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from consentry.catalog import Catalog, Snapshot, _snapshot
 from consentry.clock import FrozenClock
+from consentry.config_cache import Catalog, Snapshot, _snapshot
 
 KEY = ("client", "c1")
 

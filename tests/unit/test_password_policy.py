@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from consentry.domain import ConnectionInfo
+from consentry.config_records import ConnectionInfo
 from consentry.login import password_policy
 from consentry.services.signup import signup_refusal
 

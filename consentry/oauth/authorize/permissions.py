@@ -9,7 +9,7 @@ refused, as ``check_scope`` refuses one its client grant leaves with none.
 
 from __future__ import annotations
 
-from consentry.domain import ApiInfo
+from consentry.config_records import ApiInfo
 from consentry.oauth.authorize.request import AuthorizeContext
 from consentry.oauth.errors import ACCESS_DENIED
 from consentry.runtime import Runtime

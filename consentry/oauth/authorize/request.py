@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from consentry.domain import ApiInfo, ClientInfo
+from consentry.config_records import ApiInfo, ClientInfo
 from consentry.oauth import cimd_hook
 from consentry.oauth.access import USER, api_access, split_scopes, within_permissions
 from consentry.oauth.client_rules import refused_authorize_parameters

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.errors import OAuthError
 from consentry.ui.render import render_error
 

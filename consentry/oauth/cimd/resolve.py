@@ -7,8 +7,8 @@ import asyncio
 import weakref
 from dataclasses import dataclass, field
 
-from consentry.catalog import Catalog
-from consentry.domain import ClientInfo
+from consentry.config_cache import Catalog
+from consentry.config_records import ClientInfo
 from consentry.oauth.cimd import fetch, store
 from consentry.oauth.cimd.document import validate_document
 from consentry.oauth.cimd.errors import refuse

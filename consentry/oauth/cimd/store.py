@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.cimd.document import ALLOWED_GRANTS
 from consentry.oauth.cimd.errors import refuse
 from consentry.runtime import Runtime

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NoReturn
 
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
-from consentry.oauth.grants.holder import (
+from consentry.oauth.grants.presented import (
     consent_gone,
     grant_expires_at,
     holder_of,

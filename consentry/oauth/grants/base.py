@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Protocol
 
 from starlette.requests import Request
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.runtime import Runtime
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from consentry.domain import ApiInfo
+from consentry.config_records import ApiInfo
 from consentry.oauth.exchange_rules import (
     ACCESS_TOKEN,
     Actor,

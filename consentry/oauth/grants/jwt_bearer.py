@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from consentry.domain import ApiInfo, ConnectionInfo
+from consentry.config_records import ApiInfo, ConnectionInfo
 from consentry.federation import id_jag
 from consentry.federation.fetch import UpstreamError
 from consentry.federation.id_token import UnknownKey

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from consentry.oauth.errors import INVALID_GRANT, INVALID_SCOPE, INVALID_TARGET
 from consentry.oauth.grants.base import TokenContext, register
-from consentry.oauth.grants.holder import (
+from consentry.oauth.grants.presented import (
     consent_gone,
     grant_expires_at,
     holder_of,

@@ -1,4 +1,4 @@
-"""The code and refresh grants re-check consent and the user in their write (``oauth/grants/holder.py``).
+"""The code and refresh grants re-check consent and the user in their write (``oauth/grants/presented.py``).
 
 Both grants read their row, sign the tokens outside any transaction, then consume the row with one
 conditional ``UPDATE``. A consent revoked or a user blocked after the read but before the write must still

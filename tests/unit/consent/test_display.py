@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from consentry.config_records import ScopeDef
 from consentry.consent.display import (
     ADMIN_LABEL,
     UNVERIFIED_LABEL,
@@ -17,7 +18,6 @@ from consentry.consent.display import (
     permission_lines,
     registration_label,
 )
-from consentry.domain import ScopeDef
 from tests.unit.builders import make_api, make_client
 
 PROPERTY = settings(database=None, deadline=None, max_examples=300)

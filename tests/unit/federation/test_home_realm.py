@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from consentry.domain import ConnectionInfo
+from consentry.config_records import ConnectionInfo
 from consentry.federation.claims import profile_from
 from consentry.federation.home_realm import connection_for
 

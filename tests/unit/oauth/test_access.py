@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentry.domain import ClientGrantInfo
+from consentry.config_records import ClientGrantInfo
 from consentry.oauth.access import CLIENT, USER, api_access, effective_client_grant, split_scopes
 from tests.unit.builders import POSTS_API_SCOPES, make_api, make_client, make_grant
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import pytest
 
-from consentry.domain import ConnectionInfo, RefreshPolicy
+from consentry.config_records import ConnectionInfo, RefreshPolicy
 from consentry.oauth.mint_policy import MintInput, decide
 from tests.unit.builders import make_api, make_client, make_grant
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, replace
 
 import pytest
 
+from consentry.config_records import ConnectionInfo
 from consentry.consent.decision import consent_decision, consent_scopes
 from consentry.consent.policy import ConsentInput, Prompt, evaluate
-from consentry.domain import ConnectionInfo
 from consentry.oauth.access import within_permissions
 from consentry.oauth.authorize.request import AuthorizeContext
 from consentry.oauth.mint_policy import MintInput, decide

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from consentry.domain import ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.oauth.authorize.permissions import permissions_for
 from consentry.oauth.client_auth import require_grant_type
 from consentry.oauth.errors import INVALID_GRANT, INVALID_REQUEST

@@ -1,4 +1,7 @@
-"""Thin routers for the Authentication API endpoints that are not pages."""
+"""``/.well-known/openid-configuration``, ``/.well-known/oauth-authorization-server`` and the JWKS.
+
+``web/fast_paths.MetadataFastPath`` serves them as cached bytes ahead of every middleware; these routes are its
+fallback and what the OpenAPI document lists."""
 
 from __future__ import annotations
 
@@ -6,17 +9,11 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from consentry.oauth import token
 from consentry.oauth.discovery import metadata
-from consentry.runtime import Runtime
+from consentry.oauth.routers import runtime
 from consentry.tokens.keys import JWKS_CACHE_CONTROL
-from consentry.web import NO_STORE, json_response
 
 router = APIRouter(tags=["Authentication API"])
-
-
-def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery document")
@@ -31,8 +28,3 @@ async def discovery(request: Request) -> Response:
 async def jwks(request: Request) -> Response:
     body = await runtime(request).keys.jwks()
     return Response(body, media_type="application/json", headers={"Cache-Control": JWKS_CACHE_CONTROL})
-
-
-@router.post("/oauth/token", summary="Token endpoint (form or JSON body)")
-async def token_endpoint(request: Request) -> Response:
-    return json_response(await token.token_response(runtime(request), request), headers=NO_STORE)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from consentry.oauth import registration, registration_config
-from consentry.runtime import Runtime
+from consentry.oauth.routers import runtime
 from consentry.web import NO_STORE, client_ip, json_response
 
 router = APIRouter(prefix="/oidc/register", tags=["Dynamic Client Registration"])
@@ -32,10 +32,6 @@ _BODY: dict[str, Any] = {
 }
 
 
-def _rt(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
-
-
 @router.post(
     "",
     summary="Register a third-party client (RFC 7591)",
@@ -50,7 +46,7 @@ def _rt(request: Request) -> Runtime:
     },
 )
 async def register(request: Request) -> Response:
-    rt = _rt(request)
+    rt = runtime(request)
     body = await registration.register(
         rt,
         await request.body(),
@@ -70,7 +66,7 @@ async def register(request: Request) -> Response:
     },
 )
 async def read(request: Request, client_id: str) -> Response:
-    body = await registration_config.read(_rt(request), client_id, request.headers.get("authorization"))
+    body = await registration_config.read(runtime(request), client_id, request.headers.get("authorization"))
     return json_response(body, 200, NO_STORE)
 
 
@@ -86,7 +82,7 @@ async def read(request: Request, client_id: str) -> Response:
 )
 async def update(request: Request, client_id: str) -> Response:
     body = await registration_config.update(
-        _rt(request),
+        runtime(request),
         client_id,
         await request.body(),
         request.headers.get("content-type"),
@@ -105,5 +101,5 @@ async def update(request: Request, client_id: str) -> Response:
     },
 )
 async def delete(request: Request, client_id: str) -> Response:
-    await registration_config.remove(_rt(request), client_id, request.headers.get("authorization"))
+    await registration_config.remove(runtime(request), client_id, request.headers.get("authorization"))
     return Response(status_code=204, headers=NO_STORE)

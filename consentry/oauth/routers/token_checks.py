@@ -1,4 +1,5 @@
-"""Thin routers for ``/userinfo``, ``/oauth/revoke``, ``/oauth/introspect``, ``/v2/logout`` and ``/oidc/logout``."""
+"""What a client or a resource server does with a token it holds: ``/userinfo``, ``/oauth/revoke`` (RFC 7009) and
+``/oauth/introspect`` (RFC 7662; ``web/fast_paths.EndpointFastLane`` calls ``introspect_endpoint`` directly)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from consentry.oauth import introspection, logout, revocation, userinfo
-from consentry.runtime import Runtime
+from consentry.oauth import introspection, revocation, userinfo
+from consentry.oauth.routers import runtime
 from consentry.web import NO_STORE, json_response
 
 router = APIRouter(tags=["Authentication API"])
@@ -22,14 +23,6 @@ CLIENT_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "invalid_request: missing token or malformed body"},
     401: {"description": "invalid_client: client authentication failed (WWW-Authenticate for Basic)"},
 }
-PAGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    302: {"description": "Redirect to an allowed logout URL"},
-    400: {"description": "HTML error page: unknown client or a return URL that is not allowed (never a redirect)"},
-}
-
-
-def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 @router.get("/userinfo", summary="OIDC UserInfo (bearer header)", responses=BEARER_ERRORS)
@@ -49,14 +42,3 @@ async def revoke_endpoint(request: Request) -> Response:
 )
 async def introspect_endpoint(request: Request) -> Response:
     return json_response(await introspection.introspect(runtime(request), request), headers=NO_STORE)
-
-
-@router.get("/v2/logout", summary="Auth0 logout: end the SSO session, go to returnTo", responses=PAGE_ERRORS)
-async def auth0_logout_endpoint(request: Request) -> Response:
-    return await logout.auth0_logout(runtime(request), request)
-
-
-@router.get("/oidc/logout", summary="OIDC RP-Initiated Logout (end_session_endpoint)", responses=PAGE_ERRORS)
-@router.post("/oidc/logout", summary="OIDC RP-Initiated Logout (form post)", responses=PAGE_ERRORS)
-async def oidc_logout_endpoint(request: Request) -> Response:
-    return await logout.oidc_logout(runtime(request), request)

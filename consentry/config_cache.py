@@ -29,7 +29,7 @@ from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consentry.clock import Clock
-from consentry.domain import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
+from consentry.config_records import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
 from consentry.storage.db import Database
 from consentry.storage.models import Client, ClientGrant, Connection, ConnectionClient, ResourceServer, Tenant
 from consentry.tenant import merged_settings
