@@ -31,8 +31,9 @@ from consentry.tenant import flag
 
 NEVER = 253402300799.0  # 9999-12-31: an administrator's registration is refreshed by registering again
 PRIVATE_KEY_JWT_WARNING = (
-    "Consentry's token endpoint does not accept private_key_jwt client assertions yet: "
-    "this client can sign in users but cannot redeem codes until it does."
+    "Consentry verifies private_key_jwt client assertions against the application's credentials "
+    "(POST /api/v2/clients/{id}/credentials), not the document's jwks or jwks_uri: "
+    "this client can sign in users but cannot redeem codes until a credential is listed."
 )
 
 

@@ -322,7 +322,8 @@ async def test_private_key_jwt_with_a_same_origin_jwks_uri(
     }
     assert r.json()["validation"]["warnings"] == [PRIVATE_KEY_JWT_WARNING]
     [app] = await listed(mgmt, url)
-    assert app["token_endpoint_auth_method"] == "private_key_jwt" and app["jwks_uri"] == jwks_uri
+    # Auth0's shape for a private_key_jwt application: no token_endpoint_auth_method (client_authentication_methods)
+    assert app["token_endpoint_auth_method"] is None and app["jwks_uri"] == jwks_uri
     assert "client_secret" not in app
 
 
