@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from consentry.clock import iso
 from consentry.runtime import Runtime
 from consentry.services import audit, dcr_pending, rate_limit
+from consentry.services.background import log_failure
 from consentry.services.clients import delete_client
 from consentry.services.dcr_admin import approved_at
 from consentry.storage import registrations
@@ -196,8 +197,8 @@ async def _loop(rt: Runtime, interval: float, first_delay: float) -> None:
     while True:
         try:
             await run_once(rt, holder)
-        except Exception:  # noqa: BLE001 - keep the task alive; the next round retries
-            log.exception("pruning unused DCR clients failed; retrying in %s s", interval)
+        except Exception as exc:  # noqa: BLE001 - keep the task alive; the next round retries
+            log_failure(log, f"pruning unused DCR clients failed; retrying in {interval} s", exc)
         await asyncio.sleep(interval)
 
 

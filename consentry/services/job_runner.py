@@ -20,6 +20,7 @@ import orjson
 
 from consentry.runtime import Runtime
 from consentry.services import audit
+from consentry.services.background import log_failure
 from consentry.services.jobs import EXPORT, IMPORT
 from consentry.services.user_import_format import ImportedUser, parse_user
 from consentry.services.users import connection_names, list_users, user_json
@@ -62,8 +63,8 @@ async def drain(rt: Runtime, on_progress: Progress | None = None, job_id: str | 
             await run(rt, job, on_progress)
         except LeaseLost:
             log.warning("job %s was taken over by another worker", job.id)
-        except Exception:  # a bug or a lost database: the job fails visibly rather than staying leased
-            log.exception("job %s failed", job.id)
+        except Exception as exc:  # a bug or a lost database: the job fails visibly rather than staying leased
+            log_failure(log, f"job {job.id} failed", exc)
             await jobs.finish(rt.db, job.id, rt.clock.now(), status="failed", details="The job failed unexpectedly.")
         if job_id is not None:
             return

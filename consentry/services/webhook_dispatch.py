@@ -22,6 +22,7 @@ from consentry.runtime import Runtime
 from consentry.services import webhook_rules as rules
 from consentry.services import webhook_signing as signing
 from consentry.services import webhooks
+from consentry.services.background import log_failure
 from consentry.storage import webhooks as store
 
 if TYPE_CHECKING:
@@ -108,8 +109,8 @@ async def _loop(dispatcher: Dispatcher) -> None:
         while True:
             try:
                 await dispatcher.run_once()
-            except Exception:  # noqa: BLE001 - keep the task alive; the next round retries
-                log.exception("webhook delivery round failed; retrying")
+            except Exception as exc:  # noqa: BLE001 - keep the task alive; the next round retries
+                log_failure(log, "webhook delivery round failed; retrying", exc)
             await asyncio.sleep(rt.settings.webhooks_poll_interval)
     finally:
         with contextlib.suppress(Exception):

@@ -22,9 +22,9 @@ from starlette.responses import Response
 from consentry.management.errors import ManagementError, from_service
 from consentry.oauth.errors import SERVER_ERROR, TEMPORARILY_UNAVAILABLE, OAuthError
 from consentry.services.errors import ServiceError
+from consentry.storage.unavailable import looks_unavailable
 from consentry.web.responses import NO_STORE, json_response
 from consentry.web.surfaces import surface
-from consentry.web.unavailable import looks_unavailable
 
 log = logging.getLogger("consentry")
 

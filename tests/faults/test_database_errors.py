@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from consentry.web.unavailable import looks_unavailable
+from consentry.storage.unavailable import looks_unavailable
 
 
 def _wrapped(orig: BaseException, cls: type[DBAPIError] = DBAPIError) -> DBAPIError:
