@@ -213,6 +213,7 @@ async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
             "updated_at": now,
             "last_used_at": None,
             "expires_at": None,
+            "expiry_notified_at": None,
         }
         for uid in fx.users
     ]
@@ -399,6 +400,7 @@ async def seed_scale(
                 "updated_at": now,
                 "last_used_at": None,
                 "expires_at": None,
+                "expiry_notified_at": None,
             }
             for i in range(grants)
         ),
