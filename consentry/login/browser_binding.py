@@ -23,9 +23,11 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from consentry.login import interaction
 from consentry.runtime import Runtime
 from consentry.storage.interactions import PendingRequest
 from consentry.tokens import ids
+from consentry.ui.render import render_error
 
 COOKIE = "consentry_login"
 SECURE_COOKIE = "__Secure-" + COOKIE  # a plain-http response cannot set it (RFC 6265bis §4.1.3.1)
@@ -96,3 +98,18 @@ def set_cookie(rt: Runtime, response: Response, nonce: str, *, page: str = "u/lo
         secure=rt.settings.secure_cookies,
         samesite="lax",
     )
+
+
+EXPIRED = "This sign-in request has expired. Start again from the application."
+BAD_FORM = "The form has expired or was tampered with (CSRF check failed). Go back and try again."
+
+
+async def submitted_request(rt: Runtime, request: Request, state: str, csrf: str) -> PendingRequest | Response:
+    """The pending request a sign-in form was posted for, when it is live and the form is this browser's;
+    else the error page to answer (an expired request; a failed CSRF check, 403)."""
+    txn = await interaction.load(rt, state)
+    if txn is None:
+        return render_error(request, EXPIRED, error="invalid_request")
+    if problem(rt, request, txn, csrf) is not None:
+        return render_error(request, BAD_FORM, status=403, error="invalid_request")
+    return txn

@@ -23,7 +23,8 @@ from consentry.federation.claims import profile_from
 from consentry.federation.fetch import UpstreamError
 from consentry.federation.id_token import IdTokenInvalid
 from consentry.federation.provider import upstream
-from consentry.login import browser_binding, interaction
+from consentry.login import browser_binding
+from consentry.login.browser_binding import EXPIRED
 from consentry.login.choices import login_choices
 from consentry.login.complete import complete_login, signed_in
 from consentry.login.sessions import cookie_token
@@ -39,7 +40,6 @@ from consentry.web import client_ip
 router = APIRouter(tags=["Universal Login"], include_in_schema=False)
 COOKIE = "consentry_upstream"
 _LABEL = b"consentry/upstream-binding/v1"
-EXPIRED = "This sign-in request has expired. Start again from the application."
 NOT_OFFERED = "This sign-in method is not available to this application."
 
 
@@ -94,16 +94,9 @@ async def start_federated(
     connection: str = Form("", max_length=128),
 ) -> Response:
     rt: Runtime = request.app.state.runtime
-    txn = await interaction.load(rt, state)
-    if txn is None:
-        return render_error(request, EXPIRED, error="invalid_request")
-    if browser_binding.problem(rt, request, txn, csrf) is not None:
-        return render_error(
-            request,
-            "The form has expired or was tampered with (CSRF check failed). Go back and try again.",
-            status=403,
-            error="invalid_request",
-        )
+    txn = await browser_binding.submitted_request(rt, request, state, csrf)
+    if isinstance(txn, Response):
+        return txn
     conn = (await login_choices(rt, txn)).enterprise_by_name(connection)
     if conn is None:
         return render_error(request, NOT_OFFERED, status=403, error="access_denied")

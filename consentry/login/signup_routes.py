@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 
 from consentry.config_records import ConnectionInfo
 from consentry.login import browser_binding, interaction, password_policy
+from consentry.login.browser_binding import EXPIRED
 from consentry.login.choices import Choices, login_choices
 from consentry.login.complete import complete_login, signed_in
 from consentry.login.sessions import cookie_token
@@ -27,9 +28,7 @@ from consentry.ui.render import render, render_error
 from consentry.web import client_ip
 
 router = APIRouter(tags=["Universal Login"], include_in_schema=False)
-EXPIRED = "This sign-in request has expired. Start again from the application."
 NO_SIGNUP = "Sign up is not available for this application."
-BAD_FORM = "The form has expired or was tampered with (CSRF check failed). Go back and try again."
 
 
 def signup_connection(choices: Choices) -> ConnectionInfo | None:
@@ -100,11 +99,9 @@ async def signup_submit(
     password: str = Form("", max_length=1024),
 ) -> Response:
     rt: Runtime = request.app.state.runtime
-    txn = await interaction.load(rt, state)
-    if txn is None:
-        return render_error(request, EXPIRED, error="invalid_request")
-    if browser_binding.problem(rt, request, txn, csrf) is not None:
-        return render_error(request, BAD_FORM, status=403, error="invalid_request")
+    txn = await browser_binding.submitted_request(rt, request, state, csrf)
+    if isinstance(txn, Response):
+        return txn
     choices = await login_choices(rt, txn)
     connection = signup_connection(choices)
     if connection is None or choices.client is None:
@@ -157,11 +154,9 @@ async def forgot_submit(
 ) -> Response:
     """The same answer for every address (no user enumeration); a known one gets a reset link by email."""
     rt: Runtime = request.app.state.runtime
-    txn = await interaction.load(rt, state)
-    if txn is None:
-        return render_error(request, EXPIRED, error="invalid_request")
-    if browser_binding.problem(rt, request, txn, csrf) is not None:
-        return render_error(request, BAD_FORM, status=403, error="invalid_request")
+    txn = await browser_binding.submitted_request(rt, request, state, csrf)
+    if isinstance(txn, Response):
+        return txn
     choices = await login_choices(rt, txn)
     if not choices.database:
         return render_error(request, "Password reset is not available here.", status=403, error="access_denied")
