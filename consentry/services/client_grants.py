@@ -12,8 +12,9 @@ from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdat
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found, refused
-from consentry.services.listing import Paging, checkpoint_select, checkpoint_split
+from consentry.services.listing import Paging
 from consentry.storage.models import Client, ClientGrant, ResourceServer
+from consentry.storage.paging import checkpoint_select, checkpoint_split
 from consentry.tokens import ids
 
 # Stored and echoed only (Consentry has no organizations).

@@ -20,7 +20,7 @@ from consentry.federation import secrets
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
-from consentry.services.listing import Paging, checkpoint_select, checkpoint_split
+from consentry.services.listing import Paging
 from consentry.storage.models import (
     AuthorizationCode,
     Client,
@@ -31,6 +31,7 @@ from consentry.storage.models import (
     User,
     UserGrant,
 )
+from consentry.storage.paging import checkpoint_select, checkpoint_split
 from consentry.tokens import ids
 
 STRATEGIES = ("auth0", "oidc")

@@ -11,11 +11,12 @@ from consentry.commands.roles import PermissionRef, RoleCreate, RoleUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, not_found
-from consentry.services.listing import Paging, checkpoint_split, decode_cursor
+from consentry.services.listing import Paging
 from consentry.services.permissions import checked_permissions, permission_json
 from consentry.services.users import gravatar
 from consentry.storage import rbac
 from consentry.storage.models import Role, User
+from consentry.storage.paging import checkpoint_split, decode_cursor
 from consentry.tokens import ids
 
 ROLE_CREATED = "role.created"

@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+DATABASE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout)  # what the driver and the pool raise
+
 # SQLSTATE classes of a database that is away, restarting, failing over or out of resources (not of a bad
 # statement): connection exception, operator intervention (shutdown, "cannot connect now"), insufficient
 # resources (too many connections, disk full), read-only transaction (a demoted primary), serialization.

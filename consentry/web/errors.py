@@ -13,8 +13,6 @@ from typing import Protocol
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -22,7 +20,8 @@ from starlette.responses import Response
 from consentry.management.errors import ManagementError, from_service
 from consentry.oauth.errors import SERVER_ERROR, TEMPORARILY_UNAVAILABLE, OAuthError
 from consentry.services.errors import ServiceError
-from consentry.storage.unavailable import looks_unavailable
+from consentry.storage.paging import InvalidCursor
+from consentry.storage.unavailable import DATABASE_ERRORS, looks_unavailable
 from consentry.web.responses import NO_STORE, json_response
 from consentry.web.surfaces import surface
 
@@ -59,6 +58,8 @@ async def _oauth_error(request: Request, exc: Exception) -> Response:
 
 async def _management_error(request: Request, exc: Exception) -> Response:
     """The Management API's errors, and the services' refusals it lets through, in Auth0's shape."""
+    if isinstance(exc, InvalidCursor):
+        exc = ManagementError(400, str(exc), "invalid_query_string")
     err = from_service(exc) if isinstance(exc, ServiceError) else exc
     assert isinstance(err, ManagementError)
     return json_response(err.body(), err.status, err.headers)
@@ -113,11 +114,12 @@ def install_error_handlers(app: FastAPI, render_page_error: PageErrorRenderer) -
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(ManagementError, _management_error)
     app.add_exception_handler(ServiceError, _management_error)
+    app.add_exception_handler(InvalidCursor, _management_error)  # only the Management API pages by checkpoint
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # Database errors get handlers of their own: the catch-all ``Exception`` handler runs in Starlette's
     # ServerErrorMiddleware, which re-raises after answering (uvicorn then logs a traceback per request
     # for as long as the database is away).
-    for database_error in (DBAPIError, PoolTimeout, ConnectionError, TimeoutError, socket.gaierror):
+    for database_error in (*DATABASE_ERRORS, ConnectionError, TimeoutError, socket.gaierror):
         app.add_exception_handler(database_error, unexpected)
     app.add_exception_handler(Exception, unexpected)
