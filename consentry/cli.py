@@ -416,8 +416,24 @@ def bench(
     output: str = typer.Option(
         "bench/results/latest.json", "--output", metavar="FILE", help="Where to write the JSON report."
     ),
+    peers: bool = typer.Option(
+        False, "--peers", help="Side by side with node-oidc-provider and django-oauth-toolkit (bench/peers/)."
+    ),
+    pairs: int = typer.Option(3, "--pairs", metavar="N", min=1, help="With --peers: alternating pairs per peer."),
+    blocks: str = typer.Option("", "--blocks", metavar="LIST", help="With --peers: e.g. code,refresh,cc32."),
 ) -> None:
     """Benchmark the server: seed, start N workers, drive every scenario, print the table (docs/performance.md)."""
+    if peers:
+        from consentry.bench.peers import run_peers
+
+        try:
+            code = run_peers(duration=duration or 10.0, pairs=pairs, blocks=blocks or None)
+        except RuntimeError as exc:
+            fail(str(exc))
+            return
+        if code:
+            fail(f"the side-by-side run failed (exit {code}; logs in $TMPDIR/pb-data)")
+        return
     from consentry.bench.runner import Options, run
     from consentry.bench.scenarios import BY_NAME
     from consentry.bench.wrk import WrkMissing

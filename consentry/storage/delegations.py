@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from consentry.storage.db import Database
+from consentry.storage.db import Database, dialect_insert
 from consentry.storage.models import Delegation
 
 _TABLE: Table = Delegation.__table__  # type: ignore[assignment]
@@ -49,7 +47,7 @@ async def record(
     scope: tuple[str, ...],
     now: float,
 ) -> None:
-    insert = sqlite_insert if db.is_sqlite else pg_insert
+    insert = dialect_insert("sqlite" if db.is_sqlite else "postgresql")
     values: dict[str, Any] = {
         "id": row_id,
         "user_id": user_id,
