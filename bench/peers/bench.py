@@ -452,7 +452,7 @@ def summarize(rows: list[dict], rss: dict, totals: dict, fx_note: dict) -> str:
                              + ("!" + json.dumps(r["errors"]) if r["errors"] else "") for r in rs)
             out.append(f"| {block} c{conns} | {LABEL.get(n, n)} | {med([r['rate'] for r in rs]):,.0f} | "
                        f"{med([r['p99_ms'] for r in rs]):.1f} | {med([r['server_cpu_ms_per_req'] for r in rs]):.3f} | "
-                       f"{runs} | {'; '.join(ratios)} | {med([r['rate'] for r in rs]) / hello:.3f} |")
+                       f"{runs} | {'; '.join(ratios)} | {_x_hello(med([r['rate'] for r in rs]), hello)} |")
     errors = sum(1 for r in rows if r["errors"])
     out += ["", f"Runs with failed requests: {errors}.", "",
             "| deployment | processes (RSS MB after the run) | total RSS MB |", "|---|---|---|"]
@@ -467,6 +467,11 @@ def summarize(rows: list[dict], rss: dict, totals: dict, fx_note: dict) -> str:
 
 
 LABEL = {"consentry": "Consentry (SQLite)", "consentry-pg": "Consentry (PostgreSQL)"}
+
+
+def _x_hello(rate: float, hello: float) -> str:
+    """The rate as a share of the hello world's (– when no hello world ran in these blocks)."""
+    return f"{rate / hello:.3f}" if hello == hello and hello else "–"
 
 
 def deployment_rss(servers: dict[str, "Server"], redis_pid: int) -> dict[str, dict[str, float]]:
