@@ -8,13 +8,13 @@ scope revokes the grant. Revoking a device revokes only that family: the app's o
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import not_found
 from consentry.services.user_grants import get_grant, revoke_grant
+from consentry.storage import app_access as stored_access
 from consentry.storage import refresh_tokens
+from consentry.storage.db import OrmUnit
 from consentry.storage.models import UserGrant
 
 GRANT_NARROWED = "grant.narrowed"
@@ -22,7 +22,7 @@ REFRESH_FAMILY_REVOKED = "refresh_family.revoked"
 OFFLINE = "offline_access"
 
 
-async def _users_grant(s: AsyncSession, user_id: str, grant_id: str) -> UserGrant:
+async def _users_grant(s: OrmUnit, user_id: str, grant_id: str) -> UserGrant:
     row = await get_grant(s, grant_id)
     if row.user_id != user_id:
         raise not_found("grant", "inexistent_grant")  # someone else's grant is not revealed
@@ -31,7 +31,7 @@ async def _users_grant(s: AsyncSession, user_id: str, grant_id: str) -> UserGran
 
 async def revoke_scopes(
     rt: Runtime,
-    s: AsyncSession,
+    s: OrmUnit,
     *,
     user_id: str,
     grant_id: str,
@@ -69,18 +69,18 @@ async def revoke_scopes(
             "refresh_tokens_revoked": revoked,
         },
     )
-    await s.flush()
+    await stored_access.write_changes(s)
     return left
 
 
 async def revoke_device(
-    rt: Runtime, s: AsyncSession, *, user_id: str, family_id: str, actor: str | None, ip: str | None
+    rt: Runtime, s: OrmUnit, *, user_id: str, family_id: str, actor: str | None, ip: str | None
 ) -> int:
     """Revoke one refresh-token family of the user (404 when it is not theirs); returns the tokens revoked."""
     grant_id = await refresh_tokens.family_grant(s, family_id, user_id) if len(family_id) <= 64 else None
     if grant_id is None:
         raise not_found("device", "inexistent_device")
-    row = await s.get(UserGrant, grant_id)
+    row = await stored_access.user_grant(s, grant_id)
     now = rt.clock.now()
     revoked = await refresh_tokens.revoke_family_in(s, now, family_id)
     audit.record(

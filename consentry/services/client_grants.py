@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found, refused
 from consentry.services.listing import Paging
-from consentry.storage.models import Client, ClientGrant, ResourceServer
-from consentry.storage.paging import checkpoint_select, checkpoint_split
+from consentry.storage import client_grants as stored_grants
+from consentry.storage import clients as stored_clients
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import ClientGrant, ResourceServer
 from consentry.tokens import ids
 
 # Stored and echoed only (Consentry has no organizations).
@@ -47,14 +45,14 @@ def check_scopes(scopes: list[str], api: ResourceServer) -> None:
         raise invalid(f"Scopes are not defined on the resource server {api.identifier}: {' '.join(unknown)[:300]}")
 
 
-async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCreate) -> ClientGrant:
+async def create_client_grant(rt: Runtime, s: OrmUnit, body: ClientGrantCreate) -> ClientGrant:
     if bool(body.client_id) == bool(body.default_for):
         raise invalid("Payload validation error: exactly one of client_id and default_for is required.")
-    api = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == body.audience))
+    api = await stored_grants.api(s, body.audience)
     if api is None:
         raise not_found("resource server", "inexistent_resource_server")
     if body.client_id:
-        client = await s.get(Client, body.client_id)
+        client = await stored_clients.client(s, body.client_id)
         if client is None:
             raise not_found("client", "inexistent_client")
         if api.is_system and not client.is_first_party:
@@ -75,19 +73,16 @@ async def create_client_grant(rt: Runtime, s: AsyncSession, body: ClientGrantCre
         attributes=body.model_dump(include=set(ECHO_FIELDS), exclude_none=True),
         created_at=rt.clock.now(),
     )
-    s.add(row)
-    try:
-        await s.flush()
-    except IntegrityError:
+    if not await stored_grants.add_client_grant(s, row):
         raise conflict(
             "A client grant for this client (or default), audience and subject type already exists.",
             "client_grant_conflict",
-        ) from None
+        )
     _record(rt, s, audit.CLIENT_GRANT_CREATED, "created", row)
     return row
 
 
-def _record(rt: Runtime, s: AsyncSession, type_: str, verb: str, row: ClientGrant) -> None:
+def _record(rt: Runtime, s: OrmUnit, type_: str, verb: str, row: ClientGrant) -> None:
     audit.record(
         s,
         rt.clock.now(),
@@ -104,8 +99,8 @@ def _record(rt: Runtime, s: AsyncSession, type_: str, verb: str, row: ClientGran
     )
 
 
-async def get_client_grant(s: AsyncSession, grant_id: str) -> ClientGrant:
-    row = await s.get(ClientGrant, grant_id) if len(grant_id) <= 64 else None
+async def get_client_grant(s: OrmUnit, grant_id: str) -> ClientGrant:
+    row = await stored_grants.client_grant(s, grant_id) if len(grant_id) <= 64 else None
     if row is None:
         raise not_found("client grant", "inexistent_client_grant")
     return row
@@ -116,13 +111,13 @@ def _ensure_not_system(row: ClientGrant) -> None:
         raise refused("System client grants cannot be modified or deleted.", "operation_not_supported")
 
 
-async def update_client_grant(rt: Runtime, s: AsyncSession, grant_id: str, body: ClientGrantUpdate) -> ClientGrant:
+async def update_client_grant(rt: Runtime, s: OrmUnit, grant_id: str, body: ClientGrantUpdate) -> ClientGrant:
     """Only ``scope``, ``allow_all_scopes`` and the echoed organization fields change; the rest is immutable."""
     row = await get_client_grant(s, grant_id)
     _ensure_not_system(row)
     data = body.model_dump(exclude_unset=True)
     if data.get("scope") is not None:
-        api = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == row.audience))
+        api = await stored_grants.api(s, row.audience)
         scopes = list(dict.fromkeys(data["scope"]))
         if api is not None:
             check_scopes(scopes, api)
@@ -137,34 +132,20 @@ async def update_client_grant(rt: Runtime, s: AsyncSession, grant_id: str, body:
             else:
                 attrs[key] = data[key]
     row.attributes = attrs
-    await s.flush()
+    await stored_grants.write_changes(s)
     _record(rt, s, audit.CLIENT_GRANT_UPDATED, "updated", row)
     return row
 
 
-async def delete_client_grant(rt: Runtime, s: AsyncSession, grant_id: str) -> None:
+async def delete_client_grant(rt: Runtime, s: OrmUnit, grant_id: str) -> None:
     row = await get_client_grant(s, grant_id)
     _ensure_not_system(row)
     _record(rt, s, audit.CLIENT_GRANT_DELETED, "deleted", row)
-    await s.delete(row)
-    await s.flush()
-
-
-def _filtered(audience: str | None, client_id: str | None, subject_type: str | None, default_for: str | None) -> Any:
-    query = select(ClientGrant)
-    if audience is not None:
-        query = query.where(ClientGrant.audience == audience)
-    if client_id is not None:
-        query = query.where(ClientGrant.client_id == client_id)
-    if subject_type is not None:
-        query = query.where(ClientGrant.subject_type == subject_type)
-    if default_for is not None:
-        query = query.where(ClientGrant.default_for == default_for)
-    return query
+    await stored_grants.delete_client_grant(s, row)
 
 
 async def list_client_grants(
-    s: AsyncSession,
+    s: OrmUnit,
     p: Paging,
     *,
     audience: str | None = None,
@@ -173,13 +154,6 @@ async def list_client_grants(
     default_for: str | None = None,
 ) -> tuple[list[ClientGrant], int | None, str | None]:
     """Rows, the total (offset paging) and the ``next`` cursor (checkpoint paging)."""
-    query = _filtered(audience, client_id, subject_type, default_for)
-    if p.checkpoint:
-        rows = (await s.scalars(checkpoint_select(query, (ClientGrant.created_at, ClientGrant.id), p))).all()
-        page, next_from = checkpoint_split(rows, p, lambda r: (r.created_at, r.id))
-        return page, None, next_from
-    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (
-        await s.scalars(query.order_by(ClientGrant.created_at, ClientGrant.id).offset(p.offset).limit(p.per_page))
-    ).all()
-    return list(rows), total, None
+    return await stored_grants.client_grants_page(
+        s, p, audience=audience, client_id=client_id, subject_type=subject_type, default_for=default_for
+    )

@@ -4,10 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.clock import iso
 from consentry.commands.clients import COLUMN_FIELDS, READ_ONLY_FIELDS, ClientCreate, ClientUpdate
 from consentry.oauth.client_rules import (
@@ -24,15 +20,9 @@ from consentry.services import webhook_rules as events
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.services.listing import Term, like_pattern, parse_query
 from consentry.storage import client_credentials
-from consentry.storage.models import (
-    AuthorizationCode,
-    Client,
-    Connection,
-    ConnectionClient,
-    Interaction,
-    RefreshToken,
-    UserGrant,
-)
+from consentry.storage import clients as stored_clients
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Client
 from consentry.tenant import flag
 from consentry.tokens import ids
 
@@ -208,7 +198,7 @@ def new_client_row(
 
 async def create_client(
     rt: Runtime,
-    s: AsyncSession,
+    s: OrmUnit,
     body: ClientCreate,
     *,
     registration_type: str = "admin",
@@ -224,19 +214,15 @@ async def create_client(
     return row, secret
 
 
-async def store_client(rt: Runtime, s: AsyncSession, row: Client, *, actor: str | None) -> None:
+async def store_client(rt: Runtime, s: OrmUnit, row: Client, *, actor: str | None) -> None:
     """Insert a validated row (a new client, or a pending registration's at its first consent), enable the
     tenant's connections for it when the tenant says so, and record ``client.created``."""
-    if await s.get(Client, row.client_id) is not None:
+    if await stored_clients.client(s, row.client_id) is not None:
         raise conflict("A client with this client_id already exists.", "client_conflict")
-    s.add(row)
-    try:
-        await s.flush()
-    except IntegrityError:  # an import of the same client_id committed in between
-        raise conflict("A client with this client_id already exists.", "client_conflict") from None
+    if not await stored_clients.add_client(s, row):  # an import of the same client_id committed in between
+        raise conflict("A client with this client_id already exists.", "client_conflict")
     if flag(await rt.catalog.tenant(), "enable_client_connections"):
-        for conn_id in (await s.scalars(select(Connection.id))).all():
-            s.add(ConnectionClient(connection_id=conn_id, client_id=row.client_id))
+        await stored_clients.enable_every_connection(s, row.client_id)
     audit.record(
         s,
         rt.clock.now(),
@@ -248,21 +234,21 @@ async def store_client(rt: Runtime, s: AsyncSession, row: Client, *, actor: str 
     await webhooks.emit(rt, s, events.CLIENT_CREATED, {**webhooks.client_data(row), "actor": actor})
 
 
-async def get_client(s: AsyncSession, client_id: str) -> Client:
-    row = await s.get(Client, client_id) if len(client_id) <= 255 else None
+async def get_client(s: OrmUnit, client_id: str) -> Client:
+    row = await stored_clients.client(s, client_id) if len(client_id) <= 255 else None
     if row is None:
         raise not_found("client", "inexistent_client")
     return row
 
 
-async def update_client(rt: Runtime, s: AsyncSession, client_id: str, body: ClientUpdate) -> tuple[Client, str | None]:
+async def update_client(rt: Runtime, s: OrmUnit, client_id: str, body: ClientUpdate) -> tuple[Client, str | None]:
     row = await get_client(s, client_id)
     secret = await apply_update(rt, row, body, s)
     audit.record(s, row.updated_at, audit.CLIENT_UPDATED, f"Client '{row.name}' updated", client_id=row.client_id)
     return row, secret
 
 
-async def apply_update(rt: Runtime, row: Client, body: ClientUpdate, s: AsyncSession | None = None) -> str | None:
+async def apply_update(rt: Runtime, row: Client, body: ClientUpdate, s: OrmUnit | None = None) -> str | None:
     """Validate ``body`` against the row and change it in place (a stored row, with its session ``s``, or a
     pending registration's); returns the new plain secret, if one was set or created."""
     data = body.model_dump(exclude_unset=True)
@@ -314,7 +300,7 @@ async def apply_update(rt: Runtime, row: Client, body: ClientUpdate, s: AsyncSes
     return str(secret) if secret else None
 
 
-async def _apply_authentication_methods(s: AsyncSession, row: Client, data: dict[str, Any]) -> None:
+async def _apply_authentication_methods(s: OrmUnit, row: Client, data: dict[str, Any]) -> None:
     """``client_authentication_methods`` (popped from ``data``): listing credentials of this application makes
     ``private_key_jwt`` its method; null (or no method) returns it to ``token_endpoint_auth_method``."""
     methods_given = "client_authentication_methods" in data
@@ -340,7 +326,7 @@ async def _apply_authentication_methods(s: AsyncSession, row: Client, data: dict
     row.attributes = attrs
 
 
-async def rotate_secret(rt: Runtime, s: AsyncSession, client_id: str) -> tuple[Client, str]:
+async def rotate_secret(rt: Runtime, s: OrmUnit, client_id: str) -> tuple[Client, str]:
     row = await get_client(s, client_id)
     if row.token_endpoint_auth_method == "none":
         raise invalid("Public applications (token_endpoint_auth_method none) have no secret to rotate.")
@@ -349,21 +335,15 @@ async def rotate_secret(rt: Runtime, s: AsyncSession, client_id: str) -> tuple[C
     return row, secret
 
 
-async def delete_client(rt: Runtime, s: AsyncSession, client_id: str, *, reason: str = "deleted") -> None:
+async def delete_client(rt: Runtime, s: OrmUnit, client_id: str, *, reason: str = "deleted") -> None:
     row = await get_client(s, client_id)
-    await s.execute(delete(RefreshToken).where(RefreshToken.client_id == client_id))
-    await s.execute(delete(UserGrant).where(UserGrant.client_id == client_id))
-    # Codes and pending logins before the client row (its cascade would reach them after it): a code exchange
-    # or an /authorize locks its code or pending login and then checks the client, so this order cannot deadlock.
-    await s.execute(delete(AuthorizationCode).where(AuthorizationCode.client_id == client_id))
-    await s.execute(delete(Interaction).where(Interaction.client_id == client_id))
-    await s.delete(row)
+    await stored_clients.delete_with_dependents(s, row)
     audit.record(s, rt.clock.now(), audit.CLIENT_DELETED, f"Client '{row.name}' {reason}", client_id=client_id)
     await webhooks.emit(rt, s, events.CLIENT_DELETED, {**webhooks.client_data(row), "reason": reason})
 
 
 async def list_clients(
-    s: AsyncSession,
+    s: OrmUnit,
     *,
     offset: int,
     limit: int,
@@ -372,19 +352,19 @@ async def list_clients(
     external_client_id: str | None = None,
     q: str | None = None,
 ) -> tuple[list[Client], int]:
-    query = select(Client)
+    search: list[list[stored_clients.Match]] = []
     if q is not None and q.strip():
         groups = parse_query(q, SEARCH_FIELDS | ORGANIZATION_FIELDS)
-        query = query.where(or_(*(and_(*(_search_clause(t) for t in group)) for group in groups)))
-    if external_client_id is not None:  # a metadata-document client's id is its document's URL
-        query = query.where(Client.client_id == external_client_id, Client.registration_type == "cimd")
-    if is_first_party is not None:
-        query = query.where(Client.is_first_party == is_first_party)
-    if app_types:
-        query = query.where(Client.app_type.in_(app_types))
-    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = (await s.scalars(query.order_by(Client.created_at, Client.client_id).offset(offset).limit(limit))).all()
-    return list(rows), total
+        search = [[_search_match(t) for t in group] for group in groups]
+    return await stored_clients.clients_page(
+        s,
+        offset=offset,
+        limit=limit,
+        search=search,
+        external_client_id=external_client_id,
+        is_first_party=is_first_party,
+        app_types=app_types,
+    )
 
 
 # ``q`` on GET /clients: the Lucene subset of Auth0's client search (``services.listing.parse_query``).
@@ -392,8 +372,8 @@ SEARCH_FIELDS = {"client_id", "external_client_id", "name", "app_type", "is_firs
 ORGANIZATION_FIELDS = {"client_grant.organization_id", "client_grant.allow_any_organization"}
 
 
-def _search_clause(term: Term) -> Any:
-    """One term as a parameterized condition; a bare term is a case-insensitive substring of the name."""
+def _search_match(term: Term) -> stored_clients.Match:
+    """One term as a stored-client condition; a bare term is a case-insensitive substring of the name."""
     if term.field in ORGANIZATION_FIELDS:
         raise invalid(
             f"Query validation error: {term.field} is not supported (Consentry has no organizations).",
@@ -402,15 +382,18 @@ def _search_clause(term: Term) -> Any:
     if term.field is None or term.field == "name":
         pattern = like_pattern(Term(term.field, term.value.lower(), term.wildcard), substring=term.field is None)
         if term.field is None or term.wildcard:
-            return func.lower(Client.name).like(pattern, escape="\\")
-        return func.lower(Client.name) == term.value.lower()
+            return stored_clients.Match("name", pattern, like=True)
+        return stored_clients.Match("name", term.value.lower())
     if term.field == "is_first_party":
         if term.value.lower() not in ("true", "false"):
             raise invalid("Query validation error: is_first_party must be true or false.", "invalid_query_string")
-        return Client.is_first_party == (term.value.lower() == "true")
-    column = Client.app_type if term.field == "app_type" else Client.client_id
-    match = column.like(like_pattern(term), escape="\\") if term.wildcard else column == term.value
-    return and_(match, Client.registration_type == "cimd") if term.field == "external_client_id" else match
+        return stored_clients.Match("is_first_party", term.value.lower() == "true")
+    field: stored_clients.Field = "app_type" if term.field == "app_type" else "client_id"
+    if term.field == "external_client_id":
+        field = "external_client_id"
+    if term.wildcard:
+        return stored_clients.Match(field, like_pattern(term), like=True)
+    return stored_clients.Match(field, term.value)
 
 
 def ensure_exists(row: Client | None) -> Client:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.clock import iso
 from consentry.runtime import Runtime
 from consentry.services.errors import not_found
+from consentry.storage import initial_access_tokens as stored_tokens
+from consentry.storage.db import OrmUnit
 from consentry.storage.dcr_models import InitialAccessToken
 from consentry.tokens import ids
 
@@ -52,43 +51,22 @@ async def create_token(rt: Runtime, *, uses: int = 1, expires_in: int = 86400) -
         created_at=now,
     )
     async with rt.db.transaction() as s:
-        s.add(row)
+        stored_tokens.add_token(s, row)
     return token_json(row, token)
 
 
-async def consume(rt: Runtime, s: AsyncSession, token: str) -> bool:
+async def consume(rt: Runtime, s: OrmUnit, token: str) -> bool:
     """Spend one use of ``token`` in the caller's transaction; False when unknown, used up or expired."""
     if not token or len(token) > 512:
         return False
-    now = rt.clock.now()
-    result = await s.execute(
-        update(InitialAccessToken)
-        .where(
-            InitialAccessToken.token_hash == ids.digest(token),
-            InitialAccessToken.uses_left > 0,
-            or_(InitialAccessToken.expires_at.is_(None), InitialAccessToken.expires_at > now),
-        )
-        .values(uses_left=InitialAccessToken.uses_left - 1)
-    )
-    return int(getattr(result, "rowcount", 0) or 0) == 1
+    return await stored_tokens.spend_use(s, ids.digest(token), rt.clock.now())
 
 
 async def list_tokens(rt: Runtime, *, offset: int, limit: int) -> tuple[list[InitialAccessToken], int]:
-    async with rt.db.read() as s:
-        total = await s.scalar(select(func.count()).select_from(InitialAccessToken)) or 0
-        rows = (
-            await s.scalars(
-                select(InitialAccessToken)
-                .order_by(InitialAccessToken.created_at, InitialAccessToken.id)
-                .offset(offset)
-                .limit(limit)
-            )
-        ).all()
-    return list(rows), total
+    return await stored_tokens.tokens_page(rt.db, offset=offset, limit=limit)
 
 
 async def revoke_token(rt: Runtime, token_id: str) -> None:
     async with rt.db.transaction() as s:
-        result = await s.execute(delete(InitialAccessToken).where(InitialAccessToken.id == token_id[:64]))
-        if not getattr(result, "rowcount", 0):
+        if not await stored_tokens.delete_token(s, token_id[:64]):
             raise not_found("initial access token", "inexistent_initial_access_token")

@@ -13,13 +13,13 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs7
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import invalid, not_found
+from consentry.storage import signing_keys as stored_keys
+from consentry.storage.db import OrmUnit
 from consentry.storage.models import SigningKey
 from consentry.tokens.key_states import CURRENT, NEXT, PREVIOUS, REVOKED, KeyStateError
 
@@ -49,12 +49,12 @@ def key_json(row: SigningKey) -> dict[str, Any]:
     return body
 
 
-async def list_keys(s: AsyncSession) -> list[SigningKey]:
-    return list((await s.scalars(select(SigningKey).order_by(SigningKey.created_at.desc(), SigningKey.kid))).all())
+async def list_keys(s: OrmUnit) -> list[SigningKey]:
+    return await stored_keys.newest_first_in(s)
 
 
-async def get_key(s: AsyncSession, kid: str) -> SigningKey:
-    row = await s.get(SigningKey, kid) if len(kid) <= 64 else None
+async def get_key(s: OrmUnit, kid: str) -> SigningKey:
+    row = await stored_keys.get_in(s, kid) if len(kid) <= 64 else None
     if row is None:
         raise not_found("signing key", "inexistent_signing_key")
     return row

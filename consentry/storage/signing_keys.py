@@ -35,6 +35,16 @@ async def locked_get_in(s: AsyncSession, kid: str) -> SigningKey | None:
     return await s.get(SigningKey, kid)
 
 
+async def get_in(s: AsyncSession, kid: str) -> SigningKey | None:
+    """One key, revoked or not, without the lock (the Management API reads it)."""
+    return await s.get(SigningKey, kid)
+
+
+async def newest_first_in(s: AsyncSession) -> list[SigningKey]:
+    """Every key, revoked ones too, newest first (the Management API's order)."""
+    return list((await s.scalars(select(SigningKey).order_by(SigningKey.created_at.desc(), SigningKey.kid))).all())
+
+
 async def every_key(db: Database) -> Sequence[SigningKey]:
     """All keys, revoked ones too (what ``ensure`` decides from)."""
     async with db.read() as s:
