@@ -258,7 +258,7 @@ async def delete_user(rt: Runtime, s: OrmUnit, user_id: str, *, actor: str | Non
 
 
 def _check_terms(groups: list[list[Term]]) -> None:
-    """The terms the SQL cannot answer: ``email_verified`` and ``blocked`` take ``true`` or ``false``."""
+    """``email_verified`` and ``blocked`` are searched for ``true`` or ``false`` only; any other value is a 400."""
     for term in (t for group in groups for t in group):
         if term.field in ("email_verified", "blocked") and term.value.lower() not in ("true", "false"):
             raise invalid(f"Query validation error: {term.field} must be true or false.", "invalid_query_string")
