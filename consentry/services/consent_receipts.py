@@ -13,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.clock import iso
 from consentry.config_records import ClientInfo
 from consentry.runtime import Runtime
+from consentry.storage import consent_receipts as store
+from consentry.storage.db import OrmUnit
 from consentry.storage.models import ConsentReceipt, UserGrant
 from consentry.tokens import ids
 from consentry.tokens.jwt import sign_with
@@ -67,7 +66,7 @@ def receipt_claims(rt: Runtime, approval: Approval, grant: UserGrant, receipt_id
     }
 
 
-def issue_receipt(rt: Runtime, s: AsyncSession, approval: Approval, grant: UserGrant, key: LoadedKey) -> ConsentReceipt:
+def issue_receipt(rt: Runtime, s: OrmUnit, approval: Approval, grant: UserGrant, key: LoadedKey) -> ConsentReceipt:
     """Sign the receipt of an approval with ``key`` (the tenant's current signing key, fetched before the
     transaction) and add it to the caller's transaction, the one that wrote the grant."""
     now = rt.clock.now()
@@ -82,7 +81,7 @@ def issue_receipt(rt: Runtime, s: AsyncSession, approval: Approval, grant: UserG
         jws=jws,
         created_at=now,
     )
-    s.add(row)
+    store.add_receipt(s, row)
     return row
 
 
@@ -99,32 +98,20 @@ def receipt_json(row: ConsentReceipt) -> dict[str, Any]:
     }
 
 
-async def grant_receipts(s: AsyncSession, grant_id: str) -> list[ConsentReceipt]:
+async def grant_receipts(s: OrmUnit, grant_id: str) -> list[ConsentReceipt]:
     """The receipts of one grant, oldest first."""
-    rows = await s.scalars(
-        select(ConsentReceipt)
-        .where(ConsentReceipt.grant_id == grant_id)
-        .order_by(ConsentReceipt.created_at, ConsentReceipt.id)
-    )
-    return list(rows.all())
+    return await store.grant_receipts(s, grant_id)
 
 
-async def user_receipt(s: AsyncSession, user_id: str, receipt_id: str) -> ConsentReceipt | None:
+async def user_receipt(s: OrmUnit, user_id: str, receipt_id: str) -> ConsentReceipt | None:
     """One receipt, only if it belongs to ``user_id`` (the connected-apps page's download)."""
     if len(receipt_id) > 64:
         return None
-    return await s.scalar(
-        select(ConsentReceipt).where(ConsentReceipt.id == receipt_id, ConsentReceipt.user_id == user_id)
-    )
+    return await store.user_receipt(s, user_id, receipt_id)
 
 
-async def latest_receipts(s: AsyncSession, grant_ids: list[str]) -> dict[str, str]:
+async def latest_receipts(s: OrmUnit, grant_ids: list[str]) -> dict[str, str]:
     """The id of the newest receipt of each grant (grants approved before receipts existed have none)."""
     if not grant_ids:
         return {}
-    rows = await s.execute(
-        select(ConsentReceipt.grant_id, ConsentReceipt.id)
-        .where(ConsentReceipt.grant_id.in_(grant_ids))
-        .order_by(ConsentReceipt.created_at, ConsentReceipt.id)
-    )
-    return {grant_id: receipt_id for grant_id, receipt_id in rows.all()}
+    return await store.latest_receipt_ids(s, grant_ids)

@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.commands.roles import PermissionRef
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import invalid, not_found
 from consentry.services.users import get_user
 from consentry.storage import rbac
+from consentry.storage.db import OrmUnit
 from consentry.storage.models import ResourceServer, Role
 from consentry.storage.rbac import HeldPermission, Permission
 
@@ -46,7 +45,7 @@ def permission_json(permission: Permission, apis: dict[str, ResourceServer]) -> 
     }
 
 
-async def checked_permissions(s: AsyncSession, refs: Sequence[PermissionRef]) -> list[Permission]:
+async def checked_permissions(s: OrmUnit, refs: Sequence[PermissionRef]) -> list[Permission]:
     """The (API, permission) pairs named, each an existing API's scope value; else the first one that is not."""
     wanted = [(p.resource_server_identifier, p.permission_name) for p in refs]
     apis = await rbac.apis_named(s, (api for api, _ in wanted))
@@ -73,7 +72,7 @@ def _held_json(permission: Permission, held: list[HeldPermission], apis: dict[st
 
 
 async def user_permissions_page(
-    s: AsyncSession, user_id: str, *, offset: int, limit: int
+    s: OrmUnit, user_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     """The user's permissions, direct and through roles, each once with its sources (Auth0's ``sources``)."""
     await get_user(s, user_id)
@@ -86,7 +85,7 @@ async def user_permissions_page(
 
 
 async def assign_user_permissions(
-    rt: Runtime, s: AsyncSession, user_id: str, refs: Sequence[PermissionRef], *, actor: str | None
+    rt: Runtime, s: OrmUnit, user_id: str, refs: Sequence[PermissionRef], *, actor: str | None
 ) -> None:
     await get_user(s, user_id)
     permissions = await checked_permissions(s, refs)
@@ -95,7 +94,7 @@ async def assign_user_permissions(
 
 
 async def remove_user_permissions(
-    rt: Runtime, s: AsyncSession, user_id: str, refs: Sequence[PermissionRef], *, actor: str | None
+    rt: Runtime, s: OrmUnit, user_id: str, refs: Sequence[PermissionRef], *, actor: str | None
 ) -> None:
     await get_user(s, user_id)
     permissions = [(p.resource_server_identifier, p.permission_name) for p in refs]
@@ -107,15 +106,13 @@ def role_json(row: Role) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "description": row.description or ""}
 
 
-async def user_roles_page(
-    s: AsyncSession, user_id: str, *, offset: int, limit: int
-) -> tuple[list[dict[str, Any]], int]:
+async def user_roles_page(s: OrmUnit, user_id: str, *, offset: int, limit: int) -> tuple[list[dict[str, Any]], int]:
     await get_user(s, user_id)
     rows, total = await rbac.user_roles_page(s, user_id, offset=offset, limit=limit)
     return [role_json(r) for r in rows], total
 
 
-async def checked_roles(s: AsyncSession, role_ids: Iterable[str]) -> list[str]:
+async def checked_roles(s: OrmUnit, role_ids: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(role_ids))
     known = await rbac.existing_roles(s, [r for r in wanted if len(r) <= 64])
     if any(r not in known for r in wanted):
@@ -124,7 +121,7 @@ async def checked_roles(s: AsyncSession, role_ids: Iterable[str]) -> list[str]:
 
 
 async def assign_user_roles(
-    rt: Runtime, s: AsyncSession, user_id: str, role_ids: Sequence[str], *, actor: str | None
+    rt: Runtime, s: OrmUnit, user_id: str, role_ids: Sequence[str], *, actor: str | None
 ) -> None:
     await get_user(s, user_id)
     roles = await checked_roles(s, role_ids)
@@ -133,7 +130,7 @@ async def assign_user_roles(
 
 
 async def remove_user_roles(
-    rt: Runtime, s: AsyncSession, user_id: str, role_ids: Sequence[str], *, actor: str | None
+    rt: Runtime, s: OrmUnit, user_id: str, role_ids: Sequence[str], *, actor: str | None
 ) -> None:
     await get_user(s, user_id)
     await rbac.remove_user_roles(s, user_id, list(dict.fromkeys(role_ids)))
@@ -141,7 +138,7 @@ async def remove_user_roles(
 
 
 def _record(
-    rt: Runtime, s: AsyncSession, type_: str, description: str, user_id: str, actor: str | None, **change: Any
+    rt: Runtime, s: OrmUnit, type_: str, description: str, user_id: str, actor: str | None, **change: Any
 ) -> None:
     details = {k: [list(v) if isinstance(v, tuple) else v for v in values] for k, values in change.items()}
     audit.record(s, rt.clock.now(), type_, description, user_id=user_id, details={**details, "actor": actor})

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.commands.roles import PermissionRef, RoleCreate, RoleUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
@@ -15,6 +13,7 @@ from consentry.services.listing import Paging
 from consentry.services.permissions import checked_permissions, permission_json
 from consentry.services.users import gravatar
 from consentry.storage import rbac
+from consentry.storage.db import OrmUnit
 from consentry.storage.models import Role, User
 from consentry.storage.paging import checkpoint_split, decode_cursor
 from consentry.tokens import ids
@@ -26,31 +25,30 @@ ROLE_PERMISSIONS_CHANGED = "role.permissions_changed"
 ROLE_USERS_CHANGED = "role.users_changed"
 
 
-async def get_role(s: AsyncSession, role_id: str) -> Role:
+async def get_role(s: OrmUnit, role_id: str) -> Role:
     row = await rbac.role(s, role_id)
     if row is None:
         raise not_found("role", "inexistent_role")
     return row
 
 
-async def _unique_name(s: AsyncSession, name: str, role_id: str | None = None) -> None:
+async def _unique_name(s: OrmUnit, name: str, role_id: str | None = None) -> None:
     other = await rbac.role_named(s, name)
     if other is not None and other.id != role_id:
         raise conflict(f"A role with the name '{name[:100]}' already exists.", "role_conflict")
 
 
-async def create_role(rt: Runtime, s: AsyncSession, body: RoleCreate, *, actor: str | None) -> Role:
+async def create_role(rt: Runtime, s: OrmUnit, body: RoleCreate, *, actor: str | None) -> Role:
     name = body.name.strip()
     await _unique_name(s, name)
     now = rt.clock.now()
     row = Role(id=ids.prefixed("rol"), name=name, description=body.description, created_at=now, updated_at=now)
-    s.add(row)
-    await s.flush()
+    await rbac.add_role(s, row)
     _record(rt, s, ROLE_CREATED, f"Role '{name}' created", row.id, actor)
     return row
 
 
-async def update_role(rt: Runtime, s: AsyncSession, role_id: str, body: RoleUpdate, *, actor: str | None) -> Role:
+async def update_role(rt: Runtime, s: OrmUnit, role_id: str, body: RoleUpdate, *, actor: str | None) -> Role:
     row = await get_role(s, role_id)
     if body.name is not None:
         await _unique_name(s, body.name.strip(), row.id)
@@ -58,25 +56,24 @@ async def update_role(rt: Runtime, s: AsyncSession, role_id: str, body: RoleUpda
     if "description" in body.model_fields_set:
         row.description = body.description
     row.updated_at = rt.clock.now()
-    await s.flush()
+    await rbac.flush(s)
     _record(rt, s, ROLE_UPDATED, f"Role '{row.name}' updated", row.id, actor)
     return row
 
 
-async def delete_role(rt: Runtime, s: AsyncSession, role_id: str, *, actor: str | None) -> None:
+async def delete_role(rt: Runtime, s: OrmUnit, role_id: str, *, actor: str | None) -> None:
     """The role goes with its permissions and assignments: its users lose what it gave at their next mint."""
     row = await get_role(s, role_id)
-    await s.delete(row)
-    await s.flush()
+    await rbac.delete_role(s, row)
     _record(rt, s, ROLE_DELETED, f"Role '{row.name}' deleted", role_id, actor)
 
 
-async def list_roles(s: AsyncSession, *, offset: int, limit: int, name_filter: str | None) -> tuple[list[Role], int]:
+async def list_roles(s: OrmUnit, *, offset: int, limit: int, name_filter: str | None) -> tuple[list[Role], int]:
     return await rbac.roles_page(s, offset=offset, limit=limit, name_filter=name_filter)
 
 
 async def role_permissions_page(
-    s: AsyncSession, role_id: str, *, offset: int, limit: int
+    s: OrmUnit, role_id: str, *, offset: int, limit: int
 ) -> tuple[list[dict[str, Any]], int]:
     await get_role(s, role_id)
     permissions, total = await rbac.role_permissions_page(s, role_id, offset=offset, limit=limit)
@@ -85,7 +82,7 @@ async def role_permissions_page(
 
 
 async def add_role_permissions(
-    rt: Runtime, s: AsyncSession, role_id: str, refs: Sequence[PermissionRef], *, actor: str | None
+    rt: Runtime, s: OrmUnit, role_id: str, refs: Sequence[PermissionRef], *, actor: str | None
 ) -> None:
     await get_role(s, role_id)
     permissions = await checked_permissions(s, refs)
@@ -94,7 +91,7 @@ async def add_role_permissions(
 
 
 async def remove_role_permissions(
-    rt: Runtime, s: AsyncSession, role_id: str, refs: Sequence[PermissionRef], *, actor: str | None
+    rt: Runtime, s: OrmUnit, role_id: str, refs: Sequence[PermissionRef], *, actor: str | None
 ) -> None:
     await get_role(s, role_id)
     permissions = [(p.resource_server_identifier, p.permission_name) for p in refs]
@@ -113,7 +110,7 @@ def member_json(row: User) -> dict[str, Any]:
     }
 
 
-async def role_users_page(s: AsyncSession, role_id: str, p: Paging) -> tuple[list[dict[str, Any]], int, str | None]:
+async def role_users_page(s: OrmUnit, role_id: str, p: Paging) -> tuple[list[dict[str, Any]], int, str | None]:
     """The role's members: a page and the total (``page``/``per_page``), or a page and the ``next`` checkpoint
     (``from``/``take``)."""
     await get_role(s, role_id)
@@ -126,9 +123,7 @@ async def role_users_page(s: AsyncSession, role_id: str, p: Paging) -> tuple[lis
     return [member_json(r) for r in rows], total, None
 
 
-async def add_role_users(
-    rt: Runtime, s: AsyncSession, role_id: str, user_ids: Sequence[str], *, actor: str | None
-) -> None:
+async def add_role_users(rt: Runtime, s: OrmUnit, role_id: str, user_ids: Sequence[str], *, actor: str | None) -> None:
     await get_role(s, role_id)
     wanted = list(dict.fromkeys(user_ids))
     known = await rbac.existing_users(s, [u for u in wanted if len(u) <= 255])
@@ -139,7 +134,7 @@ async def add_role_users(
 
 
 def _record(
-    rt: Runtime, s: AsyncSession, type_: str, description: str, role_id: str, actor: str | None, **change: Any
+    rt: Runtime, s: OrmUnit, type_: str, description: str, role_id: str, actor: str | None, **change: Any
 ) -> None:
     details = {k: [list(v) if isinstance(v, tuple) else v for v in values] for k, values in change.items()}
     audit.record(s, rt.clock.now(), type_, description, details={"role_id": role_id, **details, "actor": actor})

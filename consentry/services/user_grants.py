@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.clock import iso
 from consentry.runtime import Runtime
 from consentry.services import audit, webhooks
 from consentry.services import webhook_rules as events
 from consentry.services.errors import invalid, not_found
 from consentry.storage import refresh_tokens
-from consentry.storage.db import dialect_insert
+from consentry.storage import user_grants as store
+from consentry.storage.db import OrmUnit
 from consentry.storage.models import UserGrant
 from consentry.tokens import ids
 
@@ -42,12 +40,8 @@ def expired(expires_at: float | None, now: float) -> bool:
     return expires_at is not None and expires_at <= now
 
 
-async def find_grant(s: AsyncSession, user_id: str, client_id: str, audience: str) -> UserGrant | None:
-    return await s.scalar(
-        select(UserGrant).where(
-            UserGrant.user_id == user_id, UserGrant.client_id == client_id, UserGrant.audience == audience
-        )
-    )
+async def find_grant(s: OrmUnit, user_id: str, client_id: str, audience: str) -> UserGrant | None:
+    return await store.grant_for(s, user_id, client_id, audience)
 
 
 class GrantRef(NamedTuple):
@@ -57,18 +51,9 @@ class GrantRef(NamedTuple):
     scope: list[str]
 
 
-_GRANT_REF = select(UserGrant.id, UserGrant.scope, UserGrant.expires_at).where(
-    UserGrant.user_id == bindparam("user_id"),
-    UserGrant.client_id == bindparam("client_id"),
-    UserGrant.audience == bindparam("audience"),
-)
-
-
 async def find_grant_ref(rt: Runtime, user_id: str, client_id: str, audience: str) -> GrantRef | None:
     """``find_grant`` as one Core read (the hot path of every ``/authorize``); an expired grant is None."""
-    async with rt.db.connect() as conn:
-        params = {"user_id": user_id, "client_id": client_id, "audience": audience}
-        row = (await conn.execute(_GRANT_REF, params)).first()
+    row = await store.grant_ref(rt.db, user_id, client_id, audience)
     if row is None or expired(row.expires_at, rt.clock.now()):
         return None
     return GrantRef(row.id, list(row.scope or []))
@@ -80,7 +65,7 @@ def _union(current: Iterable[str], added: Iterable[str]) -> list[str]:
 
 async def upsert_grant(
     rt: Runtime,
-    s: AsyncSession,
+    s: OrmUnit,
     *,
     user_id: str,
     client_id: str,
@@ -100,28 +85,19 @@ async def upsert_grant(
     """
     now = rt.clock.now()
     wanted = _union([], scopes)
-    inserted = await s.execute(
-        dialect_insert(s.get_bind().dialect.name)(UserGrant)
-        .values(
-            id=ids.prefixed("ugr"),
-            user_id=user_id,
-            client_id=client_id,
-            audience=audience,
-            scope=wanted,
-            created_at=now,
-            updated_at=now,
-            expires_at=expires_at,
-        )
-        .on_conflict_do_nothing(index_elements=["user_id", "client_id", "audience"])
+    inserted = await store.insert_grant_if_absent(
+        s,
+        grant_id=ids.prefixed("ugr"),
+        user_id=user_id,
+        client_id=client_id,
+        audience=audience,
+        scope=wanted,
+        now=now,
+        expires_at=expires_at,
     )
-    row = await s.scalar(
-        select(UserGrant)
-        .where(UserGrant.user_id == user_id, UserGrant.client_id == client_id, UserGrant.audience == audience)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    row = await store.locked_grant(s, user_id, client_id, audience)
     assert row is not None
-    if getattr(inserted, "rowcount", 0):
+    if inserted:
         await webhooks.emit(rt, s, events.GRANT_CREATED, _event_data(row))
         return row
     before = events.GrantState(scope=tuple(row.scope or []), expires_at=row.expires_at)
@@ -136,7 +112,7 @@ async def upsert_grant(
         row.scope = _union(row.scope or [], wanted)
         changes = events.grant_change(before, events.GrantState(scope=tuple(row.scope), expires_at=expires_at))
     row.expires_at, row.updated_at, row.expiry_notified_at = expires_at, now, None
-    await s.flush()
+    await store.flush(s)
     for change in changes:
         previous = {} if change == events.GRANT_CREATED else {"previous": _previous(before)}
         await webhooks.emit(rt, s, change, {**_event_data(row), **previous})
@@ -158,15 +134,15 @@ def _previous(state: events.GrantState) -> dict[str, Any]:
     return {"scope": list(state.scope), "expires_at": iso(state.expires_at)}
 
 
-async def get_grant(s: AsyncSession, grant_id: str) -> UserGrant:
-    row = await s.get(UserGrant, grant_id) if len(grant_id) <= 64 else None
+async def get_grant(s: OrmUnit, grant_id: str) -> UserGrant:
+    row = await store.grant(s, grant_id) if len(grant_id) <= 64 else None
     if row is None:
         raise not_found("grant", "inexistent_grant")
     return row
 
 
 async def list_grants(
-    s: AsyncSession,
+    s: OrmUnit,
     *,
     offset: int,
     limit: int,
@@ -174,19 +150,12 @@ async def list_grants(
     client_id: str | None = None,
     audience: str | None = None,
 ) -> tuple[list[UserGrant], int]:
-    query = select(UserGrant)
-    if user_id is not None:
-        query = query.where(UserGrant.user_id == user_id)
-    if client_id is not None:
-        query = query.where(UserGrant.client_id == client_id)
-    if audience is not None:
-        query = query.where(UserGrant.audience == audience)
-    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await s.scalars(query.order_by(UserGrant.created_at, UserGrant.id).offset(offset).limit(limit))
-    return list(rows.all()), total
+    return await store.grants_page(
+        s, offset=offset, limit=limit, user_id=user_id, client_id=client_id, audience=audience
+    )
 
 
-async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | None, ip: str | None) -> int:
+async def _revoke(rt: Runtime, s: OrmUnit, row: UserGrant, *, actor: str | None, ip: str | None) -> int:
     """Delete one grant, revoke its refresh tokens, record the event; returns how many tokens were revoked."""
     now = rt.clock.now()
     revoked = await refresh_tokens.revoke_grant_families_in(s, now, row.id)
@@ -208,27 +177,27 @@ async def _revoke(rt: Runtime, s: AsyncSession, row: UserGrant, *, actor: str | 
     )
     data = {**_event_data(row), "actor": actor, "refresh_tokens_revoked": revoked}
     await webhooks.emit(rt, s, events.GRANT_REVOKED, data)
-    await s.delete(row)
+    await store.delete_grant(s, row)
     return revoked
 
 
-async def grant_exists(s: AsyncSession, grant_id: str) -> bool:
-    return await s.get(UserGrant, grant_id) is not None
+async def grant_exists(s: OrmUnit, grant_id: str) -> bool:
+    return await store.grant(s, grant_id) is not None
 
 
 async def revoke_grant(
-    rt: Runtime, s: AsyncSession, grant_id: str, *, actor: str | None, ip: str | None = None
+    rt: Runtime, s: OrmUnit, grant_id: str, *, actor: str | None, ip: str | None = None
 ) -> UserGrant:
     """Revoke one grant by id (404 ``inexistent_grant`` when unknown); returns the deleted row."""
     row = await get_grant(s, grant_id)
     await _revoke(rt, s, row, actor=actor, ip=ip)
-    await s.flush()
+    await store.flush(s)
     return row
 
 
 async def revoke_user_grants(
     rt: Runtime,
-    s: AsyncSession,
+    s: OrmUnit,
     user_id: str,
     *,
     actor: str | None,
@@ -238,20 +207,16 @@ async def revoke_user_grants(
     """Revoke every grant of a user (optionally only for one client); returns how many were revoked."""
     if not user_id:
         raise invalid("Query validation error: 'user_id' is required.", "invalid_query_string")
-    query = select(UserGrant).where(UserGrant.user_id == user_id)
-    if client_id is not None:
-        query = query.where(UserGrant.client_id == client_id)
-    return await _revoke_all(rt, s, query, actor=actor, ip=ip)
+    return await _revoke_all(rt, s, await store.user_grants(s, user_id, client_id), actor=actor, ip=ip)
 
 
-async def revoke_audience_grants(rt: Runtime, s: AsyncSession, audience: str, *, actor: str | None) -> int:
+async def revoke_audience_grants(rt: Runtime, s: OrmUnit, audience: str, *, actor: str | None) -> int:
     """Revoke every grant for an API (when the API is deleted)."""
-    return await _revoke_all(rt, s, select(UserGrant).where(UserGrant.audience == audience), actor=actor, ip=None)
+    return await _revoke_all(rt, s, await store.audience_grants(s, audience), actor=actor, ip=None)
 
 
-async def _revoke_all(rt: Runtime, s: AsyncSession, query: Any, *, actor: str | None, ip: str | None) -> int:
-    rows = (await s.scalars(query.order_by(UserGrant.created_at, UserGrant.id))).all()
+async def _revoke_all(rt: Runtime, s: OrmUnit, rows: list[UserGrant], *, actor: str | None, ip: str | None) -> int:
     for row in rows:
         await _revoke(rt, s, row, actor=actor, ip=ip)
-    await s.flush()
+    await store.flush(s)
     return len(rows)

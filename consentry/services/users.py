@@ -6,9 +6,6 @@ import hashlib
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.clock import iso
 from consentry.commands.users import UserCreate, UserUpdate
@@ -17,8 +14,10 @@ from consentry.login.passwords import hash_password
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
-from consentry.services.listing import Term, like_pattern, parse_query
-from consentry.storage.models import AuthorizationCode, Connection, LoginSession, RefreshToken, User, UserGrant
+from consentry.services.listing import Term, parse_query
+from consentry.storage import users as store
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Connection, User
 from consentry.tokens import ids
 
 USER_CREATED = "user.created"
@@ -35,15 +34,6 @@ SEARCH_FIELDS = {
     "blocked",
     "identities.connection",
     "connection",
-}
-SORT_COLUMNS = {
-    "created_at": User.created_at,
-    "updated_at": User.updated_at,
-    "email": User.email,
-    "user_id": User.user_id,
-    "last_login": User.last_login,
-    "logins_count": User.logins_count,
-    "username": User.username,
 }
 
 PROFILE_FIELDS = ("name", "nickname", "given_name", "family_name", "picture", "phone_number", "phone_verified")
@@ -83,8 +73,8 @@ def gravatar(email: str | None) -> str:
     return f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg&d=identicon"
 
 
-async def connection_by_name(s: AsyncSession, name: str) -> Connection:
-    conn = await s.scalar(select(Connection).where(Connection.name == name))
+async def connection_by_name(s: OrmUnit, name: str) -> Connection:
+    conn = await store.connection_named(s, name)
     if conn is None:
         raise invalid(f"The connection does not exist: {name[:128]}.", "inexistent_connection")
     return conn
@@ -92,7 +82,7 @@ async def connection_by_name(s: AsyncSession, name: str) -> Connection:
 
 async def create_user(
     rt: Runtime,
-    s: AsyncSession,
+    s: OrmUnit,
     *,
     connection: str,
     email: str | None,
@@ -135,40 +125,26 @@ async def create_user(
         created_at=now,
         updated_at=now,
     )
-    if await _exists(s, conn.id, row.email, username, row.user_id):
+    if await store.identity_taken(s, connection_id=conn.id, email=row.email, username=username, user_id=row.user_id):
         raise conflict("The user already exists.", "auth0_idp_error")
-    s.add(row)
-    try:
-        await s.flush()
-    except IntegrityError:
-        raise conflict("The user already exists.", "auth0_idp_error") from None
+    if not await store.add_user(s, row):
+        raise conflict("The user already exists.", "auth0_idp_error")
     return row, conn
 
 
-async def _exists(s: AsyncSession, conn_id: str, email: str | None, username: str | None, user_id: str) -> bool:
-    if await s.get(User, user_id) is not None:
-        return True
-    if email and await s.scalar(select(User.user_id).where(User.connection_id == conn_id, User.email == email)):
-        return True
-    return bool(
-        username
-        and await s.scalar(select(User.user_id).where(User.connection_id == conn_id, User.username == username))
-    )
-
-
-async def get_user(s: AsyncSession, user_id: str) -> User:
-    row = await s.get(User, user_id) if len(user_id) <= 255 else None
+async def get_user(s: OrmUnit, user_id: str) -> User:
+    row = await store.user(s, user_id) if len(user_id) <= 255 else None
     if row is None:
         raise not_found("user", "inexistent_user")
     return row
 
 
-async def connection_name(s: AsyncSession, connection_id: str) -> str:
-    return await s.scalar(select(Connection.name).where(Connection.id == connection_id)) or ""
+async def connection_name(s: OrmUnit, connection_id: str) -> str:
+    return await store.connection_name(s, connection_id) or ""
 
 
-async def connection_names(s: AsyncSession) -> dict[str, str]:
-    return {cid: name for cid, name in (await s.execute(select(Connection.id, Connection.name))).all()}
+async def connection_names(s: OrmUnit) -> dict[str, str]:
+    return await store.connection_names(s)
 
 
 def _check_email(email: str) -> str:
@@ -197,7 +173,7 @@ def _merge_metadata(current: dict[str, Any], patch: dict[str, Any]) -> dict[str,
 
 
 async def create_user_from_body(
-    rt: Runtime, s: AsyncSession, body: UserCreate, *, actor: str | None
+    rt: Runtime, s: OrmUnit, body: UserCreate, *, actor: str | None
 ) -> tuple[User, Connection]:
     _check_metadata(body.model_dump())
     row, conn = await create_user(
@@ -219,7 +195,7 @@ async def create_user_from_body(
 
 
 async def update_user(
-    rt: Runtime, s: AsyncSession, user_id: str, body: UserUpdate, *, actor: str | None
+    rt: Runtime, s: OrmUnit, user_id: str, body: UserUpdate, *, actor: str | None
 ) -> tuple[User, str]:
     """PATCH a user; returns the row and its connection's name. ``null`` leaves a field as it is, except for
     profile fields (removed) and metadata keys (deleted)."""
@@ -232,15 +208,15 @@ async def update_user(
     if data.get("email") is not None:
         email = _check_email(data["email"])
         if email != row.email:
-            if await _taken(s, row, User.email == email):
+            if await store.email_taken(s, row, email):
                 raise conflict("The specified new email already exists.", "user_exists")
             row.email, row.email_verified = email, False  # a new address is unverified unless said otherwise
     if data.get("username") is not None:
-        if data["username"] != row.username and await _taken(s, row, User.username == data["username"]):
+        if data["username"] != row.username and await store.username_taken(s, row, data["username"]):
             raise conflict("The specified new username already exists.", "user_exists")
         row.username = data["username"]
     if data.get("password") is not None:
-        connection = await s.get(Connection, row.connection_id)
+        connection = await store.connection(s, row.connection_id)
         verdict = password_policy.check(connection.options if connection else None, data["password"])
         if not verdict.ok:
             raise invalid(verdict.message(), "invalid_password")
@@ -268,74 +244,38 @@ async def update_user(
         user_id=row.user_id,
         details={"actor": actor, "fields": sorted(data)},
     )
-    try:
-        await s.flush()
-    except IntegrityError:
-        raise conflict("The user already exists.", "user_exists") from None
+    if not await store.save_changes(s):
+        raise conflict("The user already exists.", "user_exists")
     return row, conn_name
 
 
-async def _taken(s: AsyncSession, row: User, condition: Any) -> bool:
-    found = await s.scalar(
-        select(User.user_id).where(User.connection_id == row.connection_id, User.user_id != row.user_id, condition)
-    )
-    return found is not None
-
-
-async def delete_user(rt: Runtime, s: AsyncSession, user_id: str, *, actor: str | None) -> None:
+async def delete_user(rt: Runtime, s: OrmUnit, user_id: str, *, actor: str | None) -> None:
     """Delete a user with everything issued to them: grants, refresh tokens, sessions and codes."""
     row = await get_user(s, user_id)
-    for model in (UserGrant, RefreshToken, LoginSession, AuthorizationCode):
-        await s.execute(delete(model).where(model.user_id == user_id))
-    await s.delete(row)
+    await store.remove_user(s, row)
     audit.record(s, rt.clock.now(), USER_DELETED, "User deleted", user_id=user_id, details={"actor": actor})
-    await s.flush()
+    await store.flush(s)
 
 
-def _lower_match(column: Any, term: Term, *, substring: bool = False) -> Any:
-    if term.wildcard or substring:
-        return func.lower(column).like(
-            like_pattern(Term(term.field, term.value.lower(), term.wildcard), substring=substring), escape="\\"
-        )
-    return func.lower(column) == term.value.lower()
+def _check_terms(groups: list[list[Term]]) -> None:
+    """``email_verified`` and ``blocked`` are searched for ``true`` or ``false`` only; any other value is a 400."""
+    for term in (t for group in groups for t in group):
+        if term.field in ("email_verified", "blocked") and term.value.lower() not in ("true", "false"):
+            raise invalid(f"Query validation error: {term.field} must be true or false.", "invalid_query_string")
 
 
-def _term_clause(term: Term) -> Any:
-    """One search term as a parameterized SQL condition (values never reach the SQL text)."""
-    name = User.profile["name"].as_string()
-    field = term.field
-    if field is None:  # a bare term: substring of email, name or username
-        return or_(*(_lower_match(c, term, substring=True) for c in (User.email, name, User.username)))
-    if field == "email":
-        return _lower_match(User.email, term)
-    if field == "username":
-        return _lower_match(User.username, term)
-    if field == "name":
-        return or_(_lower_match(name, term), and_(name.is_(None), _lower_match(User.email, term)))
-    if field == "nickname":
-        return _lower_match(User.profile["nickname"].as_string(), term)
-    if field == "user_id":
-        return User.user_id.like(like_pattern(term), escape="\\") if term.wildcard else User.user_id == term.value
-    if field in ("email_verified", "blocked"):
-        if term.value.lower() not in ("true", "false"):
-            raise invalid(f"Query validation error: {field} must be true or false.", "invalid_query_string")
-        return getattr(User, field) == (term.value.lower() == "true")
-    names = select(Connection.id).where(Connection.name == term.value)  # identities.connection / connection
-    return User.connection_id.in_(names)
-
-
-def _sort(sort: str | None) -> list[Any]:
+def _sort(sort: str | None) -> tuple[str, bool] | None:
+    """``field:1`` or ``field:-1`` as (field, descending); None: by creation."""
     if not sort:
-        return [User.created_at, User.user_id]
+        return None
     field, _, direction = sort.partition(":")
-    column = SORT_COLUMNS.get(field)
-    if column is None or direction not in ("1", "-1"):
+    if field not in store.SORTABLE or direction not in ("1", "-1"):
         raise invalid("Query validation error: sort must be 'field:1' or 'field:-1'.", "invalid_query_string")
-    return [column.desc() if direction == "-1" else column.asc(), User.user_id]
+    return field, direction == "-1"
 
 
 async def list_users(
-    s: AsyncSession,
+    s: OrmUnit,
     *,
     offset: int,
     limit: int,
@@ -343,17 +283,10 @@ async def list_users(
     connection: str | None = None,
     sort: str | None = None,
 ) -> tuple[list[User], int]:
-    query = select(User)
-    if q is not None and q.strip():
-        groups = parse_query(q, SEARCH_FIELDS)
-        query = query.where(or_(*(and_(*(_term_clause(t) for t in group)) for group in groups)))
-    if connection is not None:
-        query = query.where(_term_clause(Term("connection", connection)))
-    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await s.scalars(query.order_by(*_sort(sort)).offset(offset).limit(limit))
-    return list(rows.all()), total
+    groups = parse_query(q, SEARCH_FIELDS) if q is not None and q.strip() else []
+    _check_terms(groups)
+    return await store.users_page(s, groups=groups, connection=connection, sort=_sort(sort), offset=offset, limit=limit)
 
 
-async def users_by_email(s: AsyncSession, email: str) -> list[User]:
-    rows = await s.scalars(select(User).where(func.lower(User.email) == email.lower()).order_by(User.created_at))
-    return list(rows.all())
+async def users_by_email(s: OrmUnit, email: str) -> list[User]:
+    return await store.users_with_email(s, email)

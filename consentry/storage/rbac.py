@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, literal, select, tuple_, union
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from consentry.storage.db import Database
+from consentry.storage.db import Database, OrmUnit
 from consentry.storage.models import ResourceServer, Role, RolePermission, User, UserPermission, UserRole
 
 _ROLE_PERMS: Table = RolePermission.__table__  # type: ignore[assignment]
@@ -41,7 +40,7 @@ async def user_permissions(db: Database, user_id: str, audience: str) -> frozens
     return frozenset(r[0] for r in rows)
 
 
-def _insert(s: AsyncSession, model: Any) -> Any:
+def _insert(s: OrmUnit, model: Any) -> Any:
     dialect = importlib.import_module(f"sqlalchemy.dialects.{s.get_bind().dialect.name}")  # only the one in use
     return dialect.insert(model)
 
@@ -49,17 +48,32 @@ def _insert(s: AsyncSession, model: Any) -> Any:
 # --- roles -------------------------------------------------------------------------------------------------
 
 
-async def role(s: AsyncSession, role_id: str) -> Role | None:
+async def role(s: OrmUnit, role_id: str) -> Role | None:
     return await s.get(Role, role_id) if len(role_id) <= 64 else None
 
 
-async def role_named(s: AsyncSession, name: str) -> Role | None:
+async def role_named(s: OrmUnit, name: str) -> Role | None:
     return await s.scalar(select(Role).where(Role.name == name))
 
 
-async def roles_page(
-    s: AsyncSession, *, offset: int, limit: int, name_filter: str | None = None
-) -> tuple[list[Role], int]:
+async def add_role(s: OrmUnit, row: Role) -> None:
+    """Insert the role now (the audit entry that follows names it)."""
+    s.add(row)
+    await s.flush()
+
+
+async def flush(s: OrmUnit) -> None:
+    """Write the unit's pending role changes now, before the audit entry that records them."""
+    await s.flush()
+
+
+async def delete_role(s: OrmUnit, row: Role) -> None:
+    """Delete the role now; its permissions and assignments go with it (foreign keys ``ON DELETE CASCADE``)."""
+    await s.delete(row)
+    await s.flush()
+
+
+async def roles_page(s: OrmUnit, *, offset: int, limit: int, name_filter: str | None = None) -> tuple[list[Role], int]:
     """Roles by name; ``name_filter`` matches a case-insensitive part of the name (Auth0)."""
     query = select(Role)
     if name_filter:
@@ -70,11 +84,11 @@ async def roles_page(
     return list(rows.all()), total
 
 
-async def existing_roles(s: AsyncSession, role_ids: Sequence[str]) -> set[str]:
+async def existing_roles(s: OrmUnit, role_ids: Sequence[str]) -> set[str]:
     return set((await s.scalars(select(Role.id).where(Role.id.in_(role_ids)))).all()) if role_ids else set()
 
 
-async def existing_users(s: AsyncSession, user_ids: Sequence[str]) -> set[str]:
+async def existing_users(s: OrmUnit, user_ids: Sequence[str]) -> set[str]:
     return set((await s.scalars(select(User.user_id).where(User.user_id.in_(user_ids)))).all()) if user_ids else set()
 
 
@@ -86,7 +100,7 @@ def _pairs(table: Table, permissions: Iterable[Permission]) -> Any:
     return tuple_(table.c.resource_server_identifier, table.c.permission_name).in_(wanted) if wanted else literal(False)
 
 
-async def add_role_permissions(s: AsyncSession, role_id: str, permissions: Iterable[Permission], now: float) -> None:
+async def add_role_permissions(s: OrmUnit, role_id: str, permissions: Iterable[Permission], now: float) -> None:
     values = [
         {"role_id": role_id, "resource_server_identifier": api, "permission_name": name, "created_at": now}
         for api, name in dict.fromkeys(permissions)
@@ -95,13 +109,11 @@ async def add_role_permissions(s: AsyncSession, role_id: str, permissions: Itera
         await s.execute(_insert(s, RolePermission).values(values).on_conflict_do_nothing())
 
 
-async def remove_role_permissions(s: AsyncSession, role_id: str, permissions: Iterable[Permission]) -> None:
+async def remove_role_permissions(s: OrmUnit, role_id: str, permissions: Iterable[Permission]) -> None:
     await s.execute(delete(_ROLE_PERMS).where(_ROLE_PERMS.c.role_id == role_id, _pairs(_ROLE_PERMS, permissions)))
 
 
-async def role_permissions_page(
-    s: AsyncSession, role_id: str, *, offset: int, limit: int
-) -> tuple[list[Permission], int]:
+async def role_permissions_page(s: OrmUnit, role_id: str, *, offset: int, limit: int) -> tuple[list[Permission], int]:
     where = _ROLE_PERMS.c.role_id == role_id
     total = await s.scalar(select(func.count()).select_from(_ROLE_PERMS).where(where)) or 0
     rows = await s.execute(
@@ -114,7 +126,7 @@ async def role_permissions_page(
     return [(r[0], r[1]) for r in rows], total
 
 
-async def add_user_permissions(s: AsyncSession, user_id: str, permissions: Iterable[Permission], now: float) -> None:
+async def add_user_permissions(s: OrmUnit, user_id: str, permissions: Iterable[Permission], now: float) -> None:
     values = [
         {"user_id": user_id, "resource_server_identifier": api, "permission_name": name, "created_at": now}
         for api, name in dict.fromkeys(permissions)
@@ -123,7 +135,7 @@ async def add_user_permissions(s: AsyncSession, user_id: str, permissions: Itera
         await s.execute(_insert(s, UserPermission).values(values).on_conflict_do_nothing())
 
 
-async def remove_user_permissions(s: AsyncSession, user_id: str, permissions: Iterable[Permission]) -> None:
+async def remove_user_permissions(s: OrmUnit, user_id: str, permissions: Iterable[Permission]) -> None:
     await s.execute(delete(_USER_PERMS).where(_USER_PERMS.c.user_id == user_id, _pairs(_USER_PERMS, permissions)))
 
 
@@ -137,7 +149,7 @@ class HeldPermission:
     role_name: str | None
 
 
-async def user_permission_sources(s: AsyncSession, user_id: str) -> list[HeldPermission]:
+async def user_permission_sources(s: OrmUnit, user_id: str) -> list[HeldPermission]:
     """Every permission of the user with each of its sources, by API and name (direct before roles)."""
     direct = await s.execute(
         select(_USER_PERMS.c.resource_server_identifier, _USER_PERMS.c.permission_name).where(
@@ -159,7 +171,7 @@ async def user_permission_sources(s: AsyncSession, user_id: str) -> list[HeldPer
     return held
 
 
-async def forget_api(s: AsyncSession, identifier: str) -> None:
+async def forget_api(s: OrmUnit, identifier: str) -> None:
     """A deleted API's permissions go with it, from roles and users."""
     await s.execute(delete(_ROLE_PERMS).where(_ROLE_PERMS.c.resource_server_identifier == identifier))
     await s.execute(delete(_USER_PERMS).where(_USER_PERMS.c.resource_server_identifier == identifier))
@@ -168,21 +180,21 @@ async def forget_api(s: AsyncSession, identifier: str) -> None:
 # --- who holds which role --------------------------------------------------------------------------------
 
 
-async def add_user_roles(s: AsyncSession, pairs: Iterable[tuple[str, str]], now: float) -> None:
+async def add_user_roles(s: OrmUnit, pairs: Iterable[tuple[str, str]], now: float) -> None:
     """Assign (user_id, role_id) pairs; existing assignments stay as they are."""
     values = [{"user_id": u, "role_id": r, "created_at": now} for u, r in dict.fromkeys(pairs)]
     if values:
         await s.execute(_insert(s, UserRole).values(values).on_conflict_do_nothing())
 
 
-async def remove_user_roles(s: AsyncSession, user_id: str, role_ids: Sequence[str]) -> None:
+async def remove_user_roles(s: OrmUnit, user_id: str, role_ids: Sequence[str]) -> None:
     if role_ids:
         await s.execute(
             delete(_USER_ROLES).where(_USER_ROLES.c.user_id == user_id, _USER_ROLES.c.role_id.in_(role_ids))
         )
 
 
-async def user_roles_page(s: AsyncSession, user_id: str, *, offset: int, limit: int) -> tuple[list[Role], int]:
+async def user_roles_page(s: OrmUnit, user_id: str, *, offset: int, limit: int) -> tuple[list[Role], int]:
     query = select(Role).join(_USER_ROLES, _USER_ROLES.c.role_id == Role.id).where(_USER_ROLES.c.user_id == user_id)
     total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await s.scalars(query.order_by(Role.name, Role.id).offset(offset).limit(limit))
@@ -190,7 +202,7 @@ async def user_roles_page(s: AsyncSession, user_id: str, *, offset: int, limit: 
 
 
 async def role_users_page(
-    s: AsyncSession, role_id: str, *, from_user: str | None, offset: int, limit: int
+    s: OrmUnit, role_id: str, *, from_user: str | None, offset: int, limit: int
 ) -> tuple[list[User], int]:
     """The role's users by ``user_id``, and how many it has; ``from_user``: keyset paging from that id on."""
     query = (
@@ -206,7 +218,7 @@ async def role_users_page(
 # --- the APIs permissions name -------------------------------------------------------------------------------
 
 
-async def apis_named(s: AsyncSession, identifiers: Iterable[str]) -> dict[str, ResourceServer]:
+async def apis_named(s: OrmUnit, identifiers: Iterable[str]) -> dict[str, ResourceServer]:
     wanted = sorted(set(identifiers))
     if not wanted:
         return {}
