@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.oauth.cimd import fetch as cimd_fetch
 from consentry.oauth.cimd.store import new_row
 from consentry.oauth.cimd_rules import MAX_JWKS_BYTES, Report, external_id_problem, read_document, read_jwks
@@ -26,7 +22,9 @@ from consentry.oauth.errors import OAuthError
 from consentry.runtime import Runtime
 from consentry.services import audit, webhook_rules, webhooks
 from consentry.services.errors import conflict, invalid, refused
-from consentry.storage.models import Client, Connection, ConnectionClient
+from consentry.storage import cimd_clients, registrations
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Client
 from consentry.tenant import flag
 
 NEVER = 253402300799.0  # 9999-12-31: an administrator's registration is refreshed by registering again
@@ -67,7 +65,7 @@ async def check_url(rt: Runtime, url: str) -> str:
 async def registered(rt: Runtime, url: str) -> Client | None:
     """The metadata-document client already stored for ``url``; 409 when the id belongs to another kind."""
     async with rt.db.read() as s:
-        row = await s.get(Client, url)
+        row = await cimd_clients.client(s, url)
     if row is not None and row.registration_type != "cimd":
         raise conflict(
             "A client with this client_id exists and was not registered by metadata document.", "client_conflict"
@@ -171,10 +169,10 @@ def _apply(row: Client, host: str, inspection: Inspection, now: float) -> None:
 
 
 async def _write(
-    rt: Runtime, s: AsyncSession, url: str, host: str, inspection: Inspection, actor: str | None
+    rt: Runtime, s: OrmUnit, url: str, host: str, inspection: Inspection, actor: str | None
 ) -> tuple[bool, Client]:
     now = rt.clock.now()
-    row = await s.get(Client, url)
+    row = await cimd_clients.client(s, url)
     if row is not None and row.registration_type != "cimd":
         raise conflict(
             "A client with this client_id exists and was not registered by metadata document.", "client_conflict"
@@ -182,12 +180,11 @@ async def _write(
     created = row is None
     if row is None:
         row = new_row(url, now, name=url, callbacks=[], grant_types=[])
-        s.add(row)
+        cimd_clients.add(s, row)
     _apply(row, host, inspection, now)
-    await s.flush()
+    await cimd_clients.flush(s)
     if created and flag(await rt.catalog.tenant(), "enable_client_connections"):
-        for conn_id in (await s.scalars(select(Connection.id))).all():
-            s.add(ConnectionClient(connection_id=conn_id, client_id=url))
+        await registrations.enable_every_connection(s, url)
     kind, verb = (audit.CLIENT_CREATED, "registered") if created else (audit.CLIENT_UPDATED, "refreshed")
     audit.record(
         s,
@@ -209,7 +206,9 @@ async def save(rt: Runtime, url: str, host: str, inspection: Inspection, *, acto
             async with rt.db.transaction() as s:
                 created, row = await _write(rt, s, url, host, inspection, actor)
             return created, row
-        except IntegrityError:  # another request inserted the same URL first: refresh it instead
+        except Exception as exc:  # another request inserted the same URL first: refresh it instead
+            if not cimd_clients.lost_race(exc):
+                raise
             if attempt:
                 raise conflict("The client was registered concurrently; try again.", "client_conflict") from None
     raise AssertionError("unreachable")

@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from consentry.commands.connections import ConnectionCreate, ConnectionUpdate, EnabledClientUpdate, OidcOptions
 from consentry.federation import secrets
@@ -21,17 +19,9 @@ from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.services.listing import Paging
-from consentry.storage.models import (
-    AuthorizationCode,
-    Client,
-    Connection,
-    ConnectionClient,
-    LoginSession,
-    RefreshToken,
-    User,
-    UserGrant,
-)
-from consentry.storage.paging import checkpoint_select, checkpoint_split
+from consentry.storage import connections as store
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Connection
 from consentry.tokens import ids
 
 STRATEGIES = ("auth0", "oidc")
@@ -58,40 +48,26 @@ def connection_json(row: Connection, enabled_clients: Iterable[str]) -> dict[str
     }
 
 
-async def enabled_clients(s: AsyncSession, connection_ids: list[str]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {cid: [] for cid in connection_ids}
-    if connection_ids:
-        rows = await s.execute(
-            select(ConnectionClient.connection_id, ConnectionClient.client_id).where(
-                ConnectionClient.connection_id.in_(connection_ids)
-            )
-        )
-        for conn_id, client_id in rows.all():
-            found[conn_id].append(client_id)
-    return found
+async def enabled_clients(s: OrmUnit, connection_ids: list[str]) -> dict[str, list[str]]:
+    """The clients enabled for each of the connections, keyed by connection id."""
+    return await store.enabled_clients(s, connection_ids)
 
 
-async def get_connection(s: AsyncSession, connection_id: str) -> Connection:
-    row = await s.get(Connection, connection_id) if len(connection_id) <= 64 else None
+async def get_connection(s: OrmUnit, connection_id: str) -> Connection:
+    row = await store.connection(s, connection_id)
     if row is None:
         raise not_found("connection", "inexistent_connection")
     return row
 
 
-async def _check_clients(s: AsyncSession, client_ids: Iterable[str]) -> list[str]:
+async def _check_clients(s: OrmUnit, client_ids: Iterable[str]) -> list[str]:
     wanted = list(dict.fromkeys(client_ids))
     if wanted:
-        known = set((await s.scalars(select(Client.client_id).where(Client.client_id.in_(wanted)))).all())
+        known = await store.existing_clients(s, wanted)
         missing = [c for c in wanted if c not in known]
         if missing:
             raise not_found(f"client {missing[0][:64]}", "inexistent_client")
     return wanted
-
-
-async def _set_enabled_clients(s: AsyncSession, connection_id: str, client_ids: list[str]) -> None:
-    await s.execute(delete(ConnectionClient).where(ConnectionClient.connection_id == connection_id))
-    for client_id in client_ids:
-        s.add(ConnectionClient(connection_id=connection_id, client_id=client_id))
 
 
 def _attributes(data: dict[str, Any], current: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -125,13 +101,13 @@ def _oidc_options(rt: Runtime, options: dict[str, Any], stored: dict[str, Any] |
     return data
 
 
-async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate, *, actor: str | None) -> Connection:
+async def create_connection(rt: Runtime, s: OrmUnit, body: ConnectionCreate, *, actor: str | None) -> Connection:
     if body.strategy not in STRATEGIES:
         raise invalid(
             f"Payload validation error: strategy '{body.strategy[:64]}' is not supported "
             f"(supported: {', '.join(STRATEGIES)})."
         )
-    if await s.scalar(select(Connection.id).where(Connection.name == body.name)):
+    if await store.id_of_named(s, body.name):
         raise conflict(f"A connection with the same name already exists: {body.name}")
     clients = await _check_clients(s, body.enabled_clients or [])
     options = body.model_dump(exclude_unset=True).get("options") or {}
@@ -148,16 +124,15 @@ async def create_connection(rt: Runtime, s: AsyncSession, body: ConnectionCreate
         attributes=_attributes(body.model_dump(exclude_unset=True)),
         created_at=now,
     )
-    s.add(row)
-    await s.flush()
-    await _set_enabled_clients(s, row.id, clients)
+    await store.insert(s, row)
+    await store.replace_enabled_clients(s, row.id, clients)
     audit.record(s, now, CONNECTION_CREATED, f"Connection '{row.name}' created", details={"actor": actor})
-    await s.flush()
+    await store.flush(s)
     return row
 
 
 async def update_connection(
-    rt: Runtime, s: AsyncSession, connection_id: str, body: ConnectionUpdate, *, actor: str | None
+    rt: Runtime, s: OrmUnit, connection_id: str, body: ConnectionUpdate, *, actor: str | None
 ) -> Connection:
     """PATCH: ``options`` and ``enabled_clients`` replace the stored values (Auth0); name and strategy are fixed."""
     row = await get_connection(s, connection_id)
@@ -169,7 +144,7 @@ async def update_connection(
     if data.get("is_domain_connection") is not None:
         row.is_domain_connection = data["is_domain_connection"]
     if data.get("enabled_clients") is not None:
-        await _set_enabled_clients(s, row.id, await _check_clients(s, data["enabled_clients"]))
+        await store.replace_enabled_clients(s, row.id, await _check_clients(s, data["enabled_clients"]))
     row.attributes = _attributes(data, row.attributes)
     audit.record(
         s,
@@ -178,67 +153,43 @@ async def update_connection(
         f"Connection '{row.name}' updated",
         details={"actor": actor, "fields": sorted(data)},
     )
-    await s.flush()
+    await store.flush(s)
     return row
 
 
-async def delete_connection(rt: Runtime, s: AsyncSession, connection_id: str, *, actor: str | None) -> None:
+async def delete_connection(rt: Runtime, s: OrmUnit, connection_id: str, *, actor: str | None) -> None:
     """Delete a connection with its users (and what was issued to them), as Auth0 does."""
     row = await get_connection(s, connection_id)
-    users = select(User.user_id).where(User.connection_id == row.id)
-    for model in (UserGrant, RefreshToken, LoginSession, AuthorizationCode):
-        await s.execute(delete(model).where(model.user_id.in_(users)))
-    await s.execute(delete(User).where(User.connection_id == row.id))
-    await s.execute(delete(ConnectionClient).where(ConnectionClient.connection_id == row.id))
-    await s.delete(row)
+    await store.delete_with_users(s, row)
     audit.record(s, rt.clock.now(), CONNECTION_DELETED, f"Connection '{row.name}' deleted", details={"actor": actor})
-    await s.flush()
+    await store.flush(s)
 
 
 async def list_connections(
-    s: AsyncSession, p: Paging, *, strategies: list[str] | None = None, name: str | None = None
+    s: OrmUnit, p: Paging, *, strategies: list[str] | None = None, name: str | None = None
 ) -> tuple[list[Connection], int | None, str | None]:
     """Rows, the total (offset paging) and the ``next`` cursor (checkpoint paging)."""
-    query = select(Connection)
-    if strategies:
-        query = query.where(Connection.strategy.in_(strategies))
-    if name is not None:
-        query = query.where(Connection.name == name)
-    if p.checkpoint:
-        rows = (await s.scalars(checkpoint_select(query, (Connection.created_at, Connection.id), p))).all()
-        page, next_from = checkpoint_split(rows, p, lambda r: (r.created_at, r.id))
-        return page, None, next_from
-    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    ordered = query.order_by(Connection.created_at, Connection.id).offset(p.offset).limit(p.per_page)
-    return list((await s.scalars(ordered)).all()), total, None
+    return await store.connections_page(s, p, strategies=strategies, name=name)
 
 
-async def list_enabled_clients(s: AsyncSession, connection_id: str, p: Paging) -> tuple[list[str], str | None]:
+async def list_enabled_clients(s: OrmUnit, connection_id: str, p: Paging) -> tuple[list[str], str | None]:
     await get_connection(s, connection_id)
-    query = select(ConnectionClient.client_id).where(ConnectionClient.connection_id == connection_id)
-    rows = (await s.scalars(checkpoint_select(query, (ConnectionClient.client_id,), p))).all()
-    return checkpoint_split(rows, p, lambda c: (c,))
+    return await store.enabled_clients_page(s, connection_id, p)
 
 
 async def update_enabled_clients(
-    rt: Runtime, s: AsyncSession, connection_id: str, changes: list[EnabledClientUpdate], *, actor: str | None
+    rt: Runtime, s: OrmUnit, connection_id: str, changes: list[EnabledClientUpdate], *, actor: str | None
 ) -> None:
     """Enable or disable clients one by one (the last entry for a client wins); unknown clients are a 404."""
     row = await get_connection(s, connection_id)
     wanted = {c.client_id: c.status for c in changes}
     await _check_clients(s, wanted)
-    current = set(
-        (await s.scalars(select(ConnectionClient.client_id).where(ConnectionClient.connection_id == row.id))).all()
-    )
+    current = await store.enabled_client_ids(s, row.id)
     for client_id, status in wanted.items():
         if status and client_id not in current:
-            s.add(ConnectionClient(connection_id=row.id, client_id=client_id))
+            store.enable_client(s, row.id, client_id)
         elif not status and client_id in current:
-            await s.execute(
-                delete(ConnectionClient).where(
-                    ConnectionClient.connection_id == row.id, ConnectionClient.client_id == client_id
-                )
-            )
+            await store.disable_client(s, row.id, client_id)
     audit.record(
         s,
         rt.clock.now(),
@@ -246,4 +197,4 @@ async def update_enabled_clients(
         f"Connection '{row.name}' clients updated",
         details={"actor": actor, "clients": wanted},
     )
-    await s.flush()
+    await store.flush(s)

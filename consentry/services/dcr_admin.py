@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-
 from consentry.clock import iso
 from consentry.runtime import Runtime
 from consentry.services import audit, dcr_pending
 from consentry.services.clients import client_json, delete_client, get_client
 from consentry.services.errors import refused
+from consentry.storage import dcr_admin as store
 from consentry.storage import pending_registrations
 from consentry.storage.dcr_models import PendingRegistration
 from consentry.storage.models import Client
@@ -116,13 +115,8 @@ async def list_registrations(rt: Runtime, *, status: str | None, offset: int, li
     total = 0
     async with rt.db.read() as s:
         if status != "held":
-            query = select(Client).where(Client.registration_type == "dcr")
-            if status == "pending":
-                query = query.where(Client.status == "pending")
-            elif status == "unused":
-                query = query.where(Client.last_used_at.is_(None))
-            total += await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-            rows = (await s.scalars(query.order_by(Client.created_at, Client.client_id).limit(reach))).all()
+            rows, count = await store.stored_registrations(s, status=status, limit=reach)
+            total += count
             stored = [Listed(r) for r in rows]
         if status != "unused":
             pending, count = await pending_registrations.listing(

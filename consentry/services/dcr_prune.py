@@ -22,17 +22,16 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.clock import iso
 from consentry.runtime import Runtime
 from consentry.services import audit, dcr_pending, rate_limit
 from consentry.services.background import log_failure
 from consentry.services.clients import delete_client
 from consentry.services.dcr_admin import approved_at
+from consentry.storage import dcr_prune as store
 from consentry.storage import registrations
-from consentry.storage.models import Client, RefreshToken, UserGrant
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Client
 
 log = logging.getLogger("consentry.dcr")
 
@@ -87,34 +86,16 @@ async def current_policy(rt: Runtime) -> PrunePolicy:
         return policy_of(rt, await registrations.longest_access_token_lifetime(s))
 
 
-def _candidates(policy: PrunePolicy, now: float) -> Select[Any]:
-    """DCR clients old enough to be stale, with their live grant and refresh token counts."""
-    grants = select(func.count()).select_from(UserGrant).where(UserGrant.client_id == Client.client_id)
-    tokens = (
-        select(func.count())
-        .select_from(RefreshToken)
-        .where(
-            RefreshToken.client_id == Client.client_id,
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.rotated_at.is_(None),
-            RefreshToken.expires_at > now,
-        )
-    )
-    return (
-        select(Client, grants.scalar_subquery(), tokens.scalar_subquery())
-        .where(Client.registration_type == "dcr")
-        .where(
-            or_(
-                Client.last_used_at.is_(None) & (Client.created_at < now - policy.never_used_hours * 3600),
-                Client.last_used_at < now - policy.idle_days * 86400,
-            )
-        )
-        .order_by(Client.created_at, Client.client_id)
-    )
+def _window(policy: PrunePolicy, now: float) -> store.StaleWindow:
+    """The clients old enough to be stale: never used for ``never_used_hours`` since registration, or idle for
+    ``idle_days`` (``stale_reason`` then decides for each)."""
+    return store.StaleWindow(now, now - policy.never_used_hours * 3600, now - policy.idle_days * 86400)
 
 
-def _usage(row: Client, grants: int, tokens: int) -> Usage:
-    return Usage(row.created_at, row.last_used_at, int(grants or 0), int(tokens or 0), approved_at(row))
+def _usage(found: store.Candidate) -> Usage:
+    row = found.row
+    grants, tokens = int(found.live_grants or 0), int(found.live_refresh_tokens or 0)
+    return Usage(row.created_at, row.last_used_at, grants, tokens, approved_at(row))
 
 
 def _entry(row: Client, reason: str) -> dict[str, Any]:
@@ -136,16 +117,13 @@ async def count(rt: Runtime, listed: list[dict[str, Any]]) -> int:
     return held + sum(1 for e in listed if e.get("kind") == "client")
 
 
-async def _prune_one(
-    rt: Runtime, s: AsyncSession, client_id: str, policy: PrunePolicy, now: float
-) -> dict[str, Any] | None:
+async def _prune_one(rt: Runtime, s: OrmUnit, client_id: str, policy: PrunePolicy, now: float) -> dict[str, Any] | None:
     """Re-check one client under a row lock (PostgreSQL) and delete it if it is still stale."""
-    query = _candidates(policy, now).where(Client.client_id == client_id).with_for_update(of=Client)
-    found = (await s.execute(query)).first()
+    found = await store.candidate_for_update(s, client_id, _window(policy, now))
     if found is None:
         return None
-    row, grants, tokens = found
-    reason = stale_reason(_usage(row, grants, tokens), policy, now)
+    row = found.row
+    reason = stale_reason(_usage(found), policy, now)
     if reason is None:
         return None
     entry = _entry(row, reason)
@@ -167,8 +145,8 @@ async def prune(rt: Runtime, dry_run: bool = False, listed: int | None = None) -
     registrations, when given)."""
     policy, now = await current_policy(rt), rt.clock.now()
     async with rt.db.read() as s:
-        found = (await s.execute(_candidates(policy, now))).all()
-    stale = [(row, reason) for row, g, t in found if (reason := stale_reason(_usage(row, g, t), policy, now))]
+        found = await store.candidates(s, _window(policy, now))
+    stale = [(c.row, reason) for c in found if (reason := stale_reason(_usage(c), policy, now))]
     if dry_run:
         held, _ = await dcr_pending.expired_entries(rt, listed)
         return held + [_entry(row, reason) for row, reason in stale]

@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.commands.resource_servers import ResourceServerCreate, ResourceServerUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found, refused
 from consentry.services.user_grants import revoke_audience_grants
-from consentry.storage import rbac
-from consentry.storage.models import ClientGrant, ResourceServer
+from consentry.storage import resource_servers as store
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import ResourceServer
 from consentry.tokens import ids
 
 API_CREATED = "api.created"
@@ -124,14 +122,14 @@ def _checked_scopes(scopes: list[Any]) -> list[dict[str, Any]]:
 
 
 async def create_resource_server(
-    rt: Runtime, s: AsyncSession, body: ResourceServerCreate, *, actor: str | None = None
+    rt: Runtime, s: OrmUnit, body: ResourceServerCreate, *, actor: str | None = None
 ) -> ResourceServer:
     problem = identifier_problem(body.identifier)
     if problem:
         raise invalid(f"Payload validation error: {problem}.")
     _check_name(body.name)
     scopes = _checked_scopes(body.scopes or [])
-    if await s.scalar(select(ResourceServer.id).where(ResourceServer.identifier == body.identifier)):
+    if await store.id_with_identifier(s, body.identifier):
         raise conflict(
             f"A resource server with the same identifier already exists: {body.identifier[:200]}",
             "resource_server_conflict",
@@ -157,19 +155,16 @@ async def create_resource_server(
         updated_at=now,
     )
     _check_web_lifetime(row)
-    s.add(row)
-    await s.flush()
+    await store.insert(s, row)
     audit.record(
         s, now, API_CREATED, f"API '{row.name}' created", details={"identifier": row.identifier, "actor": actor}
     )
     return row
 
 
-async def get_resource_server(s: AsyncSession, id_or_identifier: str) -> ResourceServer:
+async def get_resource_server(s: OrmUnit, id_or_identifier: str) -> ResourceServer:
     """By ``id`` or by ``identifier`` (Auth0 accepts both in the path)."""
-    row = await s.get(ResourceServer, id_or_identifier) if len(id_or_identifier) <= 64 else None
-    if row is None:
-        row = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == id_or_identifier))
+    row = await store.by_id_or_identifier(s, id_or_identifier)
     if row is None:
         raise not_found("resource server", "inexistent_resource_server")
     return row
@@ -182,18 +177,13 @@ def ensure_not_system(row: ResourceServer) -> None:
 
 
 async def list_resource_servers(
-    s: AsyncSession, *, offset: int, limit: int, identifiers: list[str] | None = None
+    s: OrmUnit, *, offset: int, limit: int, identifiers: list[str] | None = None
 ) -> tuple[list[ResourceServer], int]:
-    query = select(ResourceServer)
-    if identifiers:
-        query = query.where(ResourceServer.identifier.in_(identifiers))
-    total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await s.scalars(query.order_by(ResourceServer.created_at, ResourceServer.id).offset(offset).limit(limit))
-    return list(rows.all()), total
+    return await store.resource_servers_page(s, offset=offset, limit=limit, identifiers=identifiers)
 
 
 async def update_resource_server(
-    rt: Runtime, s: AsyncSession, id_or_identifier: str, body: ResourceServerUpdate, *, actor: str | None = None
+    rt: Runtime, s: OrmUnit, id_or_identifier: str, body: ResourceServerUpdate, *, actor: str | None = None
 ) -> ResourceServer:
     """PATCH: set fields replace, ``subject_type_authorization`` merges per subject; ``null`` clears echo-only
     fields and is ignored for the rest. The identifier is immutable (refused by the schema)."""
@@ -239,19 +229,17 @@ async def update_resource_server(
         f"API '{row.name}' updated",
         details={"identifier": row.identifier, "actor": actor},
     )
-    await s.flush()
+    await store.flush(s)
     return row
 
 
-async def delete_resource_server(rt: Runtime, s: AsyncSession, id_or_identifier: str, *, actor: str | None) -> None:
+async def delete_resource_server(rt: Runtime, s: OrmUnit, id_or_identifier: str, *, actor: str | None) -> None:
     """Delete an API with its client grants and the permissions roles and users hold for it; users' grants for it
     are revoked (with their refresh tokens)."""
     row = await get_resource_server(s, id_or_identifier)
     ensure_not_system(row)
     await revoke_audience_grants(rt, s, row.identifier, actor=actor)
-    await s.execute(delete(ClientGrant).where(ClientGrant.audience == row.identifier))
-    await rbac.forget_api(s, row.identifier)
-    await s.delete(row)
+    await store.delete_with_client_grants(s, row)
     audit.record(
         s,
         rt.clock.now(),
@@ -259,4 +247,4 @@ async def delete_resource_server(rt: Runtime, s: AsyncSession, id_or_identifier:
         f"API '{row.name}' deleted",
         details={"identifier": row.identifier, "actor": actor},
     )
-    await s.flush()
+    await store.flush(s)

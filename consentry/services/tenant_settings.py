@@ -8,29 +8,28 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from consentry.commands.tenant_settings import TenantSettingsUpdate
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import invalid
-from consentry.storage.models import Connection, Tenant
+from consentry.storage import connections
+from consentry.storage import tenant_settings as store
+from consentry.storage.db import OrmUnit
+from consentry.storage.models import Tenant
 from consentry.tenant import DEFAULT_SETTINGS, merged_settings
 
 SETTINGS_UPDATED = "tenant.settings_updated"
 
 
-async def _row(s: AsyncSession, rt: Runtime, *, lock: bool = False) -> Tenant:
-    query = select(Tenant).where(Tenant.id == 1)
-    row = await s.scalar(query.with_for_update() if lock else query)
+async def _row(s: OrmUnit, rt: Runtime, *, lock: bool = False) -> Tenant:
+    row = await store.tenant_row(s, lock=lock)
     if row is None:  # bootstrap creates it; be safe if it ran against another database
-        row = Tenant(id=1, settings={}, updated_at=rt.clock.now())
-        s.add(row)
+        row = Tenant(id=store.TENANT_ROW_ID, settings={}, updated_at=rt.clock.now())
+        store.add_tenant_row(s, row)
     return row
 
 
-async def get_settings(rt: Runtime, s: AsyncSession) -> dict[str, Any]:
+async def get_settings(rt: Runtime, s: OrmUnit) -> dict[str, Any]:
     return merged_settings((await _row(s, rt)).settings or {})
 
 
@@ -48,13 +47,11 @@ def _both_numbers(a: Any, b: Any) -> bool:
     return all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b))
 
 
-async def update_settings(
-    rt: Runtime, s: AsyncSession, body: TenantSettingsUpdate, *, actor: str | None
-) -> dict[str, Any]:
+async def update_settings(rt: Runtime, s: OrmUnit, body: TenantSettingsUpdate, *, actor: str | None) -> dict[str, Any]:
     patch = body.model_dump(exclude_unset=True)
     _check_extras(body.model_extra or {})
     directory = patch.get("default_directory")
-    if directory and not await s.scalar(select(Connection.id).where(Connection.name == directory)):
+    if directory and not await connections.id_of_named(s, directory):
         raise invalid(f"Payload validation error: default_directory '{directory}' is not a connection.")
     row = await _row(s, rt, lock=True)
     stored = dict(row.settings or {})
@@ -73,5 +70,5 @@ async def update_settings(
         "Tenant settings updated",
         details={"actor": actor, "fields": sorted(patch)},
     )
-    await s.flush()
+    await store.flush(s)
     return merged_settings(stored)
