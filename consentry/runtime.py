@@ -11,8 +11,8 @@ from consentry.services.usage import UsageMarks
 from consentry.settings import Settings
 from consentry.storage import config_version
 from consentry.storage.db import Database
-from consentry.storage.notify import Notifier, SharedKeyStore
-from consentry.tokens.keys import KeyStore, load_kek
+from consentry.storage.notify import Notifier
+from consentry.tokens.keys import KeyStore, SharedKeyStore, load_kek
 
 
 @dataclass

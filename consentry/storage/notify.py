@@ -25,9 +25,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from consentry.storage.models import SigningKey
-from consentry.tokens.keys import KeyStore
-
 log = logging.getLogger("consentry.notify")
 
 CHANNEL = "consentry_config"
@@ -147,21 +144,3 @@ class Notifier:
         task = asyncio.get_running_loop().create_task(run())
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-class SharedKeyStore(KeyStore):
-    """The key store, announcing its rotations and revocations to the other processes."""
-
-    notifier: Notifier | None = None
-
-    async def rotate(self) -> SigningKey:
-        row = await super().rotate()
-        if self.notifier is not None:
-            self.notifier.publish(KEYS)
-        return row
-
-    async def revoke(self, kid: str) -> SigningKey | None:
-        row = await super().revoke(kid)
-        if self.notifier is not None:
-            self.notifier.publish(KEYS)
-        return row

@@ -32,6 +32,7 @@ from consentry.clock import Clock
 from consentry.storage import signing_keys
 from consentry.storage.db import Database, OrmUnit
 from consentry.storage.models import SigningKey
+from consentry.storage.notify import KEYS, Notifier
 from consentry.tokens import key_states
 from consentry.tokens.ids import random_alnum
 from consentry.tokens.key_states import CURRENT, PREVIOUS, REVOKED, Change, KeyView
@@ -271,3 +272,21 @@ class KeyStore:
     async def jwks(self) -> bytes:
         await self._fresh()
         return self.jwks_json
+
+
+class SharedKeyStore(KeyStore):
+    """The key store, announcing its rotations and revocations to the other processes (``storage/notify.py``)."""
+
+    notifier: Notifier | None = None
+
+    async def rotate(self) -> SigningKey:
+        row = await super().rotate()
+        if self.notifier is not None:
+            self.notifier.publish(KEYS)
+        return row
+
+    async def revoke(self, kid: str) -> SigningKey | None:
+        row = await super().revoke(kid)
+        if self.notifier is not None:
+            self.notifier.publish(KEYS)
+        return row
