@@ -6,11 +6,13 @@ Creates the tenant settings row, the Management API resource server with Auth0's
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from collections.abc import Awaitable, Callable
 
 from consentry.runtime import Runtime
-from consentry.storage.models import Connection, ResourceServer, Tenant
+from consentry.storage import bootstrap_rows
+from consentry.storage.db import OrmUnit
+from consentry.storage.gone import duplicate_key
+from consentry.storage.models import Base, Connection, ResourceServer, Tenant
 from consentry.tenant import DEFAULT_DIRECTORY, MANAGEMENT_SCOPES
 from consentry.tokens import ids
 
@@ -21,13 +23,14 @@ def _scope_entry(value: str) -> dict[str, str]:
 
 async def bootstrap(rt: Runtime) -> None:
     now = rt.clock.now()
-    steps = (
-        (select(Tenant.id).where(Tenant.id == 1), lambda: Tenant(id=1, settings={}, updated_at=now)),
+    audience = rt.settings.management_audience
+    steps: tuple[tuple[Callable[[OrmUnit], Awaitable[bool]], Callable[[], Base]], ...] = (
+        (bootstrap_rows.has_tenant, lambda: Tenant(id=1, settings={}, updated_at=now)),
         (
-            select(ResourceServer.id).where(ResourceServer.identifier == rt.settings.management_audience),
+            lambda s: bootstrap_rows.has_api(s, audience),
             lambda: ResourceServer(
                 id=ids.hex_id(),
-                identifier=rt.settings.management_audience,
+                identifier=audience,
                 name="Auth0 Management API",
                 scopes=[_scope_entry(s) for s in MANAGEMENT_SCOPES],
                 allow_offline_access=False,
@@ -45,7 +48,7 @@ async def bootstrap(rt: Runtime) -> None:
             ),
         ),
         (
-            select(Connection.id).where(Connection.name == DEFAULT_DIRECTORY),
+            lambda s: bootstrap_rows.has_connection_named(s, DEFAULT_DIRECTORY),
             lambda: Connection(
                 id=ids.prefixed("con"),
                 name=DEFAULT_DIRECTORY,
@@ -58,13 +61,14 @@ async def bootstrap(rt: Runtime) -> None:
             ),
         ),
     )
-    for exists, make in steps:
+    for present, make in steps:
         try:
             async with rt.db.transaction() as s:
-                if await s.scalar(exists) is None:
-                    s.add(make())
-        except IntegrityError:
-            pass  # another process created it first
+                if not await present(s):
+                    bootstrap_rows.add(s, make())
+        except Exception as exc:  # another process created it first: its duplicate key is no error
+            if not duplicate_key(exc):
+                raise
     await _add_new_management_scopes(rt, now)
     await rt.keys.ensure_key()
     rt.catalog.invalidate()
@@ -72,14 +76,14 @@ async def bootstrap(rt: Runtime) -> None:
 
 async def _add_new_management_scopes(rt: Runtime, now: float) -> None:
     """A Management API bootstrapped by an older version gets the scopes added since (``create:user_tickets``)."""
-    query = select(ResourceServer).where(ResourceServer.identifier == rt.settings.management_audience)
+    audience = rt.settings.management_audience
     async with rt.db.read() as s:
-        row = await s.scalar(query)
+        row = await bootstrap_rows.api_by_identifier(s, audience)
         have = {entry.get("value") for entry in (row.scopes if row else []) if isinstance(entry, dict)}
     if row is None or have.issuperset(MANAGEMENT_SCOPES):
         return
     async with rt.db.transaction() as s:
-        row = await s.scalar(query)
+        row = await bootstrap_rows.api_by_identifier(s, audience)
         if row is None:
             return
         have = {entry.get("value") for entry in row.scopes if isinstance(entry, dict)}

@@ -101,9 +101,9 @@ def _prepare_in_child() -> None:
 
 
 def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+    from consentry.storage.cli_reads import printable_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    return printable_url(url)
 
 
 def with_runtime(work: Callable[[Any], Awaitable[T]]) -> T:

@@ -25,13 +25,12 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from consentry.clock import Clock
 from consentry.config_records import ApiInfo, ClientGrantInfo, ClientInfo, ConnectionInfo
+from consentry.storage import config_snapshot
 from consentry.storage.db import Database
-from consentry.storage.models import Client, ClientGrant, Connection, ConnectionClient, ResourceServer, Tenant
 from consentry.tenant import merged_settings
 
 T = TypeVar("T")
@@ -221,17 +220,15 @@ class Catalog:
 
     async def client(self, client_id: str) -> ClientInfo | None:
         async def load() -> ClientInfo | None:
-            async with self.db.cache_read() as s:
-                row = await s.get(Client, client_id)
-                return ClientInfo.from_row(row) if row else None
+            row = await config_snapshot.client(self.db, client_id)
+            return ClientInfo.from_row(row) if row else None
 
         return await self._cached(("client", client_id), load)
 
     async def api(self, identifier: str) -> ApiInfo | None:
         async def load() -> ApiInfo | None:
-            async with self.db.cache_read() as s:
-                row = await s.scalar(select(ResourceServer).where(ResourceServer.identifier == identifier))
-                return ApiInfo.from_row(row) if row else None
+            row = await config_snapshot.api(self.db, identifier)
+            return ApiInfo.from_row(row) if row else None
 
         return await self._cached(("api", identifier), load)
 
@@ -240,16 +237,8 @@ class Catalog:
         the defaults (``client_id`` NULL), which is all ``access.effective_client_grant`` looks at."""
 
         async def load() -> tuple[ClientGrantInfo, ...]:
-            if client_id is None:
-                queries = [select(ClientGrant).where(ClientGrant.audience == audience)]
-            else:  # two lookups on the client_id index (an OR made SQLite scan every grant of the API)
-                queries = [
-                    select(ClientGrant).where(ClientGrant.client_id == client_id, ClientGrant.audience == audience),
-                    select(ClientGrant).where(ClientGrant.client_id.is_(None), ClientGrant.audience == audience),
-                ]
-            async with self.db.cache_read() as s:
-                rows = [row for query in queries for row in (await s.scalars(query)).all()]
-                return tuple(ClientGrantInfo.from_row(r) for r in rows)
+            rows = await config_snapshot.client_grants(self.db, audience, client_id)
+            return tuple(ClientGrantInfo.from_row(r) for r in rows)
 
         return await self._cached(("grants", f"{audience}\x00{client_id or ''}"), load)
 
@@ -258,15 +247,7 @@ class Catalog:
         that client when the connection is enabled for it."""
 
         async def load() -> tuple[ConnectionInfo, ...]:
-            links_query = select(ConnectionClient.connection_id, ConnectionClient.client_id)
-            async with self.db.cache_read() as s:
-                rows = (await s.scalars(select(Connection).order_by(Connection.created_at))).all()
-                if client_id is not None:  # (connection_id, client_id) is the primary key: look each pair up
-                    links_query = links_query.where(
-                        ConnectionClient.connection_id.in_([r.id for r in rows]),
-                        ConnectionClient.client_id == client_id,
-                    )
-                links = (await s.execute(links_query)).all()
+            rows, links = await config_snapshot.connections(self.db, client_id)
             enabled: dict[str, set[str]] = {}
             for conn_id, cid in links:
                 enabled.setdefault(conn_id, set()).add(cid)
@@ -288,8 +269,6 @@ class Catalog:
 
     async def tenant(self) -> dict[str, Any]:
         async def load() -> dict[str, Any]:
-            async with self.db.cache_read() as s:
-                row = await s.get(Tenant, 1)
-                return merged_settings(row.settings if row else {})
+            return merged_settings(await config_snapshot.tenant_settings(self.db))
 
         return await self._cached(("tenant", ""), load)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import Table, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
 from consentry.clock import iso
+from consentry.storage import audit_log
+from consentry.storage.db import OrmUnit, Unit
 from consentry.storage.models import AuditEvent
 from consentry.tokens import ids
 
@@ -48,7 +47,7 @@ REQUEST_IP: ContextVar[str | None] = ContextVar("consentry_request_ip", default=
 
 
 def record(
-    session: AsyncSession,
+    session: OrmUnit,
     now: float,
     type_: str,
     description: str,
@@ -58,7 +57,7 @@ def record(
     ip: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    session.add(AuditEvent(**event(now, type_, description, client_id, user_id, ip, details)))
+    audit_log.add_event(session, event(now, type_, description, client_id, user_id, ip, details))
 
 
 def event(
@@ -83,12 +82,8 @@ def event(
     }
 
 
-_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
-INSERT_EVENTS = insert(_EVENTS)
-
-
 async def write(
-    conn: AsyncConnection,
+    conn: Unit,
     now: float,
     type_: str,
     description: str,
@@ -99,7 +94,7 @@ async def write(
     details: dict[str, Any] | None = None,
 ) -> None:
     """``record`` inside a Core write transaction (``rt.db.write()``), for the hot paths."""
-    await conn.execute(INSERT_EVENTS, event(now, type_, description, client_id, user_id, ip, details))
+    await audit_log.insert_events(conn, event(now, type_, description, client_id, user_id, ip, details))
 
 
 def as_json(event: AuditEvent) -> dict[str, Any]:

@@ -13,7 +13,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from consentry.services.audit import INSERT_EVENTS, event
+from consentry.services.audit import event
+from consentry.storage import audit_log
 
 if TYPE_CHECKING:
     from consentry.storage.db import Database
@@ -51,7 +52,7 @@ class AuditBuffer:
             return
         try:
             async with self.db.write() as conn:
-                await conn.execute(INSERT_EVENTS, batch)
+                await audit_log.insert_events(conn, batch)
         except Exception as exc:  # noqa: BLE001 - an audit write must never fail a request; it is logged
             self.dropped += len(batch)
             log.warning("could not write %d audit events: %s", len(batch), type(exc).__name__)

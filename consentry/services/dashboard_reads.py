@@ -9,25 +9,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from consentry.config_records import THIRD_PARTY_DEFAULT, ClientInfo
+from consentry.config_records import ClientInfo
 from consentry.consent import display
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.consent_receipts import latest_receipts
+from consentry.storage import dashboard_reads as stored
 from consentry.storage import refresh_tokens
-from consentry.storage.models import (
-    AuditEvent,
-    Client,
-    ClientGrant,
-    Connection,
-    RefreshToken,
-    ResourceServer,
-    User,
-    UserGrant,
-)
+from consentry.storage.dashboard_reads import Overview as Overview
+from consentry.storage.dashboard_reads import client_grants_with_apps as client_grants_with_apps
+from consentry.storage.dashboard_reads import default_user_grant_id as default_user_grant_id
+from consentry.storage.models import Client, ClientGrant, ResourceServer, User
 from consentry.storage.refresh_tokens import LiveFamily
 from consentry.tenant import flag
 
@@ -84,43 +76,16 @@ class ConnectedApp:
         return any(OFFLINE in a.scopes for a in self.apis)
 
 
-async def _token_usage(s: AsyncSession, grant_ids: list[str], now: float) -> tuple[dict[str, int], dict[str, float]]:
-    """Per grant: live refresh tokens, and the latest refresh-token issue (a refresh is a use of the grant)."""
-    if not grant_ids:
-        return {}, {}
-    live = await s.execute(
-        select(RefreshToken.grant_id, func.count())
-        .where(
-            RefreshToken.grant_id.in_(grant_ids),
-            RefreshToken.revoked_at.is_(None),
-            RefreshToken.rotated_at.is_(None),
-            RefreshToken.expires_at > now,
-        )
-        .group_by(RefreshToken.grant_id)
-    )
-    latest = await s.execute(
-        select(RefreshToken.grant_id, func.max(RefreshToken.created_at))
-        .where(RefreshToken.grant_id.in_(grant_ids))
-        .group_by(RefreshToken.grant_id)
-    )
-    return ({g: int(n) for g, n in live.all() if g}, {g: float(t) for g, t in latest.all() if g and t is not None})
-
-
 async def connected_apps(rt: Runtime, user_id: str) -> list[ConnectedApp]:
     """The applications a user has authorized, oldest consent first, with the consent screen's wording."""
     now = rt.clock.now()
     async with rt.db.read() as s:
-        rows = (
-            await s.execute(
-                select(UserGrant, Client)
-                .join(Client, Client.client_id == UserGrant.client_id)
-                .where(UserGrant.user_id == user_id)
-                .order_by(UserGrant.created_at, UserGrant.id)
-            )
-        ).all()
-        live, latest = await _token_usage(s, [g.id for g, _ in rows], now)
-        receipts = await latest_receipts(s, [g.id for g, _ in rows])
-        families = await refresh_tokens.live_families(s, [g.id for g, _ in rows], now)
+        rows = await stored.grants_with_clients(s, user_id)
+        grant_ids = [g.id for g, _ in rows]
+        live: dict[str, int] = await stored.live_refresh_tokens(s, grant_ids, now) if grant_ids else {}
+        latest: dict[str, float] = await stored.last_refresh_issued(s, grant_ids) if grant_ids else {}
+        receipts = await latest_receipts(s, grant_ids)
+        families = await refresh_tokens.live_families(s, grant_ids, now)
     devices: dict[str, list[LiveFamily]] = {}
     for family in families:
         devices.setdefault(family.grant_id, []).append(family)
@@ -181,32 +146,19 @@ async def revoked_recently(rt: Runtime, user_id: str, client_id: str) -> bool:
     """Whether this user revoked a grant of this app in the last ``REVOKED_NOTICE_SECONDS`` (from the audit log),
     so that the confirmation notice on ``/u/apps`` speaks only of the signed-in user's own revocations."""
     since = rt.clock.now() - REVOKED_NOTICE_SECONDS
-    query = select(AuditEvent.log_id).where(
-        AuditEvent.user_id == user_id,
-        AuditEvent.client_id == client_id,
-        AuditEvent.type == audit.GRANT_REVOKED,
-        AuditEvent.date >= since,
+    return await stored.has_event_since(
+        rt.db, user_id=user_id, client_id=client_id, type_=audit.GRANT_REVOKED, since=since
     )
-    async with rt.db.read() as s:
-        return await s.scalar(query.limit(1)) is not None
 
 
 async def api_rows(rt: Runtime) -> dict[str, ResourceServer]:
-    async with rt.db.read() as s:
-        rows = (await s.scalars(select(ResourceServer).order_by(ResourceServer.created_at))).all()
-    return {r.identifier: r for r in rows}
+    return {r.identifier: r for r in await stored.apis_by_creation(rt.db)}
 
 
 async def app_grants(rt: Runtime, client: Client) -> dict[str, Any]:
     """The application page's "API access": its own grants, the defaults it inherits, the APIs it can add."""
     apis = await api_rows(rt)
-    async with rt.db.read() as s:
-        own = (
-            await s.scalars(
-                select(ClientGrant).where(ClientGrant.client_id == client.client_id).order_by(ClientGrant.created_at)
-            )
-        ).all()
-        defaults = (await s.scalars(select(ClientGrant).where(ClientGrant.default_for == THIRD_PARTY_DEFAULT))).all()
+    own, defaults = await stored.own_and_default_grants(rt.db, client.client_id)
     own_user = {g.audience for g in own if g.subject_type == "user"}
     inherited = [
         GrantView(g, apis.get(g.audience), None)
@@ -223,97 +175,21 @@ async def app_grants(rt: Runtime, client: Client) -> dict[str, Any]:
 
 async def names(rt: Runtime, client_ids: set[str], user_ids: set[str]) -> tuple[dict[str, str], dict[str, str]]:
     """Application names and user emails for a page of log events (ids of deleted objects stay unnamed)."""
-    async with rt.db.read() as s:
-        clients = (await s.execute(select(Client.client_id, Client.name).where(Client.client_id.in_(client_ids)))).all()
-        people = (
-            await s.execute(select(User.user_id, User.email, User.username).where(User.user_id.in_(user_ids)))
-        ).all()
+    clients, people = await stored.names(rt.db, client_ids, user_ids)
     return {c: n for c, n in clients}, {u: e or n or u for u, e, n in people}
 
 
-@dataclass(frozen=True)
-class Overview:
-    applications: int
-    third_party: int
-    apis: int
-    default_grants: int
-    domain_connections: int
-    users: int
-    grants: int
-    pending_registrations: int
-
-
 async def overview(rt: Runtime) -> Overview:
-    async with rt.db.read() as s:
-
-        async def count(query: object) -> int:
-            return int(await s.scalar(query) or 0)  # type: ignore[call-overload]
-
-        return Overview(
-            applications=await count(select(func.count()).select_from(Client)),
-            third_party=await count(select(func.count()).select_from(Client).where(Client.is_first_party.is_(False))),
-            apis=await count(
-                select(func.count()).select_from(ResourceServer).where(ResourceServer.is_system.is_(False))
-            ),
-            default_grants=await count(
-                select(func.count()).select_from(ClientGrant).where(ClientGrant.default_for.is_not(None))
-            ),
-            domain_connections=await count(
-                select(func.count()).select_from(Connection).where(Connection.is_domain_connection.is_(True))
-            ),
-            users=await count(select(func.count()).select_from(User)),
-            grants=await count(select(func.count()).select_from(UserGrant)),
-            pending_registrations=await count(
-                select(func.count()).select_from(Client).where(Client.status == "pending")
-            ),
-        )
+    return await stored.overview(rt.db)
 
 
 async def users(rt: Runtime, q: str, *, offset: int, limit: int) -> tuple[list[tuple[User, str]], int]:
     """Users with their connection name; ``q`` matches the email, username or user id (substring)."""
-    query = select(User, Connection.name).join(Connection, Connection.id == User.connection_id)
-    if q:
-        like = f"%{q.lower().replace('%', '').replace('_', '')}%"
-        query = query.where(
-            or_(func.lower(User.email).like(like), func.lower(User.username).like(like), User.user_id.like(like))
-        )
-    async with rt.db.read() as s:
-        total = int(await s.scalar(select(func.count()).select_from(query.subquery())) or 0)
-        rows = (await s.execute(query.order_by(User.created_at, User.user_id).offset(offset).limit(limit))).all()
-    return [(u, name) for u, name in rows], total
+    like = f"%{q.lower().replace('%', '').replace('_', '')}%" if q else None
+    return await stored.users_page(rt.db, like, offset=offset, limit=limit)
 
 
 async def user(rt: Runtime, user_id: str) -> tuple[User, str] | None:
     if len(user_id) > 255:
         return None
-    async with rt.db.read() as s:
-        found = (
-            await s.execute(
-                select(User, Connection.name)
-                .join(Connection, Connection.id == User.connection_id)
-                .where(User.user_id == user_id)
-            )
-        ).first()
-    return (found[0], found[1]) if found else None
-
-
-async def client_grants_with_apps(
-    s: AsyncSession, audience: str | None = None
-) -> list[tuple[ClientGrant, Client | None]]:
-    """Every client grant (of one API when ``audience`` is given) with its application (None for a default), oldest
-    first."""
-    query = select(ClientGrant, Client).outerjoin(Client, Client.client_id == ClientGrant.client_id)
-    if audience is not None:
-        query = query.where(ClientGrant.audience == audience)
-    return [(g, c) for g, c in (await s.execute(query.order_by(ClientGrant.created_at))).all()]
-
-
-async def default_user_grant_id(s: AsyncSession, audience: str) -> str | None:
-    """The ``default_for: third_party_clients`` user-flow grant of one API, if any."""
-    return await s.scalar(
-        select(ClientGrant.id).where(
-            ClientGrant.default_for == THIRD_PARTY_DEFAULT,
-            ClientGrant.audience == audience,
-            ClientGrant.subject_type == "user",
-        )
-    )
+    return await stored.user_with_connection(rt.db, user_id)

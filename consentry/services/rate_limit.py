@@ -1,20 +1,14 @@
 """Fixed-window counters and leases in the shared ``rate_counters`` table.
 
 Every process (and machine) on one database sees the same counts, so limits hold across workers.
-Each operation is ONE atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` statement, which both
-SQLite (≥ 3.35) and PostgreSQL run without a read-modify-write race.
+Each operation is ONE atomic statement (``storage.rate_limits``), without a read-modify-write race.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from consentry.runtime import Runtime
-from consentry.storage.db import dialect_insert
-from consentry.storage.models import RateCounter
+from consentry.storage import rate_limits
+from consentry.storage.db import Unit
 
 LEASE_PREFIX = "lease:"
 LOGIN_FAILURE_PREFIX = "login-fail:"  # failed password logins per (IP, identifier): Auth0's brute-force blocks
@@ -23,14 +17,6 @@ LOGIN_FAILURE_PREFIX = "login-fail:"  # failed password logins per (IP, identifi
 def login_failure_key(ip: str, login: str) -> str:
     """The counter of failed logins of ``login`` (lowercased identifier) from ``ip`` (``storage.login_blocks``)."""
     return f"{LOGIN_FAILURE_PREFIX}{ip}:{login}"
-
-
-_COUNT = select(RateCounter.count, RateCounter.window_start).where(RateCounter.key == bindparam("key"))
-_RESET = delete(RateCounter).where(RateCounter.key == bindparam("key"))
-
-
-def _insert(rt: Runtime) -> Any:
-    return dialect_insert("sqlite" if rt.db.is_sqlite else "postgresql")(RateCounter)
 
 
 async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:
@@ -42,23 +28,9 @@ async def hit(rt: Runtime, key: str, limit: int, window: float) -> bool:
         return await hit_in(rt, conn, key, limit, window)
 
 
-async def hit_in(rt: Runtime, conn: AsyncConnection, key: str, limit: int, window: float) -> bool:
+async def hit_in(rt: Runtime, conn: Unit, key: str, limit: int, window: float) -> bool:
     """``hit`` inside the caller's write transaction."""
-    now = rt.clock.now()
-    expired = RateCounter.window_start <= now - window
-    stmt = (
-        _insert(rt)
-        .values(key=key[:255], window_start=now, count=1)
-        .on_conflict_do_update(
-            index_elements=[RateCounter.key],
-            set_={
-                "count": case((expired, 1), else_=RateCounter.count + 1),
-                "window_start": case((expired, now), else_=RateCounter.window_start),
-            },
-        )
-        .returning(RateCounter.count)
-    )
-    count = int((await conn.execute(stmt)).scalar_one())
+    count = await rate_limits.count_event(conn, key, rt.clock.now(), window, sqlite=rt.db.is_sqlite)
     return count <= limit
 
 
@@ -68,13 +40,13 @@ async def count(rt: Runtime, key: str, window: float) -> int:
         return await count_in(rt, conn, key, window)
 
 
-async def count_in(rt: Runtime, conn: AsyncConnection, key: str, window: float) -> int:
+async def count_in(rt: Runtime, conn: Unit, key: str, window: float) -> int:
     """``count`` on the caller's connection (one checkout for the several reads of a login)."""
-    row = (await conn.execute(_COUNT, {"key": key[:255]})).first()
-    if row is None:
+    stored = await rate_limits.counter(conn, key)
+    if stored is None:
         return 0
-    events, window_start = row
-    return 0 if window_start <= rt.clock.now() - window else int(events)
+    events, window_start = stored
+    return 0 if window_start <= rt.clock.now() - window else events
 
 
 async def reset(rt: Runtime, key: str) -> None:
@@ -83,35 +55,20 @@ async def reset(rt: Runtime, key: str) -> None:
         await reset_in(conn, key)
 
 
-async def reset_in(conn: AsyncConnection, key: str) -> None:
+async def reset_in(conn: Unit, key: str) -> None:
     """``reset`` inside the caller's write transaction."""
-    await conn.execute(_RESET, {"key": key[:255]})
+    await rate_limits.forget(conn, key)
 
 
 async def lease(rt: Runtime, name: str, holder: int, ttl: float) -> bool:
-    """Take or renew the lease ``name`` for ``ttl`` seconds; False while another holder has it.
-
-    The row stores the lease's expiry in ``window_start`` and the holder in ``count``; the update
-    applies only when the lease has expired or is already ours, so exactly one process wins.
-    """
+    """Take or renew the lease ``name`` for ``ttl`` seconds; False while another holder has it (exactly one
+    process holds it at a time: ``storage.rate_limits.take_lease``)."""
     now = rt.clock.now()
-    key = f"{LEASE_PREFIX}{name}"
-    stmt = (
-        _insert(rt)
-        .values(key=key, window_start=now + ttl, count=holder)
-        .on_conflict_do_update(
-            index_elements=[RateCounter.key],
-            set_={"window_start": now + ttl, "count": holder},
-            where=(RateCounter.window_start <= now) | (RateCounter.count == holder),
-        )
-        .returning(RateCounter.count)
-    )
     async with rt.db.transaction() as s:
-        return (await s.execute(stmt)).first() is not None
+        return await rate_limits.take_lease(s, f"{LEASE_PREFIX}{name}", holder, now, ttl, sqlite=rt.db.is_sqlite)
 
 
 async def purge(rt: Runtime, older_than: float) -> int:
     """Delete counters (and expired leases) whose window started more than ``older_than`` seconds ago."""
     async with rt.db.transaction() as s:
-        result = await s.execute(delete(RateCounter).where(RateCounter.window_start < rt.clock.now() - older_than))
-    return int(getattr(result, "rowcount", 0) or 0)
+        return await rate_limits.delete_started_before(s, rt.clock.now() - older_than)
