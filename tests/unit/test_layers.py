@@ -7,6 +7,7 @@ new import that breaks the seam fails here rather than in a review.
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,30 +33,27 @@ def modules_under(package: str) -> list[Path]:
     return sorted((PACKAGE / package).rglob("*.py"))
 
 
-@pytest.mark.parametrize("package", ABOVE_STORAGE)
-def test_no_sql_above_the_storage_seam(package: str) -> None:
-    offenders = {
-        str(path.relative_to(PACKAGE)): sorted(m for m in imported_modules(path) if m.split(".")[0] == "sqlalchemy")
+def offenders(package: str, forbidden: Callable[[str], bool]) -> dict[str, list[str]]:
+    """Each module of ``package`` that imports a forbidden module, with what it imports."""
+    found = {
+        str(path.relative_to(PACKAGE)): sorted(filter(forbidden, imported_modules(path)))
         for path in modules_under(package)
     }
-    assert {name: mods for name, mods in offenders.items() if mods} == {}
+    return {name: modules for name, modules in found.items() if modules}
+
+
+@pytest.mark.parametrize("package", ABOVE_STORAGE)
+def test_no_sql_above_the_storage_seam(package: str) -> None:
+    assert offenders(package, lambda m: m.split(".")[0] == "sqlalchemy") == {}
 
 
 def test_services_do_not_speak_the_management_api() -> None:
-    offenders = {
-        str(path.relative_to(PACKAGE)): sorted(m for m in imported_modules(path) if m.startswith("consentry.management"))
-        for path in modules_under("services")
-    }
-    assert {name: mods for name, mods in offenders.items() if mods} == {}
+    assert offenders("services", lambda m: m.startswith("consentry.management")) == {}
 
 
 def test_storage_imports_nothing_above_it() -> None:
     above = tuple(f"consentry.{p}" for p in ABOVE_STORAGE)
-    offenders = {
-        str(path.relative_to(PACKAGE)): sorted(m for m in imported_modules(path) if m.startswith(above))
-        for path in modules_under("storage")
-    }
-    assert {name: mods for name, mods in offenders.items() if mods} == {}
+    assert offenders("storage", lambda m: m.startswith(above)) == {}
 
 
 def test_the_check_sees_imports() -> None:
