@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from consentry.services.errors import invalid
 from consentry.storage.paging import Paging
+from consentry.storage.paging import like_pattern as stored_like_pattern
 
 __all__ = ["Paging", "Term", "like_pattern", "parse_query"]
 
@@ -104,8 +105,5 @@ def parse_query(q: str, fields: set[str], *, max_terms: int = 10) -> list[list[T
 
 
 def like_pattern(term: Term, *, substring: bool = False) -> str:
-    """A LIKE pattern (escape ``\\``) for ``term``: ``*`` becomes ``%``; other LIKE characters are literal."""
-    escaped = term.value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    if term.wildcard:
-        escaped = escaped.replace("*", "%")
-    return f"%{escaped}%" if substring else escaped
+    """``term`` as a LIKE pattern (``storage.paging.like_pattern``): ``*`` is a wildcard only where one was typed."""
+    return stored_like_pattern(term.value, wildcard=term.wildcard, substring=substring)

@@ -1,4 +1,5 @@
-"""Pages of stored rows: Auth0's offset pages and keyset checkpoints (``from``/``take``) over a list's sort key.
+"""Lists of stored rows: Auth0's offset pages, keyset checkpoints (``from``/``take``) over a list's sort key, and
+the LIKE patterns of their search filters.
 
 A checkpoint is the sort key of the first row of the next page, as opaque base64url JSON. A value that is not one
 this module made is ``InvalidCursor`` (the Management API answers it with a 400, never a 500).
@@ -92,3 +93,12 @@ def checkpoint_split(
     if len(rows) <= p.limit:
         return list(rows), None
     return list(rows[: p.limit]), encode_cursor(*key(rows[p.limit]))
+
+
+def like_pattern(value: str, *, wildcard: bool = False, substring: bool = False) -> str:
+    """A LIKE pattern (escape ``\\``) for ``value``: in a wildcard term ``*`` becomes ``%``; every other LIKE
+    character is literal; ``substring`` matches anywhere."""
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if wildcard:
+        escaped = escaped.replace("*", "%")
+    return f"%{escaped}%" if substring else escaped

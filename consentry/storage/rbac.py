@@ -16,6 +16,7 @@ from sqlalchemy import Table, bindparam, delete, func, literal, select, tuple_, 
 
 from consentry.storage.db import Database, OrmUnit
 from consentry.storage.models import ResourceServer, Role, RolePermission, User, UserPermission, UserRole
+from consentry.storage.paging import like_pattern
 
 _ROLE_PERMS: Table = RolePermission.__table__  # type: ignore[assignment]
 _USER_ROLES: Table = UserRole.__table__  # type: ignore[assignment]
@@ -77,8 +78,8 @@ async def roles_page(s: OrmUnit, *, offset: int, limit: int, name_filter: str | 
     """Roles by name; ``name_filter`` matches a case-insensitive part of the name (Auth0)."""
     query = select(Role)
     if name_filter:
-        escaped = name_filter.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(func.lower(Role.name).like(f"%{escaped}%", escape="\\"))
+        pattern = like_pattern(name_filter.lower(), substring=True)
+        query = query.where(func.lower(Role.name).like(pattern, escape="\\"))
     total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await s.scalars(query.order_by(Role.name, Role.id).offset(offset).limit(limit))
     return list(rows.all()), total

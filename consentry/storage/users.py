@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consentry.storage.db import OrmUnit
 from consentry.storage.models import AuthorizationCode, Connection, LoginSession, RefreshToken, User, UserGrant
+from consentry.storage.paging import like_pattern
 
 # --- the connection of an identity -------------------------------------------------------------------------
 
@@ -136,17 +137,9 @@ SORT_COLUMNS = {
 SORTABLE = frozenset(SORT_COLUMNS)
 
 
-def _like_pattern(value: str, *, wildcard: bool, substring: bool = False) -> str:
-    """A LIKE pattern (escape ``\\``): ``*`` becomes ``%`` in a wildcard term; other LIKE characters are literal."""
-    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    if wildcard:
-        escaped = escaped.replace("*", "%")
-    return f"%{escaped}%" if substring else escaped
-
-
 def _lower_match(column: Any, term: SearchTerm, *, substring: bool = False) -> Any:
     if term.wildcard or substring:
-        pattern = _like_pattern(term.value.lower(), wildcard=term.wildcard, substring=substring)
+        pattern = like_pattern(term.value.lower(), wildcard=term.wildcard, substring=substring)
         return func.lower(column).like(pattern, escape="\\")
     return func.lower(column) == term.value.lower()
 
@@ -168,7 +161,7 @@ def _term_clause(term: SearchTerm) -> Any:
         return _lower_match(User.profile["nickname"].as_string(), term)
     if field == "user_id":
         if term.wildcard:
-            return User.user_id.like(_like_pattern(term.value, wildcard=True), escape="\\")
+            return User.user_id.like(like_pattern(term.value, wildcard=True), escape="\\")
         return User.user_id == term.value
     if field in ("email_verified", "blocked"):
         return getattr(User, field) == (term.value.lower() == "true")
