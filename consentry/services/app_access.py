@@ -14,7 +14,7 @@ from consentry.services.errors import not_found
 from consentry.services.user_grants import get_grant, revoke_grant
 from consentry.storage import app_access as stored_access
 from consentry.storage import refresh_tokens
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import UserGrant
 
 GRANT_NARROWED = "grant.narrowed"
@@ -69,7 +69,7 @@ async def revoke_scopes(
             "refresh_tokens_revoked": revoked,
         },
     )
-    await stored_access.write_changes(s)
+    await write_now(s)
     return left
 
 

@@ -23,7 +23,7 @@ from consentry.runtime import Runtime
 from consentry.services import audit, webhook_rules, webhooks
 from consentry.services.errors import conflict, invalid, refused
 from consentry.storage import cimd_clients, registrations
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import Client
 from consentry.tenant import flag
 
@@ -182,7 +182,7 @@ async def _write(
         row = new_row(url, now, name=url, callbacks=[], grant_types=[])
         cimd_clients.add(s, row)
     _apply(row, host, inspection, now)
-    await cimd_clients.flush(s)
+    await write_now(s)
     if created and flag(await rt.catalog.tenant(), "enable_client_connections"):
         await registrations.enable_every_connection(s, url)
     kind, verb = (audit.CLIENT_CREATED, "registered") if created else (audit.CLIENT_UPDATED, "refreshed")

@@ -8,10 +8,9 @@ from consentry.commands.client_grants import ClientGrantCreate, ClientGrantUpdat
 from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found, refused
-from consentry.services.listing import Paging
 from consentry.storage import client_grants as stored_grants
 from consentry.storage import clients as stored_clients
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import ClientGrant, ResourceServer
 from consentry.tokens import ids
 
@@ -132,7 +131,7 @@ async def update_client_grant(rt: Runtime, s: OrmUnit, grant_id: str, body: Clie
             else:
                 attrs[key] = data[key]
     row.attributes = attrs
-    await stored_grants.write_changes(s)
+    await write_now(s)
     _record(rt, s, audit.CLIENT_GRANT_UPDATED, "updated", row)
     return row
 
@@ -144,16 +143,4 @@ async def delete_client_grant(rt: Runtime, s: OrmUnit, grant_id: str) -> None:
     await stored_grants.delete_client_grant(s, row)
 
 
-async def list_client_grants(
-    s: OrmUnit,
-    p: Paging,
-    *,
-    audience: str | None = None,
-    client_id: str | None = None,
-    subject_type: str | None = None,
-    default_for: str | None = None,
-) -> tuple[list[ClientGrant], int | None, str | None]:
-    """Rows, the total (offset paging) and the ``next`` cursor (checkpoint paging)."""
-    return await stored_grants.client_grants_page(
-        s, p, audience=audience, client_id=client_id, subject_type=subject_type, default_for=default_for
-    )
+list_client_grants = stored_grants.client_grants_page  # a page of grants has no rule beyond its filters

@@ -20,7 +20,7 @@ from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.services.listing import Paging
 from consentry.storage import connections as store
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import Connection
 from consentry.tokens import ids
 
@@ -127,7 +127,7 @@ async def create_connection(rt: Runtime, s: OrmUnit, body: ConnectionCreate, *, 
     await store.insert(s, row)
     await store.replace_enabled_clients(s, row.id, clients)
     audit.record(s, now, CONNECTION_CREATED, f"Connection '{row.name}' created", details={"actor": actor})
-    await store.flush(s)
+    await write_now(s)
     return row
 
 
@@ -153,7 +153,7 @@ async def update_connection(
         f"Connection '{row.name}' updated",
         details={"actor": actor, "fields": sorted(data)},
     )
-    await store.flush(s)
+    await write_now(s)
     return row
 
 
@@ -162,7 +162,7 @@ async def delete_connection(rt: Runtime, s: OrmUnit, connection_id: str, *, acto
     row = await get_connection(s, connection_id)
     await store.delete_with_users(s, row)
     audit.record(s, rt.clock.now(), CONNECTION_DELETED, f"Connection '{row.name}' deleted", details={"actor": actor})
-    await store.flush(s)
+    await write_now(s)
 
 
 async def list_connections(
@@ -197,4 +197,4 @@ async def update_enabled_clients(
         f"Connection '{row.name}' clients updated",
         details={"actor": actor, "clients": wanted},
     )
-    await store.flush(s)
+    await write_now(s)

@@ -11,7 +11,7 @@ from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found, refused
 from consentry.services.user_grants import revoke_audience_grants
 from consentry.storage import resource_servers as store
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import ResourceServer
 from consentry.tokens import ids
 
@@ -229,7 +229,7 @@ async def update_resource_server(
         f"API '{row.name}' updated",
         details={"identifier": row.identifier, "actor": actor},
     )
-    await store.flush(s)
+    await write_now(s)
     return row
 
 
@@ -247,4 +247,4 @@ async def delete_resource_server(rt: Runtime, s: OrmUnit, id_or_identifier: str,
         f"API '{row.name}' deleted",
         details={"identifier": row.identifier, "actor": actor},
     )
-    await store.flush(s)
+    await write_now(s)

@@ -13,7 +13,7 @@ from consentry.services.listing import Paging
 from consentry.services.permissions import checked_permissions, permission_json
 from consentry.services.users import gravatar
 from consentry.storage import rbac
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import Role, User
 from consentry.storage.paging import checkpoint_split, decode_cursor
 from consentry.tokens import ids
@@ -56,7 +56,7 @@ async def update_role(rt: Runtime, s: OrmUnit, role_id: str, body: RoleUpdate, *
     if "description" in body.model_fields_set:
         row.description = body.description
     row.updated_at = rt.clock.now()
-    await rbac.flush(s)
+    await write_now(s)
     _record(rt, s, ROLE_UPDATED, f"Role '{row.name}' updated", row.id, actor)
     return row
 

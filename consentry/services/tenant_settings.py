@@ -14,7 +14,7 @@ from consentry.services import audit
 from consentry.services.errors import invalid
 from consentry.storage import connections
 from consentry.storage import tenant_settings as store
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import Tenant
 from consentry.tenant import DEFAULT_SETTINGS, merged_settings
 
@@ -70,5 +70,5 @@ async def update_settings(rt: Runtime, s: OrmUnit, body: TenantSettingsUpdate, *
         "Tenant settings updated",
         details={"actor": actor, "fields": sorted(patch)},
     )
-    await store.flush(s)
+    await write_now(s)
     return merged_settings(stored)

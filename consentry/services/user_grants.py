@@ -17,7 +17,7 @@ from consentry.services import webhook_rules as events
 from consentry.services.errors import invalid, not_found
 from consentry.storage import refresh_tokens
 from consentry.storage import user_grants as store
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now
 from consentry.storage.models import UserGrant
 from consentry.tokens import ids
 
@@ -112,7 +112,7 @@ async def upsert_grant(
         row.scope = _union(row.scope or [], wanted)
         changes = events.grant_change(before, events.GrantState(scope=tuple(row.scope), expires_at=expires_at))
     row.expires_at, row.updated_at, row.expiry_notified_at = expires_at, now, None
-    await store.flush(s)
+    await write_now(s)
     for change in changes:
         previous = {} if change == events.GRANT_CREATED else {"previous": _previous(before)}
         await webhooks.emit(rt, s, change, {**_event_data(row), **previous})
@@ -141,18 +141,7 @@ async def get_grant(s: OrmUnit, grant_id: str) -> UserGrant:
     return row
 
 
-async def list_grants(
-    s: OrmUnit,
-    *,
-    offset: int,
-    limit: int,
-    user_id: str | None = None,
-    client_id: str | None = None,
-    audience: str | None = None,
-) -> tuple[list[UserGrant], int]:
-    return await store.grants_page(
-        s, offset=offset, limit=limit, user_id=user_id, client_id=client_id, audience=audience
-    )
+list_grants = store.grants_page  # a page of grants has no rule beyond its filters
 
 
 async def _revoke(rt: Runtime, s: OrmUnit, row: UserGrant, *, actor: str | None, ip: str | None) -> int:
@@ -191,7 +180,7 @@ async def revoke_grant(
     """Revoke one grant by id (404 ``inexistent_grant`` when unknown); returns the deleted row."""
     row = await get_grant(s, grant_id)
     await _revoke(rt, s, row, actor=actor, ip=ip)
-    await store.flush(s)
+    await write_now(s)
     return row
 
 
@@ -218,5 +207,5 @@ async def revoke_audience_grants(rt: Runtime, s: OrmUnit, audience: str, *, acto
 async def _revoke_all(rt: Runtime, s: OrmUnit, rows: list[UserGrant], *, actor: str | None, ip: str | None) -> int:
     for row in rows:
         await _revoke(rt, s, row, actor=actor, ip=ip)
-    await store.flush(s)
+    await write_now(s)
     return len(rows)

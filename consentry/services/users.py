@@ -16,7 +16,7 @@ from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.services.listing import Term, parse_query
 from consentry.storage import users as store
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_now, write_unless_taken
 from consentry.storage.models import Connection, User
 from consentry.tokens import ids
 
@@ -244,7 +244,7 @@ async def update_user(
         user_id=row.user_id,
         details={"actor": actor, "fields": sorted(data)},
     )
-    if not await store.save_changes(s):
+    if not await write_unless_taken(s):
         raise conflict("The user already exists.", "user_exists")
     return row, conn_name
 
@@ -254,7 +254,7 @@ async def delete_user(rt: Runtime, s: OrmUnit, user_id: str, *, actor: str | Non
     row = await get_user(s, user_id)
     await store.remove_user(s, row)
     audit.record(s, rt.clock.now(), USER_DELETED, "User deleted", user_id=user_id, details={"actor": actor})
-    await store.flush(s)
+    await write_now(s)
 
 
 def _check_terms(groups: list[list[Term]]) -> None:

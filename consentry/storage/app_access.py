@@ -10,8 +10,3 @@ from consentry.storage.models import UserGrant
 async def user_grant(s: OrmUnit, grant_id: str) -> UserGrant | None:
     """The grant a revoked device's family belonged to (None when it was deleted meanwhile)."""
     return await s.get(UserGrant, grant_id)
-
-
-async def write_changes(s: OrmUnit) -> None:
-    """Write the narrowed grant now, in the caller's transaction."""
-    await s.flush()

@@ -22,11 +22,6 @@ def add(s: OrmUnit, row: Client) -> None:
     s.add(row)
 
 
-async def flush(s: OrmUnit) -> None:
-    """Send the transaction's pending changes now (a concurrent insert of the same URL fails here)."""
-    await s.flush()
-
-
 def lost_race(exc: BaseException) -> bool:
     """True when the database refused the registration's transaction on a constraint: another request wrote
     the same client first (callers catch ``Exception`` and re-raise anything else)."""

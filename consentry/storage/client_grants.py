@@ -7,11 +7,10 @@ second one, and ``add_client_grant`` turns that refusal into False for the servi
 from __future__ import annotations
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
 
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_unless_taken
 from consentry.storage.models import ClientGrant, ResourceServer
-from consentry.storage.paging import Paging, checkpoint_select, checkpoint_split
+from consentry.storage.paging import Paging, checkpoint_select, checkpoint_split, where_equal
 
 
 async def api(s: OrmUnit, audience: str) -> ResourceServer | None:
@@ -28,16 +27,7 @@ async def add_client_grant(s: OrmUnit, row: ClientGrant) -> bool:
     """Insert ``row`` now; False when the client (or default) already has a grant for this audience and subject
     type."""
     s.add(row)
-    try:
-        await s.flush()
-    except IntegrityError:
-        return False
-    return True
-
-
-async def write_changes(s: OrmUnit) -> None:
-    """Write the changes made to the session's rows now (before the audit entry that describes them)."""
-    await s.flush()
+    return await write_unless_taken(s)
 
 
 async def delete_client_grant(s: OrmUnit, row: ClientGrant) -> None:
@@ -48,16 +38,13 @@ async def delete_client_grant(s: OrmUnit, row: ClientGrant) -> None:
 def _filtered(
     audience: str | None, client_id: str | None, subject_type: str | None, default_for: str | None
 ) -> Select[ClientGrant]:
-    query = select(ClientGrant)
-    if audience is not None:
-        query = query.where(ClientGrant.audience == audience)
-    if client_id is not None:
-        query = query.where(ClientGrant.client_id == client_id)
-    if subject_type is not None:
-        query = query.where(ClientGrant.subject_type == subject_type)
-    if default_for is not None:
-        query = query.where(ClientGrant.default_for == default_for)
-    return query
+    return where_equal(
+        select(ClientGrant),
+        (ClientGrant.audience, audience),
+        (ClientGrant.client_id, client_id),
+        (ClientGrant.subject_type, subject_type),
+        (ClientGrant.default_for, default_for),
+    )
 
 
 async def client_grants_page(

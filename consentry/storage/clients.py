@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_unless_taken
 from consentry.storage.models import (
     AuthorizationCode,
     Client,
@@ -38,11 +37,7 @@ async def add_client(s: OrmUnit, row: Client) -> bool:
     """Insert ``row`` now; False when its ``client_id`` is taken (another transaction committed it in between,
     e.g. an import of the same client)."""
     s.add(row)
-    try:
-        await s.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await write_unless_taken(s)
 
 
 async def enable_every_connection(s: OrmUnit, client_id: str) -> None:

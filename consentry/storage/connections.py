@@ -122,8 +122,3 @@ async def enabled_clients_page(s: OrmUnit, connection_id: str, p: Paging) -> tup
     query = select(ConnectionClient.client_id).where(ConnectionClient.connection_id == connection_id)
     rows = (await s.scalars(checkpoint_select(query, (ConnectionClient.client_id,), p))).all()
     return checkpoint_split(rows, p, lambda c: (c,))
-
-
-async def flush(s: OrmUnit) -> None:
-    """Send the transaction's pending changes now, so a refused write fails inside the service call."""
-    await s.flush()

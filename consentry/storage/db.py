@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
@@ -166,6 +166,22 @@ async def _take_write_lock(conn: AsyncConnection) -> None:
             delay = min(delay * 2, 0.005)
     finally:
         await raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+async def write_now(s: OrmUnit) -> None:
+    """Send the unit's pending ORM changes now, inside its transaction: a refused write fails in the call that made
+    it, and what follows (an audit entry, a webhook event) describes rows the database accepted."""
+    await s.flush()
+
+
+async def write_unless_taken(s: OrmUnit) -> bool:
+    """``write_now``; False when the database refuses it for a key another transaction committed first (a client_id,
+    an email, a grant for the same client and API)."""
+    try:
+        await s.flush()
+    except IntegrityError:
+        return False
+    return True
 
 
 def dialect_insert(dialect: str) -> Any:

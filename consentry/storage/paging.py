@@ -102,3 +102,12 @@ def like_pattern(value: str, *, wildcard: bool = False, substring: bool = False)
     if wildcard:
         escaped = escaped.replace("*", "%")
     return f"%{escaped}%" if substring else escaped
+
+
+def where_equal(query: Select[Any], *conditions: tuple[Any, object]) -> Select[Any]:
+    """``query`` narrowed to rows whose column equals each value given; a ``None`` value is no condition (an
+    omitted list filter)."""
+    for column, value in conditions:
+        if value is not None:
+            query = query.where(column == value)
+    return query

@@ -63,11 +63,6 @@ async def add_role(s: OrmUnit, row: Role) -> None:
     await s.flush()
 
 
-async def flush(s: OrmUnit) -> None:
-    """Write the unit's pending role changes now, before the audit entry that records them."""
-    await s.flush()
-
-
 async def delete_role(s: OrmUnit, row: Role) -> None:
     """Delete the role now; its permissions and assignments go with it (foreign keys ``ON DELETE CASCADE``)."""
     await s.delete(row)

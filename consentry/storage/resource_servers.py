@@ -52,8 +52,3 @@ async def delete_with_client_grants(s: OrmUnit, row: ResourceServer) -> None:
     await s.execute(delete(ClientGrant).where(ClientGrant.audience == row.identifier))
     await rbac.forget_api(s, row.identifier)
     await s.delete(row)
-
-
-async def flush(s: OrmUnit) -> None:
-    """Send the transaction's pending changes now, so a refused write fails inside the service call."""
-    await s.flush()

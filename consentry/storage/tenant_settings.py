@@ -21,8 +21,3 @@ async def tenant_row(s: OrmUnit, *, lock: bool = False) -> Tenant | None:
 def add_tenant_row(s: OrmUnit, row: Tenant) -> None:
     """Store a tenant row made by the caller (bootstrap normally creates it)."""
     s.add(row)
-
-
-async def flush(s: OrmUnit) -> None:
-    """Send the transaction's pending changes now, so a refused write fails inside the service call."""
-    await s.flush()

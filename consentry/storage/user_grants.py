@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, select
 
 from consentry.storage.db import Database, OrmUnit, dialect_insert
 from consentry.storage.models import UserGrant
+from consentry.storage.paging import where_equal
 
 
 async def grant(s: OrmUnit, grant_id: str) -> UserGrant | None:
@@ -93,11 +94,6 @@ async def locked_grant(s: OrmUnit, user_id: str, client_id: str, audience: str) 
     )
 
 
-async def flush(s: OrmUnit) -> None:
-    """Write the unit's pending grant changes now (what the webhook events that follow describe)."""
-    await s.flush()
-
-
 async def grants_page(
     s: OrmUnit,
     *,
@@ -108,13 +104,12 @@ async def grants_page(
     audience: str | None = None,
 ) -> tuple[list[UserGrant], int]:
     """Grants by creation, filtered by whichever of user, client and API is given, and how many match."""
-    query = select(UserGrant)
-    if user_id is not None:
-        query = query.where(UserGrant.user_id == user_id)
-    if client_id is not None:
-        query = query.where(UserGrant.client_id == client_id)
-    if audience is not None:
-        query = query.where(UserGrant.audience == audience)
+    query = where_equal(
+        select(UserGrant),
+        (UserGrant.user_id, user_id),
+        (UserGrant.client_id, client_id),
+        (UserGrant.audience, audience),
+    )
     total = await s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await s.scalars(query.order_by(UserGrant.created_at, UserGrant.id).offset(offset).limit(limit))
     return list(rows.all()), total

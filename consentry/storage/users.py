@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, func, or_, select
-from sqlalchemy.exc import IntegrityError
 
-from consentry.storage.db import OrmUnit
+from consentry.storage.db import OrmUnit, write_unless_taken
 from consentry.storage.models import AuthorizationCode, Connection, LoginSession, RefreshToken, User, UserGrant
 from consentry.storage.paging import like_pattern
 
@@ -79,17 +78,7 @@ async def username_taken(s: OrmUnit, row: User, username: str) -> bool:
 async def add_user(s: OrmUnit, row: User) -> bool:
     """Insert the user now; False when a unique key refused it (another request created the same user first)."""
     s.add(row)
-    return await save_changes(s)
-
-
-async def save_changes(s: OrmUnit) -> bool:
-    """Write the unit's pending changes now; False when a unique key refused them (a concurrent request took the
-    email or username first)."""
-    try:
-        await s.flush()
-    except IntegrityError:
-        return False
-    return True
+    return await write_unless_taken(s)
 
 
 async def remove_user(s: OrmUnit, row: User) -> None:
@@ -98,11 +87,6 @@ async def remove_user(s: OrmUnit, row: User) -> None:
     for model in (UserGrant, RefreshToken, LoginSession, AuthorizationCode):
         await s.execute(delete(model).where(model.user_id == row.user_id))
     await s.delete(row)
-
-
-async def flush(s: OrmUnit) -> None:
-    """Write the unit's pending changes now, so that a refusal surfaces in the service that made them."""
-    await s.flush()
 
 
 async def users_with_email(s: OrmUnit, email: str) -> list[User]:
