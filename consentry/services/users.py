@@ -15,6 +15,7 @@ from consentry.runtime import Runtime
 from consentry.services import audit
 from consentry.services.errors import conflict, invalid, not_found
 from consentry.services.listing import Term, parse_query
+from consentry.storage import connections as stored_connections
 from consentry.storage import users as store
 from consentry.storage.db import OrmUnit, write_now, write_unless_taken
 from consentry.storage.models import Connection, User
@@ -216,7 +217,7 @@ async def update_user(
             raise conflict("The specified new username already exists.", "user_exists")
         row.username = data["username"]
     if data.get("password") is not None:
-        connection = await store.connection(s, row.connection_id)
+        connection = await stored_connections.connection(s, row.connection_id)
         verdict = password_policy.check(connection.options if connection else None, data["password"])
         if not verdict.ok:
             raise invalid(verdict.message(), "invalid_password")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from consentry.storage import connections
 from consentry.storage.db import OrmUnit
-from consentry.storage.models import Base, Connection, ResourceServer, Tenant
+from consentry.storage.models import Base, ResourceServer, Tenant
 
 
 async def has_tenant(s: OrmUnit) -> bool:
@@ -17,7 +18,7 @@ async def has_api(s: OrmUnit, identifier: str) -> bool:
 
 
 async def has_connection_named(s: OrmUnit, name: str) -> bool:
-    return await s.scalar(select(Connection.id).where(Connection.name == name)) is not None
+    return await connections.id_of_named(s, name) is not None
 
 
 def add(s: OrmUnit, row: Base) -> None:

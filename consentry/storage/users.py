@@ -24,10 +24,6 @@ async def connection_named(s: OrmUnit, name: str) -> Connection | None:
     return await s.scalar(select(Connection).where(Connection.name == name))
 
 
-async def connection(s: OrmUnit, connection_id: str) -> Connection | None:
-    return await s.get(Connection, connection_id)
-
-
 async def connection_name(s: OrmUnit, connection_id: str) -> str | None:
     return await s.scalar(select(Connection.name).where(Connection.id == connection_id))
 
