@@ -16,7 +16,7 @@ from tests.load.report import pytest_terminal_summary  # noqa: F401 - prints the
 from tests.load.world import World, seeded_servers
 from tests.support.live_server import LiveProcess, fresh_postgres_database
 
-USERS = {"concurrency": 4, "kill": 24}  # users each test may use, in this order
+USERS = {"concurrency": 4, "kill": 48}  # users each test may use, in this order
 
 
 def database_for(request: pytest.FixtureRequest, tmp: Path) -> str:
