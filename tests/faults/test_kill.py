@@ -184,8 +184,8 @@ def test_killing_a_server_mid_consent_and_mid_exchange_leaves_no_half_state(pg_p
     lost = figures["consents_lost"] + figures["exchanges_lost"]
     assert lost > 0, f"the kill came too late to catch anything in flight: {figures}"
     record(
-        f"kill -9: {figures['rounds']} server processes killed with {CONSENTS} consents and {EXCHANGES} code exchanges in "
-        f"flight each; {figures['consents_lost']} consents and {figures['exchanges_lost']} exchanges lost their "
-        f"answer ({figures['lost_but_committed']} of those exchanges had committed and were revoked on retry); "
-        f"no half state, every acknowledged write present"
+        f"kill -9: {figures['rounds']} server processes killed with {CONSENTS} consents and {EXCHANGES} code "
+        f"exchanges in flight each; {figures['consents_lost']} consents and {figures['exchanges_lost']} exchanges "
+        f"lost their answer ({figures['lost_but_committed']} of those exchanges had committed and were revoked on "
+        f"retry); no half state, every acknowledged write present"
     )
