@@ -17,7 +17,7 @@ from consentry.clock import Clock
 from consentry.runtime import Runtime
 from consentry.settings import Settings
 from consentry.storage.migrate import upgrade
-from consentry.storage.models import Base
+from consentry.storage.models import Base, SigningKey
 from tests.security.summary import pytest_runtest_logreport, pytest_terminal_summary  # noqa: F401 - run summary
 from tests.support.postgres import PostgresServer
 
@@ -76,6 +76,8 @@ async def _truncate(url: str) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             if table.name not in KEEP_TABLES:
                 await conn.execute(delete(table))
+        # RSA keys are kept (slow to make); the ES256 ring, which only some tests make, starts absent in each test
+        await conn.execute(delete(SigningKey).where(SigningKey.alg != "RS256"))
     await engine.dispose()
 
 

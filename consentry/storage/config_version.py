@@ -79,6 +79,17 @@ END $$"""
     return statements
 
 
+def rewatch_ddl(dialect: str, table: str, columns: tuple[str, ...]) -> list[str]:
+    """Replace the update trigger of ``table`` so that it watches ``columns`` (a migration that adds a column to a
+    cached table; the insert and delete triggers need no change)."""
+    ddl = sqlite_ddl if dialect == "sqlite" else postgresql_ddl
+    _, upd = _names(table)
+    drop = f"DROP TRIGGER IF EXISTS {upd}" + ("" if dialect == "sqlite" else f" ON {table}")
+    return [drop] + [
+        s for s in ddl({table: columns}) if s.startswith(("CREATE TRIGGER", "CREATE CONSTRAINT")) and upd in s
+    ]
+
+
 def drop_ddl(dialect: str, tables: Iterable[str]) -> list[str]:
     statements = []
     for table in tables:

@@ -293,11 +293,12 @@ class SigningKey(Base):
     private_key: Mapped[str] = mapped_column(Text)  # PEM, encrypted with the key-encryption key
     public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     cert: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16))  # current | previous | revoked
+    state: Mapped[str] = mapped_column(String(16))  # current | next | previous | revoked
     created_at: Mapped[float] = mapped_column(Float)
     current_since: Mapped[float | None] = mapped_column(Float)
     current_until: Mapped[float | None] = mapped_column(Float)
     revoked_at: Mapped[float | None] = mapped_column(Float)
+    alg: Mapped[str] = mapped_column(String(16), default="RS256", server_default="RS256")  # the key's ring
 
 
 class AuditEvent(Base):

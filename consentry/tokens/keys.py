@@ -1,4 +1,10 @@
-"""RS256 signing keys: generation, encryption at rest, JWKS, rotation and revocation.
+"""Signing keys: generation, encryption at rest, JWKS, rotation and revocation.
+
+Keys come in rings, one per algorithm. The RS256 ring always exists: it signs ID tokens, consent receipts and
+the access tokens of every API that keeps the default ``signing_alg``. The ES256 ring (P-256) is made the first
+time a token of an API that opted in to ``signing_alg: ES256`` is signed, so a tenant that never opts in
+publishes RSA keys only (some verifiers, auth0-python's among them, read every JWKS entry as an RSA key).
+Each ring has its own states; a rotation rotates every ring.
 
 States (``consentry.tokens.key_states``): ``current`` signs; ``next`` is published one rotation before it
 signs; ``previous`` keys stay published until revoked; ``revoked`` keys are gone from the JWKS. Every process
@@ -24,9 +30,9 @@ from typing import Any
 import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-from jwt.algorithms import RSAAlgorithm
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from consentry.clock import Clock
 from consentry.storage import signing_keys
@@ -36,6 +42,10 @@ from consentry.storage.notify import KEYS, Notifier
 from consentry.tokens import key_states
 from consentry.tokens.ids import random_alnum
 from consentry.tokens.key_states import CURRENT, PREVIOUS, REVOKED, Change, KeyView
+
+RS256, ES256 = "RS256", "ES256"
+ALGORITHMS = (RS256, ES256)  # what Consentry signs with; the JWT header's alg names the key's ring
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 # Cache-Control max-age of the JWKS. Rotation does not depend on it (the key that will sign next is published
 # a rotation ahead); it bounds how long a verifier may still trust a revoked key, and how soon a new next key
@@ -68,13 +78,30 @@ def load_kek(configured: str, data_dir: Path) -> bytes:
 class LoadedKey:
     kid: str
     state: str
-    private_key: rsa.RSAPrivateKey | None
+    private_key: PrivateKey | None
     public_key: Any
     jwk: dict[str, Any]
+    alg: str = RS256
 
 
-def new_key_row(kek: bytes, now: float, tenant: str, state: str = CURRENT) -> SigningKey:
-    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def _new_private_key(alg: str) -> PrivateKey:
+    if alg == ES256:
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _public_jwk(private: PrivateKey) -> dict[str, Any]:
+    if isinstance(private, ec.EllipticCurvePrivateKey):
+        return ECAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    return RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+
+
+def _loaded_public(alg: str, jwk: dict[str, Any]) -> Any:
+    return (ECAlgorithm if alg == ES256 else RSAAlgorithm).from_jwk(jwk)
+
+
+def new_key_row(kek: bytes, now: float, tenant: str, state: str = CURRENT, alg: str = RS256) -> SigningKey:
+    private = _new_private_key(alg)
     kid = random_alnum(24)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, tenant)])
     issued = dt.datetime.fromtimestamp(now, dt.UTC)
@@ -89,11 +116,11 @@ def new_key_row(kek: bytes, now: float, tenant: str, state: str = CURRENT) -> Si
         .sign(private, hashes.SHA256())
     )
     der = cert.public_bytes(serialization.Encoding.DER)
-    jwk: dict[str, Any] = RSAAlgorithm.to_jwk(private.public_key(), as_dict=True)
+    jwk = _public_jwk(private)
     jwk.update(
         kid=kid,
         use="sig",
-        alg="RS256",
+        alg=alg,
         x5t=_b64url(hashlib.sha1(der).digest()),  # noqa: S324 - x5t is defined as SHA-1 (RFC 7517 §4.8)
         x5c=[base64.b64encode(der).decode()],
     )
@@ -108,6 +135,7 @@ def new_key_row(kek: bytes, now: float, tenant: str, state: str = CURRENT) -> Si
         public_jwk=jwk,
         cert=cert.public_bytes(serialization.Encoding.PEM).decode(),
         state=state,
+        alg=alg,
         created_at=now,
         current_since=now if state == CURRENT else None,
     )
@@ -115,6 +143,17 @@ def new_key_row(kek: bytes, now: float, tenant: str, state: str = CURRENT) -> Si
 
 def view(row: SigningKey) -> KeyView:
     return KeyView(row.kid, row.state, row.created_at, row.current_since)
+
+
+def ring(rows: list[SigningKey], alg: str) -> list[SigningKey]:
+    """The keys of one algorithm's ring."""
+    return [r for r in rows if r.alg == alg]
+
+
+def rings(rows: list[SigningKey], *wanted: str) -> list[str]:
+    """The rings present in ``rows`` and the ``wanted`` ones, RS256 first (the order of the JWKS)."""
+    present = {r.alg for r in rows} | set(wanted) | {RS256}
+    return [alg for alg in ALGORITHMS if alg in present]
 
 
 def _retrieve(task: asyncio.Future[None]) -> None:
@@ -129,11 +168,11 @@ class KeyStore:
     def __init__(self, db: Database, kek: bytes, clock: Clock, tenant: str, ttl: float = 5.0) -> None:
         self.db, self.kek, self.clock, self.tenant, self.ttl = db, kek, clock, tenant, ttl
         self._keys: dict[str, LoadedKey] = {}
-        self._current: LoadedKey | None = None
+        self._current: dict[str, LoadedKey] = {}  # the signing key of each ring
         self._loaded_at = float("-inf")
         self._lock = asyncio.Lock()
         self._reloading: asyncio.Future[None] | None = None
-        self._private_cache: dict[str, rsa.RSAPrivateKey] = {}
+        self._private_cache: dict[str, PrivateKey] = {}
         self._generation: Callable[[], int] | None = None
         self._seen_generation = 0
         self.jwks_json: bytes = b'{"keys":[]}'
@@ -148,12 +187,15 @@ class KeyStore:
 
     # writes: each one transaction under the keys' lock (storage.signing_keys), then a reload of this process's view
 
-    async def _new_key(self) -> SigningKey:
+    async def _new_key(self, alg: str) -> SigningKey:
         """RSA key generation takes 50-200 ms of CPU: in a thread, not blocking this worker's other requests."""
-        return await asyncio.to_thread(new_key_row, self.kek, self.clock.now(), self.tenant)
+        return await asyncio.to_thread(new_key_row, self.kek, self.clock.now(), self.tenant, CURRENT, alg)
 
-    def _apply(self, s: OrmUnit, rows: list[SigningKey], change: Change, spare: list[SigningKey]) -> list[SigningKey]:
-        """Write ``change`` (new keys taken from ``spare``, generated beforehand, outside the transaction)."""
+    def _apply(
+        self, s: OrmUnit, rows: list[SigningKey], change: Change, spare: list[SigningKey], alg: str = RS256
+    ) -> list[SigningKey]:
+        """Write ``change`` to the ring ``alg`` (new keys taken from ``spare``, generated beforehand, outside the
+        transaction)."""
         now = self.clock.now()
         by_kid = {r.kid: r for r in rows}
         for kid, state in change.states.items():
@@ -167,33 +209,47 @@ class KeyStore:
                 row.revoked_at = now
         created = []
         for state in change.create:
-            row = spare.pop() if spare else new_key_row(self.kek, now, self.tenant)
+            row = spare.pop() if spare else new_key_row(self.kek, now, self.tenant, CURRENT, alg)
             row.state, row.created_at = state, now
             row.current_since = now if state == CURRENT else None
             s.add(row)
             created.append(row)
         return created
 
-    async def ensure_key(self) -> None:
-        """Create the current and the next key if the tenant lacks them (bootstrap; idempotent)."""
-        missing = key_states.ensure([view(r) for r in await signing_keys.every_key(self.db)])
-        if missing:
-            spare = [await self._new_key() for _ in missing.create]
-            async with self.db.transaction() as s:
-                rows = await signing_keys.locked_unrevoked_in(s)
-                self._apply(s, rows, key_states.ensure([view(r) for r in rows]), spare)
-        await self.reload()
-
-    async def rotate(self) -> SigningKey:
-        """The next key, already published, signs from now on; the current one becomes previous and stays in
-        the JWKS until revoked; a new next key is published. Returns the key that now signs."""
-        spare = [await self._new_key()]
+    async def ensure_key(self, *algs: str) -> bool:
+        """Create the current and the next key of every ring that lacks them: the RS256 ring, the rings already
+        in use and ``algs`` (bootstrap, and the first signature of a new ring; idempotent). True if it wrote."""
+        rows = list(await signing_keys.every_key(self.db))
+        wanted = rings(rows, *algs)
+        missing = {alg: key_states.ensure([view(r) for r in ring(rows, alg)]) for alg in wanted}
+        if not any(missing.values()):
+            await self.reload()
+            return False
+        spare = {alg: [await self._new_key(alg) for _ in change.create] for alg, change in missing.items()}
         async with self.db.transaction() as s:
             rows = await signing_keys.locked_unrevoked_in(s)
-            created = self._apply(s, rows, key_states.rotate([view(r) for r in rows]), spare)
-            signing = key_states.signer([view(r) for r in rows + created])
+            for alg in wanted:
+                keys = ring(rows, alg)
+                self._apply(s, keys, key_states.ensure([view(r) for r in keys]), spare[alg], alg)
+        await self.reload()
+        return True
+
+    async def rotate(self) -> SigningKey:
+        """In every ring, the next key, already published, signs from now on; the current one becomes previous
+        and stays in the JWKS until revoked; a new next key is published. Returns the RS256 key that now signs
+        (the application signing key of Auth0's Management API)."""
+        rows = list(await signing_keys.every_key(self.db))
+        spare = {alg: [await self._new_key(alg)] for alg in rings(rows)}
+        async with self.db.transaction() as s:
+            rows = await signing_keys.locked_unrevoked_in(s)
+            created: list[SigningKey] = []
+            for alg in rings(rows):
+                keys = ring(rows, alg)
+                created += self._apply(s, keys, key_states.rotate([view(r) for r in keys]), spare.get(alg, []), alg)
+            rsa_ring = ring(rows + created, RS256)
+            signing = key_states.signer([view(r) for r in rsa_ring])
             assert signing is not None
-            current = next(r for r in rows + created if r.kid == signing.kid)
+            current = next(r for r in rsa_ring if r.kid == signing.kid)
         await self.reload()
         return current
 
@@ -204,7 +260,7 @@ class KeyStore:
             row = await signing_keys.locked_get_in(s, kid)
             if row is None:
                 return None
-            self._apply(s, [row], key_states.revoke(view(row)), [])
+            self._apply(s, [row], key_states.revoke(view(row)), [], row.alg)
         await self.reload()
         return row
 
@@ -213,25 +269,32 @@ class KeyStore:
     async def reload(self) -> None:
         if self._generation is not None:
             self._seen_generation = self._generation()  # taken first: a change during the read reloads again
-        rows = await signing_keys.published(self.db)
+        rows = list(await signing_keys.published(self.db))
         keys: dict[str, LoadedKey] = {}
-        signing = key_states.signer([view(r) for r in rows])
-        for row in rows:
-            private = None
-            if signing is not None and row.kid == signing.kid:
-                private = self._private_cache.get(row.kid)
-                if private is None:
-                    loaded = serialization.load_pem_private_key(row.private_key.encode(), password=self.kek)
-                    assert isinstance(loaded, rsa.RSAPrivateKey)
-                    private = self._private_cache[row.kid] = loaded
-            public = RSAAlgorithm.from_jwk(row.public_jwk)
-            keys[row.kid] = LoadedKey(row.kid, row.state, private, public, row.public_jwk)
+        current: dict[str, LoadedKey] = {}
+        published: list[dict[str, Any]] = []
+        for alg in rings(rows):
+            members = ring(rows, alg)
+            signing = key_states.signer([view(r) for r in members])
+            for row in members:
+                private = self._private(row) if signing is not None and row.kid == signing.kid else None
+                public = _loaded_public(alg, row.public_jwk)
+                keys[row.kid] = LoadedKey(row.kid, row.state, private, public, row.public_jwk, alg)
+            if signing is not None:
+                current[alg] = keys[signing.kid]
+            published += [keys[k.kid].jwk for k in key_states.published([view(r) for r in members])]
         if {k: v.state for k, v in keys.items()} != {k: v.state for k, v in self._keys.items()}:
             self.verified.clear()
-        current = keys[signing.kid] if signing is not None else None
         self._keys, self._current, self._loaded_at = keys, current, self.clock.now()
-        ordered = key_states.published([view(r) for r in rows])
-        self.jwks_json = orjson.dumps({"keys": [keys[k.kid].jwk for k in ordered]})
+        self.jwks_json = orjson.dumps({"keys": published})
+
+    def _private(self, row: SigningKey) -> PrivateKey:
+        private = self._private_cache.get(row.kid)
+        if private is None:
+            loaded = serialization.load_pem_private_key(row.private_key.encode(), password=self.kek)
+            assert isinstance(loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey)
+            private = self._private_cache[row.kid] = loaded
+        return private
 
     async def _fresh(self) -> None:
         """Keys are never used older than ``ttl``, nor after the watched generation moved; past half of ``ttl``
@@ -254,19 +317,29 @@ class KeyStore:
             if self.clock.now() - self._loaded_at > self.ttl:
                 await self.reload()
 
-    async def signing_key(self) -> LoadedKey:
+    async def signing_key(self, alg: str = RS256) -> LoadedKey:
+        """The key that signs in ring ``alg``. A ring not made yet (ES256 before its first token) is made here:
+        callers sign before their write transaction, never inside it."""
         await self._fresh()
-        if self._current is None:
+        if alg not in self._current:
             await self.reload()
-        assert self._current is not None and self._current.private_key is not None, "no current signing key"
-        return self._current
+        if alg not in self._current:
+            await self.ensure_key(alg)
+        current = self._current.get(alg)
+        assert current is not None and current.private_key is not None, "no current signing key"
+        return current
 
-    async def public_key(self, kid: str) -> Any | None:
+    async def key(self, kid: str) -> LoadedKey | None:
+        """A published key, by ``kid`` (None when unknown or revoked)."""
         await self._fresh()
         key = self._keys.get(kid)
         if key is None and self.clock.now() - self._loaded_at > 0.5:
             await self.reload()  # a key rotated in by another process
             key = self._keys.get(kid)
+        return key
+
+    async def public_key(self, kid: str) -> Any | None:
+        key = await self.key(kid)
         return key.public_key if key else None
 
     async def jwks(self) -> bytes:
@@ -275,9 +348,16 @@ class KeyStore:
 
 
 class SharedKeyStore(KeyStore):
-    """The key store, announcing its rotations and revocations to the other processes (``storage/notify.py``)."""
+    """The key store, announcing its rotations, revocations and new rings to the other processes
+    (``storage/notify.py``)."""
 
     notifier: Notifier | None = None
+
+    async def ensure_key(self, *algs: str) -> bool:
+        wrote = await super().ensure_key(*algs)
+        if wrote and self.notifier is not None:
+            self.notifier.publish(KEYS)
+        return wrote
 
     async def rotate(self) -> SigningKey:
         row = await super().rotate()

@@ -16,7 +16,8 @@ from consentry.storage import config_version
 from consentry.storage.db import Database
 from consentry.storage.models import CACHED_TABLES, Base, Client, ClientGrant, Tenant
 
-MIGRATION = importlib.import_module("consentry.storage.migrations.versions.0004_config_version")
+# the latest migration that changed what the triggers watch (0004 made them, 0015 added signing_keys.alg)
+MIGRATION = importlib.import_module("consentry.storage.migrations.versions.0015_signing_key_rings")
 
 
 async def _version(db: Database) -> int:
