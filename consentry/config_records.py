@@ -10,6 +10,7 @@ from typing import Any
 
 from consentry.consent import durations
 from consentry.storage import models
+from consentry.tokens.keys import ALGORITHMS as SIGNING_ALGS
 
 THIRD_PARTY_DEFAULT = "third_party_clients"
 
@@ -212,6 +213,7 @@ class ApiInfo:
     consent_durations: tuple[int, ...] | None = None  # Consentry: the consent screen's choices (None: the tenant's)
     default_consent_duration: int | None = None  # Consentry: the one ticked by default (``consent.durations``)
     enforce_policies: bool = False  # Auth0 RBAC: a user's tokens hold only the permissions the user has
+    signing_alg: str = "RS256"  # the access tokens' signature: RS256, or ES256 where the API opts in
 
     @property
     def scope_values(self) -> frozenset[str]:
@@ -246,6 +248,7 @@ class ApiInfo:
             consent_durations=durations.stored_choices(attrs.get("consent_durations")),
             default_consent_duration=default if durations.is_duration(default) else None,
             enforce_policies=attrs.get("enforce_policies") is True,
+            signing_alg=row.signing_alg if row.signing_alg in SIGNING_ALGS else "RS256",
         )
 
 

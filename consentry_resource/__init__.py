@@ -2,7 +2,7 @@
 
 Import this package in the resource server; it depends only on httpx, PyJWT and Starlette (no database,
 no Consentry settings). ``TokenValidator`` discovers the issuer's JWKS (RFC 8414), caches it and
-validates RS256 access tokens (RFC 9068 / Auth0 dialect) offline: a revoked token stays valid there until it
+validates RS256 or ES256 access tokens (RFC 9068 / Auth0 dialect) offline: a revoked token stays valid there until it
 expires. ``RevocationCheckingValidator`` also asks the issuer's introspection endpoint (RFC 7662), with a
 short cache, so that a revoked consent, a blocked user or a deleted app ends the token within ``cache_ttl``
 seconds (cost: one introspection round trip per distinct token per ``cache_ttl``). ``ProtectedResource`` answers the

@@ -1,6 +1,6 @@
 """Validating the issuer's JWT access tokens offline (``TokenValidator``), and with its revocation verdict.
 
-``TokenValidator`` discovers the issuer's JWKS (RFC 8414), caches it and validates RS256 access tokens
+``TokenValidator`` discovers the issuer's JWKS (RFC 8414), caches it and validates RS256 or ES256 access tokens
 (RFC 9068 / Auth0 dialect) offline: a revoked token stays valid there until it expires.
 ``RevocationCheckingValidator`` also asks the issuer's introspection endpoint (RFC 7662), with a short cache.
 """
@@ -21,7 +21,7 @@ from consentry_resource.errors import InvalidToken, ValidatorUnavailable
 
 log = logging.getLogger("consentry.resource")  # the name it had inside the server package, kept for log configs
 
-ALGORITHMS = ["RS256"]
+ALGORITHMS = ["RS256", "ES256"]  # ES256: APIs whose signing_alg opts in
 ACCEPTED_TYP = {"at+jwt", "application/at+jwt", "jwt"}  # RFC 9068 §2.1; Auth0's dialect uses "JWT"
 MAX_TOKEN_LENGTH = 16 * 1024
 
@@ -145,11 +145,13 @@ class TokenValidator:
         if not isinstance(kid, str) or not kid or len(kid) > 256:
             raise InvalidToken("the token has no key id")
         key = await self._key(kid)
+        if key.algorithm_name != header["alg"]:
+            raise InvalidToken("the token's algorithm is not its key's")
         try:
             return jwt.decode(
                 token,
                 key.key,
-                algorithms=ALGORITHMS,
+                algorithms=[key.algorithm_name],
                 issuer=self.issuer,
                 audience=self.resource,
                 leeway=self.leeway,

@@ -56,11 +56,14 @@ class AuthorizationDetail(BaseModel):
     type: str = Field(..., min_length=1, max_length=255)
 
 
+SigningAlg = Literal["RS256", "ES256"]  # ES256: Consentry's opt-in for access tokens (docs/api.md)
+
+
 class ResourceServerFields(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     name: str | None = Field(None, min_length=1, max_length=255)
     scopes: list[ScopeIn] | None = Field(None, max_length=500)
-    signing_alg: Literal["RS256"] | None = None
+    signing_alg: SigningAlg | None = None
     signing_secret: str | None = Field(None, min_length=16, max_length=512)  # Auth0: at least 16 characters
     allow_offline_access: bool | None = None
     skip_consent_for_verifiable_first_party_clients: bool | None = None

@@ -32,7 +32,7 @@ from consentry.oauth.errors import INVALID_REQUEST
 from consentry.oauth.params import body_params, query_params
 from consentry.oauth.redirect_uri import callback_problem
 from consentry.runtime import Runtime
-from consentry.tokens.jwt import ALGORITHMS
+from consentry.tokens.keys import RS256
 from consentry.ui.render import render, render_error
 from consentry.web import NO_STORE, client_ip
 
@@ -101,13 +101,13 @@ async def _id_token_client(rt: Runtime, hint: str) -> str | None:
     try:
         header = jwt.get_unverified_header(hint)
         kid = header.get("kid")
-        if header.get("alg") not in ALGORITHMS or not isinstance(kid, str) or len(kid) > 128:
+        if header.get("alg") != RS256 or not isinstance(kid, str) or len(kid) > 128:  # ID tokens are RS256
             return None
-        key = await rt.keys.public_key(kid)
-        if key is None:
+        key = await rt.keys.key(kid)
+        if key is None or key.alg != RS256:
             return None
         options: Options = {"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]}
-        claims = jwt.decode(hint, key, algorithms=ALGORITHMS, issuer=rt.settings.issuer_url, options=options)
+        claims = jwt.decode(hint, key.public_key, algorithms=[RS256], issuer=rt.settings.issuer_url, options=options)
     except jwt.PyJWTError:
         return None
     if "client_id" in claims or header.get("typ", "JWT").lower() != "jwt":

@@ -147,7 +147,7 @@ async def create_resource_server(
         else True,
         token_dialect=body.token_dialect or "rfc9068_profile",
         token_lifetime=body.token_lifetime or rt.settings.access_token_lifetime,
-        signing_alg="RS256",
+        signing_alg=body.signing_alg or "RS256",
         subject_type_authorization=_policy(data.get("subject_type_authorization")),
         is_system=False,
         attributes={k: v for k, v in data.items() if k not in COLUMNS},

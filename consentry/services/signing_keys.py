@@ -33,6 +33,7 @@ def key_json(row: SigningKey) -> dict[str, Any]:
     sha1 = hashlib.sha1(der).hexdigest()  # noqa: S324 - certificate fingerprints are SHA-1 by convention
     body: dict[str, Any] = {
         "kid": row.kid,
+        "alg": row.alg,  # Consentry: the key's ring (RS256, or ES256 once an API opted in)
         "cert": row.cert,
         "pkcs7": pkcs7.serialize_certificates([cert], serialization.Encoding.PEM).decode(),
         "fingerprint": ":".join(sha1[i : i + 2] for i in range(0, len(sha1), 2)).upper(),

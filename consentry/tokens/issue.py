@@ -18,6 +18,7 @@ from consentry.storage.user_records import UserRecord
 from consentry.tenant import flag
 from consentry.tokens import ids, subjects
 from consentry.tokens.jwt import half_hash, issue_access_token, sign
+from consentry.tokens.keys import RS256
 
 OFFLINE = "offline_access"
 GRANT_CLAIM = "grant_id"  # the user grant (consent) the access token was minted under
@@ -194,6 +195,7 @@ async def mint_user_tokens(
         lifetime=lifetime,
         dialect=req.api.token_dialect if req.api else "rfc9068_profile",
         extra={**(extra_claims or {}), **provenance_claims(req.grant_id, family)},
+        alg=req.api.signing_alg if req.api else RS256,
     )
     response: dict[str, Any] = {
         "access_token": access_token,

@@ -1,4 +1,5 @@
-"""Signing and verifying Consentry's JWTs (RS256 only; ``alg: none`` and HMAC are never accepted)."""
+"""Signing and verifying Consentry's JWTs (RS256, and ES256 for the APIs that opt in; ``alg: none`` and HMAC are
+never accepted, and a token verifies only with a key of the algorithm its header names)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ import jwt
 from jwt.types import Options
 
 from consentry.tokens import ids
-from consentry.tokens.keys import KeyStore, LoadedKey
+from consentry.tokens.keys import ALGORITHMS, RS256, KeyStore, LoadedKey
 
-ALGORITHMS = ["RS256"]
 NOT_PERMISSIONS = frozenset({"openid", "profile", "email", "offline_access"})  # scopes that are no API's permission
 LEEWAY = 30  # seconds of clock skew tolerated when checking exp/iat/nbf
 
@@ -22,14 +22,14 @@ class TokenInvalid(Exception):
     """The token is malformed, forged, expired or meant for someone else."""
 
 
-async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT") -> str:
-    return sign_with(await keys.signing_key(), claims, typ)
+async def sign(keys: KeyStore, claims: dict[str, Any], typ: str = "JWT", alg: str = RS256) -> str:
+    return sign_with(await keys.signing_key(alg), claims, typ)
 
 
 def sign_with(key: LoadedKey, claims: dict[str, Any], typ: str = "JWT") -> str:
     """Sign with a key already fetched: no I/O, so it can run inside a transaction (a pool of one connection)."""
     assert key.private_key is not None  # signing_key() answers the key that signs
-    return jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": typ})
+    return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": typ})
 
 
 def permissions_claim(dialect: str, scope: str) -> dict[str, list[str]]:
@@ -58,7 +58,9 @@ async def issue_access_token(
     lifetime: int,
     dialect: str = "rfc9068_profile",
     extra: dict[str, Any] | None = None,
+    alg: str = RS256,
 ) -> tuple[str, dict[str, Any]]:
+    """An access token for ``audience``, signed in the ring of the API's ``signing_alg``."""
     iat = int(now)
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -74,7 +76,7 @@ async def issue_access_token(
     }
     if extra:
         claims.update(extra)
-    return await sign(keys, claims, access_token_typ(dialect)), claims
+    return await sign(keys, claims, access_token_typ(dialect), alg), claims
 
 
 def half_hash(value: str) -> str:
@@ -131,18 +133,20 @@ async def _verify(
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError as exc:
         raise TokenInvalid("malformed token") from exc
-    kid = header.get("kid")
-    if header.get("alg") not in ALGORITHMS or not isinstance(kid, str) or len(kid) > 128:
+    kid, alg = header.get("kid"), header.get("alg")
+    if alg not in ALGORITHMS or not isinstance(kid, str) or len(kid) > 128:
         raise TokenInvalid("unsupported token header")
-    public = await keys.public_key(kid)
-    if public is None:
+    key = await keys.key(kid)
+    if key is None:
         raise TokenInvalid("unknown signing key")
+    if key.alg != alg:
+        raise TokenInvalid("the token's alg is not its key's")
     options: Options = {"require": list(require), "verify_aud": audience is not None}
     try:
         claims = jwt.decode(
             token,
-            public,
-            algorithms=ALGORITHMS,
+            key.public_key,
+            algorithms=[key.alg],
             audience=audience,
             issuer=issuer,
             leeway=LEEWAY,

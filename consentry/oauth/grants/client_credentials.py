@@ -52,6 +52,7 @@ class ClientCredentialsGrant:
             lifetime=api.token_lifetime,
             dialect=api.token_dialect,
             extra={"gty": "client-credentials"},
+            alg=api.signing_alg,
         )
         details = {"audience": audience, "scope": scope}
         rt.mint_log.add(

@@ -127,6 +127,7 @@ async def _mint(
         lifetime=lifetime,
         dialect=api.token_dialect,
         extra=extra,
+        alg=api.signing_alg,
     )
     await delegations.record(
         rt.db,

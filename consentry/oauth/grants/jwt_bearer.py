@@ -166,6 +166,7 @@ async def _mint(ctx: TokenContext, conn: ConnectionInfo, api: ApiInfo, sub: str,
         now=now,
         lifetime=lifetime,
         dialect=api.token_dialect,
+        alg=api.signing_alg,
     )
     rt.mint_log.add(
         now,

@@ -60,6 +60,8 @@ class PasswordGrant:
         permitted = await permissions_for(rt, api, user.user_id)
         if permitted is not None:  # an API that enforces RBAC: only the permissions the user holds
             scopes = [s for s in scopes if s in IDENTITY_SCOPES or s == OFFLINE or s in permitted]
+        if api is not None:  # the API's key ring exists before the transaction that signs (tokens/keys.py)
+            await rt.keys.signing_key(api.signing_alg)
         async with rt.db.transaction() as s:
             audit.record(
                 s,

@@ -13,6 +13,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from consentry.runtime import Runtime
 from consentry.tokens.jwt import sign
@@ -253,3 +254,20 @@ async def test_owned_client_is_closed() -> None:
     v = TokenValidator(ISSUER, RESOURCE)
     await v.aclose()
     assert v._http.is_closed
+
+
+async def test_es256_tokens_of_an_api_that_opted_in_are_validated(
+    runtime: Runtime, as_http: httpx.AsyncClient, mint: TokenFactory, m2m_credentials: dict[str, str]
+) -> None:
+    await make_api(runtime, "https://ec.example/", signing_alg="ES256")
+    await grant(runtime, m2m_credentials["client_id"], "https://ec.example/", ["read:notes"])
+    token = await mint("https://ec.example/")
+    assert jwt.get_unverified_header(token)["alg"] == "ES256"
+    v = TokenValidator(ISSUER, "https://ec.example/", http_client=as_http)
+    assert (await v.validate(token))["scope"] == "read:notes"
+    rsa_kid = jwt.get_unverified_header(await mint(runtime.settings.management_audience))["kid"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    attacker = ec.generate_private_key(ec.SECP256R1())
+    forged = jwt.encode(claims, attacker, algorithm="ES256", headers={"kid": rsa_kid, "typ": "at+jwt"})
+    with pytest.raises(InvalidToken, match="algorithm is not its key's"):
+        await v.validate(forged)
