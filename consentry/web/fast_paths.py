@@ -50,6 +50,9 @@ class MetadataFastPath:
         ]
 
     async def _jwks(self) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+        # the shared counter first (one read per request): a key another process made, rotated or revoked is
+        # in this answer as soon as its write returned (a new ES256 ring signs with a key made just before)
+        await self.rt.catalog.fresh()
         body: bytes = await self.rt.keys.jwks()
         if body is not self._jwks_source:
             self._jwks_source, self._jwks_headers = body, self._headers(body, self._jwks_cache_control)
