@@ -13,12 +13,15 @@ import subprocess
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar, cast
 
 import typer
 
 from consentry.services.errors import ServiceError
 from consentry.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from consentry.commands.resource_servers import SigningAlg
 
 
 def _typer(help_text: str, **options: Any) -> typer.Typer:
@@ -51,6 +54,13 @@ T = TypeVar("T")
 def fail(message: str, code: int = 1) -> None:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
+
+
+def signing_alg_of(value: str) -> SigningAlg:
+    """``--signing-alg``: RS256 or ES256 (docs/api.md, *Signing algorithms*)."""
+    if value not in ("RS256", "ES256"):
+        fail("--signing-alg must be RS256 or ES256")
+    return cast("SigningAlg", value)
 
 
 def settings() -> Settings:
@@ -288,6 +298,9 @@ def apis_create(
     name: str = typer.Option(..., "--name", metavar="NAME"),
     scope: list[str] = typer.Option([], "--scope", metavar="SCOPE", help="A scope the API defines (repeatable)."),
     offline_access: bool = typer.Option(False, "--allow-offline-access", help="Allow refresh tokens."),
+    signing_alg: str = typer.Option(
+        "RS256", "--signing-alg", metavar="ALG", help="RS256, or ES256 access tokens (docs/api.md)."
+    ),
 ) -> None:
     """Register an API (resource server) with its scopes."""
     from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
@@ -299,6 +312,7 @@ def apis_create(
             name=name,
             allow_offline_access=offline_access,
             scopes=[ScopeIn(value=v) for v in scope],
+            signing_alg=signing_alg_of(signing_alg),
         )
         async with rt.db.transaction() as s:
             row = await create_resource_server(rt, s, body)
@@ -421,13 +435,16 @@ def bench(
     ),
     pairs: int = typer.Option(3, "--pairs", metavar="N", min=1, help="With --peers: alternating pairs per peer."),
     blocks: str = typer.Option("", "--blocks", metavar="LIST", help="With --peers: e.g. code,refresh,cc32."),
+    signing_alg: str = typer.Option(
+        "RS256", "--signing-alg", metavar="ALG", help="The bench APIs' signing_alg: RS256 or ES256 (docs/api.md)."
+    ),
 ) -> None:
     """Benchmark the server: seed, start N workers, drive every scenario, print the table (docs/performance.md)."""
     if peers:
         from consentry.bench.peers import run_peers
 
         try:
-            code = run_peers(duration=duration or 10.0, pairs=pairs, blocks=blocks or None)
+            code = run_peers(duration=duration or 10.0, pairs=pairs, blocks=blocks or None, signing_alg=signing_alg)
         except RuntimeError as exc:
             fail(str(exc))
             return
@@ -456,6 +473,7 @@ def bench(
         scale_clients=scale_clients,
         scale_grants=scale_grants,
         output=Path(output),
+        signing_alg=signing_alg_of(signing_alg),
     )
     if scenario:
         opts.scenarios = list(scenario)

@@ -7,6 +7,7 @@ Usage: consentry_seed.py N OUT_DIR -> OUT_DIR/consentry-refresh.txt, consentry-c
 
 import asyncio
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ async def main(n: int, out: Path) -> None:
     rt = Runtime.create(Settings())
     try:
         await bootstrap(rt)
-        fx = await seed.seed_config(rt, hash_password(seed.PASSWORD), 50)
+        alg = os.environ.get("PB_CONSENTRY_SIGNING_ALG", "RS256")  # consentry bench --peers --signing-alg
+        fx = await seed.seed_config(rt, hash_password(seed.PASSWORD), 50, alg)
         await seed.seed_consumables(rt, fx, out, n, "peer")
     finally:
         await rt.db.dispose()

@@ -70,7 +70,8 @@ def consentry(variant: str) -> dict:
     bench = json.loads(sh([cli, "admin", "create-client", "--name", "bench"], env, CONSENTRY))
     rs = json.loads(sh([cli, "admin", "create-client", "--name", "bench-rs"], env, CONSENTRY))
     sh([cli, "apis", "create", "--identifier", API, "--name", "Peer bench API", "--scope", "read:data",
-        "--scope", "write:data"], env, CONSENTRY)
+        "--scope", "write:data", "--signing-alg", os.environ.get("PB_CONSENTRY_SIGNING_ALG", "RS256")],
+       env, CONSENTRY)
     log(f"{variant}: seeding refresh tokens and authorization codes")
     sh([str(CONSENTRY / ".venv/bin/python"), str(HERE / "consentry_seed.py"), str(N_CONSENTRY), str(DATA / variant)],
        env, CONSENTRY)

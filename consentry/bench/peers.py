@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KIT = ROOT / "bench" / "peers"
 
 
-def run_peers(*, duration: float, pairs: int, blocks: str | None) -> int:
+def run_peers(*, duration: float, pairs: int, blocks: str | None, signing_alg: str = "RS256") -> int:
     """Run the whole comparison; the exit code is the kit's (non-zero when a server or a run failed)."""
     script = KIT / "run-all.sh"
     if not script.exists():
@@ -24,4 +24,5 @@ def run_peers(*, duration: float, pairs: int, blocks: str | None) -> int:
     argv = [str(script), "--duration", f"{duration:g}", "--pairs", str(pairs), "--out", str(out)]
     if blocks:
         argv += ["--blocks", blocks]
-    return subprocess.call(argv, env={**os.environ, "PB_CONSENTRY_SRC": str(ROOT)})
+    env = {**os.environ, "PB_CONSENTRY_SRC": str(ROOT), "PB_CONSENTRY_SIGNING_ALG": signing_alg}
+    return subprocess.call(argv, env=env)

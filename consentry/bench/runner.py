@@ -21,11 +21,14 @@ import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from consentry.bench import driver, seed, server, wrk
 from consentry.bench.results import Measurement, table, write_json
 from consentry.bench.scenarios import BY_NAME, SCENARIOS, Scenario, wrk_request
+
+if TYPE_CHECKING:
+    from consentry.commands.resource_servers import SigningAlg
 
 KEK = "consentry-bench-key-encryption-key"
 RATE_CEILING = 4000  # consumable items seeded per second of a list-driven scenario
@@ -53,6 +56,7 @@ class Options:
     sessions: int = 500
     output: Path = Path("bench/results/latest.json")
     workdir: Path | None = None
+    signing_alg: SigningAlg = "RS256"  # the bench API's access tokens (docs/api.md, Signing algorithms)
 
 
 def log(message: str) -> None:
@@ -81,7 +85,7 @@ async def _seed(cfg: Any, opts: Options, workdir: Path) -> seed.Fixture:
     rt = Runtime.create(cfg)
     try:
         await bootstrap(rt)
-        fx = await seed.seed_config(rt, hash_password(seed.PASSWORD), max(opts.login_users, 1))
+        fx = await seed.seed_config(rt, hash_password(seed.PASSWORD), max(opts.login_users, 1), opts.signing_alg)
         await seed.seed_sessions(rt, fx, opts.sessions)
         await seed.seed_consumables(rt, fx, workdir, _consumable_count(opts), "empty")
         return fx

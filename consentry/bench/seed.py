@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, insert, select, update
 
@@ -35,6 +35,9 @@ from consentry.storage.models import (
 )
 from consentry.tenant import DEFAULT_DIRECTORY
 from consentry.tokens import ids
+
+if TYPE_CHECKING:
+    from consentry.commands.resource_servers import SigningAlg
 
 API = "https://api.bench.example/"
 CALLBACK = "https://partner.bench.example/callback"
@@ -128,8 +131,9 @@ def _batches(rows: Iterator[dict[str, Any]] | list[dict[str, Any]], size: int) -
         yield batch
 
 
-async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
-    """The API, the clients, their grants and ``users`` users who consented to the partner app."""
+async def seed_config(rt: Runtime, password_hash: str, users: int, signing_alg: SigningAlg = "RS256") -> Fixture:
+    """The API (its access tokens signed with ``signing_alg``), the clients, their grants and ``users`` users who
+    consented to the partner app."""
     from consentry.commands.client_grants import ClientGrantCreate
     from consentry.commands.clients import ClientCreate
     from consentry.commands.resource_servers import ResourceServerCreate, ScopeIn
@@ -157,6 +161,7 @@ async def seed_config(rt: Runtime, password_hash: str, users: int) -> Fixture:
                 identifier=API,
                 name="Bench API",
                 allow_offline_access=True,
+                signing_alg=signing_alg,
                 token_lifetime=3600,
                 scopes=[
                     ScopeIn(value="read:data", description="Read your data"),
