@@ -85,9 +85,7 @@ def rewatch_ddl(dialect: str, table: str, columns: tuple[str, ...]) -> list[str]
     ddl = sqlite_ddl if dialect == "sqlite" else postgresql_ddl
     _, upd = _names(table)
     drop = f"DROP TRIGGER IF EXISTS {upd}" + ("" if dialect == "sqlite" else f" ON {table}")
-    return [drop] + [
-        s for s in ddl({table: columns}) if s.startswith(("CREATE TRIGGER", "CREATE CONSTRAINT")) and upd in s
-    ]
+    return [drop] + [s for s in ddl({table: columns}) if f"TRIGGER {upd} " in s]
 
 
 def drop_ddl(dialect: str, tables: Iterable[str]) -> list[str]:
