@@ -143,37 +143,35 @@ def emit(data: Any) -> None:
 @app.command()
 def serve() -> None:
     """Migrate, bootstrap and run the HTTP(S) server in the foreground (what make run calls)."""
-    import uvicorn
-
     cfg = settings()
     certfile, keyfile = _tls_files(cfg)
     _prepare_in_child()
     scheme = "https" if certfile else "http"
     typer.echo(f"Consentry listening on {scheme}://{cfg.host}:{cfg.port}/ (issuer {cfg.issuer_url})", err=True)
-    # glibc malloc in the (spawned) workers: two arenas instead of one per database thread, and a fixed mmap
-    # threshold so a large buffer goes back to the OS when freed instead of raising the threshold and
-    # staying in the heap (RSS per worker, performance.md). argon2's 19 MiB are libsodium's own mmap.
+    # glibc malloc in the workers: two arenas instead of one per database thread, and a fixed mmap threshold so a
+    # large buffer goes back to the OS when freed instead of raising the threshold and staying in the heap (RSS
+    # per worker, performance.md). argon2's 19 MiB are libsodium's own mmap.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(1024 * 1024))
     # Code objects without column tables (PEP 657): ~0.6 MB less per worker; tracebacks only lose their ^^^ marks.
     os.environ.setdefault("PYTHONNODEBUGRANGES", "1")
-    # A spawned worker first re-runs the parent's __main__ script (the ``consentry`` console script): that would
-    # import this CLI with typer and click (~1.3 MB per worker) for nothing; without ``__file__`` it is skipped.
-    vars(sys.modules["__main__"]).pop("__file__", None)
-    uvicorn.run(
-        "consentry.app:app_factory",
-        factory=True,
-        host=cfg.host,
-        port=cfg.port,
-        workers=cfg.worker_count(),
-        ws="none",  # no WebSocket route: not loading the websockets protocol saves ~2.6 MB per worker
-        log_level=cfg.log_level,
-        proxy_headers=False,
-        server_header=False,
-        access_log=cfg.log_level == "debug",
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-    )
+    options = {
+        "host": cfg.host,
+        "port": cfg.port,
+        "workers": cfg.worker_count(),
+        "ws": "none",  # no WebSocket route: not loading the websockets protocol saves ~2.6 MB per worker
+        "log_level": cfg.log_level,
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": cfg.log_level == "debug",
+        "ssl_certfile": certfile,
+        "ssl_keyfile": keyfile,
+    }
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The bare supervisor (consentry/supervisor.py) takes this process's place: the CLI, typer and the settings
+    # do not stay in memory for as long as the server runs.
+    os.execv(sys.executable, [sys.executable, "-m", "consentry.supervisor", json.dumps(options)])
 
 
 def _tls_files(cfg: Settings) -> tuple[str | None, str | None]:

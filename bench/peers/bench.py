@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import os
 import tempfile
 import resource
@@ -137,8 +138,8 @@ class Server:
     def workers(self) -> list[int]:
         assert self.proc
         kids = children(self.proc.pid)
-        if self.name in ("hello", *SUBJECTS):  # uvicorn's spawned workers
-            kids = [k for k in kids if b"spawn_main" in Path(f"/proc/{k}/cmdline").read_bytes()
+        if self.name in ("hello", *SUBJECTS):  # uvicorn's spawned workers, Consentry's forked ones
+            kids = [k for k in kids if re.search(rb"spawn_main|consentry\.supervisor", Path(f"/proc/{k}/cmdline").read_bytes())
                     and b"resource_tracker" not in Path(f"/proc/{k}/cmdline").read_bytes()]
         return sorted(kids) or [self.proc.pid]
 
@@ -484,6 +485,8 @@ def deployment_rss(servers: dict[str, "Server"], redis_pid: int) -> dict[str, di
         procs = {"supervisor" if name in SUBJECTS else "primary" if name == "oidc-provider" else "master":
                  rss_mb(srv.proc.pid)}
         procs.update({f"worker {i + 1}": rss_mb(p) for i, p in enumerate(workers)})
+        others = [p for p in tree(srv.proc.pid) if p != srv.proc.pid and p not in workers]
+        procs.update({f"other {i + 1}": rss_mb(p) for i, p in enumerate(others)})  # e.g. a resource tracker
         if name == "oidc-provider":
             procs["redis"] = rss_mb(redis_pid)
         out[name] = procs

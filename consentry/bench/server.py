@@ -106,7 +106,8 @@ class Server:
             return ""
 
     def worker_pids(self) -> list[int]:
-        """The processes that serve requests: uvicorn's spawned workers, or the server itself with one worker."""
+        """The processes that serve requests: the workers forked by ``consentry.supervisor`` (the hello world's
+        spawned by uvicorn), or the server itself with one worker."""
         if self.proc is None:
             return []
         workers = []
@@ -115,7 +116,7 @@ class Server:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
                 continue
-            if b"spawn_main" in cmdline:
+            if b"spawn_main" in cmdline or b"consentry.supervisor" in cmdline:
                 workers.append(pid)
         return sorted(workers) or [self.proc.pid]
 
