@@ -462,6 +462,7 @@ def bench(
         quick=quick,
         duration=duration or (3.0 if quick else 10.0),
         warmup=1.0 if quick else 2.0,
+        login_step_flows=10 if quick else 60,
         workers=workers,
         connections=connections,
         postgres_url=postgres_url or None,

@@ -5,6 +5,9 @@
 - ``login``: no session: ``GET /authorize`` → login page → ``POST /u/login`` (argon2id) →
   ``/authorize/resume`` → code → token. One flow = five requests, one password check.
 
+``login_steps`` runs login flows one at a time and reads the server's CPU around each request: what each of the
+five requests costs, the password check's among them (docs/performance.md, *The login beside its hash*).
+
 A flow counts only if every step answered exactly as a browser and client expect; anything else is
 an error. Flows finishing during the warm-up are not counted.
 """
@@ -16,13 +19,14 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from consentry.bench.http import Connection, HttpError, Reply
 from consentry.bench.results import Measurement, percentile
 from consentry.bench.seed import API, CALLBACK, PASSWORD, SCOPE, Fixture, s256
 
+T = TypeVar("T")
 HIDDEN = re.compile(rb'name="(state|csrf)" value="([^"]*)"')
 
 
@@ -66,21 +70,32 @@ def authorize_path(fx: Fixture) -> tuple[str, str]:
     return "/authorize?" + query, verifier
 
 
-async def exchange(conn: Connection, fx: Fixture, callback: str, verifier: str) -> None:
+Step = Callable[[str, Awaitable[Reply]], Awaitable[Reply]]  # (step name, the request) → its reply
+LOGIN_STEPS = ("authorize", "login page", "POST /u/login", "resume", "token")
+
+
+async def _untimed(name: str, request: Awaitable[Reply]) -> Reply:
+    return await request
+
+
+async def exchange(conn: Connection, fx: Fixture, callback: str, verifier: str, step: Step = _untimed) -> None:
     if not callback.startswith(CALLBACK + "?"):
         raise FlowError(f"unexpected redirect {callback[:200]}")
     code = parse_qs(urlsplit(callback).query).get("code", [""])[0]
     reply = _expect(
-        await conn.post_form(
-            "/oauth/token",
-            {
-                "grant_type": "authorization_code",
-                "code": code,
-                "code_verifier": verifier,
-                "redirect_uri": CALLBACK,
-                "client_id": fx.app_id,
-                "client_secret": fx.app_secret,
-            },
+        await step(
+            "token",
+            conn.post_form(
+                "/oauth/token",
+                {
+                    "grant_type": "authorization_code",
+                    "code": code,
+                    "code_verifier": verifier,
+                    "redirect_uri": CALLBACK,
+                    "client_id": fx.app_id,
+                    "client_secret": fx.app_secret,
+                },
+            ),
         ),
         200,
         "token",
@@ -96,19 +111,19 @@ async def sso_flow(conn: Connection, fx: Fixture, n: int) -> None:
     await exchange(conn, fx, reply.location, verifier)
 
 
-async def login_flow(conn: Connection, fx: Fixture, n: int) -> None:
+async def login_flow(conn: Connection, fx: Fixture, n: int, step: Step = _untimed) -> None:
     path, verifier = authorize_path(fx)
-    reply = _expect(await conn.get(path), 302, "authorize")
-    page = _expect(await conn.get(_path(reply.location)), 200, "login page")
+    reply = _expect(await step("authorize", conn.get(path)), 302, "authorize")
+    page = _expect(await step("login page", conn.get(_path(reply.location))), 200, "login page")
     fields = dict((k.decode(), v.decode()) for k, v in HIDDEN.findall(page.body))
     if "state" not in fields or "csrf" not in fields:
         raise FlowError("login page without state/csrf")
     form = {**fields, "username": fx.emails[n % len(fx.emails)], "password": PASSWORD}
     login_cookie = _cookie(page, "consentry_login")  # the form's token is bound to it (login CSRF)
-    reply = _expect(await conn.post_form("/u/login", form, login_cookie), 303, "login")
+    reply = _expect(await step("POST /u/login", conn.post_form("/u/login", form, login_cookie)), 303, "login")
     cookie = _cookie(reply, "consentry_session")
-    reply = _expect(await conn.get(_path(reply.location), cookie), 302, "resume")
-    await exchange(conn, fx, reply.location, verifier)
+    reply = _expect(await step("resume", conn.get(_path(reply.location), cookie)), 302, "resume")
+    await exchange(conn, fx, reply.location, verifier, step)
 
 
 FLOWS: dict[str, Callable[[Connection, Fixture, int], Awaitable[None]]] = {"sso": sso_flow, "login": login_flow}
@@ -166,12 +181,54 @@ async def _drive(
     )
 
 
-def run(base_url: str, fx: Fixture, flow: str, *, concurrency: int, duration: float, warmup: float) -> Measurement:
-    parts = urlsplit(base_url)
+SETTLE = 0.01  # seconds after each answer, so that the server's CPU accounting includes the request's tail
+QUIET = 2.0  # seconds to wait before the first flow, then to measure the server's idle CPU
+
+
+async def _login_steps(host: str, port: int, fx: Fixture, flows: int, cpu: Callable[[], float]) -> dict[str, float]:
+    spent = dict.fromkeys(LOGIN_STEPS, 0.0)
+
+    async def timed(name: str, request: Awaitable[Reply]) -> Reply:
+        before = cpu()
+        reply = await request
+        await asyncio.sleep(SETTLE)
+        spent[name] += cpu() - before
+        return reply
+
+    await asyncio.sleep(QUIET)  # what the load before left to finish (audit flush, WAL checkpoint)
+    idle_before = cpu()
+    await asyncio.sleep(QUIET)
+    idle_per_step = (cpu() - idle_before) * SETTLE / QUIET  # the server's own timers, not any request's
+    conn = Connection(host, port)
+    try:
+        for n in range(flows):
+            await login_flow(conn, fx, n, timed)
+    finally:
+        await conn.close()
+    return {name: round(max(0.0, s / flows - idle_per_step) * 1000, 2) for name, s in spent.items()}
+
+
+def _event_loop_runner() -> Callable[[Coroutine[Any, Any, T]], T]:
     try:
         import uvloop
 
-        runner: Callable[[Coroutine[Any, Any, Measurement]], Measurement] = uvloop.run
+        return uvloop.run
     except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
-        runner = asyncio.run
-    return runner(_drive(parts.hostname or "127.0.0.1", parts.port or 80, fx, flow, concurrency, duration, warmup))
+        return asyncio.run
+
+
+def run(base_url: str, fx: Fixture, flow: str, *, concurrency: int, duration: float, warmup: float) -> Measurement:
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    return _event_loop_runner()(_drive(host, port, fx, flow, concurrency, duration, warmup))
+
+
+def login_steps(base_url: str, fx: Fixture, *, flows: int, cpu: Callable[[], float]) -> dict[str, float]:
+    """Server CPU in ms per step of the login flow (``LOGIN_STEPS``), over ``flows`` flows run one after another.
+
+    One request at a time, so the server's CPU between the request and its answer (and ``SETTLE`` after it) is
+    that request's; the server's idle CPU over the same wait is subtracted. ``cpu`` reads the server's CPU seconds.
+    """
+    parts = urlsplit(base_url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    return _event_loop_runner()(_login_steps(host, port, fx, flows, cpu))

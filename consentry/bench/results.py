@@ -83,9 +83,16 @@ def table(report: dict[str, Any]) -> str:
             if "cpu_per_hash" in row:
                 met = "" if row["cpu_per_hash"] <= 1.3 else "  MISS"
                 out.append(
-                    f"{'  login CPU / hash':<22} {db:<10} {row['cpu_per_hash']:>9.2f}  "
-                    f"({row['server_cpu_ms_per_op']:.1f} ms per login, {row['argon2_verify_cpu_ms']:.1f} ms "
-                    f"per argon2id verification; target ≤ 1.3){met}"
+                    f"{'  login flow / hash':<22} {db:<10} {row['cpu_per_hash']:>9.2f}  "
+                    f"({row['server_cpu_ms_per_op']:.1f} ms per login flow under load, "
+                    f"{row['argon2_verify_cpu_ms']:.1f} ms per argon2id verification; target ≤ 1.3){met}"
+                )
+            if "login_request_per_hash" in row:
+                ratio = row["login_request_per_hash"]
+                steps = ", ".join(f"{k} {v:.1f}" for k, v in row["step_cpu_ms"].items())
+                out.append(
+                    f"{'  login request / hash':<22} {db:<10} {ratio:>9.2f}  (one flow at a time, ms: {steps}; "
+                    f"target ≤ 1.3){'' if ratio <= 1.3 else '  MISS'}"
                 )
         rss = block.get("rss_mb")
         if rss:

@@ -52,6 +52,17 @@ def test_bench_quick_runs_every_scenario_without_errors(tmp_path: Path) -> None:
         assert row["result"]["errors"] == 0, (name, row["result"])
     assert report["databases"]["sqlite"]["rss_mb"]
     assert "client_credentials" in proc.stdout and "hello world (limit)" in proc.stdout
+    # The login's CPU per request, one flow at a time: the login request carries the hash, so it costs more than
+    # one verification and more than any other step of the flow.
+    login = rows["password_login"]
+    steps = login["step_cpu_ms"]
+    assert list(steps) == ["authorize", "login page", "POST /u/login", "resume", "token"]
+    assert steps["POST /u/login"] > login["argon2_verify_cpu_ms"] * 0.8
+    assert steps["POST /u/login"] == max(steps.values())
+    assert login["login_request_per_hash"] == pytest.approx(
+        steps["POST /u/login"] / login["argon2_verify_cpu_ms"], abs=0.01
+    )
+    assert "login request / hash" in proc.stdout
 
 
 def test_bench_scaling_compares_one_and_two_workers_back_to_back(postgres_url: str, tmp_path: Path) -> None:
